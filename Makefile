@@ -1,0 +1,31 @@
+# Two entry points a newcomer needs: `make up` runs the floor, `make test` runs the tests.
+# Both create .venv and install the project (with uv, from PyPI) when needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: up test install bench crds lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+up: $(STAMP)
+	$(BIN)/floor up $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+crds: $(STAMP)
+	$(BIN)/floor crds
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
