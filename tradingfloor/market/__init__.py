@@ -1,0 +1,1 @@
+"""Market data: normalized events, the Polymarket adapter, order books, collector, recorder."""

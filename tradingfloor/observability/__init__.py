@@ -1,0 +1,1 @@
+"""Logging and metrics helpers shared by every process."""

@@ -1,0 +1,83 @@
+"""Each strategy's parameter model: the defaults are the seed's starting rules.
+
+A TraderAgent's ``spec.params`` is validated by the model of its ``spec.strategy``; unknown keys
+are rejected (by pydantic here, and by a generated CEL rule at the API server).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tradingfloor.models.types import decimal_between
+
+StrategyName = Literal["momentum", "meanReversion", "volumeSpike", "orderFlow", "technicalPattern"]
+
+Price = decimal_between("0.01", "0.99")
+
+
+class StrategyParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    maxEntryPrice: Price = Field(default="0.70", description="Never pay more than this per share.")
+    minSecondsToClose: int = Field(default=60, ge=0, le=3600,
+                                   description="No new entries this close to the round's end.")
+    minSecondsFromOpen: int = Field(default=0, ge=0, le=3600,
+                                    description="No new entries this soon after the round opens.")
+
+
+class MomentumParams(StrategyParams):
+    """Buy Up after spot rose by thresholdBps within lookbackSeconds; Down after it fell."""
+
+    lookbackSeconds: int = Field(default=300, ge=5, le=3600)
+    thresholdBps: int = Field(default=50, ge=1, le=5000, description="50 bps = a 0.5 % move.")
+
+
+class MeanReversionParams(StrategyParams):
+    """Buy Down after spot rose by more than thresholdBps within lookbackSeconds; Up after it fell."""
+
+    lookbackSeconds: int = Field(default=600, ge=5, le=3600)
+    thresholdBps: int = Field(default=100, ge=1, le=5000)
+
+
+class VolumeSpikeParams(StrategyParams):
+    """Trade in the direction of the move when recent spot volume is spikeMultiple × its baseline."""
+
+    windowSeconds: int = Field(default=60, ge=5, le=3600)
+    baselineSeconds: int = Field(default=900, ge=60, le=86400)
+    spikeMultiple: decimal_between("1.1", "100") = Field(default="3")
+    minMoveBps: int = Field(default=5, ge=0, le=5000)
+
+
+class OrderFlowParams(StrategyParams):
+    """Follow the side whose resting depth dominates: (bid − ask) / (bid + ask) beyond the threshold."""
+
+    depthLevels: int = Field(default=5, ge=1, le=50)
+    imbalanceThreshold: decimal_between("0.05", "0.95") = Field(default="0.30")
+
+
+class TechnicalPatternParams(StrategyParams):
+    """EMA crossover on spot bars: buy Up when the fast EMA crosses above the slow one, Down below."""
+
+    barSeconds: int = Field(default=60, ge=1, le=3600)
+    fastPeriod: int = Field(default=5, ge=2, le=200)
+    slowPeriod: int = Field(default=20, ge=3, le=500)
+
+
+PARAM_MODELS: dict[str, type[StrategyParams]] = {
+    "momentum": MomentumParams,
+    "meanReversion": MeanReversionParams,
+    "volumeSpike": VolumeSpikeParams,
+    "orderFlow": OrderFlowParams,
+    "technicalPattern": TechnicalPatternParams,
+}
+
+
+def parse_params(strategy: str, params: dict | None) -> StrategyParams:
+    """Validate ``params`` with the strategy's model; errors name the strategy and the key."""
+    try:
+        model = PARAM_MODELS[strategy]
+    except KeyError:
+        raise ValueError(f"unknown strategy {strategy!r}; expected one of {sorted(PARAM_MODELS)}") from None
+    return model.model_validate(params or {})
