@@ -1,0 +1,77 @@
+"""The ``floor`` command.
+
+Each area keeps its commands next to its code (``<area>/commands.py`` with a ``commands`` Typer);
+this module merges them into one flat command set. Heavy imports happen inside the commands, so
+``floor --help`` stays fast and the shared package never imports the operator or agents at load time.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Trading Floor: a self-managing trading floor for Polymarket's short crypto rounds.")
+
+AREA_COMMANDS = [
+    "tradingfloor.market.commands",  # sim, record
+    "tradingfloor.backtest.commands",  # backtest
+    "floor_agents.commands",  # agent, audit, report
+    "floor_boss.commands",  # operator, up, status
+]
+
+
+@app.command()
+def crds(
+    out: Path = typer.Option(Path("crds"), help="Folder to write the CRD YAML files into."),
+    check: bool = typer.Option(False, "--check", help="Fail if the files differ from what the models generate."),
+) -> None:
+    """Write the CustomResourceDefinitions generated from the typed models."""
+    from tradingfloor.models.crd import stale_crds, write_crds
+
+    if check:
+        stale = stale_crds(out)
+        if stale:
+            typer.echo(f"out of date in {out}/: {', '.join(stale)} — run `floor crds`", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{out}/ is up to date")
+        return
+    for path in write_crds(out):
+        typer.echo(f"wrote {path}")
+
+
+@app.command()
+def validate(files: list[Path] = typer.Argument(..., help="Manifest files (YAML, may hold several documents).")) -> None:
+    """Check manifests against the typed models; print each problem with the field it concerns."""
+    from tradingfloor.models.manifests import ManifestError, load_manifests
+
+    failed = False
+    for path in files:
+        try:
+            for resource in load_manifests(path):
+                typer.echo(f"ok   {path}: {resource.kind}/{resource.metadata.get('name')}")
+        except ManifestError as exc:
+            failed = True
+            typer.echo(f"FAIL {exc}", err=True)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _merge_area_commands() -> None:
+    for module_name in AREA_COMMANDS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name or module_name.startswith(f"{exc.name}."):
+                continue  # that area is not installed in this build
+            raise
+        app.registered_commands.extend(module.commands.registered_commands)
+        app.registered_groups.extend(module.commands.registered_groups)
+
+
+_merge_area_commands()
+
+if __name__ == "__main__":
+    app()

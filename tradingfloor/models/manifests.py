@@ -1,0 +1,61 @@
+"""Load and validate agent manifests (YAML files as applied with kubectl) into typed models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, Union
+
+import yaml
+from pydantic import ValidationError
+
+from tradingfloor.models.auditor import Auditor
+from tradingfloor.models.common import API_VERSION
+from tradingfloor.models.monitor import Monitor
+from tradingfloor.models.trader_agent import TraderAgent
+
+Resource = Union[TraderAgent, Auditor, Monitor]
+MODELS: dict[str, type] = {"TraderAgent": TraderAgent, "Auditor": Auditor, "Monitor": Monitor}
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be used; the message names the file, the object and the field."""
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        parts.append(f"{loc or '(object)'}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def parse_resource(doc: dict, source: str = "<manifest>") -> Resource:
+    if not isinstance(doc, dict):
+        raise ManifestError(f"{source}: expected a mapping, got {type(doc).__name__}")
+    kind = doc.get("kind")
+    name = (doc.get("metadata") or {}).get("name", "?")
+    if kind not in MODELS:
+        raise ManifestError(f"{source}: kind {kind!r} is not one of {sorted(MODELS)}")
+    if doc.get("apiVersion") != API_VERSION:
+        raise ManifestError(f"{source}: {kind}/{name}: apiVersion must be {API_VERSION}, got {doc.get('apiVersion')!r}")
+    if not (doc.get("metadata") or {}).get("name"):
+        raise ManifestError(f"{source}: {kind}: metadata.name is required")
+    try:
+        return MODELS[kind].model_validate(doc)
+    except ValidationError as exc:
+        raise ManifestError(f"{source}: {kind}/{name}: {_describe(exc)}") from None
+
+
+def load_manifests(path: Path) -> Iterator[Resource]:
+    """Every resource in a YAML file, or in every *.yaml / *.yml file of a folder (sorted)."""
+    path = Path(path)
+    files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
+    for file in files:
+        try:
+            docs = list(yaml.safe_load_all(file.read_text()))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ManifestError(f"{file}: cannot read YAML: {exc}") from None
+        for index, doc in enumerate(docs):
+            if doc is None:
+                continue
+            yield parse_resource(doc, f"{file}#{index}")
