@@ -1,0 +1,1 @@
+"""Performance analytics (floats are fine here; the ledger keeps Decimals)."""
