@@ -18,7 +18,7 @@ ConditionType = Literal["Ready", "Paused", "Retired", "RestartBackoff", "Restart
 class SpecModel(BaseModel):
     """Specs reject unknown keys, so a typo is an error, not a silently ignored setting."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True)
 
 
 class StatusModel(BaseModel):

@@ -18,7 +18,7 @@ Price = decimal_between("0.01", "0.99")
 
 
 class StrategyParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, validate_default=True)
 
     maxEntryPrice: Price = Field(default="0.70", description="Never pay more than this per share.")
     minSecondsToClose: int = Field(default=60, ge=0, le=3600,
