@@ -1,0 +1,76 @@
+"""``floor agent trader|auditor|monitor``, ``floor audit verify`` and ``floor report``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+commands = typer.Typer()
+agent_app = typer.Typer(no_args_is_help=True, help="Run one agent process (what a Pod or the local floor starts).")
+audit_app = typer.Typer(no_args_is_help=True, help="Audit-log tools.")
+commands.add_typer(agent_app, name="agent")
+commands.add_typer(audit_app, name="audit")
+
+ManifestOpt = typer.Option(None, "--manifest", "-f", help="The agent's manifest file (local floor).")
+ResourceOpt = typer.Option(None, "--resource", help="The agent's custom resource name (Kubernetes).")
+NamespaceOpt = typer.Option("default", "--namespace", help="Namespace of --resource.")
+MetricsPortOpt = typer.Option(9100, "--metrics-port", help="Port for /metrics and /healthz (0 = off).")
+
+
+def _source(manifest: Optional[Path], resource: Optional[str]) -> None:
+    if (manifest is None) == (resource is None):
+        raise typer.BadParameter("give exactly one of --manifest or --resource")
+
+
+@agent_app.command("trader")
+def trader(manifest: Optional[Path] = ManifestOpt, resource: Optional[str] = ResourceOpt,
+           namespace: str = NamespaceOpt, metrics_port: int = MetricsPortOpt) -> None:
+    """Run a trader agent: market events → strategy → sizing → risk → broker."""
+    _source(manifest, resource)
+    from floor_agents.trader.main import main
+
+    main(manifest=manifest, resource=resource, namespace=namespace, metrics_port=metrics_port)
+
+
+@agent_app.command("auditor")
+def auditor(manifest: Optional[Path] = ManifestOpt, resource: Optional[str] = ResourceOpt,
+            namespace: str = NamespaceOpt, metrics_port: int = MetricsPortOpt) -> None:
+    """Run the auditor: re-check every trade, keep the hash-chained audit log."""
+    _source(manifest, resource)
+    from floor_agents.auditor.main import main
+
+    main(manifest=manifest, resource=resource, namespace=namespace, metrics_port=metrics_port)
+
+
+@agent_app.command("monitor")
+def monitor(manifest: Optional[Path] = ManifestOpt, resource: Optional[str] = ResourceOpt,
+            namespace: str = NamespaceOpt, metrics_port: int = MetricsPortOpt) -> None:
+    """Run the monitor: performance every interval, status summaries, alerts, reports."""
+    _source(manifest, resource)
+    from floor_agents.monitor.main import main
+
+    main(manifest=manifest, resource=resource, namespace=namespace, metrics_port=metrics_port)
+
+
+@audit_app.command("verify")
+def audit_verify(database_url: Optional[str] = typer.Option(None, envvar="DATABASE_URL",
+                                                             help="PostgreSQL URL (default: the local floor's).")) -> None:
+    """Prove the audit log's hash chain intact, or name the first bad entry (exit 1)."""
+    from floor_agents.auditor.verify import main
+
+    raise typer.Exit(main(database_url=database_url))
+
+
+@commands.command("report")
+def report(hourly: bool = typer.Option(False, "--hourly"), daily: bool = typer.Option(False, "--daily"),
+           out: Path = typer.Option(Path("reports"), help="Folder for the report and its pictures."),
+           fmt: str = typer.Option("markdown", "--format", help="markdown or html"),
+           database_url: Optional[str] = typer.Option(None, envvar="DATABASE_URL")) -> None:
+    """Write an hourly or daily performance report with equity and drawdown pictures."""
+    if hourly == daily:
+        raise typer.BadParameter("give exactly one of --hourly or --daily")
+    from floor_agents.monitor.report import main
+
+    raise typer.Exit(main(window="hourly" if hourly else "daily", out=out, fmt=fmt, database_url=database_url))
