@@ -61,6 +61,7 @@ class BookSnapshot:
     asks: tuple[tuple[Decimal, Decimal], ...]
     ts_ms: int
     hash: str | None = None
+    tick_size: Decimal | None = None  # the book's tick when the feed says it
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,7 @@ class MarketResolved:
     winning_token_id: str
     winning_outcome: Outcome
     ts_ms: int
+    final_price: Decimal | None = None  # the settlement value (end TWAP) when the source gives it
 
 
 @dataclass(frozen=True, slots=True)
