@@ -1,0 +1,1 @@
+"""Trading core: fees, orders, the paper broker and its ledger, sizing, risk and the engine pipeline."""
