@@ -1,0 +1,1 @@
+"""The auditor's pure core: the audit log's hash chain and the per-trade re-checks."""
