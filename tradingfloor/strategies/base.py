@@ -1,0 +1,114 @@
+"""What every strategy shares: the read-only market view it sees, entry timing, and the edge model.
+
+A strategy is pure: events in, intents out. It keeps only its own signal state (exportable as
+JSON for checkpoints) and emits at most one entry per round.
+
+Edge model (how a strategy states its win probability for sizing): the market's own mid price of
+the chosen outcome is the prior; a signal of strength s (1 = exactly at the threshold) adds
+``EDGE_PER_STRENGTH × s`` up to ``MAX_EDGE``. Sizing then compares it with the price after fees,
+so a weak signal at an expensive price sizes to zero.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from decimal import Decimal
+from typing import Any, Protocol
+
+from tradingfloor.market.events import Asset, MarketInfo, Outcome, SpotTick
+from tradingfloor.strategies.params import StrategyParams
+from tradingfloor.trading.book_view import BookView
+from tradingfloor.trading.orders import Intent
+
+EDGE_PER_STRENGTH = 0.04
+MAX_EDGE = 0.10
+_CENT = Decimal("0.0001")
+
+
+class MarketView(Protocol):
+    now_ms: int
+
+    def current_market(self, asset: Asset) -> MarketInfo | None: ...
+
+    def book(self, token_id: str) -> BookView | None: ...
+
+
+class Strategy:
+    name = ""
+    wants_books = False  # True: the engine also calls on_book for the current round's books
+
+    def __init__(self, params: StrategyParams, asset: Asset) -> None:
+        self.params = params
+        self.asset = asset
+        self.last_entered: str | None = None  # market id of the round already entered
+        self._max_price = Decimal(params.maxEntryPrice)
+        self._from_open_ms = params.minSecondsFromOpen * 1000
+        self._to_close_ms = params.minSecondsToClose * 1000
+
+    def on_spot(self, tick: SpotTick, view: MarketView) -> Intent | None:
+        return None
+
+    def on_book(self, token_id: str, view: MarketView) -> Intent | None:
+        return None
+
+    def entry_market(self, view: MarketView) -> MarketInfo | None:
+        """The round open for a new entry now, or None (too early, too late, already entered)."""
+        info = view.current_market(self.asset)
+        if info is None or info.market_id == self.last_entered:
+            return None
+        now = view.now_ms
+        if now - info.start_ms < self._from_open_ms or info.end_ms - now < self._to_close_ms:
+            return None
+        return info
+
+    def enter(self, info: MarketInfo, outcome: Outcome, strength: float, view: MarketView, reason: str) -> Intent | None:
+        book = view.book(info.token_of(outcome))
+        mid = book.mid() if book is not None else None
+        if mid is None:
+            return None
+        p = min(0.99, float(mid) + min(MAX_EDGE, EDGE_PER_STRENGTH * strength))
+        self.last_entered = info.market_id
+        return Intent(info.market_id, outcome, "BUY", Decimal(p).quantize(_CENT), self._max_price, view.now_ms, reason)
+
+    # --- checkpoint -------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        return {"last_entered": self.last_entered, **self._signal_state()}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.last_entered = state.get("last_entered")
+        self._load_signal_state(state)
+
+    def _signal_state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_signal_state(self, state: dict[str, Any]) -> None:
+        pass
+
+
+class SpotWindow:
+    """Spot prices over a trailing horizon; ``change_bps`` once the horizon is covered."""
+
+    __slots__ = ("horizon_ms", "points")
+
+    def __init__(self, horizon_ms: int) -> None:
+        self.horizon_ms = horizon_ms
+        self.points: deque[tuple[int, float]] = deque()
+
+    def push(self, ts_ms: int, price: float) -> None:
+        pts = self.points
+        pts.append((ts_ms, price))
+        cutoff = ts_ms - self.horizon_ms
+        while len(pts) > 1 and pts[1][0] <= cutoff:
+            pts.popleft()
+
+    def change_bps(self) -> float | None:
+        pts = self.points
+        if not pts or pts[0][0] > pts[-1][0] - self.horizon_ms:
+            return None  # not enough history yet
+        return (pts[-1][1] / pts[0][1] - 1.0) * 10_000.0
+
+    def to_json(self) -> list[list[float]]:
+        return [[t, p] for t, p in self.points]
+
+    def load(self, data: list[list[float]]) -> None:
+        self.points = deque((int(t), float(p)) for t, p in data)

@@ -1,0 +1,38 @@
+"""Order-flow imbalance: on the Up token's book, (bid depth − ask depth) / (bid + ask depth) over the
+best ``depthLevels`` levels; beyond +``imbalanceThreshold`` buy Up, beyond −threshold buy Down.
+Resting depth leaning one way shows where liquidity providers expect the price to go.
+Strength = |imbalance| / threshold.
+"""
+
+from __future__ import annotations
+
+from tradingfloor.strategies.base import MarketView, Strategy
+from tradingfloor.strategies.params import OrderFlowParams
+from tradingfloor.trading.orders import Intent
+
+
+class OrderFlowStrategy(Strategy):
+    name = "orderFlow"
+    wants_books = True
+
+    def __init__(self, params: OrderFlowParams, asset) -> None:
+        super().__init__(params, asset)
+        self.levels = params.depthLevels
+        self.threshold = float(params.imbalanceThreshold)
+
+    def on_book(self, token_id: str, view: MarketView) -> Intent | None:
+        info = self.entry_market(view)
+        if info is None or token_id != info.up_token_id:
+            return None
+        book = view.book(token_id)
+        if book is None:
+            return None
+        bid = float(sum(s for _, s in book.bids()[: self.levels]))
+        ask = float(sum(s for _, s in book.asks()[: self.levels]))
+        if bid + ask <= 0:
+            return None
+        imbalance = (bid - ask) / (bid + ask)
+        if abs(imbalance) < self.threshold:
+            return None
+        return self.enter(info, "Up" if imbalance > 0 else "Down", abs(imbalance) / self.threshold, view,
+                          f"book imbalance {imbalance:+.2f} over {self.levels} levels")
