@@ -1,0 +1,713 @@
+"""One aiohttp server speaking Polymarket's protocols at Polymarket's paths, driven by the model.
+
+* Gamma: ``GET /events?slug=``, ``/events/slug/{slug}``, ``/markets?slug=|condition_ids=``, ``/markets/slug/{slug}``
+* CLOB REST: ``/book``, ``POST /books``, ``/price``, ``POST /prices``, ``/midpoint``, ``/spread``,
+  ``/last-trade-price``, ``/tick-size``, ``/neg-risk``, ``/fee-rate``, ``/time``, ``/version``, ``/ok``,
+  ``/markets/{condition_id}``, ``/clob-markets/{condition_id}``, ``/markets-by-token/{token_id}``,
+  orders (``POST /order``, ``POST /orders``, ``DELETE /order|/orders|/cancel-all``, ``/data/order/{id}``,
+  ``/data/orders``, ``/data/trades``), ``POST /v1/heartbeats``, API-key and balance endpoints
+* market WebSocket ``/ws/market``; spot stream ``/ws/spot`` (RTDS ``crypto_prices`` shape)
+* test control: ``/sim/book?token_id=``, ``/sim/state``, ``POST /sim/pause``, ``POST /sim/resume``
+
+Simulated time runs ``speed`` times faster than the wall clock from a ``SimClock``; a server
+restarted with the same clock replays the model up to "now" and carries on identically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from tradingfloor.market.book import OrderBook
+from tradingfloor.market.events import (
+    BestBidAsk, BookSnapshot, LastTrade, MarketEvent, MarketInfo, MarketResolved, NewMarket, PriceChange,
+    SpotTick, TickSizeChange,
+)
+from tradingfloor.observability.logging import get_logger
+from tradingfloor.sim import wire
+from tradingfloor.sim.exchange import SimExchange
+from tradingfloor.sim.model import MarketSimulator, SimConfig
+
+log = get_logger("tradingfloor.sim.server")
+SUBSCRIBER_QUEUE = 10_000  # a consumer this far behind is dropped, like the venue's "slow consumer" close
+
+
+@dataclass
+class SimClock:
+    """Simulated ms = start_ms + (wall − wall_anchor) · speed, freezable for inspection."""
+
+    start_ms: int
+    speed: float = 1.0
+    wall_anchor: float = field(default_factory=time.time)
+    paused_at: float | None = None
+
+    def now_ms(self) -> int:
+        wall = self.paused_at if self.paused_at is not None else time.time()
+        return self.start_ms + int((wall - self.wall_anchor) * 1000 * self.speed)
+
+    def pause(self) -> None:
+        if self.paused_at is None:
+            self.paused_at = time.time()
+
+    def resume(self) -> None:
+        if self.paused_at is not None:
+            self.wall_anchor += time.time() - self.paused_at
+            self.paused_at = None
+
+
+@dataclass(eq=False)
+class _Sub:
+    ws: web.WebSocketResponse
+    queue: asyncio.Queue
+    assets: set[str] = field(default_factory=set)
+    custom: bool = False
+    symbols: set[str] = field(default_factory=set)
+
+
+class SimServer:
+    def __init__(self, config: SimConfig, clock: SimClock, tick_s: float = 0.02) -> None:
+        self.config = config
+        self.clock = clock
+        self.tick_s = tick_s
+        self.model = MarketSimulator(config)
+        self.exchange = SimExchange(self.model)
+        self.books: dict[str, OrderBook] = {}
+        self.infos: dict[str, MarketInfo] = {}  # published (opened) markets by id
+        self.last_trade: dict[str, Decimal] = {}
+        self.resolved: dict[str, MarketResolved] = {}
+        self.spot_history: dict[str, deque[tuple[int, Decimal, Decimal]]] = {a: deque(maxlen=120) for a in config.assets}
+        self.market_subs: set[_Sub] = set()
+        self.spot_subs: set[_Sub] = set()
+        self.heartbeats = 0
+        self.frames_sent = 0
+        self._best: dict[str, tuple[Decimal | None, Decimal | None]] = {}
+        # catch up silently (a restart with an old clock rebuilds the same state)
+        self._apply(self.model.advance_to(clock.now_ms()), send=False)
+
+    # -- event publication ---------------------------------------------------------------------
+
+    def tick(self) -> None:
+        now = self.clock.now_ms()
+        self.exchange.on_tick(now)
+        self._apply(self.model.advance_to(now), send=True)
+
+    def _apply(self, events: list[MarketEvent], send: bool) -> None:
+        out: list[tuple[dict, set[str] | None, bool]] = []  # (message, token filter or None = all, custom only)
+        group: list[tuple[PriceChange, Decimal | None, Decimal | None]] = []
+        touched: set[str] = set()
+
+        def flush() -> None:
+            if group:
+                ch0 = group[0][0]
+                out.append((wire.price_change_message(ch0.market_id, ch0.ts_ms, list(group)), {c.token_id for c, _, _ in group}, False))
+                group.clear()
+
+        for ev in events:
+            if isinstance(ev, PriceChange):
+                if group and (group[0][0].market_id != ev.market_id or group[0][0].ts_ms != ev.ts_ms):
+                    flush()
+                book = self._book(ev.token_id, ev.market_id)
+                book.apply_change(ev)
+                group.append((ev, book.best_bid(), book.best_ask()))
+                touched.add(ev.token_id)
+                continue
+            flush()
+            if isinstance(ev, SpotTick):
+                self.spot_history[ev.asset].append((ev.ts_ms, ev.price, ev.volume))
+                if send:
+                    self._send_spot(ev)
+            elif isinstance(ev, BookSnapshot):
+                book = self._book(ev.token_id, ev.market_id)
+                book.apply_snapshot(ev)
+                touched.add(ev.token_id)
+                out.append((wire.book_message(book, self.infos[ev.market_id], last_trade=self.last_trade.get(ev.token_id),
+                                              ts_ms=ev.ts_ms, rest=False), {ev.token_id}, False))
+            elif isinstance(ev, LastTrade):
+                self.last_trade[ev.token_id] = ev.price
+                out.append((wire.last_trade_message(ev), {ev.token_id}, False))
+            elif isinstance(ev, TickSizeChange):
+                book = self._book(ev.token_id, ev.market_id)
+                book.clear()
+                book.tick_size = ev.new_tick_size
+                self.infos[ev.market_id] = self.model.market(ev.market_id)
+                out.append((wire.tick_size_message(ev), {ev.token_id}, False))
+            elif isinstance(ev, NewMarket):
+                self.infos[ev.info.market_id] = ev.info
+                out.append((wire.new_market_message(ev, self.config.rebate_rate), None, True))
+            elif isinstance(ev, MarketResolved):
+                self.resolved[ev.market_id] = ev
+                info = self.infos[ev.market_id]
+                out.append((wire.resolved_message(ev, info), {info.up_token_id, info.down_token_id}, True))
+        flush()
+        for tok in touched:
+            book = self.books[tok]
+            best = (book.best_bid(), book.best_ask())
+            if self._best.get(tok) != best:
+                self._best[tok] = best
+                out.append((wire.best_bid_ask_message(BestBidAsk(book.market_id, tok, best[0], best[1], book.ts_ms)), {tok}, True))
+        if send and out:
+            self._send_market(out)
+
+    def _book(self, token_id: str, market_id: str) -> OrderBook:
+        book = self.books.get(token_id)
+        if book is None:
+            book = self.books[token_id] = OrderBook(token_id, market_id, self.model.tick_size(token_id))
+        return book
+
+    def _send_market(self, out: list[tuple[dict, set[str] | None, bool]]) -> None:
+        for sub in list(self.market_subs):
+            for msg, tokens, custom_only in out:
+                if custom_only and not sub.custom:
+                    continue
+                if tokens is not None and not (tokens & sub.assets):
+                    continue
+                self._enqueue(sub, json.dumps(msg, separators=(",", ":")))
+
+    def _send_spot(self, ev: SpotTick) -> None:
+        symbol = f"{ev.asset.lower()}usdt"
+        text = None
+        for sub in list(self.spot_subs):
+            if not sub.symbols or symbol in sub.symbols:
+                text = text or json.dumps(wire.spot_update(ev.asset, ev.price, ev.volume, ev.ts_ms, self.clock.now_ms()))
+                self._enqueue(sub, text)
+
+    def _enqueue(self, sub: _Sub, text: str) -> None:
+        try:
+            sub.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            log.warning("sim_slow_consumer_dropped")
+            self.market_subs.discard(sub)
+            self.spot_subs.discard(sub)
+            asyncio.ensure_future(sub.ws.close(code=1013, message=b"slow consumer"))
+
+    # -- lookups -------------------------------------------------------------------------------
+
+    def visible_rounds(self) -> list:
+        now = self.clock.now_ms()
+        return [r for r in self.model.rounds() if r.listed_ms <= now]
+
+    def gamma_market_json(self, rnd) -> dict:
+        now = self.clock.now_ms()
+        info = self.infos.get(rnd.info.market_id, rnd.info)
+        up_book = self.books.get(info.up_token_id)
+        res = self.resolved.get(info.market_id)
+        return wire.gamma_market(
+            info, listed_ms=rnd.listed_ms, now_ms=now, rebate_rate=self.config.rebate_rate,
+            show_tokens=now >= rnd.listed_ms + self.config.token_ids_delay_ms,
+            up_price=up_book.mid() if up_book else None,
+            best=(up_book.best_bid(), up_book.best_ask()) if up_book else (None, None),
+            resolved=res.winning_outcome if res else None, final_price=res.final_price if res else None)
+
+    def token_info(self, token_id: str) -> MarketInfo | None:
+        try:
+            rnd, _ = self.model.round_of_token(token_id)
+        except KeyError:
+            return None
+        return self.infos.get(rnd.info.market_id, rnd.info)
+
+
+# -- HTTP handlers ------------------------------------------------------------------------------
+
+def _err(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def _srv(request: web.Request) -> SimServer:
+    return request.app["sim"]
+
+
+async def gamma_events(request: web.Request) -> web.Response:
+    srv = _srv(request)
+    slug = request.query.get("slug") or request.match_info.get("slug")
+    series = request.query.get("series_slug")
+    out = []
+    for rnd in srv.visible_rounds():
+        m = srv.gamma_market_json(rnd)
+        if (slug and rnd.info.slug == slug) or (series and m["events"][0]["seriesSlug"] == series) or (not slug and not series):
+            out.append(wire.gamma_event(m))
+    if "slug" in request.match_info:
+        return web.json_response(out[0]) if out else _err(404, "event not found")
+    return web.json_response(out)
+
+
+async def gamma_markets(request: web.Request) -> web.Response:
+    srv = _srv(request)
+    slug = request.query.get("slug") or request.match_info.get("slug")
+    cids = set(filter(None, request.query.get("condition_ids", "").split(",")))
+    out = [srv.gamma_market_json(r) for r in srv.visible_rounds()
+           if (slug and r.info.slug == slug) or (r.info.market_id in cids) or (not slug and not cids)]
+    if "slug" in request.match_info:
+        return web.json_response(out[0]) if out else _err(404, "market not found")
+    return web.json_response(out)
+
+
+def _token_book(srv: SimServer, token_id: str | None) -> tuple[OrderBook, MarketInfo] | None:
+    if not token_id or token_id not in srv.books:
+        return None
+    info = srv.token_info(token_id)
+    return (srv.books[token_id], info) if info else None
+
+
+def _book_json(srv: SimServer, token_id: str) -> dict | None:
+    found = _token_book(srv, token_id)
+    if found is None:
+        return None
+    book, info = found
+    return wire.book_message(book, info, last_trade=srv.last_trade.get(token_id), ts_ms=book.ts_ms or srv.clock.now_ms(), rest=True)
+
+
+async def clob_book(request: web.Request) -> web.Response:
+    body = _book_json(_srv(request), request.query.get("token_id", ""))
+    return web.json_response(body) if body else _err(404, "No orderbook exists for the requested token id")
+
+
+async def _json_body(request: web.Request) -> Any:
+    try:
+        return await request.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+async def clob_books(request: web.Request) -> web.Response:
+    params = await _json_body(request)
+    if not isinstance(params, list):
+        return _err(400, "body must be a list of {token_id}")
+    srv = _srv(request)
+    return web.json_response([b for p in params if isinstance(p, dict) and (b := _book_json(srv, str(p.get("token_id"))))])
+
+
+def _side_price(book: OrderBook, side: str) -> Decimal | None:
+    # side=BUY reads the bid side, side=SELL the ask side
+    return book.best_bid() if side == "BUY" else book.best_ask()
+
+
+async def clob_price(request: web.Request) -> web.Response:
+    found = _token_book(_srv(request), request.query.get("token_id"))
+    side = request.query.get("side", "").upper()
+    if side not in ("BUY", "SELL"):
+        return _err(400, "side must be BUY or SELL")
+    if found is None or (p := _side_price(found[0], side)) is None:
+        return _err(404, "No orderbook exists for the requested token id")
+    return web.json_response({"price": str(p)})
+
+
+async def clob_prices(request: web.Request) -> web.Response:
+    params = await _json_body(request)
+    if not isinstance(params, list):
+        return _err(400, "body must be a list of {token_id, side}")
+    srv, out = _srv(request), {}
+    for p in params:
+        if isinstance(p, dict) and (found := _token_book(srv, str(p.get("token_id")))):
+            price = _side_price(found[0], str(p.get("side", "")).upper())
+            if price is not None:
+                out.setdefault(str(p["token_id"]), {})[str(p["side"]).upper()] = str(price)
+    return web.json_response(out)
+
+
+async def clob_midpoint(request: web.Request) -> web.Response:
+    found = _token_book(_srv(request), request.query.get("token_id"))
+    if found is None or found[0].mid() is None:
+        return _err(404, "No orderbook exists for the requested token id")
+    return web.json_response({"mid": str(found[0].mid())})
+
+
+async def clob_spread(request: web.Request) -> web.Response:
+    found = _token_book(_srv(request), request.query.get("token_id"))
+    if found is None or found[0].spread() is None:
+        return _err(404, "No orderbook exists for the requested token id")
+    return web.json_response({"spread": str(found[0].spread())})
+
+
+async def clob_last_trade(request: web.Request) -> web.Response:
+    token = request.query.get("token_id", "")
+    price = _srv(request).last_trade.get(token)
+    return web.json_response({"price": str(price) if price is not None else "0.5", "side": ""})
+
+
+async def clob_tick_size(request: web.Request) -> web.Response:
+    info = _srv(request).token_info(request.query.get("token_id", ""))
+    return web.json_response({"minimum_tick_size": float(info.tick_size)}) if info else _err(404, "market not found")
+
+
+async def clob_neg_risk(request: web.Request) -> web.Response:
+    info = _srv(request).token_info(request.query.get("token_id", ""))
+    return web.json_response({"neg_risk": info.neg_risk}) if info else _err(404, "market not found")
+
+
+async def clob_fee_rate(request: web.Request) -> web.Response:
+    info = _srv(request).token_info(request.query.get("token_id", ""))
+    # the legacy base-fee flag, not the charged rate (research §1.3): that is feeSchedule.rate
+    return web.json_response({"base_fee": 1000}) if info else _err(404, "market not found")
+
+
+async def clob_time(request: web.Request) -> web.Response:
+    return web.json_response(_srv(request).clock.now_ms() // 1000)
+
+
+async def clob_version(request: web.Request) -> web.Response:
+    return web.json_response({"version": 2})
+
+
+async def clob_ok(request: web.Request) -> web.Response:
+    return web.json_response("OK")
+
+
+def _market_by_cid(srv: SimServer, cid: str) -> MarketInfo | None:
+    try:
+        srv.model.market(cid)
+    except KeyError:
+        return None
+    return srv.infos.get(cid, srv.model.market(cid))
+
+
+async def clob_market(request: web.Request) -> web.Response:
+    srv = _srv(request)
+    info = _market_by_cid(srv, request.match_info["cid"])
+    if info is None:
+        return _err(404, "market not found")
+    res = srv.resolved.get(info.market_id)
+    opened = info.market_id in srv.infos
+    tokens = [{"token_id": tok if opened else "", "outcome": label,
+               "price": float(srv.books[tok].mid() or 0) if tok in srv.books else 0.5,
+               "winner": bool(res and res.winning_token_id == tok)}
+              for tok, label in ((info.up_token_id, "Up"), (info.down_token_id, "Down"))]
+    return web.json_response({
+        "condition_id": info.market_id, "market_slug": info.slug, "tokens": tokens,
+        "minimum_order_size": float(info.min_size), "minimum_tick_size": float(info.tick_size),
+        "accepting_orders": opened and res is None and srv.clock.now_ms() < info.end_ms,
+        "enable_order_book": opened, "active": res is None, "closed": res is not None, "neg_risk": info.neg_risk,
+        "seconds_delay": 0, "maker_base_fee": 1000, "taker_base_fee": 1000, "end_date_iso": wire.iso(info.end_ms)})
+
+
+async def clob_market_compact(request: web.Request) -> web.Response:
+    info = _market_by_cid(_srv(request), request.match_info["cid"])
+    if info is None:
+        return _err(404, "market not found")
+    return web.json_response({
+        "t": [{"t": info.up_token_id, "o": "Up"}, {"t": info.down_token_id, "o": "Down"}],
+        "mts": float(info.tick_size), "nr": info.neg_risk, "mos": float(info.min_size),
+        "fd": {"r": float(info.fee_rate), "e": info.fee_exponent, "to": True}, "mbf": 1000, "tbf": 1000,
+        "seconds_delay": 0, "rfq_enabled": False, "taker_order_delay_enabled": False})
+
+
+async def clob_market_by_token(request: web.Request) -> web.Response:
+    info = _srv(request).token_info(request.match_info["tid"])
+    return web.json_response({"condition_id": info.market_id}) if info else _err(404, "market not found")
+
+
+async def post_order(request: web.Request) -> web.Response:
+    srv = _srv(request)
+    body = await _json_body(request)
+    res = srv.exchange.post(body, srv.clock.now_ms())
+    srv.tick()  # publish the fills' book changes at once
+    return web.json_response(res, status=200 if res.get("success") else 400)
+
+
+async def post_orders(request: web.Request) -> web.Response:
+    srv = _srv(request)
+    body = await _json_body(request)
+    if not isinstance(body, list) or len(body) > 15:
+        return _err(400, "body must be a list of at most 15 orders")
+    res = [srv.exchange.post(o, srv.clock.now_ms()) for o in body]
+    srv.tick()
+    return web.json_response(res)
+
+
+async def delete_order(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    if not isinstance(body, dict) or not body.get("orderID"):
+        return _err(400, "body must be {orderID}")
+    return web.json_response(_srv(request).exchange.cancel([str(body["orderID"])]))
+
+
+async def delete_orders(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    if not isinstance(body, list):
+        return _err(400, "body must be a list of order ids")
+    return web.json_response(_srv(request).exchange.cancel([str(x) for x in body]))
+
+
+async def cancel_all(request: web.Request) -> web.Response:
+    return web.json_response(_srv(request).exchange.cancel_all())
+
+
+async def get_order(request: web.Request) -> web.Response:
+    o = _srv(request).exchange.orders.get(request.match_info["oid"])
+    return web.json_response(o.as_json()) if o else _err(404, "order not found")
+
+
+async def get_orders(request: web.Request) -> web.Response:
+    q = request.query
+    data = [o.as_json() for o in _srv(request).exchange.orders.values()
+            if o.status == "LIVE" and (not q.get("market") or o.market == q["market"])
+            and (not q.get("asset_id") or o.token_id == q["asset_id"]) and (not q.get("id") or o.id == q["id"])]
+    return web.json_response({"data": data, "next_cursor": "LTE=", "limit": len(data), "count": len(data)})
+
+
+async def get_trades(request: web.Request) -> web.Response:
+    q = request.query
+    data = [t for t in _srv(request).exchange.trades
+            if (not q.get("id") or t["id"] == q["id"]) and (not q.get("market") or t["market"] == q["market"])]
+    return web.json_response({"data": data, "next_cursor": "LTE=", "limit": len(data), "count": len(data)})
+
+
+async def heartbeat(request: web.Request) -> web.Response:
+    srv = _srv(request)
+    srv.heartbeats += 1
+    return web.json_response({"status": "ok", "heartbeat_id": f"sim-hb-{srv.heartbeats}"})
+
+
+async def api_key(request: web.Request) -> web.Response:
+    # credentials are not checked by the simulator; any well-formed triple works
+    return web.json_response({"apiKey": "00000000-0000-4000-8000-000000000000", "secret": "c2ltdWxhdG9y", "passphrase": "simulator"})
+
+
+async def balance_allowance(request: web.Request) -> web.Response:
+    return web.json_response({"balance": "1000000000000", "allowances": {}})
+
+
+async def sim_book(request: web.Request) -> web.Response:
+    srv = _srv(request)
+    book = srv.books.get(request.query.get("token_id", ""))
+    if book is None:
+        return _err(404, "no book for that token")
+    return web.json_response({"token_id": book.token_id, "market": book.market_id, "ts_ms": book.ts_ms,
+                              "tick_size": str(book.tick_size), "bids": [[str(p), str(s)] for p, s in book.bids()],
+                              "asks": [[str(p), str(s)] for p, s in book.asks()]})
+
+
+async def sim_state(request: web.Request) -> web.Response:
+    srv = _srv(request)
+    return web.json_response({"now_ms": srv.clock.now_ms(), "paused": srv.clock.paused_at is not None,
+                              "speed": srv.clock.speed, "frames_sent": srv.frames_sent,
+                              "markets": [{"market_id": i.market_id, "slug": i.slug, "start_ms": i.start_ms, "end_ms": i.end_ms,
+                                           "resolved": srv.resolved[i.market_id].winning_outcome if i.market_id in srv.resolved else None}
+                                          for i in srv.infos.values()]})
+
+
+async def sim_pause(request: web.Request) -> web.Response:
+    _srv(request).clock.pause()
+    return web.json_response({"paused": True, "now_ms": _srv(request).clock.now_ms()})
+
+
+async def sim_resume(request: web.Request) -> web.Response:
+    _srv(request).clock.resume()
+    return web.json_response({"paused": False, "now_ms": _srv(request).clock.now_ms()})
+
+
+# -- WebSockets ---------------------------------------------------------------------------------
+
+async def _writer(sub: _Sub, srv: SimServer) -> None:
+    while True:
+        text = await sub.queue.get()
+        if sub.ws.closed:
+            return
+        await sub.ws.send_str(text)
+        srv.frames_sent += 1
+
+
+async def ws_market(request: web.Request) -> web.WebSocketResponse:
+    srv = _srv(request)
+    ws = web.WebSocketResponse(heartbeat=None)
+    await ws.prepare(request)
+    sub = _Sub(ws, asyncio.Queue(SUBSCRIBER_QUEUE))
+    writer = asyncio.create_task(_writer(sub, srv))
+    request.app["ws"].add(ws)
+    try:
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            if msg.data.strip() == "PING":
+                sub.queue.put_nowait("PONG")
+                continue
+            try:
+                req = json.loads(msg.data)
+            except ValueError:
+                continue  # the venue ignores garbage; so do we
+            if not isinstance(req, dict) or not isinstance(req.get("assets_ids", []), list):
+                continue
+            assets = {str(a) for a in req.get("assets_ids", [])}
+            if req.get("operation") == "unsubscribe":
+                sub.assets -= assets
+                continue
+            new = assets - sub.assets
+            sub.assets |= assets
+            sub.custom = sub.custom or bool(req.get("custom_feature_enabled"))
+            srv.market_subs.add(sub)
+            if req.get("initial_dump", True):
+                dump = [wire.book_message(b, srv.token_info(t), last_trade=srv.last_trade.get(t), ts_ms=b.ts_ms, rest=False)
+                        for t in sorted(new) if (b := srv.books.get(t)) is not None and srv.token_info(t)]
+                if dump:
+                    sub.queue.put_nowait(json.dumps(dump, separators=(",", ":")))
+                elif sub.custom and not new:
+                    sub.queue.put_nowait("NO NEW ASSETS")
+    finally:
+        srv.market_subs.discard(sub)
+        request.app["ws"].discard(ws)
+        writer.cancel()
+    return ws
+
+
+async def ws_spot(request: web.Request) -> web.WebSocketResponse:
+    srv = _srv(request)
+    ws = web.WebSocketResponse(heartbeat=None)
+    await ws.prepare(request)
+    sub = _Sub(ws, asyncio.Queue(SUBSCRIBER_QUEUE))
+    writer = asyncio.create_task(_writer(sub, srv))
+    request.app["ws"].add(ws)
+    try:
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            if msg.data.strip() == "PING":
+                sub.queue.put_nowait("PONG")
+                continue
+            try:
+                req = json.loads(msg.data)
+            except ValueError:
+                continue
+            if not isinstance(req, dict) or req.get("action") != "subscribe" or not isinstance(req.get("subscriptions"), list):
+                continue
+            for s in req["subscriptions"]:
+                if isinstance(s, dict) and s.get("topic") == "crypto_prices":
+                    filt = s.get("filters") or ""
+                    sub.symbols |= {x.strip().lower() for x in str(filt).split(",") if x.strip()}
+            srv.spot_subs.add(sub)
+            for asset, hist in srv.spot_history.items():
+                if not sub.symbols or f"{asset.lower()}usdt" in sub.symbols:
+                    sub.queue.put_nowait(json.dumps(wire.spot_snapshot(asset, list(hist)[-60:])))
+    finally:
+        srv.spot_subs.discard(sub)
+        request.app["ws"].discard(ws)
+        writer.cancel()
+    return ws
+
+
+# -- app and lifecycle --------------------------------------------------------------------------
+
+def build_app(srv: SimServer) -> web.Application:
+    app = web.Application()
+    app["sim"] = srv
+    app["ws"] = set()
+    r = app.router
+    r.add_get("/events", gamma_events)
+    r.add_get("/events/slug/{slug}", gamma_events)
+    r.add_get("/markets", gamma_markets)
+    r.add_get("/markets/slug/{slug}", gamma_markets)
+    r.add_get("/book", clob_book)
+    r.add_post("/books", clob_books)
+    r.add_get("/price", clob_price)
+    r.add_post("/prices", clob_prices)
+    r.add_get("/midpoint", clob_midpoint)
+    r.add_get("/spread", clob_spread)
+    r.add_get("/last-trade-price", clob_last_trade)
+    r.add_get("/tick-size", clob_tick_size)
+    r.add_get("/neg-risk", clob_neg_risk)
+    r.add_get("/fee-rate", clob_fee_rate)
+    r.add_get("/time", clob_time)
+    r.add_get("/version", clob_version)
+    r.add_get("/ok", clob_ok)
+    r.add_get("/markets/{cid}", clob_market)
+    r.add_get("/clob-markets/{cid}", clob_market_compact)
+    r.add_get("/markets-by-token/{tid}", clob_market_by_token)
+    r.add_post("/order", post_order)
+    r.add_post("/orders", post_orders)
+    r.add_delete("/order", delete_order)
+    r.add_delete("/orders", delete_orders)
+    r.add_delete("/cancel-all", cancel_all)
+    r.add_get("/data/order/{oid}", get_order)
+    r.add_get("/data/orders", get_orders)
+    r.add_get("/data/trades", get_trades)
+    r.add_post("/v1/heartbeats", heartbeat)
+    r.add_post("/auth/api-key", api_key)
+    r.add_get("/auth/derive-api-key", api_key)
+    r.add_get("/balance-allowance", balance_allowance)
+    r.add_get("/balance-allowance/update", balance_allowance)
+    r.add_get("/ws/market", ws_market)
+    r.add_get("/ws/spot", ws_spot)
+    r.add_get("/sim/book", sim_book)
+    r.add_get("/sim/state", sim_state)
+    r.add_post("/sim/pause", sim_pause)
+    r.add_post("/sim/resume", sim_resume)
+    return app
+
+
+@dataclass
+class SimHandle:
+    server: SimServer
+    runner: web.AppRunner
+    host: str
+    port: int
+    _ticker: asyncio.Task
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def market_ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/ws/market"
+
+    @property
+    def spot_ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/ws/spot"
+
+    @property
+    def clock(self) -> SimClock:
+        return self.server.clock
+
+    async def stop(self) -> None:
+        """Stop ticking, drop every socket abruptly (as a crash would) and free the port."""
+        self._ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._ticker
+        for ws in list(self.runner.app["ws"]):
+            with contextlib.suppress(Exception):
+                await ws.close(code=1012, message=b"simulator stopping")
+        await self.runner.cleanup()
+
+
+async def _tick_forever(srv: SimServer) -> None:
+    while True:
+        try:
+            srv.tick()
+        except Exception:  # the loop must survive a bad step; the error is logged, not swallowed silently
+            log.exception("sim_tick_failed")
+        await asyncio.sleep(srv.tick_s)
+
+
+async def start_simulator(host: str = "127.0.0.1", port: int = 0, config: SimConfig | None = None, speed: float = 1.0,
+                          *, clock: SimClock | None = None, tick_s: float = 0.02) -> SimHandle:
+    config = config or SimConfig()
+    clock = clock or SimClock(start_ms=config.start_ms, speed=speed)
+    srv = SimServer(config, clock, tick_s)
+    runner = web.AppRunner(build_app(srv), handle_signals=False, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    await site.start()
+    actual_port = runner.addresses[0][1]
+    ticker = asyncio.create_task(_tick_forever(srv))
+    log.info("sim_started", url=f"http://{host}:{actual_port}", speed=clock.speed, seed=config.seed, pattern=config.pattern)
+    return SimHandle(srv, runner, host, actual_port, ticker)
+
+
+def run_simulator(host: str = "127.0.0.1", port: int = 8765, config: SimConfig | None = None, speed: float = 1.0) -> None:
+    """Blocking: serve until interrupted (the ``floor sim`` command)."""
+
+    async def main() -> None:
+        handle = await start_simulator(host, port, config, speed)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await handle.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
