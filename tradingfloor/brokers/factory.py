@@ -1,0 +1,35 @@
+"""Pick the broker for an agent: paper unless the manifest asks for live; live only with every key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from py_clob_client_v2 import ClobClient
+from py_clob_client_v2.clob_types import ApiCreds
+
+from tradingfloor.brokers.guard import require_live_allowed
+from tradingfloor.brokers.live import LiveBroker, Submission
+from tradingfloor.settings import Settings
+from tradingfloor.trading.ledger import Ledger
+from tradingfloor.trading.paper_broker import BrokerConfig, PaperBroker
+
+
+def clob_client(settings: Settings, *, signature_type: int | None = None, funder: str | None = None) -> ClobClient:
+    """An L2 (order-placing) client from the settings' Polymarket credentials."""
+    creds = ApiCreds(api_key=settings.polymarket_api_key, api_secret=settings.polymarket_secret,
+                     api_passphrase=settings.polymarket_passphrase)
+    return ClobClient(host=settings.clob_url, chain_id=settings.polymarket_chain_id,
+                      key=settings.polymarket_private_key, creds=creds, signature_type=signature_type, funder=funder)
+
+
+def make_broker(spec, settings: Settings, ledger: Ledger, *, config: BrokerConfig | None = None,
+                journal: Callable[[Submission], None] | None = None, request_timeout_s: float = 5.0,
+                signature_type: int | None = None, funder: str | None = None) -> PaperBroker:
+    """The paper broker for ``mode: paper``. For ``mode: live`` the live broker, or
+    :class:`~tradingfloor.brokers.guard.LiveTradingRefused` naming each missing key — a live
+    manifest never silently trades on paper."""
+    if spec.mode != "live":
+        return PaperBroker(ledger, config)
+    require_live_allowed(spec, settings)
+    client = clob_client(settings, signature_type=signature_type, funder=funder)
+    return LiveBroker(ledger, client, config=config, journal=journal, request_timeout_s=request_timeout_s)
