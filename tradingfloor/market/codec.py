@@ -446,3 +446,6 @@ def event_market(event: MarketEvent) -> str | None:
     if isinstance(event, NewMarket):
         return event.info.market_id
     return getattr(event, "market_id", None)
+
+
+to_decimal = _dec  # public name for other readers of venue JSON (Gamma, CLOB REST)

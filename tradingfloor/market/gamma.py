@@ -1,0 +1,150 @@
+"""Gamma discovery of Up/Down rounds by computed slug (research §1).
+
+The slug of the round starting at ``s`` (unix seconds on the interval grid) is
+``{asset}-updown-{interval}-{s}``; we compute the current and next ones instead of paging Gamma.
+Lists inside markets are JSON strings inside JSON; Up/Down are mapped by label; tick, minimum
+size, fee schedule, neg-risk, protocol version and the price to beat are read per market.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import aiohttp
+
+from tradingfloor.market.codec import FrameError, interval_ms, map_outcomes, to_decimal as _dec
+from tradingfloor.market.events import MarketInfo
+from tradingfloor.observability.logging import get_logger
+
+log = get_logger("tradingfloor.market.gamma")
+# Gamma answers 403 to the default Python User-Agent (research §1.1)
+USER_AGENT = "Mozilla/5.0 (compatible; trading-floor/0.1)"
+
+
+class MarketNotReady(Exception):
+    """Listed, but its token ids are not published yet (the CLOB hydration window)."""
+
+
+def round_start_ms(now_ms: int, interval: str) -> int:
+    step = interval_ms(interval)
+    return now_ms // step * step
+
+
+def round_slug(asset: str, interval: str, start_ms: int) -> str:
+    return f"{asset.lower()}-updown-{interval}-{start_ms // 1000}"
+
+
+def _iso_ms(value: Any, name: str) -> int:
+    if not isinstance(value, str):
+        raise FrameError(f"{name} must be an ISO time string")
+    try:
+        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        raise FrameError(f"{name} is not an ISO time: {value!r}") from None
+
+
+def parse_gamma_market(m: dict, event: dict | None = None) -> MarketInfo:
+    """A Gamma market object (and its event, for the price to beat) → ``MarketInfo``.
+
+    Raises ``MarketNotReady`` while token ids are empty and ``FrameError`` naming a bad field."""
+    if not isinstance(m, dict):
+        raise FrameError("Gamma market must be an object")
+    slug = m.get("slug")
+    if not isinstance(slug, str) or "-updown-" not in slug:
+        raise FrameError(f"not an up/down market slug: {slug!r}")
+    asset, _, rest = slug.partition("-updown-")
+    interval, _, start_s = rest.partition("-")
+    tokens = m.get("clobTokenIds")
+    if tokens in (None, "", "[]", []):
+        raise MarketNotReady(slug)
+    up, down = map_outcomes(m.get("outcomes"), tokens, slug)
+    if event is None and isinstance(m.get("events"), list) and m["events"]:
+        event = m["events"][0]
+    start_ms = _iso_ms(m["eventStartTime"], "eventStartTime") if m.get("eventStartTime") else int(start_s) * 1000
+    end_ms = _iso_ms(m.get("endDate"), "endDate")
+    fees_enabled = bool(m.get("feesEnabled", False))
+    schedule = m.get("feeSchedule")
+    if isinstance(schedule, dict):
+        fee_rate, fee_exponent = _dec(schedule.get("rate"), "feeSchedule.rate"), int(schedule.get("exponent", 1))
+    elif not fees_enabled:
+        fee_rate, fee_exponent = Decimal(0), 1
+    else:
+        raise FrameError(f"{slug}: feesEnabled but no feeSchedule; refusing to guess the fee")
+    meta = (event or {}).get("eventMetadata") or {}
+    ptb = meta.get("priceToBeat") if isinstance(meta, dict) else None
+    return MarketInfo(
+        market_id=str(m.get("conditionId") or ""), slug=slug, asset=asset.upper(), interval=interval,  # type: ignore[arg-type]
+        up_token_id=up, down_token_id=down, start_ms=start_ms, end_ms=end_ms,
+        tick_size=_dec(m.get("orderPriceMinTickSize"), "orderPriceMinTickSize"),
+        min_size=_dec(m.get("orderMinSize"), "orderMinSize"), fee_rate=fee_rate, fee_exponent=fee_exponent,
+        neg_risk=bool(m.get("negRisk", False)), version=str(m.get("version") or "v1"),
+        price_to_beat=_dec(ptb, "priceToBeat") if ptb is not None else None,
+    )
+
+
+class GammaClient:
+    def __init__(self, base_url: str, session: aiohttp.ClientSession, timeout_s: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = session
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+
+    async def _get(self, path: str, params: dict | None = None) -> Any:
+        async with self.session.get(f"{self.base_url}{path}", params=params, timeout=self.timeout,
+                                    headers={"User-Agent": USER_AGENT, "Accept": "application/json"}) as resp:
+            if resp.status == 404:
+                return None
+            resp.raise_for_status()
+            return await resp.json(content_type=None)
+
+    async def event_by_slug(self, slug: str) -> dict | None:
+        body = await self._get("/events", {"slug": slug})
+        if isinstance(body, list):
+            return body[0] if body else None
+        return body if isinstance(body, dict) else None
+
+    async def fetch_round(self, slug: str) -> MarketInfo | None:
+        """The round's market info; None when Gamma does not list it; ``MarketNotReady`` while hydrating."""
+        event = await self.event_by_slug(slug)
+        if event is None:
+            return None
+        markets = event.get("markets")
+        if not isinstance(markets, list) or not markets:
+            raise FrameError(f"event {slug} has no markets")
+        return parse_gamma_market(markets[0], event)
+
+
+async def discover_rounds(gamma: GammaClient, asset: str, interval: str, now_ms: int, count: int = 2, *,
+                          retries: int = 12, retry_delay_s: float = 5.0) -> list[MarketInfo]:
+    """The current round and the next ``count - 1``, skipping unlisted ones; a round whose token
+    ids are not published yet is retried up to ``retries`` times ``retry_delay_s`` apart."""
+    start = round_start_ms(now_ms, interval)
+    step = interval_ms(interval)
+    found: list[MarketInfo] = []
+    for k in range(count):
+        slug = round_slug(asset, interval, start + k * step)
+        for attempt in range(retries + 1):
+            try:
+                info = await gamma.fetch_round(slug)
+            except MarketNotReady:
+                if attempt == retries:
+                    log.warning("round_not_ready", slug=slug, attempts=attempt + 1)
+                    break
+                await asyncio.sleep(retry_delay_s)
+                continue
+            if info is not None:
+                found.append(info)
+            break
+    return found
+
+
+def gamma_lists(m: dict) -> dict[str, list]:
+    """Decode the JSON-in-JSON list fields of a Gamma market (outcomes, prices, token ids)."""
+    out = {}
+    for key in ("outcomes", "outcomePrices", "clobTokenIds"):
+        v = m.get(key)
+        out[key] = json.loads(v) if isinstance(v, str) else (v or [])
+    return out
