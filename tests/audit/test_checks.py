@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 from tradingfloor.audit.checks import (
     AccountState, BookLevels, ClosedTrade, Execution, FeeSchedule, RiskLimits, Thresholds,
-    account_state, audit_execution, book_vwap, check_pnl, expected_fee, recompute_pnl,
+    account_state, audit_execution, book_vwap, check_pnl, expected_fee, recompute_gross,
 )
 from tradingfloor.trading.fees import taker_fee
 
@@ -70,23 +70,28 @@ def test_risk_limits_at_trade_time():
 def test_pnl_recomputed_from_fills():
     buy = fill(price="0.51", size="10")
     sell = fill(side="SELL", price="0.60", size="10", tid="t2")
-    expected = D("6.0") - D("5.1") - buy.fee - sell.fee
-    assert recompute_pnl([buy, sell]) == expected
-    good = ClosedTrade("c1", "alpha", "up-1", expected, 2_000)
+    gross, fees = D("6.0") - D("5.1"), buy.fee + sell.fee
+    assert recompute_gross([buy, sell]) == gross
+    good = ClosedTrade("c1", "alpha", "up-1", gross, fees, gross - fees, 2_000)
     assert check_pnl(good, [buy, sell], TH) == []
-    bad = ClosedTrade("c1", "alpha", "up-1", expected + D("0.5"), 2_000)
+    bad = ClosedTrade("c1", "alpha", "up-1", gross + D("0.5"), fees, gross + D("0.5") - fees, 2_000)
     [v] = check_pnl(bad, [buy, sell], TH)
-    assert v.rule == "pnl.recompute" and v.details["expected"] == str(expected)
-    # settlement: winner pays 1 per share less the redemption cost; loser pays nothing and costs nothing
-    won = ClosedTrade("c2", "alpha", "up-1", D(0), 3_000, payout_per_share=D(1), redemption_cost=D("0.02"))
-    assert recompute_pnl([buy], won.payout_per_share, won.redemption_cost) == D(10) - D("5.1") - buy.fee - D("0.02")
-    assert recompute_pnl([buy], D(0), D("0.02")) == -D("5.1") - buy.fee
+    assert v.rule == "pnl.recompute" and v.details["expected"] == str(gross)
+    inconsistent = ClosedTrade("c1", "alpha", "up-1", gross, fees, gross, 2_000)
+    assert [v.rule for v in check_pnl(inconsistent, [buy, sell], TH)] == ["pnl.recompute"]
+    # settlement: a winner pays 1 per share and may cost a redemption fee; a loser costs nothing more
+    won = ClosedTrade("c2", "alpha", "up-1", D(10) - D("5.1"), buy.fee + D("0.02"), D(10) - D("5.1") - buy.fee - D("0.02"),
+                      3_000, payout_per_share=D(1))
+    assert check_pnl(won, [buy], TH) == []
+    lost = ClosedTrade("c3", "alpha", "up-1", -D("5.1"), buy.fee + D("0.02"), -D("5.1") - buy.fee - D("0.02"),
+                       3_000, payout_per_share=D(0))
+    assert [v.rule for v in check_pnl(lost, [buy], TH)] == ["pnl.recompute"]
 
 
 def test_account_state_rebuilt_from_history():
     history = [fill(token="a", price="0.5", size="10"), fill(token="b", price="0.4", size="10"),
                fill(token="b", side="SELL", price="0.45", size="5"), fill(token="c", price="0.3", size="10")]
-    closed = [ClosedTrade("x", "alpha", "c", D("-3"), 5_000), ClosedTrade("y", "alpha", "z", D("-1"), 100)]
+    closed = [ClosedTrade("x", "alpha", "c", D("-3"), D(0), D("-3"), 5_000), ClosedTrade("y", "alpha", "z", D("-1"), D(0), D("-1"), 100)]
     state = account_state(history, closed, day_start_ms=1_000)
     assert state.open_tokens == frozenset({"a", "b"})
     assert state.exposure == D("5.0") + D("2.0")

@@ -10,8 +10,9 @@ Rules (the names appear in violations, metrics and the audit log):
                            by more than maxPriceDeviationBps
 * ``book.size``          — a taker fill larger than the depth the book showed on its side
 * ``fee.schedule``       — fee differs from the market's schedule by more than feeTolerance
-* ``pnl.recompute``      — a closed trade's reported P&L differs from the one recomputed from its
-                           fills by more than pnlTolerance
+* ``pnl.recompute``      — a closed trade's reported gross P&L differs from the one recomputed from
+                           its fills by more than pnlTolerance, its costs are below its fills' fees
+                           (or above them with nothing to redeem), or net ≠ gross − costs
 
 Risk state before the trade (exposure, open positions, day's P&L) is not taken from the trader:
 ``account_state`` rebuilds it from the agent's own earlier fills and closed trades.
@@ -108,10 +109,11 @@ class ClosedTrade:
     trade_id: str
     agent: str
     token_id: str
-    reported_pnl: Decimal
+    gross_pnl: Decimal
+    fees: Decimal  # taker fees plus the redemption cost
+    net_pnl: Decimal
     closed_ms: int
     payout_per_share: Decimal | None = None  # set when closed by settlement (1 won, 0 lost)
-    redemption_cost: Decimal = ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,27 +215,36 @@ def check_fee(ex: Execution, schedule: FeeSchedule, thresholds: Thresholds) -> l
     return []
 
 
-def recompute_pnl(fills: Iterable[Execution], payout_per_share: Decimal | None = None,
-                  redemption_cost: Decimal = ZERO) -> Decimal:
-    """Net P&L of one position from its fills: sales and settlement payout, minus purchases, fees
-    and the redemption cost (paid only on a non-zero payout)."""
+def recompute_gross(fills: Iterable[Execution], payout_per_share: Decimal | None = None) -> Decimal:
+    """Gross P&L of one position from its fills: sales and settlement payout minus purchases."""
     cash, shares = ZERO, ZERO
     for f in fills:
         signed = f.size if f.side == "BUY" else -f.size
-        cash -= signed * f.price + f.fee
+        cash -= signed * f.price
         shares += signed
     if payout_per_share is not None and shares > 0:
-        proceeds = shares * payout_per_share
-        cash += proceeds - (redemption_cost if proceeds > 0 else ZERO)
+        cash += shares * payout_per_share
     return cash
 
 
 def check_pnl(trade: ClosedTrade, fills: Sequence[Execution], thresholds: Thresholds) -> list[Violation]:
-    expected = recompute_pnl(fills, trade.payout_per_share, trade.redemption_cost)
-    if abs(trade.reported_pnl - expected) > thresholds.pnl_tolerance:
-        return [_violation("pnl.recompute", trade, f"reported P&L {trade.reported_pnl} but the fills give {expected}",
-                           reported=trade.reported_pnl, expected=expected, fills=len(fills))]
-    return []
+    """Gross P&L from the fills; fees at least the fills' fees (the rest is the redemption cost,
+    owed only on a non-zero payout); net = gross − fees."""
+    tol = thresholds.pnl_tolerance
+    gross = recompute_gross(fills, trade.payout_per_share)
+    fill_fees = sum((f.fee for f in fills), ZERO)
+    out = []
+    if abs(trade.gross_pnl - gross) > tol:
+        out.append(_violation("pnl.recompute", trade, f"reported gross P&L {trade.gross_pnl} but the fills give {gross}",
+                              reported=trade.gross_pnl, expected=gross, fills=len(fills)))
+    redemption = trade.fees - fill_fees
+    if redemption < -thresholds.fee_tolerance or (trade.payout_per_share in (None, ZERO) and redemption > thresholds.fee_tolerance):
+        out.append(_violation("pnl.recompute", trade, f"reported costs {trade.fees} but the fills' fees are {fill_fees}",
+                              reported=trade.fees, expected=fill_fees))
+    if abs(trade.net_pnl - (trade.gross_pnl - trade.fees)) > tol:
+        out.append(_violation("pnl.recompute", trade, f"net P&L {trade.net_pnl} is not gross {trade.gross_pnl} minus costs {trade.fees}",
+                              reported=trade.net_pnl, expected=trade.gross_pnl - trade.fees))
+    return out
 
 
 def account_state(prior_fills: Iterable[Execution], prior_closed: Iterable[ClosedTrade], day_start_ms: int) -> AccountState:
@@ -255,7 +266,7 @@ def account_state(prior_fills: Iterable[Execution], prior_closed: Iterable[Close
     for t in prior_closed:
         settled.add(t.token_id)
         if t.closed_ms >= day_start_ms:
-            daily += t.reported_pnl
+            daily += t.net_pnl
     open_tokens = frozenset(tok for tok, s in shares.items() if s > 0 and tok not in settled)
     exposure = sum((basis[tok] for tok in open_tokens), ZERO)
     return AccountState(exposure, open_tokens, daily)
