@@ -1,0 +1,1 @@
+"""Backtester: replays recorded or simulated events through the live trading engine."""
