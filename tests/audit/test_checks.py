@@ -76,7 +76,7 @@ def test_pnl_recomputed_from_fills():
     assert check_pnl(good, [buy, sell], TH) == []
     bad = ClosedTrade("c1", "alpha", "up-1", gross + D("0.5"), fees, gross + D("0.5") - fees, 2_000)
     [v] = check_pnl(bad, [buy, sell], TH)
-    assert v.rule == "pnl.recompute" and v.details["expected"] == str(gross)
+    assert v.rule == "pnl.recompute" and D(v.details["expected"]) == gross
     inconsistent = ClosedTrade("c1", "alpha", "up-1", gross, fees, gross, 2_000)
     assert [v.rule for v in check_pnl(inconsistent, [buy, sell], TH)] == ["pnl.recompute"]
     # settlement: a winner pays 1 per share and may cost a redemption fee; a loser costs nothing more
