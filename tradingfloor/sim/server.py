@@ -37,6 +37,8 @@ from tradingfloor.sim.exchange import SimExchange
 from tradingfloor.sim.model import MarketSimulator, SimConfig
 
 log = get_logger("tradingfloor.sim.server")
+SIM_KEY: web.AppKey["SimServer"] = web.AppKey("sim")
+SOCKETS_KEY: web.AppKey[set] = web.AppKey("sockets")
 SUBSCRIBER_QUEUE = 10_000  # a consumer this far behind is dropped, like the venue's "slow consumer" close
 
 
@@ -221,7 +223,7 @@ def _err(status: int, message: str) -> web.Response:
 
 
 def _srv(request: web.Request) -> SimServer:
-    return request.app["sim"]
+    return request.app[SIM_KEY]
 
 
 async def gamma_events(request: web.Request) -> web.Response:
@@ -520,7 +522,7 @@ async def ws_market(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     sub = _Sub(ws, asyncio.Queue(SUBSCRIBER_QUEUE))
     writer = asyncio.create_task(_writer(sub, srv))
-    request.app["ws"].add(ws)
+    request.app[SOCKETS_KEY].add(ws)
     try:
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
@@ -551,7 +553,7 @@ async def ws_market(request: web.Request) -> web.WebSocketResponse:
                     sub.queue.put_nowait("NO NEW ASSETS")
     finally:
         srv.market_subs.discard(sub)
-        request.app["ws"].discard(ws)
+        request.app[SOCKETS_KEY].discard(ws)
         writer.cancel()
     return ws
 
@@ -562,7 +564,7 @@ async def ws_spot(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     sub = _Sub(ws, asyncio.Queue(SUBSCRIBER_QUEUE))
     writer = asyncio.create_task(_writer(sub, srv))
-    request.app["ws"].add(ws)
+    request.app[SOCKETS_KEY].add(ws)
     try:
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
@@ -586,7 +588,7 @@ async def ws_spot(request: web.Request) -> web.WebSocketResponse:
                     sub.queue.put_nowait(json.dumps(wire.spot_snapshot(asset, list(hist)[-60:])))
     finally:
         srv.spot_subs.discard(sub)
-        request.app["ws"].discard(ws)
+        request.app[SOCKETS_KEY].discard(ws)
         writer.cancel()
     return ws
 
@@ -595,8 +597,8 @@ async def ws_spot(request: web.Request) -> web.WebSocketResponse:
 
 def build_app(srv: SimServer) -> web.Application:
     app = web.Application()
-    app["sim"] = srv
-    app["ws"] = set()
+    app[SIM_KEY] = srv
+    app[SOCKETS_KEY] = set()
     r = app.router
     r.add_get("/events", gamma_events)
     r.add_get("/events/slug/{slug}", gamma_events)
@@ -669,7 +671,7 @@ class SimHandle:
         self._ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._ticker
-        for ws in list(self.runner.app["ws"]):
+        for ws in list(self.runner.app[SOCKETS_KEY]):
             with contextlib.suppress(Exception):
                 await ws.close(code=1012, message=b"simulator stopping")
         await self.runner.cleanup()
