@@ -9,12 +9,13 @@ import asyncpg
 import pytest
 
 from floor_agents.auditor import log, verify
+from tradingfloor.persistence.db import connect
 
 N = 12
 
 
 async def _fill_log(url: str) -> None:
-    conn = await asyncpg.connect(url)
+    conn = await connect(url)
     try:
         for i in range(N):
             async with conn.transaction():
@@ -76,7 +77,7 @@ async def test_swapped_hashes_are_named(audit_db, capsys):
 
 async def test_truncated_tail_caught_by_the_auditors_recorded_head(audit_db, capsys):
     await _fill_log(audit_db)
-    conn = await asyncpg.connect(audit_db)
+    conn = await connect(audit_db)
     try:
         head = await log.head(conn)
         await conn.execute("INSERT INTO agents (name, kind, status) VALUES ('auditor', 'Auditor', $1::text::jsonb)",

@@ -1,13 +1,13 @@
-"""The audit log in PostgreSQL (``audit_log`` table): append an entry to the chain, read it back.
+"""The audit log's hash chain on top of the persistence layer's ``audit_log`` repository.
 
 Appends are serialized by a transaction-scoped advisory lock, so concurrent writers (several
 auditors, a restart overlapping its predecessor) never fork the chain: each reads the head and
-inserts seq + 1 under the lock, in the caller's transaction.
+inserts seq + 1 under the lock, in the caller's transaction. Connections must carry the
+persistence layer's JSON codecs (``tradingfloor.persistence.db.connect`` / ``create_pool``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from typing import Any
@@ -15,18 +15,17 @@ from typing import Any
 import asyncpg
 
 from tradingfloor.audit.chain import AuditEntry, next_entry
+from tradingfloor.persistence.repositories import AuditRow, append_audit, last_audit, read_audit
 
 _APPEND_LOCK = 0x7466_6175_6469_74  # "tfaudit": the advisory-lock key of the audit chain
-_COLUMNS = "seq, ts, agent, subject, kind, payload::text AS payload, prev_hash, hash"
 
 
-def _entry(row: asyncpg.Record) -> AuditEntry:
-    return AuditEntry(row["seq"], row["ts"], row["agent"], row["subject"], row["kind"],
-                      json.loads(row["payload"]), row["prev_hash"], row["hash"])
+def _entry(row: AuditRow) -> AuditEntry:
+    return AuditEntry(row.seq, row.ts, row.agent, row.subject, row.kind, row.payload, row.prev_hash, row.hash)
 
 
 async def head(conn: asyncpg.Connection) -> AuditEntry | None:
-    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1")
+    row = await last_audit(conn)
     return _entry(row) if row else None
 
 
@@ -36,24 +35,18 @@ async def append(conn: asyncpg.Connection, agent: str, subject: str, kind: str, 
     if not conn.is_in_transaction():
         raise RuntimeError("audit log append must run inside a transaction")
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _APPEND_LOCK)
-    entry = next_entry(await head(conn), agent, subject, kind, payload,
-                       ts or datetime.now(timezone.utc))
-    await conn.execute(
-        "INSERT INTO audit_log (seq, ts, agent, subject, kind, payload, prev_hash, hash) "
-        "VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8)",
-        entry.seq, entry.ts, entry.agent, entry.subject, entry.kind, json.dumps(entry.payload),
-        entry.prev_hash, entry.hash)
-    return entry
+    e = next_entry(await head(conn), agent, subject, kind, payload, ts or datetime.now(timezone.utc))
+    await append_audit(conn, AuditRow(e.seq, e.ts, e.agent, e.subject, e.kind, e.payload, e.prev_hash, e.hash))
+    return e
 
 
 async def entries(conn: asyncpg.Connection, batch: int = 1000) -> AsyncIterator[AuditEntry]:
-    """Every entry in seq order, read in batches (the log can outgrow memory)."""
+    """Every entry in seq order, read in batches."""
     after = -1
     while True:
-        rows = await conn.fetch(f"SELECT {_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
-                                after, batch)
+        rows = await read_audit(conn, after_seq=after, limit=batch)
         for row in rows:
             yield _entry(row)
         if len(rows) < batch:
             return
-        after = rows[-1]["seq"]
+        after = rows[-1].seq
