@@ -279,7 +279,7 @@ def decode_message(obj: Any) -> list[MarketEvent]:
     if type(obj) is not dict:
         raise FrameError(f"message must be an object, got {type(obj).__name__}")
     kind = obj.get("event_type")
-    handler = _HANDLERS.get(kind)  # type: ignore[arg-type]
+    handler = _HANDLERS.get(kind) if type(kind) is str else None
     if handler is None:
         raise FrameError(f"unknown event_type {kind!r}"[:80])
     try:
