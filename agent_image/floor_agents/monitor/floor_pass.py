@@ -1,0 +1,126 @@
+"""One monitor pass: read the ledger, compute every agent's and the floor's metrics, write status,
+store the measurement, raise alerts. Also the data loading that ``floor report`` shares."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from floor_agents.monitor.performance import (
+    AgentMetrics, Alert, AlertThresholds, TradePnl, agent_metrics, alerts_for, floor_metrics, floor_status,
+)
+from tradingfloor.models.trader_agent import Risk
+from tradingfloor.observability.logging import get_logger
+from tradingfloor.observability.metrics import PERFORMANCE_ALERTS
+from tradingfloor.persistence.repositories import (
+    PerformanceRow, insert_performance, list_agents, list_positions, list_trades, record_event,
+)
+from tradingfloor.status.sink import StatusSink, StatusTargetMissing
+
+log = get_logger("floor_agents.monitor")
+CHANNEL = "trading_floor"
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """What the monitor reads: each trader's capital, closed trades and open exposure."""
+
+    capital: dict[str, Decimal]
+    trades: dict[str, list[TradePnl]]
+    exposure: dict[str, Decimal]
+    registered: frozenset[str] = field(default_factory=frozenset)  # agents with a row in the agents table
+
+
+async def load_ledger(ex: Any, match_labels: dict[str, str] | None = None) -> Ledger:
+    """Traders from the agents table (capital from spec.risk) plus any agent that has trades; an
+    agent without a row gets the Risk model's default capital. ``match_labels`` narrows to the
+    registered agents carrying those labels."""
+    rows = await list_agents(ex, kind="TraderAgent")
+    if match_labels:
+        rows = [r for r in rows if all(r.labels.get(k) == v for k, v in match_labels.items())]
+    capital = {r.name: Risk.model_validate(r.spec.get("risk", {})).capital for r in rows}
+    trades: dict[str, list[TradePnl]] = {}
+    for t in await list_trades(ex):
+        if match_labels and t.agent not in capital:
+            continue
+        trades.setdefault(t.agent, []).append(TradePnl(t.agent, t.net_pnl, t.fees, t.closed_at))
+    default = Risk().capital
+    for agent in trades:
+        capital.setdefault(agent, default)
+    exposure = {a: Decimal(0) for a in capital}
+    for p in await list_positions(ex, open_only=True):
+        if p.agent in exposure:
+            exposure[p.agent] += p.cost
+    return Ledger(capital, trades, exposure, frozenset(r.name for r in rows))
+
+
+def heartbeat_age(raw: bytes | str | None, now_s: float) -> float | None:
+    """Age of a ``tf:heartbeat:<agent>`` value: a unix time, or JSON with ``ts`` (seconds or ms)."""
+    if raw is None:
+        return None
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    try:
+        value = json.loads(text)
+        ts = float(value["ts"] if isinstance(value, dict) else value)
+    except (ValueError, KeyError, TypeError):
+        log.warning("monitor.heartbeat_unreadable", value=text[:100])
+        return None
+    if ts > 1e11:  # milliseconds
+        ts /= 1000
+    return max(0.0, now_s - ts)
+
+
+@dataclass(frozen=True)
+class PassResult:
+    agents: list[AgentMetrics]
+    floor: AgentMetrics
+    alerts: list[Alert]
+
+
+async def run_pass(ex: Any, sink: StatusSink, monitor: str, thresholds: AlertThresholds, now: datetime,
+                   redis: Any = None, match_labels: dict[str, str] | None = None) -> PassResult:
+    ledger = await load_ledger(ex, match_labels)
+    metrics = [agent_metrics(a, ledger.capital[a], ledger.trades.get(a, []), now, ledger.exposure.get(a, Decimal(0)))
+               for a in sorted(ledger.capital)]
+    floor = floor_metrics(ledger.capital, [t for ts in ledger.trades.values() for t in ts], now)
+    alerts: list[Alert] = []
+    for m in metrics:
+        raw = await redis.get(f"tf:heartbeat:{m.agent}") if redis is not None else None
+        alerts += alerts_for(m, thresholds, heartbeat_age(raw, time.time()))
+        try:
+            await sink.patch_status("TraderAgent", m.agent, {"performance": m.status(now)})
+        except StatusTargetMissing as exc:
+            log.info("monitor.status_target_missing", agent=m.agent, error=str(exc))
+        await _store(ex, m, now)
+    await _store(ex, floor, now)
+    await sink.patch_status("Monitor", monitor, {"floor": floor_status(floor, len(metrics), len(alerts), now)})
+    for a in alerts:
+        await _raise(ex, redis, monitor, a, now)
+    return PassResult(metrics, floor, alerts)
+
+
+async def _store(ex: Any, m: AgentMetrics, now: datetime) -> None:
+    finite = (lambda x: Decimal(repr(x)) if x == x and abs(x) != float("inf") else None)  # noqa: E731
+    await insert_performance(ex, PerformanceRow(
+        agent=m.agent, ts=now, period="all", trades=m.trades, wins=m.wins, losses=m.losses,
+        win_rate=finite(m.win_rate), pnl=m.pnl, fees=m.fees, equity=m.equity, sharpe=finite(m.sharpe),
+        sortino=finite(m.sortino), max_drawdown=finite(m.max_drawdown), profit_factor=finite(m.profit_factor),
+        extra={"psr": m.psr if m.psr == m.psr else None, "drawdown": m.drawdown, "dailyPnl": str(m.daily_pnl),
+               "consecutiveLosses": m.consecutive_losses}))
+
+
+async def _raise(ex: Any, redis: Any, monitor: str, a: Alert, now: datetime) -> None:
+    """Metric, system event, pub/sub message and log line for one alert."""
+    PERFORMANCE_ALERTS.labels(agent=a.agent, alert=a.alert).inc()
+    await record_event(ex, "performance_alert", a.message, agent=a.agent, reason=a.alert,
+                       payload={"monitor": monitor, "alert": a.alert}, ts=now)
+    log.warning("monitor.alert", agent=a.agent, alert=a.alert, message=a.message)
+    if redis is not None:
+        await redis.publish(CHANNEL, json.dumps({
+            "type": "performance_alert", "sender": monitor, "ts": now.timestamp(),
+            "payload": {"agent": a.agent, "alert": a.alert, "message": a.message}}))
+
