@@ -137,7 +137,9 @@ class LiveBroker(PaperBroker):
         self.submissions[order.client_id] = sub
         if self.journal is not None:
             self.journal(sub)  # the intent is durable before anything leaves the process
-        return self._post(sub, now_ms)
+        result = self._post(sub, now_ms)
+        self._sync_pending()
+        return result
 
     def prepare(self, order: Order) -> Submission:
         """Build and sign the venue order for ``order`` (no state change; also what the benchmark times)."""
@@ -196,7 +198,14 @@ class LiveBroker(PaperBroker):
             result = self._reconcile_one(sub, now_ms)
             if result is not None:
                 results.append(result)
+        self._sync_pending()
         return results
+
+    def _sync_pending(self) -> None:
+        """Mirror open submissions into ``pending`` (due at the next reconcile time): the engine calls
+        :meth:`advance` only while ``pending`` holds something due."""
+        due = self._last_reconcile_ms + self.reconcile_every_ms - 1
+        self.pending = [(due, s.order) for s in self.open_submissions()]
 
     def _reconcile_one(self, sub: Submission, now_ms: int) -> OrderResult | None:
         try:
@@ -236,6 +245,7 @@ class LiveBroker(PaperBroker):
         self.submissions[sub.order.client_id] = sub
         if sub.order.side == "BUY":
             self.reserved[sub.order.client_id] = self._max_cost(sub.order)
+        self._sync_pending()
 
     def cancel(self, client_id: str) -> bool:
         sub = self.submissions.get(client_id)
@@ -304,6 +314,7 @@ class LiveBroker(PaperBroker):
         for name in ("ledger", "config", "markets", "tick_sizes", "token_market", "seen", "reserved"):
             setattr(self, name, getattr(paper, name))
         self.submissions = {s["order"]["client_id"]: Submission.from_json(s) for s in d.get("live", {}).get("submissions", [])}
+        self._sync_pending()
 
 
 def _matched_amounts(side: str, response: dict[str, Any]) -> tuple[Decimal, Decimal]:

@@ -1,0 +1,1 @@
+"""The trader agent process: ``floor agent trader`` (see docs/trader-agent.md)."""

@@ -1,0 +1,39 @@
+"""Market events for the agent: the collector's Redis channel ``tf:md:<asset>:<interval>`` (JSON
+events from ``tradingfloor.market.codec``), each paired with its arrival time for latency metrics.
+A malformed message is counted and skipped, never fatal."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+
+from tradingfloor.market.codec import FrameError, event_from_json
+from tradingfloor.market.events import MarketEvent
+from tradingfloor.observability.metrics import ERRORS
+
+
+def channel(asset: str, interval: str) -> str:
+    return f"tf:md:{asset}:{interval}"
+
+
+async def redis_events(client: aioredis.Redis, asset: str, interval: str, agent: str,
+                       poll_timeout_s: float = 1.0) -> AsyncIterator[tuple[MarketEvent, int] | None]:
+    """Yields (event, arrival perf_counter_ns), or None after ``poll_timeout_s`` of silence (so the
+    caller can run its timers)."""
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(channel(asset, interval))
+    try:
+        while True:
+            msg = await pubsub.get_message(timeout=poll_timeout_s)
+            if msg is None:
+                yield None
+                continue
+            arrived = time.perf_counter_ns()
+            try:
+                yield event_from_json(msg["data"]), arrived
+            except FrameError:
+                ERRORS.labels(agent, "malformed_event").inc()
+    finally:
+        await pubsub.aclose()

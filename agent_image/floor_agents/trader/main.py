@@ -1,0 +1,87 @@
+"""``floor agent trader``: wire the runtime to its manifest, Redis, the database, the status sink and
+the metrics port, then consume market events until SIGTERM/SIGINT.
+
+Environment (``tradingfloor.settings.Settings``): DATABASE_URL, REDIS_URL, FLOOR_STATE_DIR,
+HEARTBEAT_INTERVAL, CHECKPOINT_INTERVAL, FLOOR_ALLOW_LIVE_TRADING, POLYMARKET_*; plus
+TRADER_REPORT_INTERVAL (seconds between performance reports, default 60).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from floor_agents.trader import manifest as manifests
+from floor_agents.trader.agent import Timers, TraderRuntime
+from floor_agents.trader.feed import redis_events
+from floor_agents.trader.metrics_server import start_metrics_server
+from floor_agents.trader.store import TraderStore
+from tradingfloor.observability.logging import configure_logging, get_logger
+from tradingfloor.settings import Settings
+from tradingfloor.status.sink import StatusSink
+
+log = get_logger("floor_agents.trader")
+
+
+def _status_sink(resource: str | None, namespace: str, store: TraderStore) -> StatusSink | None:
+    if resource is not None:
+        from tradingfloor.status.kubernetes import KubernetesStatusSink
+
+        return KubernetesStatusSink(namespace)
+    if store.pool is not None:
+        from tradingfloor.status.database import DatabaseStatusSink
+
+        return DatabaseStatusSink(store.pool)
+    return None
+
+
+async def run(manifest: Path | None, resource: str | None, namespace: str, metrics_port: int,
+              settings: Settings | None = None) -> None:
+    settings = settings or Settings.from_env()
+    if manifest is not None:
+        name, spec = manifests.from_file(manifest)
+    else:
+        name, spec = await manifests.from_resource(resource, namespace)  # type: ignore[arg-type]
+    if spec.lifecycle == "Retired":
+        log.info("trader.retired", agent=name)
+        return
+    if settings.redis_url is None:
+        raise ValueError("REDIS_URL is not set: the trader reads market events from the collector through Redis")
+    redis = aioredis.Redis.from_url(settings.redis_url)
+    store = TraderStore(settings.database_url, settings.state_dir, name)
+    timers = Timers(checkpoint_s=settings.checkpoint_interval, heartbeat_s=settings.heartbeat_interval,
+                    report_s=float(os.environ.get("TRADER_REPORT_INTERVAL", "60")))
+    runtime = TraderRuntime(name, spec, settings, store, redis, None, timers)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, runtime.stopping.set)
+    await runtime.start()
+    runtime.sink = _status_sink(resource, namespace, store)
+    metrics = await start_metrics_server(metrics_port, lambda: not runtime.stopping.is_set()) if metrics_port else None
+    timers_task = asyncio.create_task(runtime.run_timers())
+    trading = spec.lifecycle == "Active"
+    try:
+        async for item in redis_events(redis, spec.market.asset, spec.market.interval, name):
+            if runtime.stopping.is_set():
+                break
+            if item is not None and trading:
+                await runtime.on_event(*item)
+    finally:
+        await runtime.stop()
+        timers_task.cancel()
+        await asyncio.gather(timers_task, return_exceptions=True)
+        if metrics is not None:
+            await metrics.cleanup()
+        await redis.aclose()
+        log.info("trader.stopped", agent=name, seq=runtime.seq)
+
+
+def main(manifest: Path | None = None, resource: str | None = None, namespace: str = "default",
+         metrics_port: int = 9100) -> None:
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    asyncio.run(run(manifest, resource, namespace, metrics_port, settings))
