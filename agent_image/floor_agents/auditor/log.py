@@ -17,7 +17,7 @@ import asyncpg
 from tradingfloor.audit.chain import AuditEntry, next_entry
 from tradingfloor.persistence.repositories import AuditRow, append_audit, last_audit, read_audit
 
-_APPEND_LOCK = 0x7466_6175_6469_74  # "tfaudit": the advisory-lock key of the audit chain
+APPEND_LOCK = 0x7466_6175_6469_74  # "tfaudit": the advisory-lock key of the audit chain
 
 
 def _entry(row: AuditRow) -> AuditEntry:
@@ -34,7 +34,7 @@ async def append(conn: asyncpg.Connection, agent: str, subject: str, kind: str, 
     """Append one entry; must run inside a transaction (the lock is released at its end)."""
     if not conn.is_in_transaction():
         raise RuntimeError("audit log append must run inside a transaction")
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", _APPEND_LOCK)
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
     e = next_entry(await head(conn), agent, subject, kind, payload, ts or datetime.now(timezone.utc))
     await append_audit(conn, AuditRow(e.seq, e.ts, e.agent, e.subject, e.kind, e.payload, e.prev_hash, e.hash))
     return e

@@ -1,0 +1,84 @@
+"""The auditor process: audit pending fills and trades every ``spec.checkIntervalSeconds`` (sooner
+when a ``trade_executed`` message arrives), then write ``status.audit``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from floor_agents.auditor.engine import Auditor, BookCache
+from tradingfloor.audit.checks import Thresholds
+from tradingfloor.observability.logging import get_logger
+from tradingfloor.observability.metrics import ERRORS
+from tradingfloor.persistence.repositories import list_agents
+from tradingfloor.status.process import CHANNEL, AgentProcess
+
+log = get_logger("floor_agents.auditor")
+
+
+async def listen(redis, books: BookCache, wake: asyncio.Event, stop: asyncio.Event) -> None:
+    """Low-latency path: remember the book each trade met and wake the loop. The database stays
+    the source of truth, so a missed message only delays an audit."""
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(CHANNEL)
+    try:
+        while not stop.is_set():
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            if message is None:
+                continue
+            try:
+                body = json.loads(message["data"])
+            except (ValueError, TypeError):
+                log.warning("auditor.bad_message", data=str(message.get("data"))[:200])
+                continue
+            if isinstance(body, dict) and body.get("type") == "trade_executed":
+                books.consume_message(body)
+                wake.set()
+    finally:
+        await pubsub.aclose()
+
+
+async def selected_agents(pool, match_labels: dict[str, str]) -> list[str] | None:
+    if not match_labels:
+        return None
+    rows = await list_agents(pool, kind="TraderAgent")
+    return [r.name for r in rows if all(r.labels.get(k) == v for k, v in match_labels.items())]
+
+
+async def run(manifest: Path | None, resource: str | None, namespace: str, metrics_port: int) -> None:
+    async with AgentProcess("Auditor", manifest, resource, namespace, metrics_port) as proc:
+        spec = proc.resource_model.spec
+        books, wake = BookCache(), asyncio.Event()
+        listener = asyncio.create_task(listen(proc.redis, books, wake, proc.stop)) if proc.redis else None
+        auditor = Auditor(proc.name, Thresholds.from_spec(spec.thresholds), books=books)
+        try:
+            while not proc.stop.is_set():
+                await proc.heartbeat(ttl_seconds=3 * max(30, spec.checkIntervalSeconds))
+                if spec.lifecycle == "Active":
+                    try:
+                        auditor.agents = await selected_agents(proc.pool, spec.selector.matchLabels)
+                        stats = await auditor.run_pass(proc.pool)
+                        await proc.sink.patch_status("Auditor", proc.name, {"audit": await auditor.summary(proc.pool)})
+                        proc.health.healthy = True
+                        if stats.checked:
+                            log.info("auditor.pass", checked=stats.checked, violations=len(stats.violations))
+                    except Exception as exc:  # noqa: BLE001 - the next pass retries; nothing is lost
+                        ERRORS.labels(agent=proc.name, kind=type(exc).__name__).inc()
+                        proc.health.healthy = False
+                        log.exception("auditor.pass_failed")
+                wake.clear()
+                waiter = asyncio.create_task(wake.wait())
+                stopper = asyncio.create_task(proc.stop.wait())
+                await asyncio.wait({waiter, stopper}, timeout=spec.checkIntervalSeconds,
+                                   return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                stopper.cancel()
+        finally:
+            if listener is not None:
+                listener.cancel()
+                await asyncio.gather(listener, return_exceptions=True)
+
+
+def main(manifest: Path | None, resource: str | None, namespace: str, metrics_port: int) -> None:
+    asyncio.run(run(manifest, resource, namespace, metrics_port))
