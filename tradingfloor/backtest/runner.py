@@ -91,7 +91,8 @@ def run_backtest(events: Iterable[MarketEvent], configs: list[EngineConfig], lim
             progress(count, ts)
     for run in runs:
         _record(run, run.engine.finish(), ts)
-        run.daily_equity.append((ts, float(run.engine.equity())))
+        if not run.daily_equity or run.daily_equity[-1][0] != ts:
+            run.daily_equity.append((ts, float(run.engine.equity())))
         run.summary = summarize([float(t.net_pnl) for t in run.trades], [e for _, e in run.daily_equity],
                                 periods_per_year=365)
     if progress is not None:
