@@ -251,7 +251,8 @@ def _rules(objects, kind, name):
 
 def test_rbac_has_no_wildcards(helm):
     for set_args in [(), EXTERNAL]:
-        for role in find(helm.render(*set_args), "Role") + find(helm.render(*set_args), "ClusterRole"):
+        objects = helm.render(*set_args)
+        for role in find(objects, "Role") + find(objects, "ClusterRole"):
             for rule in role["rules"]:
                 for field in ("apiGroups", "resources", "verbs", "resourceNames", "nonResourceURLs"):
                     assert "*" not in rule.get(field, []), (role["metadata"]["name"], rule)
