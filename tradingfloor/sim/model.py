@@ -57,7 +57,11 @@ class SimConfig:
     momentum_regime_minutes: float = 20.0  # mean regime length
     reversion_minutes: float = 5.0  # meanReversion: time constant of the pull
     step_ms: int = 1_000
-    book_lag_ms: int = 300  # the book follows spot about 0.3 s later (research §8.2)
+    # Books reprice on each spot step. With lag 0 the book's update comes *before* the spot tick
+    # at the same instant, so no strategy can trade a stale quote it could not hit in reality
+    # (the venue's book leads every feed but the fastest exchanges; research §8.2). A positive
+    # lag publishes spot first and the book that many ms later: a latency-arbitrage playground.
+    book_lag_ms: int = 0
     rounds_ahead: int = 1
     fee_rate: Decimal = Decimal("0.07")  # crypto_fees_v2: rate 0.07, exponent 1, taker only
     fee_exponent: int = 1
@@ -264,7 +268,9 @@ class MarketSimulator:
         events: list[MarketEvent] = []
         for st in self._assets:
             self._move_spot(st)
-            events.append(SpotTick(st.asset, self._spot_dec(st.price), t, self._volume(st)))  # type: ignore[arg-type]
+            tick = SpotTick(st.asset, self._spot_dec(st.price), t, self._volume(st))  # type: ignore[arg-type]
+            if c.book_lag_ms:
+                events.append(tick)
             rnd = self._live.get(st.asset)
             if rnd is not None and t >= rnd.info.end_ms:
                 self._close(rnd, st, t, events)
@@ -277,6 +283,8 @@ class MarketSimulator:
             elif t + c.book_lag_ms < rnd.info.end_ms:
                 self._requote(rnd, st, t + c.book_lag_ms, events)
                 self._random_trade(rnd, st, t, events)
+            if not c.book_lag_ms:
+                events.append(tick)
         while self._unresolved and self._unresolved[0].info.end_ms + c.resolution_delay_ms <= t:
             self._resolve(self._unresolved.popleft(), t, events)
         events.sort(key=lambda e: e.ts_ms)
@@ -423,8 +431,11 @@ class MarketSimulator:
             self._snapshots(rnd, t, events)
             return
         bids, asks = self._target_ladder(rnd, fair)
-        self._emit_diff(rnd, rnd.up_bids, bids, "BUY", t, events)
-        self._emit_diff(rnd, rnd.up_asks, asks, "SELL", t, events)
+        # removals before additions, so the book is never crossed between two events
+        changes = [(p, size, "BUY") for p, size in _diff(rnd.up_bids, bids)] + [(p, size, "SELL") for p, size in _diff(rnd.up_asks, asks)]
+        changes.sort(key=lambda c: c[1] != 0)
+        for p, size, side in changes:
+            self._emit_level(rnd, side, p, size, t, events)
         rnd.up_bids, rnd.up_asks = bids, asks
 
     def _change_tick(self, rnd: Round, tick_milli: int, t: int, events: list[MarketEvent]) -> None:
@@ -433,13 +444,6 @@ class MarketSimulator:
         for tok in (rnd.info.up_token_id, rnd.info.down_token_id):
             events.append(TickSizeChange(rnd.info.market_id, tok, old, new, t))
         rnd.info = _replace_info(rnd.info, tick_size=new)
-
-    def _emit_diff(self, rnd: Round, old: dict[int, int], new: dict[int, int], up_side: str, t: int,
-                   events: list[MarketEvent]) -> None:
-        for p in old.keys() | new.keys():
-            size = new.get(p, 0)
-            if old.get(p, 0) != size:
-                self._emit_level(rnd, up_side, p, size, t, events)
 
     def _emit_level(self, rnd: Round, up_side: str, p: int, size: int, t: int, events: list[MarketEvent]) -> None:
         """One Up level changed; the Down book's mirror level changes with it."""
@@ -482,7 +486,7 @@ class MarketSimulator:
             return
         price = min(levels) if side == "BUY" else max(levels)
         qty = min(levels[price], max(500, int(rng.expovariate(1 / 40.0)) * 100))
-        ts = t + self.config.book_lag_ms + rng.randrange(1, self.config.step_ms - self.config.book_lag_ms)
+        ts = t + self.config.book_lag_ms + rng.randrange(1, self.config.step_ms - self.config.book_lag_ms)  # between steps
         if ts >= rnd.info.end_ms:
             return
         self._consume(rnd, is_up, side, price, qty, ts, events)
@@ -511,6 +515,11 @@ class MarketSimulator:
         if d is None:
             d = self._size_cache[cents] = Decimal(cents).scaleb(-2)
         return d
+
+
+def _diff(old: dict[int, int], new: dict[int, int]) -> list[tuple[int, int]]:
+    """(price, new size) of every level whose size changed; size 0 means removed."""
+    return [(p, new.get(p, 0)) for p in sorted(old.keys() | new.keys()) if old.get(p, 0) != new.get(p, 0)]
 
 
 def _replace_info(info: MarketInfo, **changes: object) -> MarketInfo:
