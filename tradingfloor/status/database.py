@@ -33,7 +33,7 @@ class DatabaseStatusSink:
             if row is None:
                 raise StatusTargetMissing(f"no {kind} named {name!r} in the agents table")
             merged = merge_patch(_as_dict(row["status"]), patch)
-            await conn.execute("UPDATE agents SET status = $3::text::jsonb WHERE kind = $1 AND name = $2",
+            await conn.execute("UPDATE agents SET status = $3::text::jsonb, updated_at = now() WHERE kind = $1 AND name = $2",
                                kind, name, json.dumps(merged))
 
     async def read_status(self, kind: str, name: str) -> dict[str, Any]:
