@@ -1,0 +1,218 @@
+"""One collector per series (asset + interval): one venue subscription fanned out to any number
+of agents through Redis, and archived to PostgreSQL in batches.
+
+Redis (see docs/recording-format.md for the event JSON):
+
+* channel ``tf:md:<asset>:<interval>`` — every normalized event as ``event_to_json``;
+* ``tf:md:<asset>:<interval>:markets`` — hash market_id → latest ``new_market`` event JSON;
+* ``tf:md:<asset>:<interval>:book:<token_id>`` — the token's latest book as a ``book`` event JSON;
+* ``tf:md:<asset>:<interval>:spot`` — the latest ``spot`` event JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import AsyncIterator, Protocol
+
+import aiohttp
+
+from tradingfloor.market.clob import ClobRest
+from tradingfloor.market.codec import event_from_json, event_to_dict, event_to_json, event_market, event_token
+from tradingfloor.market.events import (
+    BestBidAsk, BookSnapshot, LastTrade, MarketEvent, MarketResolved, NewMarket, PriceChange, SpotTick,
+)
+from tradingfloor.market.gamma import GammaClient, discover_rounds
+from tradingfloor.market.spot import RtdsSpotStream
+from tradingfloor.market.ws import MarketStream
+from tradingfloor.observability.logging import get_logger
+
+log = get_logger("tradingfloor.market.collector")
+
+
+def channel(asset: str, interval: str) -> str:
+    return f"tf:md:{asset}:{interval}"
+
+
+class MarketDataSink(Protocol):
+    async def write(self, events: list[MarketEvent]) -> None: ...
+    async def close(self) -> None: ...
+
+
+def archive_row(ev: MarketEvent):
+    """The ``market_data`` row for one event (spot ticks are filed under ``spot:<asset>``)."""
+    from tradingfloor.persistence.repositories import MarketDataRow
+
+    ts = datetime.fromtimestamp(ev.ts_ms / 1000, tz=timezone.utc)
+    bid = ask = last = None
+    if isinstance(ev, PriceChange):
+        bid, ask = ev.best_bid, ev.best_ask
+    elif isinstance(ev, BestBidAsk):
+        bid, ask = ev.best_bid, ev.best_ask
+    elif isinstance(ev, BookSnapshot):
+        bid = max((p for p, _ in ev.bids), default=None)
+        ask = min((p for p, _ in ev.asks), default=None)
+    elif isinstance(ev, LastTrade):
+        last = ev.price
+    elif isinstance(ev, SpotTick):
+        last = ev.price
+    payload = event_to_dict(ev)
+    market = event_market(ev) or (f"spot:{ev.asset}" if isinstance(ev, SpotTick) else "")
+    return MarketDataRow(market_id=market, token_id=event_token(ev), ts=ts, kind=payload["type"],
+                         best_bid=bid, best_ask=ask, last_price=last, payload=payload)
+
+
+class PostgresSink:
+    """Batches go in with one COPY each through the persistence layer's writer."""
+
+    def __init__(self, database_url: str) -> None:
+        self.url = database_url
+        self._conn = None
+
+    async def write(self, events: list[MarketEvent]) -> None:
+        from tradingfloor.persistence.db import connect
+        from tradingfloor.persistence.repositories import insert_market_data_batch
+
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await connect(self.url)
+        await insert_market_data_batch(self._conn, [archive_row(e) for e in events])
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+
+
+@dataclass
+class CollectorUrls:
+    gamma_url: str
+    clob_url: str
+    market_ws_url: str
+    spot_ws_url: str | None = None
+
+
+class Collector:
+    def __init__(self, asset: str, interval: str, urls: CollectorUrls, redis_url: str, sink: MarketDataSink | None = None,
+                 *, batch_size: int = 500, flush_interval: float = 1.0, rounds_ahead: int = 2,
+                 stale_after: float = 30.0, backoff_base: float = 0.5) -> None:
+        self.asset, self.interval, self.urls = asset, interval, urls
+        self.redis_url = redis_url
+        self.sink = sink
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.rounds_ahead = rounds_ahead
+        self.stale_after = stale_after
+        self.backoff_base = backoff_base
+        self.channel = channel(asset, interval)
+        self.published = 0
+        self.archived = 0
+        self.archive_failures = 0
+        self._buffer: list[MarketEvent] = []
+        self._last_flush = time.monotonic()
+        self.stream: MarketStream | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        import redis.asyncio as aioredis
+
+        redis = aioredis.from_url(self.redis_url)
+        async with aiohttp.ClientSession() as http:
+            clob = ClobRest(self.urls.clob_url, http)
+            gamma = GammaClient(self.urls.gamma_url, http)
+            now = await clob.server_time_ms()
+            rounds = await discover_rounds(gamma, self.asset, self.interval, now, count=self.rounds_ahead,
+                                           retries=12, retry_delay_s=min(5.0, self.flush_interval * 5))
+            tokens = [t for r in rounds for t in (r.up_token_id, r.down_token_id)]
+            self.stream = MarketStream(self.urls.market_ws_url, tokens, clob=clob, stale_after=self.stale_after,
+                                       backoff_base=self.backoff_base)
+            for r in rounds:
+                await redis.hset(f"{self.channel}:markets", r.market_id, event_to_json(NewMarket(r, now)))
+            queue: asyncio.Queue[MarketEvent] = asyncio.Queue(100_000)
+            tasks = [asyncio.create_task(self._pump(self.stream, queue))]
+            spot = None
+            if self.urls.spot_ws_url:
+                spot = RtdsSpotStream(self.urls.spot_ws_url, (self.asset,), stale_after=self.stale_after, backoff_base=self.backoff_base)
+                tasks.append(asyncio.create_task(self._pump(spot, queue)))
+            stopper = asyncio.create_task(stop.wait())
+            try:
+                while not stop.is_set():
+                    getter = asyncio.create_task(queue.get())
+                    done, _ = await asyncio.wait({getter, stopper}, timeout=self.flush_interval, return_when=asyncio.FIRST_COMPLETED)
+                    if getter in done:
+                        await self._handle(getter.result(), redis)
+                    else:
+                        getter.cancel()
+                    if len(self._buffer) >= self.batch_size or time.monotonic() - self._last_flush >= self.flush_interval:
+                        await self._flush()
+            finally:
+                stopper.cancel()
+                for t in tasks:
+                    t.cancel()
+                await self.stream.close()
+                if spot is not None:
+                    await spot.close()
+                for t in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await t
+                await self._flush()
+                await redis.aclose()
+
+    async def _pump(self, source, queue: asyncio.Queue) -> None:
+        async for ev in source:
+            await queue.put(ev)
+
+    async def _handle(self, ev: MarketEvent, redis) -> None:
+        if isinstance(ev, NewMarket):
+            if ev.info.asset != self.asset or ev.info.interval != self.interval:
+                return  # another series' listing
+            await redis.hset(f"{self.channel}:markets", ev.info.market_id, event_to_json(ev))
+            await self.stream.subscribe([ev.info.up_token_id, ev.info.down_token_id])  # type: ignore[union-attr]
+        text = event_to_json(ev)
+        pipe = redis.pipeline(transaction=False)
+        pipe.publish(self.channel, text)
+        if isinstance(ev, (BookSnapshot, PriceChange)):
+            book = self.stream.book(ev.token_id) if self.stream else None  # type: ignore[union-attr]
+            if book is not None:
+                snap = BookSnapshot(book.market_id, book.token_id, tuple(book.bids()), tuple(book.asks()), book.ts_ms,
+                                    tick_size=book.tick_size)
+                pipe.set(f"{self.channel}:book:{ev.token_id}", event_to_json(snap), ex=3600)
+        elif isinstance(ev, SpotTick):
+            pipe.set(f"{self.channel}:spot", text, ex=3600)
+        elif isinstance(ev, MarketResolved):
+            pipe.hset(f"{self.channel}:resolved", ev.market_id, text)
+        await pipe.execute()
+        self.published += 1
+        self._buffer.append(ev)
+
+    async def _flush(self) -> None:
+        self._last_flush = time.monotonic()
+        if not self._buffer or self.sink is None:
+            self._buffer.clear()
+            return
+        batch, self._buffer = self._buffer, []
+        try:
+            await self.sink.write(batch)
+            self.archived += len(batch)
+        except Exception as exc:  # keep the batch for the next attempt: archive loss is not acceptable
+            self.archive_failures += 1
+            log.warning("md_archive_failed", error=f"{type(exc).__name__}: {exc}"[:200], kept=len(batch))
+            self._buffer = batch + self._buffer
+
+
+async def subscribe_market_events(redis_url: str, asset: str, interval: str) -> AsyncIterator[MarketEvent]:
+    """What an agent reads: the collector's normalized events for one series, as they come."""
+    import redis.asyncio as aioredis
+
+    redis = aioredis.from_url(redis_url)
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(channel(asset, interval))
+    try:
+        async for msg in pubsub.listen():
+            if msg.get("type") != "message":
+                continue
+            yield event_from_json(msg["data"])
+    finally:
+        await pubsub.unsubscribe()
+        await pubsub.aclose()
+        await redis.aclose()
