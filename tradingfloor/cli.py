@@ -19,7 +19,8 @@ AREA_COMMANDS = [
     "tradingfloor.market.commands",  # sim, record
     "tradingfloor.backtest.commands",  # backtest
     "floor_agents.commands",  # agent, audit, report
-    "floor_boss.commands",  # operator, up, status
+    "floor_boss.commands",  # operator
+    "floor_boss.local.commands",  # up, status
 ]
 
 
