@@ -1,0 +1,85 @@
+"""The trader runtime in-process: performance summary, metrics endpoint, and restart from the
+database checkpoint with the ledger intact."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import aiohttp
+
+from floor_agents.trader.agent import Timers, TraderRuntime
+from floor_agents.trader.metrics_server import start_metrics_server
+from floor_agents.trader.performance import consecutive_losses, performance
+from floor_agents.trader.store import TraderStore
+from tests.agent.ledger_check import check_ledger
+from tradingfloor.models.trader_agent import Performance, TraderAgentSpec
+from tradingfloor.settings import Settings
+from tradingfloor.sim.model import MarketSimulator, SimConfig
+from tradingfloor.trading.ledger import ClosedTrade
+
+SPEC = TraderAgentSpec(strategy="momentum", market={"asset": "BTC", "interval": "15m"},
+                       params={"lookbackSeconds": 5, "thresholdBps": 1, "maxEntryPrice": "0.95"},
+                       risk={"capital": "1000", "maxPositionBps": 5000, "maxDrawdownBps": 10000,
+                             "dailyLossLimitBps": 10000, "maxConsecutiveLosses": 1000})
+
+
+def trade(pnl: str, closed_ms: int) -> ClosedTrade:
+    return ClosedTrade("m", "t", "Up", D(pnl), D("0.1"), 0, closed_ms)
+
+
+def test_performance_is_the_status_shape_with_strings_for_numbers():
+    closed = [trade("5", 1), trade("-2", 2), trade("-3", 3)]
+    perf = performance(closed, D(1000), D("999.7"), D(10), D("0.3"), D(1000))
+    Performance.model_validate(perf)
+    assert perf["trades"] == 3 and perf["wins"] == 1 and perf["losses"] == 2
+    assert perf["consecutiveLosses"] == consecutive_losses(closed) == 2
+    assert perf["pnl"] == "-0.3" and perf["exposure"] == "10" and isinstance(perf["winRate"], str)
+
+
+async def test_metrics_and_healthz_are_served(unused_tcp_port):
+    runner = await start_metrics_server(unused_tcp_port, lambda: True, host="127.0.0.1")
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{unused_tcp_port}/healthz") as r:
+                assert r.status == 200 and (await r.json())["ok"] is True
+            async with http.get(f"http://127.0.0.1:{unused_tcp_port}/metrics") as r:
+                assert "tradingfloor_decision_latency_seconds" in await r.text()
+    finally:
+        await runner.cleanup()
+
+
+async def test_restart_resumes_from_the_database_checkpoint(db_url, tmp_path):
+    config = SimConfig(seed=2, assets=("BTC",), pattern="momentum")
+    sim = MarketSimulator(config)
+    events = sim.advance_to(config.start_ms + 2 * 900_000 + 30_000)  # two full rounds and a resolution
+    runtime = TraderRuntime("rt", SPEC, Settings(state_dir=tmp_path), TraderStore(db_url, tmp_path, "rt"), None, None,
+                            Timers())
+    await runtime.start()
+    for e in events:
+        await runtime.on_event(e, 0)
+    await runtime.stop()
+    counts = await check_ledger(db_url, "rt")
+    assert counts["fills"] >= 1 and counts["trades"] >= 1
+    ledger = runtime.engine.broker.ledger
+
+    again = TraderRuntime("rt", SPEC, Settings(state_dir=tmp_path), TraderStore(db_url, tmp_path, "rt"), None, None,
+                          Timers())
+    await again.start()
+    assert again.engine.broker.ledger.to_json() == ledger.to_json()
+    assert again.seq == runtime.seq
+    await again.stop()
+
+
+async def test_database_outage_falls_back_to_the_local_journal(tmp_path):
+    store = TraderStore("postgresql://nobody@127.0.0.1:1/none", tmp_path, "j")
+    runtime = TraderRuntime("j", SPEC, Settings(state_dir=tmp_path), store, None, None, Timers())
+    await runtime.start()
+    config = SimConfig(seed=2, assets=("BTC",), pattern="momentum")
+    for e in MarketSimulator(config).advance_to(config.start_ms + 900_000):
+        await runtime.on_event(e, 0)
+    await runtime.stop()
+    assert store.journal_path.exists()
+    again = TraderRuntime("j", SPEC, Settings(state_dir=tmp_path), TraderStore(None, tmp_path, "j"), None, None,
+                          Timers())
+    await again.start()
+    assert again.seq == runtime.seq and again.engine.broker.ledger.cash == runtime.engine.broker.ledger.cash
