@@ -27,8 +27,8 @@ def _env(container: dict) -> dict[str, str]:
 
 # --- lint and render ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("set_args", [(), EXTERNAL, EXISTING, ("liveTrading=true", "rbac.crdScanning=false")],
-                         ids=["defaults", "external-urls", "existing-secret", "live-no-scanning"])
+@pytest.mark.parametrize("set_args", [(), EXTERNAL, EXISTING, ("liveTrading=true", "rbac.crdScanning=true")],
+                         ids=["defaults", "external-urls", "existing-secret", "live-with-crd-scanning"])
 def test_helm_lint_passes(helm, set_args):
     args = ["lint", str(CHART), "--strict", "--namespace", NAMESPACE]
     for expr in set_args:
@@ -43,8 +43,6 @@ def test_default_render_has_the_expected_objects(rendered):
         ("ServiceAccount", OPERATOR), ("ServiceAccount", "trading-floor-agent"),
         ("Secret", "trading-floor-connections"), ("Secret", f"{RELEASE}-trading-floor-postgresql"),
         ("Secret", f"{RELEASE}-trading-floor-redis"),
-        ("ClusterRole", f"{RELEASE}-trading-floor-{NAMESPACE}-operator-crds"),
-        ("ClusterRoleBinding", f"{RELEASE}-trading-floor-{NAMESPACE}-operator-crds"),
         ("Role", OPERATOR), ("Role", f"{RELEASE}-trading-floor-agent"),
         ("RoleBinding", OPERATOR), ("RoleBinding", f"{RELEASE}-trading-floor-agent"),
         ("Service", OPERATOR), ("Service", f"{RELEASE}-trading-floor-postgresql"),
@@ -70,18 +68,26 @@ def test_operator_deployment(rendered):
     assert pod["securityContext"]["runAsUser"] == 10001
     (container,) = pod["containers"]
     assert container["image"] == "ghcr.io/trading-floor/operator:0.1.0"
-    assert container["args"] == ["operator"]
+    assert container["args"] == ["operator", "--namespace", NAMESPACE, "--liveness", "http://0.0.0.0:8081/healthz"]
     assert _env(container) == {
         "FLOOR_AGENT_IMAGE": "ghcr.io/trading-floor/agent:0.1.0",
+        "FLOOR_IMAGE_PULL_POLICY": "IfNotPresent",
         "FLOOR_CONNECTION_SECRET": "trading-floor-connections",
         "FLOOR_AGENT_SERVICE_ACCOUNT": "trading-floor-agent",
         "FLOOR_ALLOW_LIVE_TRADING": "false",
-        "WATCH_NAMESPACE": NAMESPACE,
-        "FLOOR_METRICS_PORT": "8080",
-        "FLOOR_LIVENESS_ENDPOINT": "http://0.0.0.0:8081/healthz",
+        "FLOOR_OPERATOR_METRICS_PORT": "8080",
+        "FLOOR_AGENT_CPU_REQUEST": "100m",
+        "FLOOR_AGENT_MEMORY_REQUEST": "192Mi",
+        "FLOOR_AGENT_CPU_LIMIT": "1",
+        "FLOOR_AGENT_MEMORY_LIMIT": "512Mi",
         "LOG_LEVEL": "INFO",
         "FLOOR_STATE_DIR": "/tmp/tradingfloor",
+        "DATABASE_URL": None,
+        "REDIS_URL": None,
     }
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+    assert refs == {"DATABASE_URL": {"name": "trading-floor-connections", "key": "DATABASE_URL"},
+                    "REDIS_URL": {"name": "trading-floor-connections", "key": "REDIS_URL"}}
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports == {"metrics": 8080, "health": 8081}
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
@@ -109,7 +115,7 @@ def test_kubernetes_validate_strict_accepts_every_rendering(helm, tmp_path):
     """Built-in kinds are checked against the Kubernetes 1.34 schemas; only the three Prometheus Operator
     kinds are custom resources it cannot check (they are checked structurally in test_monitoring)."""
     paths = []
-    for i, set_args in enumerate([(), EXTERNAL, EXISTING, ("rbac.crdScanning=false", "grafana.dashboards.enabled=false")]):
+    for i, set_args in enumerate([(), EXTERNAL, EXISTING, ("rbac.crdScanning=true", "grafana.dashboards.enabled=false")]):
         path = tmp_path / f"render-{i}.yaml"
         path.write_text(helm.template(*set_args).stdout)
         paths.append(str(path))
@@ -250,7 +256,7 @@ def _rules(objects, kind, name):
 
 
 def test_rbac_has_no_wildcards(helm):
-    for set_args in [(), EXTERNAL]:
+    for set_args in [(), ("rbac.crdScanning=true",)]:
         objects = helm.render(*set_args)
         for role in find(objects, "Role") + find(objects, "ClusterRole"):
             for rule in role["rules"]:
@@ -279,17 +285,19 @@ def test_operator_gets_exactly_what_it_uses(rendered):
            for v in ("get", "list", "watch", "patch")}
     status = {("tradingfloor.dev", f"{k}/status", v) for k in ("traderagents", "auditors", "monitors") for v in ("get", "patch")}
     pods = {("", "pods", v) for v in ("get", "list", "watch", "create", "delete")}
-    events = {(g, "events", v) for g in ("", "events.k8s.io") for v in ("create", "patch")}
+    events = {("", "events", v) for v in ("create", "patch")}
     assert grants == crs | status | pods | events | {("tradingfloor.dev", "traderagents", "create")}
     assert not any(resource == "secrets" for _, resource, _ in grants)
-    cluster = _grants(_rules(rendered, "ClusterRole", f"{RELEASE}-trading-floor-{NAMESPACE}-operator-crds"))
+    # The Floor Boss disables kopf's scanning, so nothing cluster-scoped by default.
+    assert not find(rendered, "ClusterRole") and not find(rendered, "ClusterRoleBinding")
+
+
+def test_crd_scanning_rbac_can_be_turned_on(helm):
+    objects = helm.render("rbac.crdScanning=true")
+    cluster = _grants(_rules(objects, "ClusterRole", f"{RELEASE}-trading-floor-{NAMESPACE}-operator-crds"))
     assert cluster == {("apiextensions.k8s.io", "customresourcedefinitions", v) for v in ("get", "list", "watch")}
-
-
-def test_crd_scanning_rbac_can_be_turned_off(helm):
-    objects = helm.render("rbac.crdScanning=false")
-    assert not find(objects, "ClusterRole") and not find(objects, "ClusterRoleBinding")
-    assert find(objects, "Role", OPERATOR)
+    binding = one(objects, "ClusterRoleBinding")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": OPERATOR, "namespace": NAMESPACE}]
 
 
 # --- CRDs, examples, the NOTES sample ----------------------------------------------------------------

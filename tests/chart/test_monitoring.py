@@ -194,9 +194,10 @@ def test_promtool_unit_tests_fire_each_alert(rule, promtool, tmp_path):
             "input_series": [_series("floorboss_managed_agents", "3x10", **boss, kind="TraderAgent", phase="Running")],
             "alert_rule_test": [_alert("AgentDown", "8m", {"severity": "critical", "job": AGENT_JOB, **ns})],
         },
-        {  # ... but retired agents have no Pods, so no alert for them
+        {  # ... but Retired, Paused or Failed agents have no Pods (Failed is RestartBudgetExhausted's job)
             "interval": "1m",
-            "input_series": [_series("floorboss_managed_agents", "3x10", **boss, kind="TraderAgent", phase="Retired")],
+            "input_series": [_series("floorboss_managed_agents", "3x10", **boss, kind="TraderAgent", phase=phase)
+                             for phase in ("Retired", "Paused", "Failed")],
             "alert_rule_test": [_alert("AgentDown", "8m")],
         },
         {  # a heartbeat frozen at t=0 while the other agent keeps beating every minute
@@ -223,9 +224,9 @@ def test_promtool_unit_tests_fire_each_alert(rule, promtool, tmp_path):
         },
         {
             "interval": "1m",
-            "input_series": [_series("floorboss_circuit_breaker_open", "1x10", **boss, breaker="daily_loss"),
-                             _series("floorboss_circuit_breaker_open", "0x10", **boss, breaker="api_errors")],
-            "alert_rule_test": [_alert("CircuitBreakerOpen", "5m", {"severity": "critical", **boss, "breaker": "daily_loss"})],
+            "input_series": [_series("floorboss_circuit_breaker_open", "1x10", **boss, breaker="DailyLoss"),
+                             _series("floorboss_circuit_breaker_open", "0x10", **boss, breaker="ApiErrorRate")],
+            "alert_rule_test": [_alert("CircuitBreakerOpen", "5m", {"severity": "critical", **boss, "breaker": "DailyLoss"})],
         },
         {
             "interval": "1m",
@@ -269,10 +270,13 @@ def test_service_monitor_scrapes_the_operator_metrics_port(rendered):
 
 
 def test_pod_monitor_selects_the_agent_pods_the_operator_creates(rendered):
+    from floor_boss.pods import METRICS_PORT, agent_labels
+
     monitor = one(rendered, "PodMonitor")
-    agent_pod_labels = {"app.kubernetes.io/name": AGENT_JOB, "app.kubernetes.io/part-of": "trading-floor",
-                        "tradingfloor.dev/kind": "TraderAgent", "tradingfloor.dev/agent": "momentum-btc"}
-    assert monitor["spec"]["selector"]["matchLabels"].items() <= agent_pod_labels.items()
+    for kind in ("TraderAgent", "Auditor", "Monitor"):
+        assert monitor["spec"]["selector"]["matchLabels"].items() <= agent_labels(kind, "x").items(), kind
+    agent_pod_labels = agent_labels("TraderAgent", "momentum-btc")
+    assert METRICS_PORT == 9100
     # job = the value of the Pod label named by jobLabel: what AgentDown filters on.
     assert agent_pod_labels[monitor["spec"]["jobLabel"]] == AGENT_JOB
     (endpoint,) = monitor["spec"]["podMetricsEndpoints"]

@@ -222,5 +222,5 @@ def test_deploy_doc_explains_the_script_and_that_it_cannot_run_here():
     assert "scripts/kind-e2e.sh" in doc
     assert "no container engine" in doc
     for key in ("FLOOR_AGENT_IMAGE", "FLOOR_CONNECTION_SECRET", "FLOOR_AGENT_SERVICE_ACCOUNT",
-                "FLOOR_ALLOW_LIVE_TRADING", "WATCH_NAMESPACE", "FLOOR_METRICS_PORT", "FLOOR_LIVENESS_ENDPOINT"):
+                "FLOOR_ALLOW_LIVE_TRADING", "FLOOR_OPERATOR_METRICS_PORT", "FLOOR_IMAGE_PULL_POLICY", "--liveness"):
         assert key in doc, key

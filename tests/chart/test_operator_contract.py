@@ -1,0 +1,115 @@
+"""The chart and the Floor Boss agree: what the chart's Deployment tells the operator is what the
+operator's code reads, and the Pods the operator builds from it fit the chart's ServiceAccount, Secret,
+RBAC, PodMonitor and the agent image."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import typer
+
+from tests.chart.conftest import NAMESPACE, REPO, RELEASE, one
+
+OPERATOR = f"{RELEASE}-trading-floor-operator"
+
+
+def _operator_container(objects: list[dict]) -> dict:
+    return one(objects, "Deployment", OPERATOR)["spec"]["template"]["spec"]["containers"][0]
+
+
+def _settings_from(container: dict, monkeypatch):
+    """BossSettings as the operator process would read them from the rendered container env."""
+    from floor_boss.settings import BossSettings
+
+    for env in container["env"]:
+        # Secret references are resolved by the kubelet; any URL stands in for them here.
+        monkeypatch.setenv(env["name"], env.get("value", f"stand-in-{env['name'].lower()}"))
+    return BossSettings.from_env()
+
+
+def test_operator_reads_what_the_chart_sets(rendered, monkeypatch):
+    settings = _settings_from(_operator_container(rendered), monkeypatch)
+    assert settings.agent_image == "ghcr.io/trading-floor/agent:0.1.0"
+    assert settings.image_pull_policy == "IfNotPresent"
+    assert settings.connection_secret == "trading-floor-connections"
+    assert settings.agent_service_account == "trading-floor-agent"
+    assert settings.metrics_port == 8080
+    assert (settings.cpu_request, settings.memory_request, settings.cpu_limit, settings.memory_limit) == \
+        ("100m", "192Mi", "1", "512Mi")
+    assert settings.database_url and settings.redis_url
+
+
+def test_operator_command_line_parses(rendered):
+    from tradingfloor.cli import app
+
+    args = _operator_container(rendered)["args"]
+    group = typer.main.get_command(app)
+    command = group.commands[args[0]]
+    ctx = command.make_context(args[0], list(args[1:]))
+    assert list(ctx.params["namespace"]) == [NAMESPACE]
+    assert ctx.params["liveness"] == "http://0.0.0.0:8081/healthz"
+    health = {p["name"]: p["containerPort"] for p in _operator_container(rendered)["ports"]}["health"]
+    assert f":{health}/healthz" in ctx.params["liveness"]
+
+
+def test_policy_overrides_reach_the_decision_core(helm, monkeypatch):
+    from tradingfloor.decisions.policy import FloorPolicy
+
+    objects = helm.render(extra=("--set-json", 'operator.policy={"floor_daily_loss": 0.03, "min_trades_clone": 200}'))
+    settings = _settings_from(_operator_container(objects), monkeypatch)
+    policy = FloorPolicy(**settings.policy_overrides)
+    assert (policy.floor_daily_loss, policy.min_trades_clone) == (0.03, 200)
+
+
+@pytest.mark.parametrize("kind", ["TraderAgent", "Auditor", "Monitor"])
+def test_agent_pods_fit_the_chart(rendered, monkeypatch, kind):
+    from floor_boss.pods import build_pod
+    from tradingfloor.cli import app
+
+    settings = _settings_from(_operator_container(rendered), monkeypatch)
+    resource = {"apiVersion": "tradingfloor.dev/v1alpha1", "kind": kind,
+                "metadata": {"name": "momentum-btc", "namespace": NAMESPACE, "uid": "u-1"}, "spec": {}}
+    pod = build_pod(resource, "momentum-btc-0", settings)
+
+    # ServiceAccount: the chart's, bound to the agent Role.
+    binding = one(rendered, "RoleBinding", f"{RELEASE}-trading-floor-agent")
+    assert pod["spec"]["serviceAccountName"] == binding["subjects"][0]["name"]
+    assert one(rendered, "ServiceAccount", pod["spec"]["serviceAccountName"])
+
+    # Connection Secret: the chart's, with the keys the Pod asks for.
+    (container,) = pod["spec"]["containers"]
+    secret = one(rendered, "Secret", "trading-floor-connections")
+    for env in container["env"]:
+        ref = env.get("valueFrom", {}).get("secretKeyRef")
+        if ref:
+            assert ref["name"] == secret["metadata"]["name"] and ref["key"] in secret["stringData"], env
+
+    # Scraping: the PodMonitor selects the Pod and finds its port by name.
+    monitor = one(rendered, "PodMonitor")
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports["metrics"] == 9100
+    assert monitor["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
+
+    # Image: the command runs the image's `floor`, as the image's user.
+    assert container["image"] == settings.agent_image
+    dockerfile = (REPO / "Dockerfile.agent").read_text()
+    uid = int(re.search(r"^USER (\d+):(\d+)$", dockerfile, re.M).group(1))
+    assert pod["spec"]["securityContext"]["runAsUser"] == uid
+    assert container["command"][0] == "floor"
+    group = typer.main.get_command(app)
+    agent_group = group.commands[container["command"][1]]
+    sub = agent_group.commands[container["command"][2]]
+    ctx = sub.make_context(container["command"][2], container["command"][3:])
+    assert ctx.params["resource"] == "momentum-btc" and ctx.params["namespace"] == NAMESPACE
+
+
+def test_the_agent_role_allows_what_an_agent_does(rendered):
+    """Agents read their own resource and patch its status: exactly what the agent Role grants."""
+    role = one(rendered, "Role", f"{RELEASE}-trading-floor-agent")
+    grants = {(r, v) for rule in role["rules"] for r in rule["resources"] for v in rule["verbs"]}
+    for plural in ("traderagents", "auditors", "monitors"):
+        assert (plural, "get") in grants and (f"{plural}/status", "patch") in grants
+    assert json.dumps(role).count('"patch"') == 1
