@@ -25,12 +25,12 @@ def sim(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     from tradingfloor.sim.model import SimConfig
     from tradingfloor.sim.server import run_simulator
 
-    configure_logging("INFO")
     try:
         config = SimConfig(seed=seed, pattern=pattern, assets=tuple(a.strip().upper() for a in assets.split(",") if a.strip()),  # type: ignore[arg-type]
                            start_ms=start_ms or int(time.time()) // 60 * 60_000)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    configure_logging("INFO")
     typer.echo(f"simulator on http://{host}:{port} (market WS /ws/market, spot WS /ws/spot), speed {speed}x, seed {seed}")
     run_simulator(host, port, config, speed)
 

@@ -9,7 +9,6 @@ size, fee schedule, neg-risk, protocol version and the price to beat are read pe
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -139,12 +138,3 @@ async def discover_rounds(gamma: GammaClient, asset: str, interval: str, now_ms:
                 found.append(info)
             break
     return found
-
-
-def gamma_lists(m: dict) -> dict[str, list]:
-    """Decode the JSON-in-JSON list fields of a Gamma market (outcomes, prices, token ids)."""
-    out = {}
-    for key in ("outcomes", "outcomePrices", "clobTokenIds"):
-        v = m.get(key)
-        out[key] = json.loads(v) if isinstance(v, str) else (v or [])
-    return out
