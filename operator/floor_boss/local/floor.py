@@ -124,7 +124,7 @@ class Floor:
                 self._say(line)
             processes = AgentProcesses(opts.state_dir, env)
             supervisor = LocalSupervisor(store, processes, redis, opts.state_dir / "manifests", opts.policy)
-            await self._loop(store, supervisor, svc.redis_url, urls)
+            await self._loop(store, supervisor, svc.redis_url, svc.database_url, urls)
         finally:
             if supervisor is not None:
                 await asyncio.to_thread(supervisor.shutdown)
@@ -161,17 +161,26 @@ class Floor:
                 "POLYMARKET_WS_URL": handle.market_ws_url, "POLYMARKET_SPOT_WS_URL": handle.spot_ws_url,
                 "_handle": handle}
 
-    def _ensure_collectors(self, agents: list[repo.AgentRow], redis_url: str, urls: dict[str, str]) -> None:
-        from tradingfloor.market.collector import run_collector
+    def _ensure_collectors(self, agents: list[repo.AgentRow], redis_url: str, database_url: str,
+                           urls: dict[str, str]) -> None:
+        from tradingfloor.market.collector import Collector, CollectorUrls, PostgresSink
 
+        for series, task in list(self.collectors.items()):
+            if task.done():  # a collector that died is started again on this pass
+                self.collectors.pop(series)
+                log.error("collector.stopped", series=series,
+                          error=repr(task.exception()) if not task.cancelled() else "cancelled")
         for series in _market_series(agents) - set(self.collectors):
             asset, interval = series
-            self.collectors[series] = asyncio.create_task(
-                run_collector(asset, interval, redis_url=redis_url, database_url=None, urls=urls),
-                name=f"collector-{asset}-{interval}")
+            collector = Collector(asset, interval, CollectorUrls(
+                urls["POLYMARKET_GAMMA_URL"], urls["POLYMARKET_CLOB_URL"], urls["POLYMARKET_WS_URL"],
+                urls.get("POLYMARKET_SPOT_WS_URL")), redis_url, PostgresSink(database_url))
+            self.collectors[series] = asyncio.create_task(collector.run(self.stopping),
+                                                          name=f"collector-{asset}-{interval}")
             self._say(f"collector for {asset} {interval} started")
 
-    async def _loop(self, store: LocalStore, supervisor: LocalSupervisor, redis_url: str, urls: dict) -> None:
+    async def _loop(self, store: LocalStore, supervisor: LocalSupervisor, redis_url: str, database_url: str,
+                    urls: dict) -> None:
         opts = self.options
         deadline = time.monotonic() + opts.duration_s if opts.duration_s else None
         live = None
@@ -183,11 +192,7 @@ class Floor:
         try:
             while not self.stopping.is_set():
                 agents = await store.agents()
-                self._ensure_collectors(agents, redis_url, urls)
-                for series, task in list(self.collectors.items()):
-                    if task.done():  # a collector that died is restarted on the next pass
-                        self.collectors.pop(series)
-                        log.error("collector.stopped", series=series, error=repr(task.exception()))
+                self._ensure_collectors(agents, redis_url, database_url, urls)
                 wait = await supervisor.reconcile()
                 if live is not None:
                     live.update(await self._view(store, supervisor))

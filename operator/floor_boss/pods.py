@@ -1,0 +1,116 @@
+"""Pure builders: the Pod for one agent instance, the labels that find it, and the reverse
+mapping from a Pod to the decision core's runtime-neutral Instance."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from floor_boss.settings import BossSettings
+from tradingfloor.decisions import Instance
+from tradingfloor.models.common import GROUP
+
+MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGER = "floor-boss"
+LABEL_KIND = f"{GROUP}/kind"
+LABEL_AGENT = f"{GROUP}/agent"
+METRICS_PORT = 9100
+COMMANDS = {"TraderAgent": "trader", "Auditor": "auditor", "Monitor": "monitor"}
+_PHASES = {"Pending": "pending", "Running": "running", "Succeeded": "succeeded", "Failed": "failed"}
+
+
+def label_value(name: str) -> str:
+    """Label values hold at most 63 characters; longer names keep a prefix and a hash."""
+    if len(name) <= 63:
+        return name
+    return f"{name[:54]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+def agent_labels(kind: str, name: str) -> dict[str, str]:
+    return {MANAGED_BY: MANAGER, "app.kubernetes.io/name": "trading-floor-agent",
+            "app.kubernetes.io/component": COMMANDS[kind], LABEL_KIND: kind, LABEL_AGENT: label_value(name)}
+
+
+def owner_reference(resource: dict[str, Any]) -> dict[str, Any]:
+    meta = resource["metadata"]
+    return {"apiVersion": resource["apiVersion"], "kind": resource["kind"], "name": meta["name"],
+            "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}
+
+
+def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def build_pod(resource: dict[str, Any], pod_name: str, settings: BossSettings) -> dict[str, Any]:
+    """The Pod running one instance of ``resource`` (a TraderAgent, Auditor or Monitor body)."""
+    kind, meta, spec = resource["kind"], resource["metadata"], resource.get("spec") or {}
+    name, namespace = meta["name"], meta["namespace"]
+    env = [
+        {"name": "FLOOR_AGENT_NAME", "value": name},
+        {"name": "FLOOR_NAMESPACE", "value": namespace},
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "FLOOR_STATE_DIR", "value": "/var/lib/floor"},
+        _secret_env("DATABASE_URL", settings.connection_secret, "DATABASE_URL"),
+        _secret_env("REDIS_URL", settings.connection_secret, "REDIS_URL"),
+    ]
+    container: dict[str, Any] = {
+        "name": "agent",
+        "image": spec.get("image") or settings.agent_image,
+        "imagePullPolicy": settings.image_pull_policy,
+        "command": ["floor", "agent", COMMANDS[kind], "--resource", name, "--namespace", namespace],
+        "env": env,
+        "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
+        "resources": {"requests": {"cpu": settings.cpu_request, "memory": settings.memory_request},
+                      "limits": {"cpu": settings.cpu_limit, "memory": settings.memory_limit}},
+        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "metrics"}, "initialDelaySeconds": 10,
+                          "periodSeconds": 15, "failureThreshold": 4},
+        "readinessProbe": {"httpGet": {"path": "/healthz", "port": "metrics"}, "periodSeconds": 10},
+        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                            "capabilities": {"drop": ["ALL"]}},
+        "volumeMounts": [{"name": "state", "mountPath": "/var/lib/floor"}, {"name": "tmp", "mountPath": "/tmp"}],
+    }
+    credentials = spec.get("credentialsSecretRef")
+    if kind == "TraderAgent" and credentials:
+        # Live keys come only from the agent's own Secret, never from the shared connection Secret.
+        container["envFrom"] = [{"secretRef": {"name": credentials["name"]}}]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": pod_name, "namespace": namespace, "labels": agent_labels(kind, name),
+                     "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS_PORT),
+                                     "prometheus.io/path": "/metrics"},
+                     "ownerReferences": [owner_reference(resource)]},
+        "spec": {
+            # The operator owns restarts (backoff, hourly budget), so the kubelet must not restart.
+            "restartPolicy": "Never",
+            "serviceAccountName": settings.agent_service_account,
+            "terminationGracePeriodSeconds": 30,
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001,
+                                "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [container],
+            "volumes": [{"name": "state", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
+        },
+    }
+
+
+def _time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def pod_instance(pod: dict[str, Any]) -> Instance:
+    """What the decision core needs to know about a Pod."""
+    meta, status = pod.get("metadata") or {}, pod.get("status") or {}
+    detail = ""
+    for cs in status.get("containerStatuses") or []:
+        ended = (cs.get("state") or {}).get("terminated")
+        if ended:
+            detail = f"{ended.get('reason') or 'Terminated'}, exit code {ended.get('exitCode')}"
+    return Instance(name=meta.get("name", ""), state=_PHASES.get(status.get("phase", "Pending"), "pending"),  # type: ignore[arg-type]
+                    started_at=_time(status.get("startTime")) or _time(meta.get("creationTimestamp")),
+                    deleting=bool(meta.get("deletionTimestamp")), detail=detail)

@@ -1,0 +1,70 @@
+"""Operator settings from the environment, read once at startup."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return value if value else default
+
+
+def _num(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"environment variable {name} must be a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class BossSettings:
+    agent_image: str = "ghcr.io/trading-floor/agent:latest"
+    image_pull_policy: str = "IfNotPresent"
+    connection_secret: str = "trading-floor-connections"
+    agent_service_account: str = "trading-floor-agent"
+    namespaces: tuple[str, ...] = ()  # empty: all namespaces
+    resync_seconds: float = 30.0  # the level-based safety-net timer
+    floor_check_seconds: float = 15.0  # circuit breakers and managed-agent gauges
+    metrics_port: int = 9090  # 0 disables the operator's own /metrics server
+    kube_server: str | None = None  # explicit API URL (tests, dev); default: in-cluster service account
+    redis_url: str | None = None  # heartbeats; without it the heartbeat rule is skipped
+    database_url: str | None = None  # probed for the DatabaseUnreachable breaker
+    cpu_request: str = "100m"
+    memory_request: str = "192Mi"
+    cpu_limit: str = "1"
+    memory_limit: str = "512Mi"
+    policy_overrides: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> "BossSettings":
+        import json
+
+        namespaces = tuple(n for n in _env("FLOOR_NAMESPACES", "").split(",") if n.strip())
+        overrides = _env("FLOOR_POLICY_JSON", "{}")
+        try:
+            policy = json.loads(overrides)
+        except ValueError as exc:
+            raise ValueError(f"FLOOR_POLICY_JSON is not valid JSON: {exc}") from None
+        return cls(
+            agent_image=_env("FLOOR_AGENT_IMAGE", cls.agent_image),
+            image_pull_policy=_env("FLOOR_IMAGE_PULL_POLICY", cls.image_pull_policy),
+            connection_secret=_env("FLOOR_CONNECTION_SECRET", cls.connection_secret),
+            agent_service_account=_env("FLOOR_AGENT_SERVICE_ACCOUNT", cls.agent_service_account),
+            namespaces=namespaces,
+            resync_seconds=_num("FLOOR_RESYNC_SECONDS", cls.resync_seconds),
+            floor_check_seconds=_num("FLOOR_CHECK_SECONDS", cls.floor_check_seconds),
+            metrics_port=int(_num("FLOOR_OPERATOR_METRICS_PORT", cls.metrics_port)),
+            kube_server=os.environ.get("FLOOR_KUBE_SERVER") or None,
+            redis_url=os.environ.get("REDIS_URL") or None,
+            database_url=os.environ.get("DATABASE_URL") or None,
+            cpu_request=_env("FLOOR_AGENT_CPU_REQUEST", cls.cpu_request),
+            memory_request=_env("FLOOR_AGENT_MEMORY_REQUEST", cls.memory_request),
+            cpu_limit=_env("FLOOR_AGENT_CPU_LIMIT", cls.cpu_limit),
+            memory_limit=_env("FLOOR_AGENT_MEMORY_LIMIT", cls.memory_limit),
+            policy_overrides=policy,
+        )

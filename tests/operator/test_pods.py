@@ -1,0 +1,60 @@
+"""Pure Pod builder and Pod → Instance mapping."""
+
+from floor_boss.heartbeats import parse_heartbeat
+from floor_boss.pods import build_pod, label_value, pod_instance
+from floor_boss.settings import BossSettings
+
+AGENT = {"apiVersion": "tradingfloor.dev/v1alpha1", "kind": "TraderAgent",
+         "metadata": {"name": "btc-momo", "namespace": "floor", "uid": "u-1"},
+         "spec": {"strategy": "momentum", "mode": "live", "credentialsSecretRef": {"name": "poly-keys"}}}
+
+
+def test_pod_is_deterministic_owned_locked_down_and_wired():
+    settings = BossSettings(agent_image="agent:1", connection_secret="conn", agent_service_account="agent-sa")
+    pod = build_pod(AGENT, "btc-momo-3", settings)
+    assert pod == build_pod(AGENT, "btc-momo-3", settings)
+    meta, spec = pod["metadata"], pod["spec"]
+    assert meta["name"] == "btc-momo-3" and meta["namespace"] == "floor"
+    assert meta["ownerReferences"] == [{"apiVersion": "tradingfloor.dev/v1alpha1", "kind": "TraderAgent",
+                                        "name": "btc-momo", "uid": "u-1", "controller": True,
+                                        "blockOwnerDeletion": True}]
+    assert meta["labels"]["tradingfloor.dev/agent"] == "btc-momo"
+    assert meta["labels"]["app.kubernetes.io/managed-by"] == "floor-boss"
+    assert spec["restartPolicy"] == "Never" and spec["serviceAccountName"] == "agent-sa"
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    (c,) = spec["containers"]
+    assert c["image"] == "agent:1"
+    assert c["command"] == ["floor", "agent", "trader", "--resource", "btc-momo", "--namespace", "floor"]
+    assert c["ports"] == [{"name": "metrics", "containerPort": 9100, "protocol": "TCP"}]
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+    assert c["securityContext"]["allowPrivilegeEscalation"] is False
+    env = {e["name"]: e for e in c["env"]}
+    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "conn", "key": "DATABASE_URL"}
+    assert c["envFrom"] == [{"secretRef": {"name": "poly-keys"}}]
+    assert "value" not in env["REDIS_URL"]  # secrets by reference only
+
+
+def test_auditor_pod_has_no_trading_credentials():
+    auditor = {**AGENT, "kind": "Auditor", "spec": {"credentialsSecretRef": {"name": "poly-keys"}}}
+    (c,) = build_pod(auditor, "aud-0", BossSettings())["spec"]["containers"]
+    assert c["command"][:3] == ["floor", "agent", "auditor"] and "envFrom" not in c
+
+
+def test_long_names_fit_label_values():
+    long = "a" * 100
+    assert len(label_value(long)) == 63 and label_value(long) != label_value("a" * 99)
+
+
+def test_pod_instance_mapping():
+    pod = {"metadata": {"name": "x-1", "creationTimestamp": "2026-11-22T10:00:00Z"},
+           "status": {"phase": "Failed", "containerStatuses": [
+               {"state": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}}]}}
+    inst = pod_instance(pod)
+    assert (inst.name, inst.state, inst.detail) == ("x-1", "failed", "OOMKilled, exit code 137")
+    assert inst.started_at.isoformat() == "2026-11-22T10:00:00+00:00"
+    assert pod_instance({"metadata": {"name": "y", "deletionTimestamp": "2026-11-22T10:00:00Z"}}).deleting
+
+
+def test_heartbeat_parsing():
+    assert parse_heartbeat(b'{"ts": 1700000000, "pid": 1, "seq": 2}').timestamp() == 1700000000
+    assert parse_heartbeat(b"garbage") is None and parse_heartbeat(None) is None
