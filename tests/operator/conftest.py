@@ -31,8 +31,8 @@ async def running_operator(emu: FloorEmulator, **overrides: Any) -> AsyncIterato
 
     from floor_boss.handlers import build_registry
 
-    cfg = BossSettings(kube_server=str(emu.url).rstrip("/"), resync_seconds=1.0, floor_check_seconds=0.5,
-                       metrics_port=0, **overrides)
+    options = {"resync_seconds": 1.0, "floor_check_seconds": 0.5, "metrics_port": 0, **overrides}
+    cfg = BossSettings(kube_server=str(emu.url).rstrip("/"), **options)
     registry = build_registry(cfg)
     stop, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(kopf.operator(registry=registry, standalone=True, clusterwide=True,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import logging
 import signal
 import time
 from dataclasses import dataclass, field
@@ -94,6 +95,7 @@ class Floor:
 
     async def run(self) -> dict:
         opts = self.options
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # the simulator's request log is noise here
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stopping.set)
@@ -128,6 +130,10 @@ class Floor:
         finally:
             if supervisor is not None:
                 await asyncio.to_thread(supervisor.shutdown)
+                with contextlib.suppress(Exception):  # best effort: the next `floor up` recomputes it
+                    for agent in await supervisor.store.agents():
+                        if (agent.status or {}).get("phase") not in (None, "Retired", "Paused"):
+                            await supervisor.store.patch_status(agent.name, {"phase": "Stopped"})
             for task in self.collectors.values():
                 task.cancel()
             await asyncio.gather(*self.collectors.values(), return_exceptions=True)
