@@ -123,7 +123,9 @@ class Collector:
             now = await clob.server_time_ms()
             rounds = await discover_rounds(gamma, self.asset, self.interval, now, count=self.rounds_ahead,
                                            retries=12, retry_delay_s=min(5.0, self.flush_interval * 5))
-            tokens = [t for r in rounds for t in (r.up_token_id, r.down_token_id)]
+            # follow rounds already open; a later round is subscribed when its new_market arrives
+            # (before it opens the venue has no book for it, and asking for one only yields 404s)
+            tokens = [t for r in rounds if r.start_ms <= now for t in (r.up_token_id, r.down_token_id)]
             self.stream = MarketStream(self.urls.market_ws_url, tokens, clob=clob, stale_after=self.stale_after,
                                        backoff_base=self.backoff_base)
             for r in rounds:
@@ -182,6 +184,12 @@ class Collector:
         elif isinstance(ev, MarketResolved):
             pipe.hset(f"{self.channel}:resolved", ev.market_id, text)
         await pipe.execute()
+        if isinstance(ev, MarketResolved):
+            # a resolved round's book is gone at the venue: stop following it (no endless resyncs)
+            info = await redis.hget(f"{self.channel}:markets", ev.market_id)
+            if info is not None and self.stream is not None:
+                market = event_from_json(info)
+                await self.stream.unsubscribe([market.info.up_token_id, market.info.down_token_id])
         self.published += 1
         self._buffer.append(ev)
 
