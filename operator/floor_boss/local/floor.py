@@ -92,6 +92,7 @@ class Floor:
         self.stopping = asyncio.Event()
         self.collectors: dict[tuple[str, str], asyncio.Task] = {}
         self.summary: dict = {}
+        self.supervisor: LocalSupervisor | None = None
 
     async def run(self) -> dict:
         opts = self.options
@@ -126,6 +127,7 @@ class Floor:
                 self._say(line)
             processes = AgentProcesses(opts.state_dir, env)
             supervisor = LocalSupervisor(store, processes, redis, opts.state_dir / "manifests", opts.policy)
+            self.supervisor = supervisor
             await self._loop(store, supervisor, svc.redis_url, svc.database_url, urls)
         finally:
             if supervisor is not None:
