@@ -27,9 +27,9 @@ SPEED = 300.0  # simulated seconds per wall second: a 15-minute round (one entry
 async def _fill_count(db_url: str) -> int:
     conn = await asyncpg.connect(db_url)
     try:
-        if not await conn.fetchval("SELECT to_regclass('trader_fills') IS NOT NULL"):
+        if not await conn.fetchval("SELECT to_regclass('fills') IS NOT NULL"):
             return 0
-        return await conn.fetchval("SELECT count(*) FROM trader_fills")
+        return await conn.fetchval("SELECT count(*) FROM fills")
     finally:
         await conn.close()
 

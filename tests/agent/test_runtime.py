@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import aiohttp
+import pytest
 
 from floor_agents.trader.agent import Timers, TraderRuntime
 from floor_agents.trader.metrics_server import start_metrics_server
@@ -13,6 +14,7 @@ from floor_agents.trader.performance import consecutive_losses, performance
 from floor_agents.trader.store import TraderStore
 from tests.agent.ledger_check import check_ledger
 from tradingfloor.models.trader_agent import Performance, TraderAgentSpec
+from tradingfloor.persistence.db import DatabaseUnavailable
 from tradingfloor.settings import Settings
 from tradingfloor.sim.model import MarketSimulator, SimConfig
 from tradingfloor.trading.ledger import ClosedTrade
@@ -70,16 +72,44 @@ async def test_restart_resumes_from_the_database_checkpoint(db_url, tmp_path):
     await again.stop()
 
 
-async def test_database_outage_falls_back_to_the_local_journal(tmp_path):
-    store = TraderStore("postgresql://nobody@127.0.0.1:1/none", tmp_path, "j")
-    runtime = TraderRuntime("j", SPEC, Settings(state_dir=tmp_path), store, None, None, Timers())
-    await runtime.start()
+async def test_database_outage_goes_to_the_journal_and_is_replayed_exactly_once(own_pg, tmp_path):
+    """PostgreSQL stops mid-run: steps go to the local journal; a restart during the outage resumes
+    from the journal (not from the older database checkpoint); once PostgreSQL is back the journal
+    lands exactly once and the shared tables equal the checkpointed ledger."""
+    url = own_pg.url
     config = SimConfig(seed=2, assets=("BTC",), pattern="momentum")
-    for e in MarketSimulator(config).advance_to(config.start_ms + 900_000):
+    events = MarketSimulator(config).advance_to(config.start_ms + 3 * 900_000 + 30_000)
+    half = len(events) // 3
+    runtime = TraderRuntime("j", SPEC, Settings(state_dir=tmp_path), TraderStore(url, tmp_path, "j"), None, None,
+                            Timers())
+    await runtime.start()
+    for e in events[:half]:
         await runtime.on_event(e, 0)
-    await runtime.stop()
-    assert store.journal_path.exists()
-    again = TraderRuntime("j", SPEC, Settings(state_dir=tmp_path), TraderStore(None, tmp_path, "j"), None, None,
+    db_seq = runtime.seq
+    own_pg.stop()
+    for e in events[half:2 * half]:
+        await runtime.on_event(e, 0)
+    assert runtime.store.pending > 0 and runtime.seq > db_seq
+    await runtime.store.close(drain_timeout=0)
+
+    again = TraderRuntime("j", SPEC, Settings(state_dir=tmp_path), TraderStore(url, tmp_path, "j"), None, None,
                           Timers())
-    await again.start()
-    assert again.seq == runtime.seq and again.engine.broker.ledger.cash == runtime.engine.broker.ledger.cash
+    await again.start()  # the database is still down: the journal holds the newest checkpoint
+    assert again.seq == runtime.seq
+    assert again.engine.broker.ledger.to_json() == runtime.engine.broker.ledger.to_json()
+    for e in events[2 * half:]:
+        await again.on_event(e, 0)
+    own_pg.start()
+    assert await again.store.writer.drain(30), "journal not replayed after PostgreSQL came back"
+    await again.stop()
+    assert not again.store.journal_path.read_bytes()
+    counts = await check_ledger(url, "j")
+    assert counts["seq"] == again.seq and counts["trades"] == len(again.engine.broker.ledger.closed) >= 1
+
+
+async def test_unreachable_database_and_no_journal_refuses_to_start_from_scratch(tmp_path):
+    store = TraderStore("postgresql://nobody@127.0.0.1:1/none", tmp_path, "x", startup_wait_s=0.5)
+    runtime = TraderRuntime("x", SPEC, Settings(state_dir=tmp_path), store, None, None, Timers())
+    with pytest.raises(DatabaseUnavailable, match="cannot connect to PostgreSQL"):
+        await runtime.start()
+    await store.close()

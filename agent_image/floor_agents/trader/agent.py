@@ -1,12 +1,18 @@
 """The trader agent's runtime: market events → the trading engine (strategy → sizing → risk → broker)
 → one durable commit per step, plus its timers (checkpoint, heartbeat, performance report).
 
-Crash safety: everything a step changed (orders, fills, closed trades, positions) is committed in the
-same transaction as the engine state after it (:mod:`.store`). On restart the agent resumes from
-that state: the DB ledger and the checkpoint agree by construction, client order ids continue from
-the checkpointed sequence, and the broker refuses any id it has already seen. A live order's signed
-form is made durable before it is sent; submissions found in the database but not in the checkpoint
-are adopted and reconciled with the venue.
+Crash safety: everything a step changed (orders, fills, closed trades, positions, the markets it
+traded and their resolution) is committed to the floor's shared tables in the same transaction as
+the engine state after it (:mod:`.store`). On restart the agent resumes from that state: the DB
+ledger and the checkpoint agree by construction, client order ids continue from the checkpointed
+sequence, and the broker refuses any id it has already seen. A live order's signed form is made
+durable before it is sent; submissions found in the database but not in the checkpoint are adopted
+and reconciled with the venue.
+
+Catching up (:mod:`.cache`): on start, and whenever an event names a market the engine does not
+know, the collector's Redis cache (listings, resolutions, latest books, spot) is replayed through
+the same step, so a restarted trader trades the current round and settles rounds that resolved
+while it was down.
 """
 
 from __future__ import annotations
@@ -19,10 +25,12 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from floor_agents.trader import signals
+from floor_agents.trader.cache import CacheSnapshot, MarketCache, catch_up_events
 from floor_agents.trader.performance import performance
-from floor_agents.trader.store import Batch, TraderStore
+from floor_agents.trader.store import Batch, Lot, TraderStore, fill_id
 from tradingfloor.brokers import LiveBroker, Submission, make_broker
-from tradingfloor.market.events import MarketEvent
+from tradingfloor.market.codec import event_market
+from tradingfloor.market.events import MarketEvent, MarketResolved, NewMarket
 from tradingfloor.models.trader_agent import TraderAgentSpec
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.observability.metrics import (
@@ -32,12 +40,13 @@ from tradingfloor.observability.metrics import (
 from tradingfloor.settings import Settings
 from tradingfloor.status.sink import StatusSink
 from tradingfloor.trading.engine import EngineConfig, EngineOutput, TradingEngine
-from tradingfloor.trading.orders import to_json
+from tradingfloor.trading.orders import Fill, to_json
 from tradingfloor.trading.risk import RiskLimits
 
 log = get_logger("floor_agents.trader")
-STATE_VERSION = 1
-BOOK_LEVELS_IN_TRADE_MESSAGE = 5
+STATE_VERSION = 2
+BOOK_LEVELS_IN_TRADE_MESSAGE = 5  # levels beyond the fill's own price
+LOOKUP_RETRY_S = 5.0  # an unknown market missing from the cache is looked up again after this
 
 
 @dataclass(frozen=True)
@@ -49,7 +58,8 @@ class Timers:
 
 class TraderRuntime:
     def __init__(self, name: str, spec: TraderAgentSpec, settings: Settings, store: TraderStore,
-                 redis: aioredis.Redis | None, sink: StatusSink | None, timers: Timers) -> None:
+                 redis: aioredis.Redis | None, sink: StatusSink | None, timers: Timers,
+                 cache: MarketCache | None = None) -> None:
         self.name = name
         self.spec = spec
         self.settings = settings
@@ -57,16 +67,25 @@ class TraderRuntime:
         self.redis = redis
         self.sink = sink
         self.timers = timers
+        self.cache = cache
         self.lock = asyncio.Lock()
         self.seq = 0
         self.fill_counts: dict[str, dict[str, int]] = {}  # market id -> client id -> fills booked
+        self.lots: dict[str, Lot] = {}  # token id -> shares bought/sold while its position is open
+        self.traded: set[str] = set()  # markets with orders, not yet resolved (their row is in `markets`)
+        self.stored_positions: set[str] = set()  # tokens in the `positions` table as of the last commit
         self.live = False
         self.engine: TradingEngine | None = None
         self._arrived_ns = 0
         self._last_event_wall = time.time()
         self._dirty = False
+        self._lookups: dict[str, float] = {}  # market id -> monotonic time of its last cache lookup
         self.stopping = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def mode(self) -> str:
+        return "live" if self.live else "paper"
 
     # --- start / restore ------------------------------------------------------------------
     async def start(self) -> None:
@@ -79,9 +98,13 @@ class TraderRuntime:
         else:
             self.seq, state = restored
             if state.get("version") != STATE_VERSION:
-                raise ValueError(f"checkpoint of {self.name} has version {state.get('version')!r}, not {STATE_VERSION}")
+                raise ValueError(f"checkpoint {self.seq} of {self.name} has version {state.get('version')!r},"
+                                 f" not {STATE_VERSION}")
             engine = TradingEngine.from_state(state["engine"])
             self.fill_counts = state["fill_counts"]
+            self.lots = {t: Lot.from_json(v) for t, v in state["lots"].items()}
+            self.traded = set(state["traded"])
+        self.stored_positions = set(engine.broker.ledger.positions)
         broker = make_broker(self.spec, self.settings, engine.broker.ledger, config=engine.broker.config,
                              journal=self._journal_live_intent)
         if isinstance(broker, LiveBroker):
@@ -95,8 +118,27 @@ class TraderRuntime:
         self._instrument(engine)
         self._update_gauges()
         log.info("trader.started", agent=self.name, resumed_seq=self.seq, live=self.live,
-                 cash=str(engine.broker.ledger.cash), positions=len(engine.broker.ledger.positions))
+                 cash=str(engine.broker.ledger.cash), positions=len(engine.broker.ledger.positions),
+                 journaled=self.store.pending)
         await self._publish("agent_started", {"agent": self.name, "pid_seq": self.seq, "mode": self.spec.mode})
+
+    async def catch_up(self) -> int:
+        """Replay the collector's cache: settle what resolved while we were away, then take up the
+        open rounds with their latest books and the latest spot price. Returns the events replayed."""
+        if self.cache is None:
+            return 0
+        try:
+            snap = await self.cache.snapshot()
+        except Exception as exc:  # noqa: BLE001 - Redis trouble: the live feed still brings new rounds
+            ERRORS.labels(self.name, "redis").inc()
+            log.warning("trader.catch_up_failed", agent=self.name, error=str(exc))
+            return 0
+        events = catch_up_events(self.engine.markets, self.spec.market.asset, snap)  # type: ignore[union-attr]
+        for event in events:
+            await self._step(event, time.perf_counter_ns())
+        log.info("trader.caught_up", agent=self.name, events=len(events), markets=len(snap.markets),
+                 resolved=len(snap.resolved), books=len(snap.books))
+        return len(events)
 
     def _instrument(self, engine: TradingEngine) -> None:
         """Time every broker call from the arrival of the event that caused it (DECISION_LATENCY)."""
@@ -117,64 +159,129 @@ class TraderRuntime:
 
     # --- the step ---------------------------------------------------------------------------
     async def on_event(self, event: MarketEvent, arrived_ns: int) -> EngineOutput | None:
+        """One event from the feed; a market the engine does not know is first looked up in the
+        collector's cache (its listing and latest books)."""
+        market_id = event_market(event)
+        if self.cache is not None and market_id is not None and self._should_look_up(market_id, event):
+            await self._look_up(market_id, event)
+        return await self._step(event, arrived_ns)
+
+    def _should_look_up(self, market_id: str, event: MarketEvent) -> bool:
+        if market_id in self.engine.markets or isinstance(event, MarketResolved):  # type: ignore[union-attr]
+            return False  # an unknown market's resolution settles nothing of ours
+        if isinstance(event, NewMarket) and event.info.asset != self.spec.market.asset:
+            return False
+        now = time.monotonic()
+        last = self._lookups.get(market_id)
+        if last is not None and now - last < LOOKUP_RETRY_S:
+            return False
+        if len(self._lookups) > 10_000:
+            self._lookups = {m: t for m, t in self._lookups.items() if now - t < LOOKUP_RETRY_S}
+        self._lookups[market_id] = now
+        return True
+
+    async def _look_up(self, market_id: str, event: MarketEvent) -> None:
+        try:
+            snap = await self.cache.market(market_id, event if isinstance(event, NewMarket) else None)  # type: ignore[union-attr]
+        except Exception as exc:  # noqa: BLE001
+            ERRORS.labels(self.name, "redis").inc()
+            log.warning("trader.cache_lookup_failed", agent=self.name, market=market_id, error=str(exc))
+            return
+        if market_id in snap.resolved:
+            self._lookups[market_id] = float("inf")  # over: never look it up again
+            return
+        events = catch_up_events(self.engine.markets, self.spec.market.asset,  # type: ignore[union-attr]
+                                 CacheSnapshot(markets=snap.markets, books=snap.books))
+        for e in events:
+            await self._step(e, time.perf_counter_ns())
+        if events:
+            log.info("trader.market_caught_up", agent=self.name, market=market_id, events=len(events))
+
+    async def _step(self, event: MarketEvent, arrived_ns: int) -> EngineOutput | None:
         self._last_event_wall = time.time()
         FEED_LAG.labels(self.name).set(0)
         async with self.lock:
             self._arrived_ns = arrived_ns
             engine = self.engine
+            resolving = None
+            if isinstance(event, MarketResolved) and event.market_id in self.traded:
+                resolving = engine.markets.get(event.market_id)  # type: ignore[union-attr]
             if self.live:
                 out = await asyncio.to_thread(engine.on_event, event)
             else:
-                out = engine.on_event(event)
+                out = engine.on_event(event)  # type: ignore[union-attr]
             self._dirty = True
-            if out is None or not (out.orders or out.results or out.closed or out.pause_requested):
+            busy = out is not None and bool(out.orders or out.results or out.closed or out.pause_requested)
+            if not busy and resolving is None:
                 return out
-            batch = self._batch(out)
+            batch, fills = self._batch(out or EngineOutput())
+            if resolving is not None:
+                batch.resolution(resolving, event)  # type: ignore[arg-type]
+                self.traded.discard(event.market_id)  # type: ignore[union-attr]
             await self._commit(batch)
-        await self._after_commit(out)
+        if busy:
+            await self._after_commit(out, fills)  # type: ignore[arg-type]
         return out
 
-    def _batch(self, out: EngineOutput) -> Batch:
-        batch = Batch()
+    def _batch(self, out: EngineOutput) -> tuple[Batch, list[tuple[str, Fill]]]:
+        engine = self.engine
+        batch = Batch(self.name, "live" if self.live else "paper")
+        for order in out.orders:
+            if order.market_id not in self.traded:
+                info = engine.markets.get(order.market_id)  # type: ignore[union-attr]
+                if info is not None:
+                    batch.market(info)
+                    self.traded.add(order.market_id)
         status = {r.client_id: r for r in out.results}
         new = {o.client_id for o in out.orders}
         for order in out.orders:
             res = status.get(order.client_id)
-            batch.add_order(order, res.status if res else "pending", res.reason if res else "")
+            if res is None or res.status != "duplicate":
+                batch.order(order, res.status if res else "pending", res.reason if res else "")
+        fills: list[tuple[str, Fill]] = []
         for res in out.results:
-            if res.client_id not in new:
-                batch.order_updates.append((res.client_id, res.status, res.reason[:500]))
+            if res.client_id not in new and res.status != "duplicate":
+                batch.order_status(res.client_id, res.status, res.reason)
             for fill in res.fills:
                 counts = self.fill_counts.setdefault(fill.market_id, {})
                 n = counts.get(fill.client_id, 0)
                 counts[fill.client_id] = n + 1
-                batch.add_fill(f"{fill.client_id}/{n}", fill)
+                fid = fill_id(fill.client_id, n)
+                batch.fill(fid, fill)
+                fills.append((fid, fill))
+                self.lots.setdefault(fill.token_id, Lot()).add(fill)
         for trade in out.closed:
-            batch.add_trade(self.name, trade)
+            settled = trade.market_id not in engine.markets  # type: ignore[union-attr]  # resolution removed it
+            batch.trade(trade, self.lots.pop(trade.token_id, Lot()), settled)
+        if fills or out.closed:
+            self.stored_positions = batch.positions(engine.broker.ledger, self.stored_positions)  # type: ignore[union-attr]
         if out.closed:  # resolved markets take no more fills: forget their counters
-            for market_id in [m for m in self.fill_counts if m not in self.engine.markets]:  # type: ignore[union-attr]
+            for market_id in [m for m in self.fill_counts if m not in engine.markets]:  # type: ignore[union-attr]
                 del self.fill_counts[market_id]
-        return batch
+        return batch, fills
+
+    def _state(self) -> dict[str, Any]:
+        return {"version": STATE_VERSION, "engine": self.engine.export_state(),  # type: ignore[union-attr]
+                "fill_counts": self.fill_counts, "lots": {t: lot.to_json() for t, lot in self.lots.items()},
+                "traded": sorted(self.traded)}
 
     async def _commit(self, batch: Batch) -> None:
         self.seq += 1
-        state = {"version": STATE_VERSION, "engine": self.engine.export_state(),  # type: ignore[union-attr]
-                 "fill_counts": self.fill_counts}
-        if not await self.store.commit(self.seq, state, batch, self.engine.broker.ledger):  # type: ignore[union-attr]
+        if not await self.store.commit(self.seq, self._state(), batch):
             ERRORS.labels(self.name, "database_unavailable").inc()
         self._dirty = False
 
-    async def _after_commit(self, out: EngineOutput) -> None:
+    async def _after_commit(self, out: EngineOutput, fills: list[tuple[str, Fill]]) -> None:
         """Metrics and bus messages, only for what is now durable."""
         for order in out.orders:
             res = next((r for r in out.results if r.client_id == order.client_id), None)
             ORDERS.labels(self.name, order.side, res.status if res else "pending").inc()
-        for res in out.results:
-            for fill in res.fills:
-                FILLS.labels(self.name).inc()
-                FEES.labels(self.name).inc(float(fill.fee))
-                await self._publish("trade_executed", {"agent": self.name, "trade": to_json(fill),
-                                                       "book": self._book_json(fill.token_id)})
+        books = self._books_met(fills)
+        for (fid, fill), book in zip(fills, books):
+            FILLS.labels(self.name).inc()
+            FEES.labels(self.name).inc(float(fill.fee))
+            await self._publish("trade_executed", {"agent": self.name, "fill_id": fid,
+                                                   "trade": {"fill_id": fid, **to_json(fill)}, "book": book})
         for trade in out.closed:
             TRADES.labels(self.name, "win" if trade.net_pnl > 0 else "loss").inc()
         if out.pause_requested:
@@ -184,19 +291,19 @@ class TraderRuntime:
             await self.report()
         self._update_gauges()
 
-    def _book_json(self, token_id: str) -> dict[str, Any] | None:
-        book = self.engine.books.get(token_id)  # type: ignore[union-attr]
-        if book is None:
-            return None
-        n = BOOK_LEVELS_IN_TRADE_MESSAGE
-        return {"ts_ms": book.ts_ms, "bids": [[str(p), str(s)] for p, s in book.bids()[:n]],
-                "asks": [[str(p), str(s)] for p, s in book.asks()[:n]]}
+    def _books_met(self, fills: list[tuple[str, Fill]]) -> list[dict[str, Any] | None]:
+        """The book each fill of this step met: the engine's book less the liquidity the broker had
+        already taken, including earlier fills of the same step (walked level by level)."""
+        return [book_met(self.engine.books.get(f.token_id),  # type: ignore[union-attr]
+                         getattr(self.engine.broker, "consumed", {}),  # type: ignore[union-attr]
+                         [g for _, g in fills[i:] if g.token_id == f.token_id and g.liquidity == "taker"], f)
+                for i, (_, f) in enumerate(fills)]
 
     # --- timers -------------------------------------------------------------------------------
     async def checkpoint(self) -> None:
         async with self.lock:
             if self._dirty:
-                await self._commit(Batch())
+                await self._commit(Batch(self.name, "live" if self.live else "paper"))
 
     async def heartbeat(self) -> None:
         HEARTBEAT.labels(self.name).set(time.time())
@@ -275,3 +382,34 @@ class TraderRuntime:
         await self._publish("agent_stopped", {"agent": self.name, "seq": self.seq})
         await self.store.close()
 
+
+
+def book_met(book: Any, consumed: dict[tuple[str, str, Any], Any], later_fills: list[Fill],
+             fill: Fill) -> dict[str, Any] | None:
+    """``{ts_ms, bids, asks}`` as ``fill`` met them. ``consumed`` is the broker's taken liquidity
+    after the step, keyed (token, book side, price); ``later_fills`` are ``fill`` and the taker fills
+    after it in the same step on the same token, whose size is given back to their levels. Levels
+    run through the fill's own price and ``BOOK_LEVELS_IN_TRADE_MESSAGE`` beyond."""
+    if book is None:
+        return None
+    n = BOOK_LEVELS_IN_TRADE_MESSAGE
+
+    def side(levels: list[tuple[Any, Any]], book_side: str, taken_by: str) -> list[list[str]]:
+        given_back: dict[Any, Any] = {}
+        for g in later_fills:
+            if g.side == taken_by:
+                given_back[g.price] = given_back.get(g.price, 0) + g.size
+        out, beyond = [], 0
+        for price, size in levels:
+            left = size - consumed.get((fill.token_id, book_side, price), 0) + given_back.get(price, 0)
+            if left <= 0:
+                continue
+            out.append([str(price), str(left)])
+            through = fill.side == taken_by and (price > fill.price if taken_by == "BUY" else price < fill.price)
+            if through or fill.side != taken_by:
+                beyond += 1
+                if beyond >= n:
+                    break
+        return out
+
+    return {"ts_ms": book.ts_ms, "bids": side(book.bids(), "BUY", "SELL"), "asks": side(book.asks(), "SELL", "BUY")}

@@ -5,7 +5,7 @@ A malformed message is counted and skipped, never fatal."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import redis.asyncio as aioredis
 
@@ -19,12 +19,18 @@ def channel(asset: str, interval: str) -> str:
 
 
 async def redis_events(client: aioredis.Redis, asset: str, interval: str, agent: str,
-                       poll_timeout_s: float = 1.0) -> AsyncIterator[tuple[MarketEvent, int] | None]:
+                       poll_timeout_s: float = 1.0,
+                       on_subscribed: Callable[[], Awaitable[object]] | None = None,
+                       ) -> AsyncIterator[tuple[MarketEvent, int] | None]:
     """Yields (event, arrival perf_counter_ns), or None after ``poll_timeout_s`` of silence (so the
-    caller can run its timers)."""
+    caller can run its timers). ``on_subscribed`` runs once the subscription is in place and before
+    the first event is read (catching up from the cache there misses nothing: what is published
+    meanwhile waits in the subscription)."""
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     await pubsub.subscribe(channel(asset, interval))
     try:
+        if on_subscribed is not None:
+            await on_subscribed()
         while True:
             msg = await pubsub.get_message(timeout=poll_timeout_s)
             if msg is None:

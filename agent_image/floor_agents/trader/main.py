@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 
 from floor_agents.trader import manifest as manifests
 from floor_agents.trader.agent import Timers, TraderRuntime
+from floor_agents.trader.cache import MarketCache
 from floor_agents.trader.feed import redis_events
 from floor_agents.trader.metrics_server import start_metrics_server
 from floor_agents.trader.store import TraderStore
@@ -32,10 +33,10 @@ def _status_sink(resource: str | None, namespace: str, store: TraderStore) -> St
         from tradingfloor.status.kubernetes import KubernetesStatusSink
 
         return KubernetesStatusSink(namespace)
-    if store.pool is not None:
+    if store.db is not None:
         from tradingfloor.status.database import DatabaseStatusSink
 
-        return DatabaseStatusSink(store.pool)
+        return DatabaseStatusSink(store.db)
     return None
 
 
@@ -55,7 +56,8 @@ async def run(manifest: Path | None, resource: str | None, namespace: str, metri
     store = TraderStore(settings.database_url, settings.state_dir, name)
     timers = Timers(checkpoint_s=settings.checkpoint_interval, heartbeat_s=settings.heartbeat_interval,
                     report_s=float(os.environ.get("TRADER_REPORT_INTERVAL", "60")))
-    runtime = TraderRuntime(name, spec, settings, store, redis, None, timers)
+    cache = MarketCache(redis, spec.market.asset, spec.market.interval, name)
+    runtime = TraderRuntime(name, spec, settings, store, redis, None, timers, cache)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, runtime.stopping.set)
@@ -65,7 +67,8 @@ async def run(manifest: Path | None, resource: str | None, namespace: str, metri
     timers_task = asyncio.create_task(runtime.run_timers())
     trading = spec.lifecycle == "Active"
     try:
-        async for item in redis_events(redis, spec.market.asset, spec.market.interval, name):
+        async for item in redis_events(redis, spec.market.asset, spec.market.interval, name,
+                                       on_subscribed=runtime.catch_up if trading else None):
             if runtime.stopping.is_set():
                 break
             if item is not None and trading:

@@ -1,255 +1,314 @@
-"""The trader's durable ledger: orders, fills, closed trades, positions and its checkpoint.
+"""The trader's durable ledger on the floor's shared tables (``tradingfloor.persistence``):
+``orders``, ``fills``, ``trades``, ``positions``, ``markets`` and ``agent_checkpoints``.
 
 Everything one market event changed is written in ONE transaction together with the engine state
-after that event, so the database ledger and the checkpoint can never disagree: a crash either keeps
-both or neither. Rows are keyed (client order id, fill id, trade key), so writing the same batch
-twice is harmless.
+after that event (checkpoint ``seq``), through the shared :class:`DurableWriter`: a crash keeps both
+or neither, so the database ledger always equals the newest checkpoint. Every row is keyed (client
+order id, fill id, trade idempotency key, checkpoint agent+seq) or a whole-row replacement
+(positions, order status), so replaying a batch is a no-op.
 
-When PostgreSQL is unreachable the batch goes to a local journal (one JSON file per agent under
-``FLOOR_STATE_DIR/trader``, replaced atomically) and the latest state there wins on restart; the
-journal is replayed into the database, exactly once thanks to the keys, when it answers again.
+When PostgreSQL is unreachable the batch goes to the writer's local journal
+(``FLOOR_STATE_DIR/trader/<agent>.journal``, one fsync'd JSON line per batch); later batches queue
+behind it and the journal is replayed in order, exactly once, as soon as the database answers. On
+start the newest checkpoint wins: one still in the journal is newer than any in the database.
 
-Workaround note: ``tradingfloor.persistence`` (orders/fills/trades/positions/agent_checkpoints and
-its DurableWriter) had not landed when this was written; these ``trader_*`` tables are this
-module's own until the trader moves onto that schema.
+Live orders: the signed form is written (order status ``new``, ``orders.submission``, migration
+0010) before it is sent, so a restarted agent can adopt and reconcile it.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import asyncio
+import dataclasses
+import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import asyncpg
-
-from tradingfloor.persistence.db import dumps, init_connection, is_unavailable
+from tradingfloor.market.events import MarketInfo, MarketResolved
+from tradingfloor.observability.logging import get_logger
+from tradingfloor.persistence import repositories as repo
+from tradingfloor.persistence.db import Database, DatabaseUnavailable, Retry, is_unavailable
+from tradingfloor.persistence.journal import OPERATIONS, DurableWriter, Journal, Op
+from tradingfloor.persistence.migrate import migrate
 from tradingfloor.trading.ledger import ClosedTrade, Ledger
 from tradingfloor.trading.orders import Fill, Order
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS trader_orders (
-    client_order_id text PRIMARY KEY, agent text NOT NULL, market_id text NOT NULL, token_id text NOT NULL,
-    side text NOT NULL, price numeric NOT NULL, size numeric NOT NULL, order_type text NOT NULL,
-    status text NOT NULL, reason text NOT NULL DEFAULT '', submission jsonb, ts_ms bigint NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now());
-CREATE TABLE IF NOT EXISTS trader_fills (
-    fill_id text PRIMARY KEY, client_order_id text NOT NULL, agent text NOT NULL, market_id text NOT NULL,
-    token_id text NOT NULL, side text NOT NULL, price numeric NOT NULL, size numeric NOT NULL,
-    fee numeric NOT NULL, liquidity text NOT NULL, ts_ms bigint NOT NULL);
-CREATE TABLE IF NOT EXISTS trader_trades (
-    trade_key text PRIMARY KEY, agent text NOT NULL, market_id text NOT NULL, token_id text NOT NULL,
-    outcome text NOT NULL, gross_pnl numeric NOT NULL, costs numeric NOT NULL, opened_ms bigint NOT NULL,
-    closed_ms bigint NOT NULL);
-CREATE TABLE IF NOT EXISTS trader_positions (
-    agent text NOT NULL, token_id text NOT NULL, market_id text NOT NULL, outcome text NOT NULL,
-    shares numeric NOT NULL, cost_basis numeric NOT NULL, fees numeric NOT NULL, PRIMARY KEY (agent, token_id));
-CREATE TABLE IF NOT EXISTS trader_checkpoints (
-    agent text PRIMARY KEY, seq bigint NOT NULL, state jsonb NOT NULL, saved_at timestamptz NOT NULL DEFAULT now());
-"""
+log = get_logger("floor_agents.trader.store")
+
+ZERO = Decimal(0)
+KEEP_CHECKPOINTS = 20  # older checkpoints of the agent are pruned every PRUNE_EVERY commits
+PRUNE_EVERY = 100
+Mode = Literal["paper", "live"]
 
 
 def trade_key(agent: str, trade: ClosedTrade) -> str:
+    """The idempotency key of a closed trade in the shared ``trades`` table."""
     return f"{agent}/{trade.market_id}/{trade.token_id}/{trade.closed_ms}"
+
+
+def fill_id(client_id: str, n: int) -> str:
+    """The ``n``-th fill (from 0) of an order."""
+    return f"{client_id}/{n}"
+
+
+# --- extra journaled operations (all idempotent on replay) ------------------------------------
+
+async def _record_intent(ex: Any, o: repo.OrderRow, submission: dict[str, Any]) -> None:
+    await repo.record_order(ex, o)
+    await ex.execute("UPDATE orders SET submission = $2 WHERE client_order_id = $1 AND submission IS NULL",
+                     o.client_order_id, submission)
+
+
+async def _upsert_order(ex: Any, o: repo.OrderRow) -> None:
+    """Insert the order, or (an order journaled as a live intent first) bring its status up to date."""
+    if not await repo.record_order(ex, o):
+        await repo.update_order_status(ex, o.client_order_id, o.status, reason=o.reason, at=o.updated_at)
+
+
+async def _sync_filled_size(ex: Any, client_order_id: str) -> None:
+    await ex.execute(
+        """UPDATE orders SET filled_size = coalesce((SELECT sum(size) FROM fills f
+               WHERE f.client_order_id = $1), 0) WHERE client_order_id = $1""", client_order_id)
+
+
+async def _resolve_market(ex: Any, m: repo.MarketRow, resolution: str, winning_token_id: str,
+                          resolved_at: Any, final_price: Decimal | None) -> None:
+    await repo.upsert_market(ex, m)
+    await repo.resolve_market(ex, m.condition_id, resolution, winning_token_id, resolved_at,  # type: ignore[arg-type]
+                              final_price)
+
+
+TRADER_OPERATIONS = {
+    **OPERATIONS,
+    "trader_intent": _record_intent,
+    "trader_order": _upsert_order,
+    "trader_filled_size": _sync_filled_size,
+    "delete_position": repo.delete_position,
+    "trader_resolve_market": _resolve_market,
+    "prune_checkpoints": repo.prune_checkpoints,
+}
+
+
+# --- what one step changed ------------------------------------------------------------------------
+
+@dataclass
+class Lot:
+    """Shares bought and sold of one token while its position is open (for the trade row)."""
+
+    bought: Decimal = ZERO
+    buy_notional: Decimal = ZERO
+    sold: Decimal = ZERO
+    sell_notional: Decimal = ZERO
+
+    def add(self, f: Fill) -> None:
+        if f.side == "BUY":
+            self.bought += f.size
+            self.buy_notional += f.size * f.price
+        else:
+            self.sold += f.size
+            self.sell_notional += f.size * f.price
+
+    def to_json(self) -> list[str]:
+        return [str(self.bought), str(self.buy_notional), str(self.sold), str(self.sell_notional)]
+
+    @classmethod
+    def from_json(cls, d: list[str]) -> "Lot":
+        return cls(*(Decimal(x) for x in d))
 
 
 @dataclass
 class Batch:
-    """What one step changed: rows to upsert plus the state to checkpoint with them."""
+    """The ledger rows one step changed; turned into journal operations by :meth:`ops`."""
 
-    orders: list[dict[str, Any]] = field(default_factory=list)
-    fills: list[dict[str, Any]] = field(default_factory=list)
-    trades: list[dict[str, Any]] = field(default_factory=list)
-    order_updates: list[tuple[str, str, str]] = field(default_factory=list)  # (client id, status, reason)
+    agent: str
+    mode: Mode = "paper"
+    ops: list[Op] = field(default_factory=list)
 
-    def add_order(self, order: Order, status: str, reason: str = "", submission: dict | None = None) -> None:
-        self.orders.append({"client_order_id": order.client_id, "market_id": order.market_id,
-                            "token_id": order.token_id, "side": order.side, "price": str(order.price),
-                            "size": str(order.size), "order_type": order.order_type, "status": status,
-                            "reason": reason[:500], "submission": submission, "ts_ms": order.ts_ms})
+    def market(self, info: MarketInfo) -> None:
+        self.ops.append(("market", {"m": repo.MarketRow.from_info(info)}))
 
-    def add_fill(self, fill_id: str, f: Fill) -> None:
-        self.fills.append({"fill_id": fill_id, "client_order_id": f.client_id, "market_id": f.market_id,
-                           "token_id": f.token_id, "side": f.side, "price": str(f.price), "size": str(f.size),
-                           "fee": str(f.fee), "liquidity": f.liquidity, "ts_ms": f.ts_ms})
+    def order(self, order: Order, status: repo.OrderStatus, reason: str = "") -> None:
+        now = repo.utcnow()
+        row = dataclasses.replace(repo.OrderRow.from_order(order, status=status, mode=self.mode),
+                                  reason=reason[:500], updated_at=now)
+        self.ops.append(("trader_order", {"o": row}))
 
-    def add_trade(self, agent: str, t: ClosedTrade) -> None:
-        self.trades.append({"trade_key": trade_key(agent, t), **t.to_json()})
+    def order_status(self, client_id: str, status: repo.OrderStatus, reason: str) -> None:
+        self.ops.append(("order_status", {"client_order_id": client_id, "status": status, "filled_size": None,
+                                          "reason": reason[:500], "venue_order_id": None, "at": repo.utcnow()}))
 
-    def extend(self, other: "Batch") -> None:
-        self.orders += other.orders
-        self.fills += other.fills
-        self.trades += other.trades
-        self.order_updates += other.order_updates
+    def fill(self, fid: str, f: Fill) -> None:
+        self.ops.append(("fill", {"f": repo.FillRow(fid, f.client_id, f.price, f.size, f.fee,
+                                                     repo.ts_from_ms(f.ts_ms), f.liquidity)}))
+        self.ops.append(("trader_filled_size", {"client_order_id": f.client_id}))
+
+    def trade(self, t: ClosedTrade, lot: Lot, settled: bool) -> None:
+        size = lot.bought
+        entry = lot.buy_notional / size if size > 0 else ZERO
+        if settled:
+            # gross = sales + payout − purchases, so the payout per share is exact (1 or 0)
+            left = lot.bought - lot.sold
+            payout = t.gross_pnl + lot.buy_notional - lot.sell_notional
+            exit_price = payout / left if left > 0 else ZERO
+        else:
+            exit_price = lot.sell_notional / lot.sold if lot.sold > 0 else ZERO
+        self.ops.append(("trade", {"t": repo.TradeRow(
+            trade_key(self.agent, t), self.agent, t.market_id, t.token_id, size, entry, exit_price,
+            "settled" if settled else "sold", repo.ts_from_ms(t.opened_ms), repo.ts_from_ms(t.closed_ms),
+            t.gross_pnl, t.costs, t.net_pnl, outcome=t.outcome, mode=self.mode,
+            details={"sold_shares": str(lot.sold)})}))
+
+    def resolution(self, info: MarketInfo, event: MarketResolved) -> None:
+        self.ops.append(("trader_resolve_market", {
+            "m": repo.MarketRow.from_info(info), "resolution": event.winning_outcome,
+            "winning_token_id": event.winning_token_id, "resolved_at": repo.ts_from_ms(event.ts_ms),
+            "final_price": event.final_price}))
+
+    def positions(self, ledger: Ledger, previous: set[str]) -> set[str]:
+        """Replace the agent's positions with the ledger's; returns the tokens now stored."""
+        now = repo.utcnow()
+        for token in sorted(previous - set(ledger.positions)):
+            self.ops.append(("delete_position", {"agent": self.agent, "token_id": token}))
+        for p in ledger.positions.values():
+            self.ops.append(("position", {"p": repo.PositionRow(
+                self.agent, p.token_id, p.market_id, p.shares, p.cost_basis / p.shares if p.shares else ZERO,
+                p.cost_basis, p.fees, p.realized, p.outcome, repo.ts_from_ms(p.opened_ms), now)}))
+        return set(ledger.positions)
 
     def __bool__(self) -> bool:
-        return bool(self.orders or self.fills or self.trades or self.order_updates)
+        return bool(self.ops)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"orders": self.orders, "fills": self.fills, "trades": self.trades,
-                "order_updates": [list(u) for u in self.order_updates]}
 
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Batch":
-        return cls(list(d["orders"]), list(d["fills"]), list(d["trades"]), [tuple(u) for u in d["order_updates"]])
-
+# --- the store ------------------------------------------------------------------------------------
 
 class TraderStore:
-    def __init__(self, database_url: str | None, state_dir: Path, agent: str) -> None:
+    """``database_url`` None: journal only (nothing reaches a database until a store with one opens
+    the same journal). ``startup_wait_s``: how long ``load`` waits for an unreachable database when
+    nothing local says where the agent stands (it never starts from scratch on a guess)."""
+
+    def __init__(self, database_url: str | None, state_dir: Path, agent: str, *, startup_wait_s: float = 60.0) -> None:
         self.database_url = database_url
         self.agent = agent
-        self.journal_path = state_dir / "trader" / f"{agent}.journal.json"
-        self.journal_path.parent.mkdir(parents=True, exist_ok=True)
-        self.pool: asyncpg.Pool | None = None
-        self.db_ok = False
+        self.startup_wait_s = startup_wait_s
+        self.journal_path = Path(state_dir) / "trader" / f"{agent}.journal"
+        self.db: Database | None = Database(database_url, max_size=3, timeout=5.0, command_timeout=15.0) \
+            if database_url else None
+        self.journal: Journal | None = None
+        self.writer: DurableWriter | None = None
+        self.migrated = False
+
+    @property
+    def pending(self) -> int:
+        """Batches waiting in the journal."""
+        return len(self.journal) if self.journal is not None else 0
 
     async def open(self) -> None:
-        if self.database_url is None:
-            return
+        self.journal = Journal(self.journal_path)
+        if self.db is not None:
+            self.writer = DurableWriter(self.db, self.journal, operations=TRADER_OPERATIONS)
+            await self._migrate(Retry(attempts=1))
+            await self.writer.start()
+
+    async def _migrate(self, retry: Retry) -> bool:
+        if self.migrated or self.database_url is None:
+            return self.migrated
         try:
-            self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=2, init=init_connection,
-                                                  timeout=10, command_timeout=10)
-            async with self.pool.acquire() as conn:
-                await conn.execute(SCHEMA)
-            self.db_ok = True
-        except Exception as exc:  # noqa: BLE001 - an outage falls back to the journal
+            await migrate(self.database_url, retry=retry)
+        except Exception as exc:  # noqa: BLE001
             if not is_unavailable(exc):
                 raise
-            self.db_ok = False
+            log.warning("trader.db_unavailable_at_start", agent=self.agent, error=f"{type(exc).__name__}: {exc}")
+            return False
+        self.migrated = True
+        return True
 
-    async def close(self) -> None:
-        if self.pool is not None:
-            await self.pool.close()
+    async def close(self, drain_timeout: float = 5.0) -> None:
+        if self.writer is not None:
+            await self.writer.close(drain_timeout=drain_timeout)
+        elif self.journal is not None:
+            self.journal.close()
+        if self.db is not None:
+            await self.db.close()
 
     # --- writes ---------------------------------------------------------------------------
-    async def commit(self, seq: int, state: dict[str, Any], batch: Batch, ledger: Ledger) -> bool:
-        """Write ``batch`` and the checkpoint atomically. Falls back to the local journal (returns
-        False) when the database is unreachable; the journal keeps every unsynced row."""
-        pending = self._read_journal()
-        if pending is not None:
-            batch = _merged(Batch.from_json(pending["batch"]), batch)
-        if self.pool is not None:
-            try:
-                await self._write(seq, state, batch, ledger)
-                self.db_ok = True
-                if pending is not None:
-                    self.journal_path.unlink(missing_ok=True)
-                return True
-            except Exception as exc:  # noqa: BLE001
-                if not is_unavailable(exc):
-                    raise
-                self.db_ok = False
-        self._write_journal({"seq": seq, "state": state, "batch": batch.to_json()})
-        return False
-
-    async def _write(self, seq: int, state: dict[str, Any], batch: Batch, ledger: Ledger) -> None:
-        a = self.agent
-        async with self.pool.acquire() as conn, conn.transaction():  # type: ignore[union-attr]
-            if batch.orders:
-                await conn.executemany(
-                    "INSERT INTO trader_orders (client_order_id, agent, market_id, token_id, side, price, size,"
-                    " order_type, status, reason, submission, ts_ms) VALUES ($1,$2,$3,$4,$5,$6::numeric,$7::numeric,"
-                    "$8,$9,$10,$11::jsonb,$12) ON CONFLICT (client_order_id) DO UPDATE SET status = EXCLUDED.status,"
-                    " reason = EXCLUDED.reason, submission = COALESCE(EXCLUDED.submission, trader_orders.submission),"
-                    " updated_at = now()",
-                    [(o["client_order_id"], a, o["market_id"], o["token_id"], o["side"], o["price"], o["size"],
-                      o["order_type"], o["status"], o["reason"], o["submission"], o["ts_ms"]) for o in batch.orders])
-            if batch.order_updates:
-                await conn.executemany(
-                    "UPDATE trader_orders SET status = $2, reason = $3, updated_at = now() WHERE client_order_id = $1",
-                    batch.order_updates)
-            if batch.fills:
-                await conn.executemany(
-                    "INSERT INTO trader_fills VALUES ($1,$2,$3,$4,$5,$6,$7::numeric,$8::numeric,$9::numeric,$10,$11)"
-                    " ON CONFLICT (fill_id) DO NOTHING",
-                    [(f["fill_id"], f["client_order_id"], a, f["market_id"], f["token_id"], f["side"], f["price"],
-                      f["size"], f["fee"], f["liquidity"], f["ts_ms"]) for f in batch.fills])
-            if batch.trades:
-                await conn.executemany(
-                    "INSERT INTO trader_trades VALUES ($1,$2,$3,$4,$5,$6::numeric,$7::numeric,$8,$9)"
-                    " ON CONFLICT (trade_key) DO NOTHING",
-                    [(t["trade_key"], a, t["market_id"], t["token_id"], t["outcome"], t["gross_pnl"], t["costs"],
-                      t["opened_ms"], t["closed_ms"]) for t in batch.trades])
-            if batch.fills or batch.trades:
-                await conn.execute("DELETE FROM trader_positions WHERE agent = $1", a)
-                await conn.executemany(
-                    "INSERT INTO trader_positions VALUES ($1,$2,$3,$4,$5::numeric,$6::numeric,$7::numeric)",
-                    [(a, p.token_id, p.market_id, p.outcome, str(p.shares), str(p.cost_basis), str(p.fees))
-                     for p in ledger.positions.values()])
-            await conn.execute(
-                "INSERT INTO trader_checkpoints (agent, seq, state) VALUES ($1, $2, $3::jsonb) ON CONFLICT (agent)"
-                " DO UPDATE SET seq = EXCLUDED.seq, state = EXCLUDED.state, saved_at = now()"
-                " WHERE trader_checkpoints.seq <= EXCLUDED.seq", a, seq, state)
+    async def commit(self, seq: int, state: dict[str, Any], batch: Batch) -> bool:
+        """Write ``batch`` and checkpoint ``seq`` in one transaction; True when committed to the
+        database, False when journaled (safe on disk, replayed later)."""
+        ops: list[Op] = [*batch.ops, ("checkpoint", {"agent": self.agent, "seq": seq, "state": state,
+                                                   "created_at": repo.utcnow()})]
+        if seq % PRUNE_EVERY == 0:
+            ops.append(("prune_checkpoints", {"agent": self.agent, "keep": KEEP_CHECKPOINTS}))
+        if self.writer is None:
+            self.journal.append(ops)  # type: ignore[union-attr]
+            return False
+        return await self.writer.submit(*ops) == "db"
 
     async def record_intent(self, order: Order, submission: dict[str, Any]) -> None:
         """A live order's signed form, durable before it is sent (outside the step transaction)."""
-        batch = Batch()
-        batch.add_order(order, "submitting", submission=submission)
-        if self.pool is not None:
-            try:
-                async with self.pool.acquire() as conn:
-                    await conn.executemany(
-                        "INSERT INTO trader_orders (client_order_id, agent, market_id, token_id, side, price, size,"
-                        " order_type, status, reason, submission, ts_ms) VALUES ($1,$2,$3,$4,$5,$6::numeric,"
-                        "$7::numeric,$8,$9,$10,$11::jsonb,$12) ON CONFLICT (client_order_id) DO NOTHING",
-                        [(o["client_order_id"], self.agent, o["market_id"], o["token_id"], o["side"], o["price"],
-                          o["size"], o["order_type"], o["status"], o["reason"], o["submission"], o["ts_ms"])
-                         for o in batch.orders])
-                return
-            except Exception as exc:  # noqa: BLE001
-                if not is_unavailable(exc):
-                    raise
-        intents = self.journal_path.with_suffix(".intents.jsonl")
-        with intents.open("a") as fh:
-            fh.write(dumps(batch.orders[0]) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        row = dataclasses.replace(repo.OrderRow.from_order(order, status="new", mode="live"), updated_at=repo.utcnow())
+        op: Op = ("trader_intent", {"o": row, "submission": submission})
+        if self.writer is None:
+            self.journal.append([op])  # type: ignore[union-attr]
+        else:
+            await self.writer.submit(op)
 
     # --- reads ----------------------------------------------------------------------------
     async def load(self) -> tuple[int, dict[str, Any]] | None:
-        """The newest checkpoint: the journal's when it is ahead of the database's."""
-        best = None
-        if self.pool is not None and self.db_ok:
-            async with self.pool.acquire() as conn:
-                row = await conn.fetchrow("SELECT seq, state FROM trader_checkpoints WHERE agent = $1", self.agent)
-            if row is not None:
-                best = (int(row["seq"]), row["state"])
-        pending = self._read_journal()
-        if pending is not None and (best is None or pending["seq"] > best[0]):
-            best = (int(pending["seq"]), pending["state"])
+        """The newest checkpoint: one still in the journal is newer than the database's (writes
+        queue behind the journal). With the journal empty the database must answer: waits up to
+        ``startup_wait_s`` and then raises :class:`DatabaseUnavailable` rather than start afresh."""
+        journaled = self._journaled_checkpoint()
+        if journaled is not None or self.db is None:
+            return journaled
+        deadline = time.monotonic() + self.startup_wait_s
+        delay = 0.2
+        while True:
+            try:
+                await self._migrate(Retry(attempts=1))
+                row = await repo.load_checkpoint(self.db, self.agent)
+                return (int(row.seq), row.state) if row is not None else None
+            except Exception as exc:  # noqa: BLE001
+                if not is_unavailable(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise DatabaseUnavailable(self.db.url, 1, exc) from exc
+                log.warning("trader.waiting_for_database", agent=self.agent, error=f"{type(exc).__name__}: {exc}")
+                await asyncio.sleep(delay)
+                delay = min(2.0, delay * 2)
+
+    def _journaled_checkpoint(self) -> tuple[int, dict[str, Any]] | None:
+        best: tuple[int, dict[str, Any]] | None = None
+        for entry in self.journal.pending_entries():  # type: ignore[union-attr]
+            for op, args in entry.ops:
+                if op == "checkpoint" and args["agent"] == self.agent and (best is None or args["seq"] > best[0]):
+                    best = (int(args["seq"]), args["state"])
         return best
 
     async def submitted_orders(self) -> list[dict[str, Any]]:
-        """Live orders journaled as submitting (their signed form kept), for adoption after a crash."""
-        rows: list[dict[str, Any]] = []
-        if self.pool is not None and self.db_ok:
-            async with self.pool.acquire() as conn:
-                found = await conn.fetch("SELECT submission FROM trader_orders WHERE agent = $1 AND status ="
-                                         " 'submitting' AND submission IS NOT NULL", self.agent)
-            rows = [r["submission"] for r in found]
-        intents = self.journal_path.with_suffix(".intents.jsonl")
-        if intents.exists():
-            rows += [json.loads(line)["submission"] for line in intents.read_text().splitlines() if line.strip()]
-        return rows
-
-    # --- journal --------------------------------------------------------------------------
-    def _read_journal(self) -> dict[str, Any] | None:
-        if not self.journal_path.exists():
-            return None
-        return json.loads(self.journal_path.read_text())
-
-    def _write_journal(self, data: dict[str, Any]) -> None:
-        tmp = self.journal_path.with_suffix(".tmp")
-        with tmp.open("w") as fh:
-            fh.write(dumps(data))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.journal_path)
-
-
-def _merged(older: Batch, newer: Batch) -> Batch:
-    out = Batch()
-    out.extend(older)
-    out.extend(newer)
-    return out
+        """Live orders written as signed intents and not yet answered (status ``new``), for adoption
+        after a crash: those in the database and those still in the journal."""
+        found: dict[str, dict[str, Any]] = {}
+        answered: set[str] = set()
+        for entry in self.journal.pending_entries():  # type: ignore[union-attr]
+            for op, args in entry.ops:
+                if op == "trader_intent":
+                    found[args["o"].client_order_id] = args["submission"]
+                elif op in ("trader_order", "order_status"):
+                    cid = args["o"].client_order_id if op == "trader_order" else args["client_order_id"]
+                    found.pop(cid, None)
+                    answered.add(cid)
+        if self.db is not None:
+            try:
+                rows = await self.db.fetch(
+                    "SELECT client_order_id, submission FROM orders WHERE agent = $1 AND status = 'new'"
+                    " AND submission IS NOT NULL", self.agent)
+            except Exception as exc:  # noqa: BLE001
+                if not is_unavailable(exc):
+                    raise
+                rows = []
+            for r in rows:
+                if r["client_order_id"] not in answered:
+                    found.setdefault(r["client_order_id"], r["submission"])
+        return list(found.values())
