@@ -231,17 +231,29 @@ class Database:
         async with self.acquire() as conn:
             await conn.executemany(query, args, timeout=timeout)
 
-    async def fetch(self, query: str, *args: Any, timeout: float | None = None) -> list[asyncpg.Record]:
+    async def _twice(self, call: Any) -> Any:
+        # a pooled connection can be dead without knowing it (server restarted while it was idle):
+        # the first use fails, every pooled connection is dropped, and a second try uses a new one
+        try:
+            async with self.acquire() as conn:
+                return await call(conn)
+        except DatabaseUnavailable:
+            raise  # could not even connect: the server is down
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
         async with self.acquire() as conn:
-            return await conn.fetch(query, *args, timeout=timeout)
+            return await call(conn)
+
+    async def fetch(self, query: str, *args: Any, timeout: float | None = None) -> list[asyncpg.Record]:
+        """Run a query; a connection lost before the answer is retried once (keep such queries idempotent)."""
+        return await self._twice(lambda conn: conn.fetch(query, *args, timeout=timeout))
 
     async def fetchrow(self, query: str, *args: Any, timeout: float | None = None) -> asyncpg.Record | None:
-        async with self.acquire() as conn:
-            return await conn.fetchrow(query, *args, timeout=timeout)
+        return await self._twice(lambda conn: conn.fetchrow(query, *args, timeout=timeout))
 
     async def fetchval(self, query: str, *args: Any, column: int = 0, timeout: float | None = None) -> Any:
-        async with self.acquire() as conn:
-            return await conn.fetchval(query, *args, column=column, timeout=timeout)
+        return await self._twice(lambda conn: conn.fetchval(query, *args, column=column, timeout=timeout))
 
     async def copy_records_to_table(self, table_name: str, **kwargs: Any) -> str:
         async with self.acquire() as conn:
@@ -275,7 +287,16 @@ class _Acquire:
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if self._pool is not None and self._conn is not None:
             if exc is not None and is_unavailable(exc):
-                self._conn.terminate()  # a broken connection: the pool opens a new one next time
+                # after a server restart every idle pooled connection is dead but may not know it
+                # yet (asyncpg notices only on use): drop them all, the pool reconnects on demand
+                try:
+                    self._conn.terminate()
+                except asyncpg.InterfaceError:
+                    pass  # already released by the pool when it closed
+                try:
+                    await self._pool.expire_connections()
+                except Exception:  # noqa: BLE001
+                    pass
             try:
                 await self._pool.release(self._conn, timeout=self._db._timeout)
             except Exception:  # noqa: BLE001 - a broken connection is dropped by the pool
@@ -298,13 +319,18 @@ class _Transaction:
         return conn
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        error = exc
         try:
             if exc_type is None:
-                await self._tx.commit()
+                try:
+                    await self._tx.commit()
+                except BaseException as commit_error:
+                    error = commit_error
+                    raise
             else:
                 try:
                     await self._tx.rollback()
                 except Exception:  # noqa: BLE001 - the connection may be gone; the server rolls back
                     pass
         finally:
-            await self._acquire.__aexit__(exc_type, exc, tb)
+            await self._acquire.__aexit__(type(error) if error is not None else None, error, None)

@@ -376,7 +376,7 @@ class DurableWriter:
         self._kick()
         try:
             await asyncio.wait_for(self._drained.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
         return True
 
