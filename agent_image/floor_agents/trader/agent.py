@@ -211,6 +211,8 @@ class TraderRuntime:
             else:
                 out = engine.on_event(event)  # type: ignore[union-attr]
             self._dirty = True
+            if out is not None and out.skipped:
+                log.info("trader.intent_skipped", agent=self.name, reasons=out.skipped[:3])
             busy = out is not None and bool(out.orders or out.results or out.closed or out.pause_requested)
             if not busy and resolving is None:
                 return out
