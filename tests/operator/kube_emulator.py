@@ -3,6 +3,9 @@ uid/resourceVersion/creationTimestamp/generation stamping, 422 on a failed JSON-
 watches subscribed before their snapshot and honouring ?resourceVersion=, lists with kind/apiVersion/
 resourceVersion, /api/v1 reporting groupVersion v1, and watch streams served as application/json.
 
+It also keeps only in-flight requests in kmock's request log: kmock matches every request against its
+whole history, which makes a long run quadratic (500 agents would take minutes in the emulator alone).
+
 Still not a real API server: no label selectors, no garbage collection, no generateName, no schema.
 """
 
@@ -33,6 +36,7 @@ class FloorEmulator(kmock.KubernetesEmulator):
         super().__attrs_post_init__()
         self._rv = itertools.count(1)
         self._write_lock = asyncio.Lock()
+        self._inflight: set[int] = set()
         # Higher priority than the inherited fallback: same generator, JSON content type.
         (self.fallback ** 1)[enums.action.WATCH] << kmock.headers({"Content-Type": "application/json"}) << self._serve_watch
         for plural, kind in (("traderagents", "TraderAgent"), ("auditors", "Auditor"), ("monitors", "Monitor")):
@@ -48,6 +52,14 @@ class FloorEmulator(kmock.KubernetesEmulator):
         return None if obj is None or obj.deleted else obj
 
     async def _handle(self, request: rendering.Request):  # type: ignore[override]
+        self._inflight.add(id(request))
+        self._requests[:] = [r for r in self._requests if id(r) in self._inflight]
+        try:
+            return await self._handle_tracked(request)
+        finally:
+            self._inflight.discard(id(request))
+
+    async def _handle_tracked(self, request: rendering.Request):
         if request.resource is None or request.action not in WRITES:
             return await super()._handle(request)
         async with self._write_lock:
