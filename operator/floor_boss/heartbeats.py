@@ -1,22 +1,11 @@
-"""Agent heartbeats from Redis: key ``tf:heartbeat:<agent>`` holding {"ts", "pid", "seq"}."""
+"""Agent heartbeats from Redis, read through the shared ``tradingfloor.bus.heartbeats`` module
+(key ``tf:heartbeat:<agent>``; a malformed beat counts as no sign of life)."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
-KEY = "tf:heartbeat:{name}"
-
-
-def parse_heartbeat(raw: bytes | str | None) -> datetime | None:
-    """The heartbeat time, or None when absent or malformed (a malformed beat is no sign of life)."""
-    if raw is None:
-        return None
-    try:
-        ts = float(json.loads(raw)["ts"])
-    except (ValueError, KeyError, TypeError):
-        return None
-    return datetime.fromtimestamp(ts, UTC)
+from tradingfloor.bus.heartbeats import read_heartbeat
 
 
 class Heartbeats:
@@ -26,7 +15,8 @@ class Heartbeats:
         self.client = aioredis.from_url(redis_url, socket_timeout=3)
 
     async def last_beat(self, name: str) -> datetime | None:
-        return parse_heartbeat(await self.client.get(KEY.format(name=name)))
+        info = await read_heartbeat(self.client, name)
+        return None if info is None else datetime.fromtimestamp(info.ts, UTC)
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -1,6 +1,5 @@
 """Pure Pod builder and Pod → Instance mapping."""
 
-from floor_boss.heartbeats import parse_heartbeat
 from floor_boss.pods import build_pod, label_value, pod_instance
 from floor_boss.settings import BossSettings
 
@@ -55,6 +54,19 @@ def test_pod_instance_mapping():
     assert pod_instance({"metadata": {"name": "y", "deletionTimestamp": "2026-11-22T10:00:00Z"}}).deleting
 
 
-def test_heartbeat_parsing():
-    assert parse_heartbeat(b'{"ts": 1700000000, "pid": 1, "seq": 2}').timestamp() == 1700000000
-    assert parse_heartbeat(b"garbage") is None and parse_heartbeat(None) is None
+async def test_heartbeat_reader_uses_the_shared_key(redis_url):
+    import redis.asyncio as aioredis
+
+    from floor_boss.heartbeats import Heartbeats
+
+    beats = Heartbeats(redis_url)
+    client = aioredis.from_url(redis_url)
+    try:
+        assert await beats.last_beat("hb-agent") is None
+        await client.set("tf:heartbeat:hb-agent", '{"ts": 1700000000, "pid": 1, "seq": 2}')
+        assert (await beats.last_beat("hb-agent")).timestamp() == 1700000000
+        await client.set("tf:heartbeat:hb-agent", "garbage")
+        assert await beats.last_beat("hb-agent") is None
+    finally:
+        await client.aclose()
+        await beats.close()
