@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from floor_boss.local.floor import Floor, FloorOptions
 from tradingfloor.decisions import FloorPolicy
@@ -45,12 +46,15 @@ async def start_floor(tmp_path, db_url, redis_url):
     """``await start_floor(["momentum-btc.yaml"], pattern=..., policy=...)`` → RunningFloor."""
     running: list[RunningFloor] = []
 
-    async def start(manifests: list[str], *, pattern: str = "none", speed: float = 60.0,
+    async def start(manifests: list[str | dict], *, pattern: str = "none", speed: float = 60.0,
                     policy: FloorPolicy | None = None, agent_env: dict | None = None) -> RunningFloor:
         folder = tmp_path / "manifests"
         folder.mkdir(exist_ok=True)
-        for name in manifests:
-            shutil.copy(EXAMPLES / name, folder / name)
+        for manifest in manifests:  # an example's file name, or a manifest of the test's own
+            if isinstance(manifest, str):
+                shutil.copy(EXAMPLES / manifest, folder / manifest)
+            else:
+                (folder / f"{manifest['metadata']['name']}.yaml").write_text(yaml.safe_dump(manifest))
         options = FloorOptions(manifests=folder, state_dir=tmp_path / "var", speed=speed, pattern=pattern,
                                dashboard=False, database_url=db_url, redis_url=redis_url,
                                policy=policy or FloorPolicy(),

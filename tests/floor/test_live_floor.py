@@ -90,8 +90,18 @@ async def test_momentum_market_clones_the_winner_and_stops_the_contrarian(start_
 
     policy = FloorPolicy(min_trades_clone=6, min_trades_retire=6, confidence=0.8, clone_after_seconds=0,
                          retire_after_seconds=0, clone_cooldown_seconds=0)
-    floor = await start_floor(["momentum-btc.yaml", "mean-reversion-btc.yaml"], pattern="momentum", speed=150,
-                              policy=policy)
+
+    def trader(name: str, strategy: str) -> dict:
+        # Shorter lookback and threshold than the examples so both trade most rounds; the evaluation
+        # period is short so the floor judges within minutes.
+        return {"apiVersion": "tradingfloor.dev/v1alpha1", "kind": "TraderAgent", "metadata": {"name": name},
+                "spec": {"strategy": strategy, "market": {"asset": "BTC", "interval": "15m"},
+                         "params": {"lookbackSeconds": 120, "thresholdBps": 15, "maxEntryPrice": "0.90"},
+                         "risk": {"capital": "1000", "riskPerTradeBps": 200},
+                         "evaluation": {"testingPeriodHours": 0}}}
+
+    floor = await start_floor([trader("momentum-btc", "momentum"), trader("mean-reversion-btc", "meanReversion")],
+                              pattern="momentum", speed=150, policy=policy)
     try:
         async def decided():
             agents = {a.name: a for a in await floor.supervisor.store.agents()}
