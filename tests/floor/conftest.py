@@ -30,6 +30,9 @@ class RunningFloor:
             if self.task.done():
                 self.task.result()  # surface the floor's own error
                 raise AssertionError(f"the floor stopped while waiting for {what}")
+            if self.floor.supervisor is None:  # still starting its services
+                await asyncio.sleep(interval)
+                continue
             result = await predicate()
             if result:
                 return result
