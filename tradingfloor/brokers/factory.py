@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-
-from py_clob_client_v2 import ClobClient
-from py_clob_client_v2.clob_types import ApiCreds
+from typing import TYPE_CHECKING
 
 from tradingfloor.brokers.guard import require_live_allowed
-from tradingfloor.brokers.live import LiveBroker, Submission
 from tradingfloor.settings import Settings
 from tradingfloor.trading.ledger import Ledger
 from tradingfloor.trading.paper_broker import BrokerConfig, PaperBroker
 
+if TYPE_CHECKING:  # the CLOB client and its signing stack take ~1 s to import: only live agents pay it
+    from py_clob_client_v2 import ClobClient
+
+    from tradingfloor.brokers.live import Submission
+
 
 def clob_client(settings: Settings, *, signature_type: int | None = None, funder: str | None = None) -> ClobClient:
     """An L2 (order-placing) client from the settings' Polymarket credentials."""
+    from py_clob_client_v2 import ClobClient
+    from py_clob_client_v2.clob_types import ApiCreds
+
     creds = ApiCreds(api_key=settings.polymarket_api_key, api_secret=settings.polymarket_secret,
                      api_passphrase=settings.polymarket_passphrase)
     return ClobClient(host=settings.clob_url, chain_id=settings.polymarket_chain_id,
@@ -31,5 +36,7 @@ def make_broker(spec, settings: Settings, ledger: Ledger, *, config: BrokerConfi
     if spec.mode != "live":
         return PaperBroker(ledger, config)
     require_live_allowed(spec, settings)
+    from tradingfloor.brokers.live import LiveBroker
+
     client = clob_client(settings, signature_type=signature_type, funder=funder)
     return LiveBroker(ledger, client, config=config, journal=journal, request_timeout_s=request_timeout_s)

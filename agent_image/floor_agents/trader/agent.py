@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 
@@ -28,7 +28,7 @@ from floor_agents.trader import signals
 from floor_agents.trader.cache import CacheSnapshot, MarketCache, catch_up_events
 from floor_agents.trader.performance import performance
 from floor_agents.trader.store import Batch, Lot, TraderStore, fill_id
-from tradingfloor.brokers import LiveBroker, Submission, make_broker
+from tradingfloor.brokers.factory import make_broker
 from tradingfloor.market.codec import event_market
 from tradingfloor.market.events import MarketEvent, MarketResolved, NewMarket
 from tradingfloor.models.trader_agent import TraderAgentSpec
@@ -42,6 +42,9 @@ from tradingfloor.status.sink import StatusSink
 from tradingfloor.trading.engine import EngineConfig, EngineOutput, TradingEngine
 from tradingfloor.trading.orders import Fill, to_json
 from tradingfloor.trading.risk import RiskLimits
+
+if TYPE_CHECKING:
+    from tradingfloor.brokers.live import Submission
 
 log = get_logger("floor_agents.trader")
 STATE_VERSION = 2
@@ -107,7 +110,9 @@ class TraderRuntime:
         self.stored_positions = set(engine.broker.ledger.positions)
         broker = make_broker(self.spec, self.settings, engine.broker.ledger, config=engine.broker.config,
                              journal=self._journal_live_intent)
-        if isinstance(broker, LiveBroker):
+        if self.spec.mode == "live":  # make_broker gave the live broker (or refused)
+            from tradingfloor.brokers.live import Submission
+
             self.live = True
             if restored is not None:
                 broker.restore(restored[1]["engine"]["broker"])

@@ -30,6 +30,7 @@ from tradingfloor.persistence import repositories as repo
 from tradingfloor.services import local as services
 
 log = get_logger("floor_boss.floor")
+POLL_SECONDS = 0.25  # how soon a crashed agent is noticed (a pass that changes nothing writes nothing)
 
 
 @dataclass
@@ -191,7 +192,7 @@ class Floor:
                     urls: dict) -> None:
         opts = self.options
         deadline = time.monotonic() + opts.duration_s if opts.duration_s else None
-        live = None
+        live, shown = None, 0.0
         if opts.dashboard and self.console is not None:
             from rich.live import Live
 
@@ -202,12 +203,13 @@ class Floor:
                 agents = await store.agents()
                 self._ensure_collectors(agents, redis_url, database_url, urls)
                 wait = await supervisor.reconcile()
-                if live is not None:
+                if live is not None and time.monotonic() - shown >= 1.0:
                     live.update(await self._view(store, supervisor))
+                    shown = time.monotonic()
                 if deadline is not None and time.monotonic() >= deadline:
                     break
                 with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self.stopping.wait(), timeout=min(1.0, wait))
+                    await asyncio.wait_for(self.stopping.wait(), timeout=min(POLL_SECONDS, wait))
         finally:
             if live is not None:
                 live.update(await self._view(store, supervisor))

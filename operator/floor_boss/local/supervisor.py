@@ -66,6 +66,7 @@ class LocalSupervisor:
     instances: dict[str, set[str]] = field(default_factory=dict)  # agent → its instance (process) names
     invalid: dict[str, str] = field(default_factory=dict)  # agent → why its stored spec cannot be used
     breakers: tuple[str, ...] = ()
+    written: dict[str, dict] = field(default_factory=dict)  # agent → the status it was last given
 
     async def heartbeats(self, names: list[str]) -> dict[str, datetime]:
         if not names:
@@ -166,7 +167,9 @@ class LocalSupervisor:
         for decision in plan.decisions:
             if decision.action == "restart":
                 RESTARTS.labels(agent.kind, decision.reason).inc()
-        await self.store.patch_status(agent.name, plan.status)
+        if self.written.get(agent.name) != plan.status:  # most passes change nothing: skip the write
+            await self.store.patch_status(agent.name, plan.status)
+            self.written[agent.name] = plan.status
         for event in plan.events:
             await self.store.record_event(agent.name, event.type, event.reason, event.message)
             log.info("floorboss.event", agent=agent.name, reason=event.reason, message=event.message)
