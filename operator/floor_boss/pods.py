@@ -53,6 +53,8 @@ def build_pod(resource: dict[str, Any], pod_name: str, settings: BossSettings) -
         {"name": "FLOOR_STATE_DIR", "value": "/var/lib/floor"},
         _secret_env("DATABASE_URL", settings.connection_secret, "DATABASE_URL"),
         _secret_env("REDIS_URL", settings.connection_secret, "REDIS_URL"),
+        # the floor-wide live key; a trader still needs mode: live and its own credentials Secret
+        {"name": "FLOOR_ALLOW_LIVE_TRADING", "value": "true" if settings.allow_live_trading else "false"},
     ]
     container: dict[str, Any] = {
         "name": "agent",

@@ -39,6 +39,7 @@ class BossSettings:
     cpu_limit: str = "1"
     memory_limit: str = "512Mi"
     policy_overrides: dict = field(default_factory=dict)
+    allow_live_trading: bool = False  # the floor-wide key of the two-key live opt-in, passed to every trader
 
     @classmethod
     def from_env(cls) -> "BossSettings":
@@ -52,6 +53,7 @@ class BossSettings:
             raise ValueError(f"FLOOR_POLICY_JSON is not valid JSON: {exc}") from None
         return cls(
             agent_image=_env("FLOOR_AGENT_IMAGE", cls.agent_image),
+            allow_live_trading=_env("FLOOR_ALLOW_LIVE_TRADING", "false").strip().lower() in ("1", "true", "yes", "on"),
             image_pull_policy=_env("FLOOR_IMAGE_PULL_POLICY", cls.image_pull_policy),
             connection_secret=_env("FLOOR_CONNECTION_SECRET", cls.connection_secret),
             agent_service_account=_env("FLOOR_AGENT_SERVICE_ACCOUNT", cls.agent_service_account),

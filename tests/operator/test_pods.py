@@ -70,3 +70,20 @@ async def test_heartbeat_reader_uses_the_shared_key(redis_url):
     finally:
         await client.aclose()
         await beats.close()
+
+
+def test_floor_wide_live_key_reaches_the_agent_pod():
+    from floor_boss.pods import build_pod
+    from floor_boss.settings import BossSettings
+
+    resource = {"apiVersion": "tradingfloor.dev/v1alpha1", "kind": "TraderAgent",
+                "metadata": {"name": "a", "namespace": "ns", "uid": "u1"},
+                "spec": {"strategy": "momentum", "market": {"asset": "BTC"}, "mode": "live",
+                         "credentialsSecretRef": {"name": "keys"}}}
+
+    def live_env(settings):
+        env = build_pod(resource, "a-0", settings)["spec"]["containers"][0]["env"]
+        return next(e["value"] for e in env if e["name"] == "FLOOR_ALLOW_LIVE_TRADING")
+
+    assert live_env(BossSettings()) == "false"
+    assert live_env(BossSettings(allow_live_trading=True)) == "true"
