@@ -19,7 +19,7 @@ async def test_record_then_replay_full_speed_and_realtime(sim, tmp_path):
                           market_ws_url=sim.market_ws_url, spot_ws_url=sim.spot_ws_url)
     assert frames > 20
     rows = list(read_frames(path))
-    assert len(rows) == frames and {src for _, src, _ in rows} == {"market", "spot"}
+    assert len(rows) == frames and {src for _, src, _ in rows} == {"listing", "market", "spot"}
     assert [t for t, _, _ in rows] == sorted(t for t, _, _ in rows)
     events = [ev for _, ev in replay_events(path)]
     assert any(isinstance(e, BookSnapshot) for e in events) and any(isinstance(e, SpotTick) for e in events)
@@ -58,3 +58,22 @@ def test_damaged_recordings_say_what_is_wrong(tmp_path):
         fh.write('{"hello": 1}\n')
     with pytest.raises(RecordingError, match="not a tradingfloor.frames"):
         list(read_frames(alien))
+
+
+async def test_floor_backtest_replays_a_recording(sim, tmp_path):
+    """A recording carries its rounds' listings, so the backtester can trade it."""
+    from typer.testing import CliRunner
+
+    from tradingfloor.cli import app
+    from tradingfloor.market.events import NewMarket
+
+    path = tmp_path / "btc.jsonl.gz"
+    await record(path, "BTC", "15m", 1.5, gamma_url=sim.url, clob_url=sim.url,
+                 market_ws_url=sim.market_ws_url, spot_ws_url=sim.spot_ws_url)
+    listed = [ev for _, ev in replay_events(path) if isinstance(ev, NewMarket)]
+    assert listed and all(ev.info.fee_rate > 0 and ev.info.up_token_id for ev in listed)
+    out = tmp_path / "report"
+    result = CliRunner().invoke(app, ["backtest", "--files", str(path), "--strategies", "momentum",
+                                      "--assets", "BTC", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "report.json").exists() and (out / "equity.png").exists()

@@ -97,11 +97,9 @@ def _number(text: str):
 
 
 def _recorded(paths: list[Path]):
-    try:
-        from tradingfloor.market.recorder import replay
-    except ImportError as exc:
-        raise ValueError(f"recorded-file replay is not available in this build ({exc})") from None
+    from tradingfloor.market.recorder import replay_events
+
     for path in paths:
         if not path.exists():
             raise ValueError(f"recorded file {path} does not exist")
-    return (ev for path in paths for ev in replay(path))
+    return (event for path in paths for _, event in replay_events(path))

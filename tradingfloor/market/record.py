@@ -10,6 +10,7 @@ from pathlib import Path
 import aiohttp
 
 from tradingfloor.market.clob import ClobRest
+from tradingfloor.market.codec import event_to_json
 from tradingfloor.market.events import NewMarket
 from tradingfloor.market.gamma import GammaClient, discover_rounds
 from tradingfloor.market.recorder import FrameRecorder
@@ -31,7 +32,11 @@ async def record(path: str | Path, asset: str, interval: str, duration_s: float,
             clob = ClobRest(clob_url, http)
             rounds = await discover_rounds(GammaClient(gamma_url, http), asset, interval, await clob.server_time_ms(),
                                            count=2, retries=3, retry_delay_s=1.0)
-            tokens = [t for r in rounds for t in (r.up_token_id, r.down_token_id)]
+            now_ms = await clob.server_time_ms()
+            for r in rounds:  # a replay needs each round's fees, ticks and tokens, which Gamma gave us
+                rec.write("listing", event_to_json(NewMarket(r, now_ms)), int(time.time() * 1000))
+            # rounds not open yet have no book: they are followed when their new_market arrives
+            tokens = [t for r in rounds if r.start_ms <= now_ms for t in (r.up_token_id, r.down_token_id)]
             stream = MarketStream(market_ws_url, tokens, clob=clob, stale_after=stale_after, raw_sink=rec.sink("market"))
             tasks = []
 

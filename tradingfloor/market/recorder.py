@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import AsyncIterator, Iterator
 
-from tradingfloor.market.codec import FrameError, decode_frame, decode_spot_frame
+from tradingfloor.market.codec import FrameError, decode_frame, decode_spot_frame, event_from_json
 from tradingfloor.market.events import MarketEvent
 
 FORMAT = "tradingfloor.frames"
@@ -74,6 +74,11 @@ def read_frames(path: str | Path) -> Iterator[tuple[int, str, str | bytes]]:
 
 
 def decode_recorded(src: str, raw: str | bytes) -> tuple[list[MarketEvent], list[FrameError]]:
+    if src == "listing":  # the rounds discovered through Gamma when recording began (normalized)
+        try:
+            return [event_from_json(raw)], []
+        except FrameError as exc:
+            return [], [exc]
     if src == "spot":
         return decode_spot_frame(raw)  # type: ignore[return-value]
     return decode_frame(raw)
