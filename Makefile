@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# the demo market has momentum persistence, so the floor has something to learn from (docs/simulator.md)
+UP_ARGS ?= --pattern momentum
+
 up: $(STAMP)
-	$(BIN)/floor up $(ARGS)
+	$(BIN)/floor up $(UP_ARGS) $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
