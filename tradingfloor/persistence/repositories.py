@@ -20,6 +20,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Iterable, Literal, Protocol, Sequence, TypeVar
 
+from tradingfloor.audit.chain import AuditEntry
+
 ZERO = Decimal(0)
 
 AgentKind = Literal["TraderAgent", "Auditor", "Monitor"]
@@ -629,16 +631,8 @@ async def list_market_data(ex: Executor, market_id: str, *, since: datetime | No
 
 # --- audit log -----------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class AuditRow:
-    seq: int
-    ts: datetime
-    agent: str
-    subject: str
-    kind: str
-    payload: dict[str, Any]
-    prev_hash: str
-    hash: str
+# One entry of the hash chain; the chain's own pure model is the row type, so the two never drift.
+AuditRow = AuditEntry
 
 
 class AuditConflict(RuntimeError):

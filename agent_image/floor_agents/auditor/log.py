@@ -15,18 +15,13 @@ from typing import Any
 import asyncpg
 
 from tradingfloor.audit.chain import AuditEntry, next_entry
-from tradingfloor.persistence.repositories import AuditRow, append_audit, last_audit, read_audit
+from tradingfloor.persistence.repositories import append_audit, last_audit, read_audit
 
 APPEND_LOCK = 0x7466_6175_6469_74  # "tfaudit": the advisory-lock key of the audit chain
 
 
-def _entry(row: AuditRow) -> AuditEntry:
-    return AuditEntry(row.seq, row.ts, row.agent, row.subject, row.kind, row.payload, row.prev_hash, row.hash)
-
-
 async def head(conn: asyncpg.Connection) -> AuditEntry | None:
-    row = await last_audit(conn)
-    return _entry(row) if row else None
+    return await last_audit(conn)
 
 
 async def append(conn: asyncpg.Connection, agent: str, subject: str, kind: str, payload: dict[str, Any],
@@ -36,7 +31,7 @@ async def append(conn: asyncpg.Connection, agent: str, subject: str, kind: str, 
         raise RuntimeError("audit log append must run inside a transaction")
     await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
     e = next_entry(await head(conn), agent, subject, kind, payload, ts or datetime.now(timezone.utc))
-    await append_audit(conn, AuditRow(e.seq, e.ts, e.agent, e.subject, e.kind, e.payload, e.prev_hash, e.hash))
+    await append_audit(conn, e)
     return e
 
 
@@ -46,7 +41,7 @@ async def entries(conn: asyncpg.Connection, batch: int = 1000) -> AsyncIterator[
     while True:
         rows = await read_audit(conn, after_seq=after, limit=batch)
         for row in rows:
-            yield _entry(row)
+            yield row
         if len(rows) < batch:
             return
         after = rows[-1].seq
