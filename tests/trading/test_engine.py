@@ -111,3 +111,35 @@ def test_export_import_is_lossless():
 def test_bad_state_version_is_named():
     with pytest.raises(ValueError, match="version"):
         TradingEngine.from_state({"version": 99})
+
+
+def _first_order(e: TradingEngine):
+    return next(o for out in run(e, session(400_000)) for o in out.orders)
+
+
+def test_size_multiplier_scales_new_positions_and_survives_a_checkpoint():
+    full = _first_order(engine())
+    testing = engine()
+    testing.set_size_multiplier(D("0.25"))
+    small = _first_order(testing)
+    # the same decision, sized against a quarter of the capital (whole size steps, rounded down)
+    assert D(0) < small.size <= full.size * D("0.25") and small.size >= full.size * D("0.25") - 1
+    assert testing.limits.capital == D(1000) and testing.broker.ledger.starting_capital == D(1000)
+    state = json.loads(json.dumps(testing.export_state()))
+    assert state["size_multiplier"] == "0.25"
+    assert TradingEngine.from_state(state).size_multiplier == D("0.25")
+    stopped = engine()
+    stopped.set_size_multiplier(D(0))
+    assert not [o for out in run(stopped, session(400_000)) for o in out.orders]
+
+
+def test_size_multiplier_is_validated():
+    for bad in (D("1.5"), D(-1), D("NaN"), 0.5):
+        with pytest.raises(ValueError, match="size multiplier"):
+            engine().set_size_multiplier(bad)
+
+
+def test_checkpoints_without_a_size_multiplier_resume_at_full_size():
+    state = json.loads(json.dumps(engine().export_state()))
+    del state["size_multiplier"]
+    assert TradingEngine.from_state(state).size_multiplier == 1

@@ -77,3 +77,10 @@ def test_floor_capital_port():
     assert floor.reserve(D(300)) and not floor.reserve(D(150))
     floor.release(D(100))
     assert floor.reserve(D(150)) and floor.deployed == D(350)
+
+
+def test_max_stake_against_a_reduced_capital():
+    r = RiskManager(RiskLimits())  # 2 % per trade, 10 % exposure, capital 1000
+    assert r.max_stake(D(0), D(250)) == D(5)
+    assert r.max_stake(D(20), D(250)) == D(5) and r.max_stake(D(22), D(250)) == D(3)
+    assert r.max_stake(D(30), D(250)) == 0

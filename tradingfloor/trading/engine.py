@@ -8,6 +8,11 @@ its full state through JSON (Decimals as strings) for checkpoints.
 Client order ids are ``client_order_id(agent, market, n)`` with n the agent's n-th order in that
 market, so a decision replayed after a crash (from the last checkpoint) carries the same id and the
 broker refuses to fill it twice.
+
+``size_multiplier`` (default 1) is the Floor Boss's ``status.sizeMultiplier``: new positions are
+sized as if the agent's capital were ``capital × size_multiplier`` (Kelly stake, per-trade risk
+and exposure cap alike), which is how "small capital while Testing" and "reduce size" take effect.
+The capital itself, the ledger and the loss limits are unchanged. It is part of the exported state.
 """
 
 from __future__ import annotations
@@ -78,7 +83,14 @@ class TradingEngine:
         self.order_seq: dict[str, int] = {}
         self.floor_reserved: dict[str, Decimal] = {}  # by market id
         self.order_reserve: dict[str, tuple[str, Decimal]] = {}  # client id -> (market, reserved amount)
+        self.size_multiplier = Decimal(1)
         self._strategy_books = self.strategy.wants_books
+
+    def set_size_multiplier(self, multiplier: Decimal) -> None:
+        """Size new positions against ``multiplier`` × capital (0 ≤ multiplier ≤ 1); open positions stay."""
+        if not isinstance(multiplier, Decimal) or not multiplier.is_finite() or not 0 <= multiplier <= 1:
+            raise ValueError(f"size multiplier must be a Decimal between 0 and 1, got {multiplier!r}")
+        self.size_multiplier = multiplier
 
     # --- MarketView for strategies -----------------------------------------------------
     def current_market(self, asset: Asset) -> MarketInfo | None:
@@ -216,8 +228,9 @@ class TradingEngine:
         limit = (limit / tick).to_integral_value(rounding=ROUND_DOWN) * tick
         if limit < ask:
             return f"ask {ask} above max price {intent.max_price}"
-        max_stake = min(self.risk.max_stake(self._exposure()), self.broker.free_cash())
-        size = size_buy(intent.p_win, ask, info, self.limits.capital, self.limits.kelly_fraction, max_stake,
+        capital = self.limits.capital * self.size_multiplier
+        max_stake = min(self.risk.max_stake(self._exposure(), capital), self.broker.free_cash())
+        size = size_buy(intent.p_win, ask, info, capital, self.limits.kelly_fraction, max_stake,
                         self.broker.config.size_step)
         if size.shares == 0:
             return size.reason
@@ -300,6 +313,7 @@ class TradingEngine:
             "order_seq": dict(self.order_seq),
             "floor_reserved": {k: str(v) for k, v in self.floor_reserved.items()},
             "order_reserve": {k: [m, str(v)] for k, (m, v) in self.order_reserve.items()},
+            "size_multiplier": str(self.size_multiplier),
         }
 
     @classmethod
@@ -321,4 +335,5 @@ class TradingEngine:
         engine.order_seq = {k: int(v) for k, v in state["order_seq"].items()}
         engine.floor_reserved = {k: Decimal(v) for k, v in state["floor_reserved"].items()}
         engine.order_reserve = {k: (m, Decimal(v)) for k, (m, v) in state["order_reserve"].items()}
+        engine.set_size_multiplier(Decimal(state.get("size_multiplier", "1")))  # absent in older checkpoints
         return engine

@@ -84,9 +84,11 @@ class RiskManager:
         self.day_start_equity = limits.capital
         self.pause_reason: str | None = None
 
-    def max_stake(self, exposure: Decimal) -> Decimal:
-        """The largest new bet allowed: per-trade risk, capped by the agent's exposure headroom."""
-        cap = self.limits.capital
+    def max_stake(self, exposure: Decimal, capital: Decimal | None = None) -> Decimal:
+        """The largest new bet allowed: per-trade risk, capped by the agent's exposure headroom.
+        ``capital`` is the capital the agent sizes against (default: all of it; the engine passes
+        less while the Floor Boss's size multiplier is below 1)."""
+        cap = self.limits.capital if capital is None else capital
         return max(Decimal(0), min(self.limits.risk_per_trade * cap, self.limits.max_exposure * cap - exposure))
 
     def check(self, now_ms: int, end_ms: int, data_ms: int, open_trades: int, equity: Decimal) -> str | None:

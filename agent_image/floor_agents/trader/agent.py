@@ -9,6 +9,11 @@ sequence, and the broker refuses any id it has already seen. A live order's sign
 durable before it is sent; submissions found in the database but not in the checkpoint are adopted
 and reconciled with the venue.
 
+Size: the Floor Boss's ``status.sizeMultiplier`` (small capital while Testing, reduced for a weak
+Sharpe) is read from the agent's own status on start and every ``Timers.status_s`` (its ``agents``
+row locally, its custom resource in Kubernetes; :mod:`.manifest`) and handed to the engine, which
+sizes new positions against that share of the capital.
+
 Catching up (:mod:`.cache`): on start, and whenever an event names a market the engine does not
 know, the collector's Redis cache (listings, resolutions, latest books, spot) is replayed through
 the same step, so a restarted trader trades the current round and settles rounds that resolved
@@ -26,6 +31,7 @@ import redis.asyncio as aioredis
 
 from floor_agents.trader import signals
 from floor_agents.trader.cache import CacheSnapshot, MarketCache, catch_up_events
+from floor_agents.trader.manifest import StatusReader, size_multiplier
 from floor_agents.trader.performance import performance
 from floor_agents.trader.store import Batch, Lot, TraderStore, fill_id
 from tradingfloor.brokers.factory import make_broker
@@ -57,12 +63,13 @@ class Timers:
     checkpoint_s: float = 30.0
     heartbeat_s: float = 30.0
     report_s: float = 60.0
+    status_s: float = 30.0  # how often the agent re-reads its status for the Floor Boss's size multiplier
 
 
 class TraderRuntime:
     def __init__(self, name: str, spec: TraderAgentSpec, settings: Settings, store: TraderStore,
                  redis: aioredis.Redis | None, sink: StatusSink | None, timers: Timers,
-                 cache: MarketCache | None = None) -> None:
+                 cache: MarketCache | None = None, status: StatusReader | None = None) -> None:
         self.name = name
         self.spec = spec
         self.settings = settings
@@ -71,6 +78,7 @@ class TraderRuntime:
         self.sink = sink
         self.timers = timers
         self.cache = cache
+        self.status = status
         self.lock = asyncio.Lock()
         self.seq = 0
         self.fill_counts: dict[str, dict[str, int]] = {}  # market id -> client id -> fills booked
@@ -120,6 +128,7 @@ class TraderRuntime:
             for sub in await self.store.submitted_orders():
                 broker.adopt(Submission.from_json(sub))
         self.engine = engine
+        await self.refresh_size()
         self._instrument(engine)
         self._update_gauges()
         log.info("trader.started", agent=self.name, resumed_seq=self.seq, live=self.live,
@@ -322,6 +331,26 @@ class TraderRuntime:
                 ERRORS.labels(self.name, "redis").inc()
                 log.warning("trader.heartbeat_failed", agent=self.name, error=str(exc))
 
+    async def refresh_size(self) -> None:
+        """Take up the Floor Boss's ``status.sizeMultiplier``; when the status cannot be read the
+        multiplier in force (restored from the checkpoint) stays."""
+        if self.status is None:
+            return
+        try:
+            multiplier = size_multiplier(await self.status())
+        except Exception as exc:  # noqa: BLE001 - an unreadable status must not stop trading
+            ERRORS.labels(self.name, "status_read").inc()
+            log.warning("trader.status_read_failed", agent=self.name, error=f"{type(exc).__name__}: {exc}")
+            return
+        engine = self.engine
+        if multiplier == engine.size_multiplier:  # type: ignore[union-attr]
+            return
+        async with self.lock:
+            previous = engine.size_multiplier  # type: ignore[union-attr]
+            engine.set_size_multiplier(multiplier)  # type: ignore[union-attr]
+            self._dirty = True
+        log.info("trader.size_multiplier", agent=self.name, previous=str(previous), now=str(multiplier))
+
     def performance(self) -> dict[str, Any]:
         engine = self.engine
         led = engine.broker.ledger  # type: ignore[union-attr]
@@ -363,10 +392,11 @@ class TraderRuntime:
 
     async def run_timers(self) -> None:
         """Checkpoint, heartbeat and report on their own periods until asked to stop."""
-        due = {"checkpoint": 0.0, "heartbeat": 0.0, "report": 0.0}
+        due = {"checkpoint": 0.0, "heartbeat": 0.0, "report": 0.0, "status": 0.0}
         periods = {"checkpoint": self.timers.checkpoint_s, "heartbeat": self.timers.heartbeat_s,
-                   "report": self.timers.report_s}
-        actions = {"checkpoint": self.checkpoint, "heartbeat": self.heartbeat, "report": self.report}
+                   "report": self.timers.report_s, "status": self.timers.status_s}
+        actions = {"checkpoint": self.checkpoint, "heartbeat": self.heartbeat, "report": self.report,
+                   "status": self.refresh_size}
         while not self.stopping.is_set():
             now = time.monotonic()
             for key, at in due.items():

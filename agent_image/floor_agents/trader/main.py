@@ -3,7 +3,8 @@ the metrics port, then consume market events until SIGTERM/SIGINT.
 
 Environment (``tradingfloor.settings.Settings``): DATABASE_URL, REDIS_URL, FLOOR_STATE_DIR,
 HEARTBEAT_INTERVAL, CHECKPOINT_INTERVAL, FLOOR_ALLOW_LIVE_TRADING, POLYMARKET_*; plus
-TRADER_REPORT_INTERVAL (seconds between performance reports, default 60).
+TRADER_REPORT_INTERVAL (seconds between performance reports, default 60) and TRADER_STATUS_INTERVAL
+(seconds between reads of the agent's own status for the Floor Boss's size multiplier, default 30).
 """
 
 from __future__ import annotations
@@ -55,9 +56,12 @@ async def run(manifest: Path | None, resource: str | None, namespace: str, metri
     redis = aioredis.Redis.from_url(settings.redis_url)
     store = TraderStore(settings.database_url, settings.state_dir, name)
     timers = Timers(checkpoint_s=settings.checkpoint_interval, heartbeat_s=settings.heartbeat_interval,
-                    report_s=float(os.environ.get("TRADER_REPORT_INTERVAL", "60")))
+                    report_s=float(os.environ.get("TRADER_REPORT_INTERVAL", "60")),
+                    status_s=float(os.environ.get("TRADER_STATUS_INTERVAL", "30")))
     cache = MarketCache(redis, spec.market.asset, spec.market.interval, name)
-    runtime = TraderRuntime(name, spec, settings, store, redis, None, timers, cache)
+    status = manifests.resource_status(resource, namespace) if resource is not None else (
+        manifests.database_status(store.db, name) if store.db is not None else None)
+    runtime = TraderRuntime(name, spec, settings, store, redis, None, timers, cache, status)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, runtime.stopping.set)

@@ -1,0 +1,59 @@
+"""The trader takes the Floor Boss's ``status.sizeMultiplier`` from its row in the shared ``agents``
+table: on start, on every status read, kept through checkpoints and through an unreadable status."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from floor_agents.trader.agent import Timers, TraderRuntime
+from floor_agents.trader.manifest import database_status, size_multiplier
+from floor_agents.trader.store import TraderStore
+from tests.agent.test_runtime import SPEC
+from tradingfloor.persistence import repositories as repo
+from tradingfloor.persistence.db import connect
+from tradingfloor.persistence.migrate import migrate
+from tradingfloor.settings import Settings
+
+
+def test_size_multiplier_from_a_status():
+    assert size_multiplier(None) == size_multiplier({}) == size_multiplier({"sizeMultiplier": None}) == 1
+    assert size_multiplier({"sizeMultiplier": "0.125"}) == D("0.125")
+    with pytest.raises(ValueError, match="sizeMultiplier 'lots' is not a number"):
+        size_multiplier({"sizeMultiplier": "lots"})
+    with pytest.raises(ValueError, match="not between 0 and 1"):
+        size_multiplier({"sizeMultiplier": "2"})
+
+
+def _runtime(db_url: str, tmp_path, status=None) -> TraderRuntime:
+    store = TraderStore(db_url, tmp_path, "sized")
+    return TraderRuntime("sized", SPEC, Settings(state_dir=tmp_path), store, None, None, Timers(),
+                         status=status(store.db) if status else None)
+
+
+async def test_trader_takes_its_size_multiplier_from_the_agents_row(db_url, tmp_path):
+    await migrate(db_url)
+    conn = await connect(db_url)
+    try:
+        await repo.upsert_agent(conn, "sized", "TraderAgent", SPEC.model_dump(mode="json"),
+                                status={"stage": "Testing", "sizeMultiplier": "0.25"})
+        runtime = _runtime(db_url, tmp_path, lambda db: database_status(db, "sized"))
+        await runtime.start()
+        assert runtime.engine.size_multiplier == D("0.25")  # before the first event
+
+        await repo.patch_agent_status(conn, "sized", {"sizeMultiplier": "0.125"})  # reduced for a weak Sharpe
+        await runtime.refresh_size()
+        assert runtime.engine.size_multiplier == D("0.125")
+
+        await repo.patch_agent_status(conn, "sized", {"sizeMultiplier": "-1"})  # not a usable value: keep ours
+        await runtime.refresh_size()
+        assert runtime.engine.size_multiplier == D("0.125")
+        await runtime.stop()  # the change is checkpointed
+    finally:
+        await conn.close()
+
+    again = _runtime(db_url, tmp_path)  # no status to read: resumes with the checkpointed multiplier
+    await again.start()
+    assert again.engine.size_multiplier == D("0.125")
+    await again.stop()
