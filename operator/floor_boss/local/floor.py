@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import fcntl
 import logging
+import os
 import signal
 import time
 from dataclasses import dataclass, field
@@ -114,6 +115,7 @@ class Floor:
             redis = aioredis.Redis.from_url(svc.redis_url)
             env = {"DATABASE_URL": svc.database_url, "REDIS_URL": svc.redis_url,
                    "FLOOR_STATE_DIR": str(opts.state_dir.resolve()), "TRADER_REPORT_INTERVAL": "10",
+                   "HEARTBEAT_INTERVAL": os.environ.get("HEARTBEAT_INTERVAL", "10"),
                    **opts.agent_env}
             urls = await self._start_market()
             sim = urls.pop("_handle", None)
