@@ -8,13 +8,21 @@ exceed the cap. ``release`` gives capital back (never below zero). A restarted a
 replaces whatever its previous life left behind without touching the other agents' shares.
 Amounts are rounded up to the micro-dollar (so a reserve is never understated) and the same
 rounding on release returns exactly what was reserved.
+
+:class:`RedisFloorCapital` is the trading engine's synchronous floor-capital port on this ledger.
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, Decimal
 
+import redis as sync_redis
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from tradingfloor.observability.logging import get_logger
+
+log = get_logger("tradingfloor.bus.exposure")
 
 KEY = "tf:exposure"
 MICRO = Decimal("0.000001")
@@ -98,3 +106,74 @@ class ExposureLedger:
     async def shares(self) -> dict[str, Decimal]:
         raw = await self.redis.hgetall(self.key)
         return {(k.decode() if isinstance(k, bytes) else k): from_micro(v) for k, v in raw.items()}
+
+
+class RedisFloorCapital:
+    """The trading engine's :class:`~tradingfloor.trading.risk.FloorCapital` port on this shared
+    ledger, for one agent, with the floor-wide ``cap``.
+
+    Design: the port is synchronous (the engine is pure and synchronous; a live trader runs it in a
+    worker thread), so the adapter keeps a synchronous Redis client of its own and each
+    ``reserve`` is the same atomic Lua script as :meth:`ExposureLedger.reserve`, run at the moment
+    the engine is about to send an order. A local view of the total refreshed in the background
+    would be cheaper but unsound: two agents could each pass against a stale total and together
+    exceed the cap, which is a hard risk limit. The price is one Redis round trip on the event
+    loop per order placed (a few per round; sub-millisecond on the floor's network, at most
+    ``socket_timeout``); market events that place no order never touch Redis.
+
+    Failures never understate the floor's deployed capital: ``reserve`` refuses (no order without
+    a reservation) when Redis cannot be asked; a ``release`` that fails is remembered and retried
+    before the next call; ``reset`` (on start) raises, as a trader cannot work without Redis.
+    """
+
+    def __init__(self, redis_url: str, agent: str, cap: Decimal, *, key: str = KEY,
+                 socket_timeout: float = 2.0) -> None:
+        if not isinstance(cap, Decimal) or not cap.is_finite() or cap < 0:
+            raise ValueError(f"floor capital cap must be a finite, non-negative Decimal, got {cap!r}")
+        self.agent = agent
+        self.cap = cap
+        self.key = key
+        self.redis = sync_redis.Redis.from_url(redis_url, socket_timeout=socket_timeout,
+                                               socket_connect_timeout=socket_timeout)
+        self._reserve = self.redis.register_script(_RESERVE)
+        self._release = self.redis.register_script(_RELEASE)
+        self.unreleased = 0  # micro-dollars released by the engine that Redis has not taken yet
+
+    def _flush_releases(self) -> None:
+        if not self.unreleased:
+            return
+        try:
+            self._release(keys=[self.key], args=[self.agent, self.unreleased])
+            self.unreleased = 0
+        except (RedisError, OSError) as exc:
+            log.warning("floor_capital.release_failed", agent=self.agent, pending=str(from_micro(self.unreleased)),
+                        error=f"{type(exc).__name__}: {exc}")
+
+    def reserve(self, amount: Decimal) -> bool:
+        self._flush_releases()
+        try:
+            ok, _total = self._reserve(keys=[self.key], args=[self.agent, to_micro(amount), int(self.cap / MICRO)])
+        except (RedisError, OSError) as exc:
+            log.warning("floor_capital.reserve_refused", agent=self.agent, amount=str(amount),
+                        error=f"Redis unavailable: {type(exc).__name__}: {exc}")
+            return False
+        return bool(int(ok))
+
+    def release(self, amount: Decimal) -> None:
+        self.unreleased += to_micro(amount)
+        self._flush_releases()
+
+    def reset(self, amount: Decimal) -> None:
+        """Set this agent's share to exactly ``amount``: what its restored engine holds."""
+        self.unreleased = 0
+        micro = to_micro(amount)
+        if micro:
+            self.redis.hset(self.key, self.agent, micro)
+        else:
+            self.redis.hdel(self.key, self.agent)
+
+    def share(self) -> Decimal:
+        return from_micro(self.redis.hget(self.key, self.agent))
+
+    def close(self) -> None:
+        self.redis.close()

@@ -5,7 +5,8 @@ Limits come from the TraderAgent's ``spec.risk`` (basis points of capital). Paus
 or the daily loss limit. Drawdown and daily loss use realized equity (cash + cost of open
 positions), which changes only when trades close, so no marks are needed on the hot path.
 The floor-wide deployed-capital cap lives in shared state; the engine reaches it through the
-:class:`FloorCapital` port (Redis in production, :class:`InMemoryFloorCapital` here).
+:class:`FloorCapital` port (Redis in production, :class:`InMemoryFloorCapital` here); its cap is
+:data:`FLOOR_DEPLOYED_SHARE` of the floor's total capital.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 from tradingfloor.trading.ledger import ClosedTrade
 
 _BPS = Decimal(10_000)
+FLOOR_DEPLOYED_SHARE = Decimal("0.40")  # the whole floor deploys at most this share of its total capital
 DAY_MS = 86_400_000
 
 

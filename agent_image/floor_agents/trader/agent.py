@@ -14,6 +14,11 @@ Sharpe) is read from the agent's own status on start and every ``Timers.status_s
 row locally, its custom resource in Kubernetes; :mod:`.manifest`) and handed to the engine, which
 sizes new positions against that share of the capital.
 
+Floor-wide capital: with a ``floor`` (:class:`~tradingfloor.bus.exposure.RedisFloorCapital`) every
+order first reserves its cost against the floor's cap in Redis; on start the agent resets its own
+share there to what its restored engine holds (positions at cost with fees, plus in-flight orders'
+reservations: exactly what it will release later), replacing whatever its previous life left.
+
 Catching up (:mod:`.cache`): on start, and whenever an event names a market the engine does not
 know, the collector's Redis cache (listings, resolutions, latest books, spot) is replayed through
 the same step, so a restarted trader trades the current round and settles rounds that resolved
@@ -25,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
@@ -35,6 +41,7 @@ from floor_agents.trader.manifest import StatusReader, size_multiplier
 from floor_agents.trader.performance import performance
 from floor_agents.trader.store import Batch, Lot, TraderStore, fill_id
 from tradingfloor.brokers.factory import make_broker
+from tradingfloor.bus.exposure import RedisFloorCapital
 from tradingfloor.market.codec import event_market
 from tradingfloor.market.events import MarketEvent, MarketResolved, NewMarket
 from tradingfloor.models.trader_agent import TraderAgentSpec
@@ -69,7 +76,8 @@ class Timers:
 class TraderRuntime:
     def __init__(self, name: str, spec: TraderAgentSpec, settings: Settings, store: TraderStore,
                  redis: aioredis.Redis | None, sink: StatusSink | None, timers: Timers,
-                 cache: MarketCache | None = None, status: StatusReader | None = None) -> None:
+                 cache: MarketCache | None = None, status: StatusReader | None = None,
+                 floor: RedisFloorCapital | None = None) -> None:
         self.name = name
         self.spec = spec
         self.settings = settings
@@ -79,6 +87,7 @@ class TraderRuntime:
         self.timers = timers
         self.cache = cache
         self.status = status
+        self.floor = floor
         self.lock = asyncio.Lock()
         self.seq = 0
         self.fill_counts: dict[str, dict[str, int]] = {}  # market id -> client id -> fills booked
@@ -105,13 +114,14 @@ class TraderRuntime:
         restored = await self.store.load()
         if restored is None:
             engine = TradingEngine(EngineConfig(self.name, self.spec.strategy, self.spec.market.asset,
-                                                dict(self.spec.params)), RiskLimits.from_spec(self.spec.risk))
+                                                dict(self.spec.params)), RiskLimits.from_spec(self.spec.risk),
+                                   floor=self.floor)
         else:
             self.seq, state = restored
             if state.get("version") != STATE_VERSION:
                 raise ValueError(f"checkpoint {self.seq} of {self.name} has version {state.get('version')!r},"
                                  f" not {STATE_VERSION}")
-            engine = TradingEngine.from_state(state["engine"])
+            engine = TradingEngine.from_state(state["engine"], floor=self.floor)
             self.fill_counts = state["fill_counts"]
             self.lots = {t: Lot.from_json(v) for t, v in state["lots"].items()}
             self.traded = set(state["traded"])
@@ -128,6 +138,8 @@ class TraderRuntime:
             for sub in await self.store.submitted_orders():
                 broker.adopt(Submission.from_json(sub))
         self.engine = engine
+        if self.floor is not None:
+            self.floor.reset(sum(engine.floor_reserved.values(), Decimal(0)))
         await self.refresh_size()
         self._instrument(engine)
         self._update_gauges()
@@ -418,6 +430,8 @@ class TraderRuntime:
         await self.report()
         await self._publish("agent_stopped", {"agent": self.name, "seq": self.seq})
         await self.store.close()
+        if self.floor is not None:
+            self.floor.close()
 
 
 

@@ -5,6 +5,12 @@ Environment (``tradingfloor.settings.Settings``): DATABASE_URL, REDIS_URL, FLOOR
 HEARTBEAT_INTERVAL, CHECKPOINT_INTERVAL, FLOOR_ALLOW_LIVE_TRADING, POLYMARKET_*; plus
 TRADER_REPORT_INTERVAL (seconds between performance reports, default 60) and TRADER_STATUS_INTERVAL
 (seconds between reads of the agent's own status for the Floor Boss's size multiplier, default 30).
+
+FLOOR_CAPITAL: the floor's total capital in USDC, set by whoever runs the floor (the operator's pod
+environment, or the environment of ``floor up``, which its agent processes inherit). Every trader
+then reserves each order's cost in Redis against a floor-wide cap of ``FLOOR_DEPLOYED_SHARE`` (40 %)
+of it (:class:`tradingfloor.bus.exposure.RedisFloorCapital`). Unset, there is no floor-wide cap:
+each agent is bounded by its own risk limits only (logged as a warning).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -22,9 +29,11 @@ from floor_agents.trader.cache import MarketCache
 from floor_agents.trader.feed import redis_events
 from floor_agents.trader.metrics_server import start_metrics_server
 from floor_agents.trader.store import TraderStore
+from tradingfloor.bus.exposure import RedisFloorCapital
 from tradingfloor.observability.logging import configure_logging, get_logger
 from tradingfloor.settings import Settings
 from tradingfloor.status.sink import StatusSink
+from tradingfloor.trading.risk import FLOOR_DEPLOYED_SHARE
 
 log = get_logger("floor_agents.trader")
 
@@ -39,6 +48,21 @@ def _status_sink(resource: str | None, namespace: str, store: TraderStore) -> St
 
         return DatabaseStatusSink(store.db)
     return None
+
+
+def floor_capital(redis_url: str, agent: str, raw: str | None) -> RedisFloorCapital | None:
+    """The floor-wide capital cap from ``FLOOR_CAPITAL`` (``raw``), or None when it is not set."""
+    if raw is None or not raw.strip():
+        log.warning("trader.no_floor_capital_cap", agent=agent,
+                    reason="FLOOR_CAPITAL is not set: no floor-wide deployed-capital cap")
+        return None
+    try:
+        total = Decimal(raw.strip())
+    except InvalidOperation:
+        raise ValueError(f"FLOOR_CAPITAL={raw!r} is not an amount (the floor's total capital in USDC)") from None
+    if not total.is_finite() or total <= 0:
+        raise ValueError(f"FLOOR_CAPITAL={raw!r} must be a positive amount (the floor's total capital in USDC)")
+    return RedisFloorCapital(redis_url, agent, total * FLOOR_DEPLOYED_SHARE)
 
 
 async def run(manifest: Path | None, resource: str | None, namespace: str, metrics_port: int,
@@ -61,7 +85,8 @@ async def run(manifest: Path | None, resource: str | None, namespace: str, metri
     cache = MarketCache(redis, spec.market.asset, spec.market.interval, name)
     status = manifests.resource_status(resource, namespace) if resource is not None else (
         manifests.database_status(store.db, name) if store.db is not None else None)
-    runtime = TraderRuntime(name, spec, settings, store, redis, None, timers, cache, status)
+    floor = floor_capital(settings.redis_url, name, os.environ.get("FLOOR_CAPITAL"))
+    runtime = TraderRuntime(name, spec, settings, store, redis, None, timers, cache, status, floor)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, runtime.stopping.set)
