@@ -516,7 +516,9 @@ async def _writer(sub: _Sub, srv: SimServer) -> None:
         srv.frames_sent += 1
 
 
-async def ws_market(request: web.Request) -> web.WebSocketResponse:
+async def _serve_socket(request: web.Request, subscribers: set, on_request) -> web.WebSocketResponse:
+    """One subscriber's socket: PING → PONG, JSON requests to ``on_request(sub, req)``, garbage ignored
+    (as the venue does); its frames go out through a queue so a slow reader never blocks the tick."""
     srv = _srv(request)
     ws = web.WebSocketResponse(heartbeat=None)
     await ws.prepare(request)
@@ -533,64 +535,55 @@ async def ws_market(request: web.Request) -> web.WebSocketResponse:
             try:
                 req = json.loads(msg.data)
             except ValueError:
-                continue  # the venue ignores garbage; so do we
-            if not isinstance(req, dict) or not isinstance(req.get("assets_ids", []), list):
                 continue
-            assets = {str(a) for a in req.get("assets_ids", [])}
-            if req.get("operation") == "unsubscribe":
-                sub.assets -= assets
-                continue
-            new = assets - sub.assets
-            sub.assets |= assets
-            sub.custom = sub.custom or bool(req.get("custom_feature_enabled"))
-            srv.market_subs.add(sub)
-            if req.get("initial_dump", True):
-                dump = [wire.book_message(b, srv.token_info(t), last_trade=srv.last_trade.get(t), ts_ms=b.ts_ms, rest=False)
-                        for t in sorted(new) if (b := srv.books.get(t)) is not None and srv.token_info(t)]
-                if dump:
-                    sub.queue.put_nowait(json.dumps(dump, separators=(",", ":")))
-                elif sub.custom and not new:
-                    sub.queue.put_nowait("NO NEW ASSETS")
+            if isinstance(req, dict):
+                on_request(srv, sub, req)
     finally:
-        srv.market_subs.discard(sub)
+        subscribers.discard(sub)
         request.app[SOCKETS_KEY].discard(ws)
         writer.cancel()
     return ws
+
+
+def _market_request(srv: SimServer, sub: _Sub, req: dict) -> None:
+    if not isinstance(req.get("assets_ids", []), list):
+        return
+    assets = {str(a) for a in req.get("assets_ids", [])}
+    if req.get("operation") == "unsubscribe":
+        sub.assets -= assets
+        return
+    new = assets - sub.assets
+    sub.assets |= assets
+    sub.custom = sub.custom or bool(req.get("custom_feature_enabled"))
+    srv.market_subs.add(sub)
+    if req.get("initial_dump", True):
+        dump = [wire.book_message(b, srv.token_info(t), last_trade=srv.last_trade.get(t), ts_ms=b.ts_ms, rest=False)
+                for t in sorted(new) if (b := srv.books.get(t)) is not None and srv.token_info(t)]
+        if dump:
+            sub.queue.put_nowait(json.dumps(dump, separators=(",", ":")))
+        elif sub.custom and not new:
+            sub.queue.put_nowait("NO NEW ASSETS")
+
+
+def _spot_request(srv: SimServer, sub: _Sub, req: dict) -> None:
+    if req.get("action") != "subscribe" or not isinstance(req.get("subscriptions"), list):
+        return
+    for s in req["subscriptions"]:
+        if isinstance(s, dict) and s.get("topic") == "crypto_prices":
+            filt = s.get("filters") or ""
+            sub.symbols |= {x.strip().lower() for x in str(filt).split(",") if x.strip()}
+    srv.spot_subs.add(sub)
+    for asset, hist in srv.spot_history.items():
+        if not sub.symbols or f"{asset.lower()}usdt" in sub.symbols:
+            sub.queue.put_nowait(json.dumps(wire.spot_snapshot(asset, list(hist)[-60:])))
+
+
+async def ws_market(request: web.Request) -> web.WebSocketResponse:
+    return await _serve_socket(request, _srv(request).market_subs, _market_request)
 
 
 async def ws_spot(request: web.Request) -> web.WebSocketResponse:
-    srv = _srv(request)
-    ws = web.WebSocketResponse(heartbeat=None)
-    await ws.prepare(request)
-    sub = _Sub(ws, asyncio.Queue(SUBSCRIBER_QUEUE))
-    writer = asyncio.create_task(_writer(sub, srv))
-    request.app[SOCKETS_KEY].add(ws)
-    try:
-        async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                continue
-            if msg.data.strip() == "PING":
-                sub.queue.put_nowait("PONG")
-                continue
-            try:
-                req = json.loads(msg.data)
-            except ValueError:
-                continue
-            if not isinstance(req, dict) or req.get("action") != "subscribe" or not isinstance(req.get("subscriptions"), list):
-                continue
-            for s in req["subscriptions"]:
-                if isinstance(s, dict) and s.get("topic") == "crypto_prices":
-                    filt = s.get("filters") or ""
-                    sub.symbols |= {x.strip().lower() for x in str(filt).split(",") if x.strip()}
-            srv.spot_subs.add(sub)
-            for asset, hist in srv.spot_history.items():
-                if not sub.symbols or f"{asset.lower()}usdt" in sub.symbols:
-                    sub.queue.put_nowait(json.dumps(wire.spot_snapshot(asset, list(hist)[-60:])))
-    finally:
-        srv.spot_subs.discard(sub)
-        request.app[SOCKETS_KEY].discard(ws)
-        writer.cancel()
-    return ws
+    return await _serve_socket(request, _srv(request).spot_subs, _spot_request)
 
 
 # -- app and lifecycle --------------------------------------------------------------------------
