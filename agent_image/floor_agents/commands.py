@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Optional
 
@@ -24,34 +25,22 @@ def _source(manifest: Optional[Path], resource: Optional[str]) -> None:
         raise typer.BadParameter("give exactly one of --manifest or --resource")
 
 
-@agent_app.command("trader")
-def trader(manifest: Optional[Path] = ManifestOpt, resource: Optional[str] = ResourceOpt,
-           namespace: str = NamespaceOpt, metrics_port: int = MetricsPortOpt) -> None:
-    """Run a trader agent: market events → strategy → sizing → risk → broker."""
-    _source(manifest, resource)
-    from floor_agents.trader.main import main
+def _agent_command(name: str, doc: str) -> None:
+    """``floor agent <name>``: each agent kind takes the same options and runs ``floor_agents.<name>.main``."""
 
-    main(manifest=manifest, resource=resource, namespace=namespace, metrics_port=metrics_port)
+    def command(manifest: Optional[Path] = ManifestOpt, resource: Optional[str] = ResourceOpt,
+                namespace: str = NamespaceOpt, metrics_port: int = MetricsPortOpt) -> None:
+        _source(manifest, resource)
+        main = importlib.import_module(f"floor_agents.{name}.main").main
+        main(manifest=manifest, resource=resource, namespace=namespace, metrics_port=metrics_port)
 
-
-@agent_app.command("auditor")
-def auditor(manifest: Optional[Path] = ManifestOpt, resource: Optional[str] = ResourceOpt,
-            namespace: str = NamespaceOpt, metrics_port: int = MetricsPortOpt) -> None:
-    """Run the auditor: re-check every trade, keep the hash-chained audit log."""
-    _source(manifest, resource)
-    from floor_agents.auditor.main import main
-
-    main(manifest=manifest, resource=resource, namespace=namespace, metrics_port=metrics_port)
+    command.__doc__ = doc
+    agent_app.command(name)(command)
 
 
-@agent_app.command("monitor")
-def monitor(manifest: Optional[Path] = ManifestOpt, resource: Optional[str] = ResourceOpt,
-            namespace: str = NamespaceOpt, metrics_port: int = MetricsPortOpt) -> None:
-    """Run the monitor: performance every interval, status summaries, alerts, reports."""
-    _source(manifest, resource)
-    from floor_agents.monitor.main import main
-
-    main(manifest=manifest, resource=resource, namespace=namespace, metrics_port=metrics_port)
+_agent_command("trader", "Run a trader agent: market events → strategy → sizing → risk → broker.")
+_agent_command("auditor", "Run the auditor: re-check every trade, keep the hash-chained audit log.")
+_agent_command("monitor", "Run the monitor: performance every interval, status summaries, alerts, reports.")
 
 
 @audit_app.command("verify")
