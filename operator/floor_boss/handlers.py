@@ -18,6 +18,7 @@ from floor_boss.kube import PLURALS, Connection, Kube
 from floor_boss.pods import LABEL_AGENT, LABEL_KIND, MANAGED_BY, MANAGER
 from floor_boss.runtime import FloorBoss
 from floor_boss.settings import BossSettings
+from tradingfloor.bus import api_health
 from tradingfloor.models.common import GROUP
 
 log = logging.getLogger("floor_boss")
@@ -150,14 +151,9 @@ async def _database_reachable(url: str | None) -> bool | None:
     return True
 
 
-API_HEALTH_KEY = "tf:floor:api"  # hash {requests, errors} over the agents' current window
-
-
 async def _api_health(runtime: FloorBoss) -> tuple[int, int]:
+    """(requests, errors) the floor made to the venue over the last minutes (``tradingfloor.bus.api_health``)."""
     if runtime.heartbeats is None:
         return 0, 0
-    raw = await runtime.heartbeats.client.hgetall(API_HEALTH_KEY)
-    try:
-        return int(raw.get(b"requests", 0)), int(raw.get(b"errors", 0))
-    except ValueError:
-        return 0, 0
+    health = await api_health.read(runtime.heartbeats.client)
+    return health.requests, health.errors

@@ -145,3 +145,15 @@ def test_sell_reduces_the_position(broker, clob_stub):
     result = broker.submit(order(2, side="SELL", price="0.50", size="6"), {}, 1_100)
     assert result.status == "filled"
     assert broker.ledger.positions[INFO.up_token_id].shares == D(4)
+
+
+def test_venue_calls_are_counted_for_the_floors_api_health(broker, clob_stub):
+    from tradingfloor.bus.api_health import ApiHealth
+
+    clob_stub.behaviours = ["reject", "error500"]
+    assert broker.submit(order(1), {}, 1_000).status == "rejected"  # an answer from the venue: not an error
+    assert broker.api.pending == ApiHealth(1, 0)
+    assert broker.submit(order(2), {}, 1_000).status == "pending"  # a 5xx: an error
+    assert broker.api.pending == ApiHealth(2, 1)
+    assert [r.status for r in broker.advance(5_000, {})] == ["filled"]  # one GET /order
+    assert broker.api.pending == ApiHealth(3, 1)

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import aiohttp
 import asyncpg
 import redis.asyncio as aioredis
 
+from tradingfloor.bus import api_health
+from tradingfloor.bus.api_health import ApiCounter, ApiHealth
 from tradingfloor.market.codec import event_from_json
-from tradingfloor.market.collector import Collector, CollectorUrls, PostgresSink, subscribe_market_events
+from tradingfloor.market.collector import Collector, CollectorUrls, PostgresSink, api_trace, subscribe_market_events
+from tradingfloor.market.feed import FeedStats
 from tradingfloor.market.events import BookSnapshot, PriceChange, SpotTick
 from tradingfloor.persistence.migrate import migrate
 
@@ -56,6 +60,8 @@ async def test_collector_fans_out_to_agents_and_archives(sim, redis_url, db_url)
         cached = [c for i in infos if (c := await redis.get(f"tf:md:BTC:15m:book:{i.up_token_id}"))]
         assert cached and event_from_json(cached[0]).bids
         assert event_from_json(await redis.get("tf:md:BTC:15m:spot")).asset == "BTC"
+        health = await api_health.read(redis)  # REST calls and WebSocket connects, none failed
+        assert health.requests >= 4 and health.errors == 0
     finally:
         await redis.aclose()
     conn = await asyncpg.connect(db_url)
@@ -66,3 +72,26 @@ async def test_collector_fans_out_to_agents_and_archives(sim, redis_url, db_url)
         assert collector.archive_failures == 0
     finally:
         await conn.close()
+
+
+async def test_http_requests_count_with_failures_as_errors(sim, unused_tcp_port):
+    counter = ApiCounter("test")
+    async with aiohttp.ClientSession(trace_configs=[api_trace(counter)]) as http:
+        async with http.get(f"{sim.url}/time") as r:
+            await r.read()
+        async with http.get(f"{sim.url}/no-such-endpoint") as r:  # a 404 is an answer, not an API failure
+            assert r.status == 404
+        with contextlib.suppress(aiohttp.ClientError):
+            await http.get(f"http://127.0.0.1:{unused_tcp_port}/time")  # nothing listens: a failure
+    assert counter.pending == ApiHealth(3, 1)
+
+
+def test_websocket_attempts_count_with_reconnects_and_failed_connects_as_errors():
+    collector = Collector("BTC", "15m", CollectorUrls("", "", ""), "redis://unused")
+    stats = FeedStats(connects=1)
+    collector.count_feed("market", stats)
+    assert collector.api.pending == ApiHealth(1, 0)
+    stats.connects, stats.reconnects, stats.connect_failures = 3, 2, 4  # two drops, four failed attempts
+    collector.count_feed("market", stats)
+    collector.count_feed("market", stats)  # nothing new
+    assert collector.api.pending == ApiHealth(1 + 2 + 4, 2 + 4)

@@ -14,6 +14,9 @@ CLOB client (``py_clob_client_v2``).
 * Fills come from the venue's matched sizes (POST response, or ``size_matched`` on reconcile); taker
   fees are computed from the market's own fee schedule.
 * The client is synchronous (it blocks on HTTP): the agent calls a live broker from a worker thread.
+* Every venue call counts in :attr:`api` (:class:`~tradingfloor.bus.api_health.ApiCounter`; a network
+  error, a timeout, a 5xx or a 429 as an error), which the agent flushes to the floor's API-health
+  buckets for the ``ApiErrorRate`` circuit breaker.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from py_clob_client_v2.order_utils.model.order_data_v2 import OrderV2, SignedOrd
 from py_clob_client_v2.order_utils.model.side import Side as ClobSide
 from py_clob_client_v2.order_utils.model.signature_type_v2 import SignatureTypeV2
 
+from tradingfloor.bus.api_health import ApiCounter
 from tradingfloor.trading.book_view import BookView
 from tradingfloor.trading.fees import taker_fee
 from tradingfloor.trading.ledger import ZERO, Ledger
@@ -101,6 +105,11 @@ def _is_unknown_outcome(exc: PolyApiException) -> bool:
     return exc.status_code is None or exc.status_code >= 500
 
 
+def _is_api_error(exc: PolyApiException) -> bool:
+    """A failure of the venue's API (not an answer from it): counted against the floor's error rate."""
+    return _is_unknown_outcome(exc) or exc.status_code == 429
+
+
 def _error_text(payload: Any) -> str:
     if isinstance(payload, dict):
         return str(payload.get("errorMsg") or payload.get("error") or payload)
@@ -119,8 +128,22 @@ class LiveBroker(PaperBroker):
         self.reconcile_every_ms = reconcile_every_ms
         self.submissions: dict[str, Submission] = {}
         self._last_reconcile_ms = 0
+        self.api = ApiCounter("live-broker")
         # The client shares one module-level httpx client; its timeout decides when a POST is "unknown".
         clob_http._http_client.timeout = httpx.Timeout(request_timeout_s)
+
+    def _call(self, method: Callable[..., Any], *args: Any) -> Any:
+        """One venue call, counted in :attr:`api`; exceptions pass through unchanged."""
+        try:
+            result = method(*args)
+        except PolyApiException as exc:
+            self.api.count(1, int(_is_api_error(exc)))
+            raise
+        except Exception:
+            self.api.count(1, 1)
+            raise
+        self.api.count(1)
+        return result
 
     # --- order entry --------------------------------------------------------------------
     def submit(self, order: Order, books: Mapping[str, BookView], now_ms: int) -> OrderResult:
@@ -153,7 +176,7 @@ class LiveBroker(PaperBroker):
     def _post(self, sub: Submission, now_ms: int) -> OrderResult:
         cid = sub.order.client_id
         try:
-            response = self.client.post_order(signed_from_json(sub.signed), sub.order.order_type)
+            response = self._call(self.client.post_order, signed_from_json(sub.signed), sub.order.order_type)
         except PolyApiException as exc:
             if _is_unknown_outcome(exc):
                 sub.state = "unknown"
@@ -209,7 +232,7 @@ class LiveBroker(PaperBroker):
 
     def _reconcile_one(self, sub: Submission, now_ms: int) -> OrderResult | None:
         try:
-            venue = self.client.get_order(sub.order_hash)
+            venue = self._call(self.client.get_order, sub.order_hash)
         except PolyApiException as exc:
             if exc.status_code != 404:
                 return None  # still unknown; ask again next time
@@ -252,7 +275,7 @@ class LiveBroker(PaperBroker):
         if sub is None or sub.state in _TERMINAL:
             return False
         try:
-            self.client.cancel_order(OrderPayload(orderID=sub.order_hash))
+            self._call(self.client.cancel_order, OrderPayload(orderID=sub.order_hash))
         except PolyApiException:
             return False  # reconciliation will tell whether it is still open
         return True

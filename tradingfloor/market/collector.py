@@ -7,6 +7,11 @@ Redis (see docs/recording-format.md for the event JSON):
 * ``tf:md:<asset>:<interval>:markets`` — hash market_id → latest ``new_market`` event JSON;
 * ``tf:md:<asset>:<interval>:book:<token_id>`` — the token's latest book as a ``book`` event JSON;
 * ``tf:md:<asset>:<interval>:spot`` — the latest ``spot`` event JSON.
+
+Venue API health (:mod:`tradingfloor.bus.api_health`, for the floor's ``ApiErrorRate`` breaker):
+every HTTP request of the collector's session counts (an exception, a 5xx or a 429 as an error; any
+other 4xx is the venue's answer), and so does every WebSocket connection attempt (a failed attempt
+or a reconnect after a dropped connection as an error). Counts are flushed with each archive flush.
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ from typing import AsyncIterator, Protocol
 
 import aiohttp
 
+from tradingfloor.bus.api_health import ApiCounter
 from tradingfloor.market.clob import ClobRest
 from tradingfloor.market.codec import event_from_json, event_to_dict, event_to_json, event_market, event_token
 from tradingfloor.market.events import (
     BestBidAsk, BookSnapshot, LastTrade, MarketEvent, MarketResolved, NewMarket, PriceChange, SpotTick,
 )
+from tradingfloor.market.feed import FeedStats
 from tradingfloor.market.gamma import GammaClient, discover_rounds
 from tradingfloor.market.spot import RtdsSpotStream
 from tradingfloor.market.ws import MarketStream
@@ -35,6 +42,22 @@ log = get_logger("tradingfloor.market.collector")
 
 def channel(asset: str, interval: str) -> str:
     return f"tf:md:{asset}:{interval}"
+
+
+def api_trace(counter: ApiCounter) -> aiohttp.TraceConfig:
+    """Counts every request of an aiohttp session into ``counter``."""
+    trace = aiohttp.TraceConfig()
+
+    async def on_end(_session, _ctx, params) -> None:
+        status = params.response.status
+        counter.count(1, int(status >= 500 or status == 429))
+
+    async def on_exception(_session, _ctx, _params) -> None:
+        counter.count(1, 1)
+
+    trace.on_request_end.append(on_end)
+    trace.on_request_exception.append(on_exception)
+    return trace
 
 
 class MarketDataSink(Protocol):
@@ -112,12 +135,14 @@ class Collector:
         self._buffer: list[MarketEvent] = []
         self._last_flush = time.monotonic()
         self.stream: MarketStream | None = None
+        self.api = ApiCounter(f"collector:{asset}:{interval}")
+        self._feeds_counted: dict[str, tuple[int, int, int]] = {}  # feed -> (connects, failures, reconnects)
 
     async def run(self, stop: asyncio.Event) -> None:
         import redis.asyncio as aioredis
 
         redis = aioredis.from_url(self.redis_url)
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(trace_configs=[api_trace(self.api)]) as http:
             clob = ClobRest(self.urls.clob_url, http)
             gamma = GammaClient(self.urls.gamma_url, http)
             now = await clob.server_time_ms()
@@ -147,6 +172,7 @@ class Collector:
                         getter.cancel()
                     if len(self._buffer) >= self.batch_size or time.monotonic() - self._last_flush >= self.flush_interval:
                         await self._flush()
+                        await self._flush_api(redis, spot)
             finally:
                 stopper.cancel()
                 for t in tasks:
@@ -158,6 +184,7 @@ class Collector:
                     with contextlib.suppress(asyncio.CancelledError):
                         await t
                 await self._flush()
+                await self._flush_api(redis, spot)
                 await redis.aclose()
 
     async def _pump(self, source, queue: asyncio.Queue) -> None:
@@ -192,6 +219,20 @@ class Collector:
                 await self.stream.unsubscribe([market.info.up_token_id, market.info.down_token_id])
         self.published += 1
         self._buffer.append(ev)
+
+    def count_feed(self, name: str, stats: FeedStats) -> None:
+        """Count the WebSocket connection attempts ``stats`` made since the last count."""
+        connects, failures, reconnects = self._feeds_counted.get(name, (0, 0, 0))
+        new_failures = stats.connect_failures - failures
+        self.api.count(stats.connects - connects + new_failures, new_failures + stats.reconnects - reconnects)
+        self._feeds_counted[name] = (stats.connects, stats.connect_failures, stats.reconnects)
+
+    async def _flush_api(self, redis, spot: RtdsSpotStream | None) -> None:
+        if self.stream is not None:
+            self.count_feed("market", self.stream.stats)
+        if spot is not None:
+            self.count_feed("spot", spot.stats)
+        await self.api.flush(redis)
 
     async def _flush(self) -> None:
         self._last_flush = time.monotonic()

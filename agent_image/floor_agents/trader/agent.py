@@ -19,6 +19,9 @@ order first reserves its cost against the floor's cap in Redis; on start the age
 share there to what its restored engine holds (positions at cost with fees, plus in-flight orders'
 reservations: exactly what it will release later), replacing whatever its previous life left.
 
+API health: a live broker counts its venue calls; the agent flushes the counts to the floor's
+API-health buckets (:mod:`tradingfloor.bus.api_health`) with every heartbeat and on stop.
+
 Catching up (:mod:`.cache`): on start, and whenever an event names a market the engine does not
 know, the collector's Redis cache (listings, resolutions, latest books, spot) is replayed through
 the same step, so a restarted trader trades the current round and settles rounds that resolved
@@ -41,6 +44,7 @@ from floor_agents.trader.manifest import StatusReader, size_multiplier
 from floor_agents.trader.performance import performance
 from floor_agents.trader.store import Batch, Lot, TraderStore, fill_id
 from tradingfloor.brokers.factory import make_broker
+from tradingfloor.bus.api_health import ApiCounter
 from tradingfloor.bus.exposure import RedisFloorCapital
 from tradingfloor.market.codec import event_market
 from tradingfloor.market.events import MarketEvent, MarketResolved, NewMarket
@@ -88,6 +92,7 @@ class TraderRuntime:
         self.cache = cache
         self.status = status
         self.floor = floor
+        self.api: ApiCounter | None = None  # the live broker's venue-call counts
         self.lock = asyncio.Lock()
         self.seq = 0
         self.fill_counts: dict[str, dict[str, int]] = {}  # market id -> client id -> fills booked
@@ -135,6 +140,7 @@ class TraderRuntime:
             if restored is not None:
                 broker.restore(restored[1]["engine"]["broker"])
             engine.broker = broker
+            self.api = broker.api
             for sub in await self.store.submitted_orders():
                 broker.adopt(Submission.from_json(sub))
         self.engine = engine
@@ -342,6 +348,8 @@ class TraderRuntime:
             except Exception as exc:  # noqa: BLE001 - Redis down must not stop trading
                 ERRORS.labels(self.name, "redis").inc()
                 log.warning("trader.heartbeat_failed", agent=self.name, error=str(exc))
+            if self.api is not None:
+                await self.api.flush(self.redis)
 
     async def refresh_size(self) -> None:
         """Take up the Floor Boss's ``status.sizeMultiplier``; when the status cannot be read the
@@ -429,6 +437,8 @@ class TraderRuntime:
         await self.checkpoint()
         await self.report()
         await self._publish("agent_stopped", {"agent": self.name, "seq": self.seq})
+        if self.api is not None and self.redis is not None:
+            await self.api.flush(self.redis)
         await self.store.close()
         if self.floor is not None:
             self.floor.close()

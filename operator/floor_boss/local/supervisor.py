@@ -16,6 +16,8 @@ from typing import Any
 
 from floor_boss.local.processes import AgentProcesses, ProcessState
 from floor_boss.local.store import LocalStore, write_manifest
+from tradingfloor.bus import api_health
+from tradingfloor.bus.api_health import ApiHealth
 from tradingfloor.decisions import (
     CreateClone, FamilyMember, FloorPolicy, FloorSignals, Instance, Observation, SetLifecycle, StartInstance,
     StopInstance, decide, floor_pnl, open_breakers,
@@ -80,12 +82,17 @@ class LocalSupervisor:
                 log.warning("heartbeat.malformed", agent=name, value=str(value)[:80])
         return {k: v for k, v in beats.items() if v is not None}
 
-    def _floor_signals(self, agents: list[AgentRow], database_reachable: bool) -> FloorSignals:
+    async def api_health(self) -> ApiHealth:
+        """The floor's venue calls and failures over the last minutes (``tradingfloor.bus.api_health``)."""
+        return await api_health.read(self.redis) if self.redis is not None else ApiHealth()
+
+    def _floor_signals(self, agents: list[AgentRow], database_reachable: bool, api: ApiHealth) -> FloorSignals:
         traders = [a for a in agents if a.kind == "TraderAgent" and a.spec.get("lifecycle") != "Retired"]
         pnl, capital = floor_pnl(
             (_float((a.spec.get("risk") or {}).get("capital")) or 0.0,
              _float(((a.status or {}).get("performance") or {}).get("dailyPnl"))) for a in traders)
-        return FloorSignals(daily_pnl=pnl, capital=capital, database_reachable=database_reachable)
+        return FloorSignals(daily_pnl=pnl, capital=capital, api_requests=api.requests, api_errors=api.errors,
+                            database_reachable=database_reachable)
 
     def observe(self, agent: AgentRow, agents: list[AgentRow], beats: dict[str, datetime]) -> Observation:
         model = MODELS[agent.kind]
@@ -108,7 +115,8 @@ class LocalSupervisor:
         """One pass over every agent; returns seconds until the next pass is needed."""
         now = now or datetime.now(timezone.utc)
         agents = await self.store.agents()
-        self.breakers = open_breakers(self._floor_signals(agents, database_reachable=True), self.policy)
+        signals = self._floor_signals(agents, True, await self.api_health())
+        self.breakers = open_breakers(signals, self.policy)
         for breaker in ("DailyLoss", "ApiErrorRate", "DatabaseUnreachable"):
             CIRCUIT_BREAKER_OPEN.labels(breaker).set(1 if breaker in self.breakers else 0)
         beats = await self.heartbeats([a.name for a in agents])

@@ -1,0 +1,36 @@
+"""The local supervisor's floor-wide signals from Redis: the venue API error rate through
+``tradingfloor.bus.api_health`` opens the ``ApiErrorRate`` breaker."""
+
+from __future__ import annotations
+
+import pytest
+import redis.asyncio as aioredis
+
+from floor_boss.local.processes import AgentProcesses
+from floor_boss.local.store import LocalStore
+from floor_boss.local.supervisor import LocalSupervisor
+from tradingfloor.bus import api_health
+from tradingfloor.bus.api_health import ApiHealth
+from tradingfloor.persistence.db import create_pool
+from tradingfloor.persistence.migrate import migrate
+
+
+@pytest.fixture
+async def supervisor(db_url, redis_url, tmp_path):
+    await migrate(db_url)
+    pool = await create_pool(db_url)
+    redis = aioredis.from_url(redis_url)
+    yield LocalSupervisor(LocalStore(pool), AgentProcesses(tmp_path, {}), redis, tmp_path / "manifests")
+    await redis.aclose()
+    await pool.close()
+
+
+async def test_api_error_rate_opens_the_breaker(supervisor):
+    await supervisor.reconcile()
+    assert supervisor.breakers == ()
+    await api_health.record(supervisor.redis, 20, 1)
+    await supervisor.reconcile()
+    assert await supervisor.api_health() == ApiHealth(20, 1) and supervisor.breakers == ()
+    await api_health.record(supervisor.redis, 10, 9)  # the venue starts failing
+    await supervisor.reconcile()
+    assert supervisor.breakers == ("ApiErrorRate",)
