@@ -13,7 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from floor_agents.trader.feed import channel
-from floor_agents.trader.signals import heartbeat_key
+from tradingfloor.bus.heartbeats import heartbeat_key
 from tests.agent.conftest import wait_for
 from tests.agent.ledger_check import check_ledger
 from tradingfloor.sim.model import SimConfig

@@ -41,3 +41,14 @@ async def test_run_keeps_beating_and_all_heartbeats(redis):
     await hb.beat()
     await hb.stop()
     assert await read_heartbeat(redis, "c") is None
+
+
+async def test_read_heartbeats_of_named_agents(redis):
+    from tradingfloor.bus.heartbeats import read_heartbeats
+
+    await Heartbeat(redis, "a", ttl=5, interval=1).beat()
+    await redis.set(heartbeat_key("broken"), "not json")
+    await redis.set(heartbeat_key("old-shape"), json.dumps({"ts": 1.0, "kind": "Auditor"}))  # no pid/seq
+    beats = await read_heartbeats(redis, ["a", "broken", "old-shape", "missing"])
+    assert set(beats) == {"a"} and beats["a"].seq == 1
+    assert await read_heartbeats(redis, []) == {}

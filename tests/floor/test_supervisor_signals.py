@@ -34,3 +34,15 @@ async def test_api_error_rate_opens_the_breaker(supervisor):
     await api_health.record(supervisor.redis, 10, 9)  # the venue starts failing
     await supervisor.reconcile()
     assert supervisor.breakers == ("ApiErrorRate",)
+
+
+async def test_heartbeats_are_read_through_the_bus(supervisor):
+    from floor_boss.local.floor import heartbeat_ages
+    from tradingfloor.bus.heartbeats import Heartbeat, heartbeat_key
+
+    info = await Heartbeat(supervisor.redis, "alive", ttl=5, interval=1).beat()
+    await supervisor.redis.set(heartbeat_key("garbled"), "{not json")
+    beats = await supervisor.heartbeats(["alive", "garbled", "silent"])
+    assert list(beats) == ["alive"] and beats["alive"].timestamp() == info.ts
+    ages = await heartbeat_ages(supervisor.redis, ["alive", "garbled", "silent"])
+    assert list(ages) == ["alive"] and 0 <= ages["alive"] < 5

@@ -89,6 +89,14 @@ async def read_heartbeat(redis: aioredis.Redis, agent: str) -> HeartbeatInfo | N
     return _parse(agent, await redis.get(heartbeat_key(agent)))
 
 
+async def read_heartbeats(redis: aioredis.Redis, agents: list[str]) -> dict[str, HeartbeatInfo]:
+    """The live heartbeats of ``agents`` (one MGET), by agent name; missing or malformed are left out."""
+    if not agents:
+        return {}
+    values = await redis.mget([heartbeat_key(a) for a in agents])
+    return {a: info for a, raw in zip(agents, values) if (info := _parse(a, raw)) is not None}
+
+
 async def all_heartbeats(redis: aioredis.Redis) -> dict[str, HeartbeatInfo]:
     """Every live heartbeat, by agent name."""
     keys = [k async for k in redis.scan_iter(match=PREFIX + "*", count=500)]

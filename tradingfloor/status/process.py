@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from tradingfloor.bus.heartbeats import Heartbeat
 from tradingfloor.observability.logging import configure_logging
 from tradingfloor.observability.metrics import HEARTBEAT
 from tradingfloor.persistence.db import create_pool
@@ -89,6 +90,7 @@ class AgentProcess:
         self.pool: Any = None
         self.redis: Any = None
         self.sink: StatusSink | None = None
+        self.beats: Heartbeat | None = None
 
     @property
     def name(self) -> str:
@@ -124,10 +126,15 @@ class AgentProcess:
             await self.pool.close()
 
     async def heartbeat(self, ttl_seconds: int) -> None:
-        now = time.time()
-        HEARTBEAT.labels(agent=self.name).set(now)
+        """One beat on ``tf:heartbeat:<name>`` (:class:`tradingfloor.bus.heartbeats.Heartbeat`),
+        expiring after ``ttl_seconds`` (the first call's; the caller beats about every third of it)."""
         if self.redis is not None:
-            await self.redis.set(f"tf:heartbeat:{self.name}", json.dumps({"ts": now, "kind": self.kind}), ex=ttl_seconds)
+            if self.beats is None:
+                self.beats = Heartbeat(self.redis, self.name, ttl=ttl_seconds, interval=ttl_seconds / 3)
+            info = await self.beats.beat()
+            HEARTBEAT.labels(agent=self.name).set(info.ts)
+        else:
+            HEARTBEAT.labels(agent=self.name).set(time.time())
 
     async def publish(self, type_: str, payload: dict[str, Any]) -> None:
         if self.redis is None or self.resource_model is None:

@@ -46,6 +46,7 @@ from floor_agents.trader.store import Batch, Lot, TraderStore, fill_id
 from tradingfloor.brokers.factory import make_broker
 from tradingfloor.bus.api_health import ApiCounter
 from tradingfloor.bus.exposure import RedisFloorCapital
+from tradingfloor.bus.heartbeats import Heartbeat
 from tradingfloor.market.codec import event_market
 from tradingfloor.market.events import MarketEvent, MarketResolved, NewMarket
 from tradingfloor.models.trader_agent import TraderAgentSpec
@@ -93,6 +94,9 @@ class TraderRuntime:
         self.status = status
         self.floor = floor
         self.api: ApiCounter | None = None  # the live broker's venue-call counts
+        # ``tf:heartbeat:<agent>``, expiring after three missed beats
+        self.beats = Heartbeat(redis, name, ttl=3 * timers.heartbeat_s, interval=timers.heartbeat_s) \
+            if redis is not None else None
         self.lock = asyncio.Lock()
         self.seq = 0
         self.fill_counts: dict[str, dict[str, int]] = {}  # market id -> client id -> fills booked
@@ -342,14 +346,14 @@ class TraderRuntime:
     async def heartbeat(self) -> None:
         HEARTBEAT.labels(self.name).set(time.time())
         FEED_LAG.labels(self.name).set(time.time() - self._last_event_wall)
-        if self.redis is not None:
+        if self.beats is not None:
             try:
-                await signals.beat(self.redis, self.name, self.seq, self.timers.heartbeat_s)
+                await self.beats.beat()
             except Exception as exc:  # noqa: BLE001 - Redis down must not stop trading
                 ERRORS.labels(self.name, "redis").inc()
                 log.warning("trader.heartbeat_failed", agent=self.name, error=str(exc))
             if self.api is not None:
-                await self.api.flush(self.redis)
+                await self.api.flush(self.redis)  # type: ignore[arg-type]
 
     async def refresh_size(self) -> None:
         """Take up the Floor Boss's ``status.sizeMultiplier``; when the status cannot be read the

@@ -240,16 +240,11 @@ def _row_dict(row: Any) -> dict:
 
 
 async def heartbeat_ages(redis, names: list[str]) -> dict[str, float]:
-    import json
+    """Seconds since each agent's last heartbeat (``tradingfloor.bus.heartbeats``), for live beats only."""
+    from tradingfloor.bus.heartbeats import read_heartbeats
 
-    if not names:
-        return {}
     now = time.time()
-    ages = {}
-    for name, value in zip(names, await redis.mget([f"tf:heartbeat:{n}" for n in names])):
-        with contextlib.suppress(ValueError, KeyError, TypeError):
-            ages[name] = max(0.0, now - float(json.loads(value)["ts"]))
-    return ages
+    return {name: max(0.0, info.age(now)) for name, info in (await read_heartbeats(redis, names)).items()}
 
 
 def now_utc() -> datetime:

@@ -7,7 +7,6 @@ events, change lifecycles, create clones. Nothing here decides; ``tradingfloor.d
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,6 +17,7 @@ from floor_boss.local.processes import AgentProcesses, ProcessState
 from floor_boss.local.store import LocalStore, write_manifest
 from tradingfloor.bus import api_health
 from tradingfloor.bus.api_health import ApiHealth
+from tradingfloor.bus.heartbeats import read_heartbeats
 from tradingfloor.decisions import (
     CreateClone, FamilyMember, FloorPolicy, FloorSignals, Instance, Observation, SetLifecycle, StartInstance,
     StopInstance, decide, floor_pnl, open_breakers,
@@ -29,7 +29,6 @@ from tradingfloor.persistence.repositories import AgentRow
 from tradingfloor.services.embedded import free_port
 
 log = get_logger("floor_boss.local")
-HEARTBEAT_KEY = "tf:heartbeat:{}"
 
 
 def _utc(ts: float | None) -> datetime | None:
@@ -71,16 +70,8 @@ class LocalSupervisor:
     written: dict[str, dict] = field(default_factory=dict)  # agent → the status it was last given
 
     async def heartbeats(self, names: list[str]) -> dict[str, datetime]:
-        if not names:
-            return {}
-        raw = await self.redis.mget([HEARTBEAT_KEY.format(n) for n in names])
-        beats = {}
-        for name, value in zip(names, raw):
-            try:
-                beats[name] = _utc(float(json.loads(value)["ts"])) if value else None
-            except (ValueError, KeyError, TypeError):
-                log.warning("heartbeat.malformed", agent=name, value=str(value)[:80])
-        return {k: v for k, v in beats.items() if v is not None}
+        """The last beat of each agent that has a live heartbeat (``tradingfloor.bus.heartbeats``)."""
+        return {name: _utc(info.ts) for name, info in (await read_heartbeats(self.redis, names)).items()}  # type: ignore[misc]
 
     async def api_health(self) -> ApiHealth:
         """The floor's venue calls and failures over the last minutes (``tradingfloor.bus.api_health``)."""
