@@ -12,7 +12,7 @@ import time
 
 from tradingfloor.market.book import OrderBook
 from tradingfloor.market.codec import decode_frame
-from tradingfloor.market.events import BookSnapshot, PriceChange, TickSizeChange
+from tradingfloor.market.events import BookSnapshot, PriceChange
 from tradingfloor.sim.model import SimConfig, simulate
 from tradingfloor.sim.wire import price_change_message
 

@@ -56,6 +56,8 @@ def build_pod(resource: dict[str, Any], pod_name: str, settings: BossSettings) -
         # the floor-wide live key; a trader still needs mode: live and its own credentials Secret
         {"name": "FLOOR_ALLOW_LIVE_TRADING", "value": "true" if settings.allow_live_trading else "false"},
     ]
+    if settings.floor_capital:
+        env.append({"name": "FLOOR_CAPITAL", "value": settings.floor_capital})
     container: dict[str, Any] = {
         "name": "agent",
         "image": spec.get("image") or settings.agent_image,

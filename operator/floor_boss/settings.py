@@ -40,6 +40,7 @@ class BossSettings:
     memory_limit: str = "512Mi"
     policy_overrides: dict = field(default_factory=dict)
     allow_live_trading: bool = False  # the floor-wide key of the two-key live opt-in, passed to every trader
+    floor_capital: str | None = None  # the floor's total capital (USD); traders cap deployment at 40 % of it
 
     @classmethod
     def from_env(cls) -> "BossSettings":
@@ -53,6 +54,7 @@ class BossSettings:
             raise ValueError(f"FLOOR_POLICY_JSON is not valid JSON: {exc}") from None
         return cls(
             agent_image=_env("FLOOR_AGENT_IMAGE", cls.agent_image),
+            floor_capital=os.environ.get("FLOOR_CAPITAL") or None,
             allow_live_trading=_env("FLOOR_ALLOW_LIVE_TRADING", "false").strip().lower() in ("1", "true", "yes", "on"),
             image_pull_policy=_env("FLOOR_IMAGE_PULL_POLICY", cls.image_pull_policy),
             connection_secret=_env("FLOOR_CONNECTION_SECRET", cls.connection_secret),

@@ -13,7 +13,7 @@ import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
 import tradingfloor.observability.metrics as exported
-from tests.chart.conftest import CHART, NAMESPACE, RELEASE, REPO, find, one
+from tests.chart.conftest import CHART, NAMESPACE, RELEASE, REPO, one
 
 ALERTS = {"AgentDown", "HeartbeatStale", "RestartBudgetExhausted", "DrawdownHigh", "CircuitBreakerOpen", "FloorBossDown"}
 RUNBOOK_BASE = "https://github.com/trading-floor/trading-floor/blob/main/docs/runbooks"

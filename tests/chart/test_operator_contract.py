@@ -113,3 +113,19 @@ def test_the_agent_role_allows_what_an_agent_does(rendered):
     for plural in ("traderagents", "auditors", "monitors"):
         assert (plural, "get") in grants and (f"{plural}/status", "patch") in grants
     assert json.dumps(role).count('"patch"') == 1
+
+
+def test_floor_capital_reaches_the_operator_and_its_agent_pods(helm, monkeypatch):
+    from floor_boss.pods import build_pod
+
+    objects = helm.render(extra=("--set", "floorCapital=25000"))
+    settings = _settings_from(_operator_container(objects), monkeypatch)
+    assert settings.floor_capital == "25000"
+    resource = {"apiVersion": "tradingfloor.dev/v1alpha1", "kind": "TraderAgent",
+                "metadata": {"name": "a", "namespace": NAMESPACE, "uid": "u1"},
+                "spec": {"strategy": "momentum", "market": {"asset": "BTC"}}}
+    env = build_pod(resource, "a-0", settings)["spec"]["containers"][0]["env"]
+    assert {"name": "FLOOR_CAPITAL", "value": "25000"} in env
+    # unset by default: no floor-wide cap is claimed that nobody configured
+    monkeypatch.delenv("FLOOR_CAPITAL")
+    assert _settings_from(_operator_container(helm.render()), monkeypatch).floor_capital is None

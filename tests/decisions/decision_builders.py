@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 
 
-from tradingfloor.decisions import FloorPolicy, Instance, Observation
+from tradingfloor.decisions import Instance, Observation
 from tradingfloor.models.trader_agent import TraderAgentSpec, TraderAgentStatus
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

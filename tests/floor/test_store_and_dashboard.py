@@ -122,3 +122,13 @@ def test_dashboard_renders_every_agent_and_totals():
     for expected in ("momentum-btc", "← momentum-btc g1", "+12.50", "60.0%", "Backoff", "4s ago", "Restarted",
                      "13 trades"):
         assert expected in text
+
+
+async def test_floor_capital_is_the_active_traders_capital(store):
+    from floor_boss.local.floor import floor_capital
+
+    resources, _ = read_manifests(EXAMPLES)
+    await store.apply_manifests(resources)
+    assert floor_capital(await store.agents()) == 1000 + 1000 + 1500  # the three example traders
+    await store.set_lifecycle("volume-spike-eth", "Retired")
+    assert floor_capital(await store.agents()) == 2000

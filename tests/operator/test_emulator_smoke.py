@@ -16,7 +16,7 @@ async def test_stamps_and_rejects_failed_json_patch_tests(emulator):
                               headers={"Content-Type": "application/merge-patch+json"}) as resp:
         body = await resp.json()
     assert body["metadata"]["generation"] == 2 and body["metadata"]["resourceVersion"] != meta["resourceVersion"]
-    async with emulator.get(f"/apis/tradingfloor.dev/v1alpha1/traderagents") as resp:
+    async with emulator.get("/apis/tradingfloor.dev/v1alpha1/traderagents") as resp:
         listed = await resp.json()
     assert listed["kind"] == "TraderAgentList" and listed["metadata"]["resourceVersion"].isdigit()
     async with emulator.get("/api/v1") as resp:

@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from tests.operator.conftest import (
-    AGENTS, NS, agent, apply, events, live_pods, patch, running_operator, trader, wait_for,
+    NS, agent, apply, events, live_pods, patch, running_operator, trader, wait_for,
 )
 
 BASE = f"/apis/tradingfloor.dev/v1alpha1/namespaces/{NS}/traderagents"

@@ -87,3 +87,5 @@ def test_floor_wide_live_key_reaches_the_agent_pod():
 
     assert live_env(BossSettings()) == "false"
     assert live_env(BossSettings(allow_live_trading=True)) == "true"
+    env = build_pod(resource, "a-0", BossSettings(floor_capital="5000"))["spec"]["containers"][0]["env"]
+    assert {"name": "FLOOR_CAPITAL", "value": "5000"} in env

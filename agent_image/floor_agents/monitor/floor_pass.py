@@ -4,7 +4,6 @@ store the measurement, raise alerts. Also the data loading that ``floor report``
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -13,6 +12,7 @@ from typing import Any
 from floor_agents.monitor.performance import (
     AgentMetrics, Alert, AlertThresholds, TradePnl, agent_metrics, alerts_for, floor_metrics, floor_status,
 )
+from tradingfloor.bus.heartbeats import read_heartbeats
 from tradingfloor.models.trader_agent import Risk
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.observability.metrics import PERFORMANCE_ALERTS
@@ -58,22 +58,6 @@ async def load_ledger(ex: Any, match_labels: dict[str, str] | None = None) -> Le
     return Ledger(capital, trades, exposure, frozenset(r.name for r in rows))
 
 
-def heartbeat_age(raw: bytes | str | None, now_s: float) -> float | None:
-    """Age of a ``tf:heartbeat:<agent>`` value: a unix time, or JSON with ``ts`` (seconds or ms)."""
-    if raw is None:
-        return None
-    text = raw.decode() if isinstance(raw, bytes) else raw
-    try:
-        value = json.loads(text)
-        ts = float(value["ts"] if isinstance(value, dict) else value)
-    except (ValueError, KeyError, TypeError):
-        log.warning("monitor.heartbeat_unreadable", value=text[:100])
-        return None
-    if ts > 1e11:  # milliseconds
-        ts /= 1000
-    return max(0.0, now_s - ts)
-
-
 @dataclass(frozen=True)
 class PassResult:
     agents: list[AgentMetrics]
@@ -88,9 +72,10 @@ async def run_pass(ex: Any, sink: StatusSink, monitor: str, thresholds: AlertThr
                for a in sorted(ledger.capital)]
     floor = floor_metrics(ledger.capital, [t for ts in ledger.trades.values() for t in ts], now)
     alerts: list[Alert] = []
+    beats = await read_heartbeats(redis, [m.agent for m in metrics]) if redis is not None else {}
     for m in metrics:
-        raw = await redis.get(f"tf:heartbeat:{m.agent}") if redis is not None else None
-        alerts += alerts_for(m, thresholds, heartbeat_age(raw, time.time()))
+        beat = beats.get(m.agent)
+        alerts += alerts_for(m, thresholds, max(0.0, beat.age()) if beat is not None else None)
         try:
             await sink.patch_status("TraderAgent", m.agent, {"performance": m.status(now)})
         except StatusTargetMissing as exc:

@@ -17,6 +17,7 @@ import signal
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,11 @@ def read_manifests(path: Path) -> tuple[list[Resource], list[str]]:
     return resources, errors
 
 
+def floor_capital(agents: list[repo.AgentRow]) -> Decimal:
+    return sum((Decimal(str((a.spec.get("risk") or {}).get("capital", "0"))) for a in agents
+                if a.kind == "TraderAgent" and a.spec.get("lifecycle") != "Retired"), Decimal(0))
+
+
 def _market_series(agents: list[repo.AgentRow]) -> set[tuple[str, str]]:
     return {(a.spec["market"]["asset"], a.spec["market"].get("interval", "15m"))
             for a in agents if a.kind == "TraderAgent" and a.spec.get("lifecycle") != "Retired"}
@@ -116,6 +122,7 @@ class Floor:
             env = {"DATABASE_URL": svc.database_url, "REDIS_URL": svc.redis_url,
                    "FLOOR_STATE_DIR": str(opts.state_dir.resolve()), "TRADER_REPORT_INTERVAL": "10",
                    "HEARTBEAT_INTERVAL": os.environ.get("HEARTBEAT_INTERVAL", "10"),
+                   **({"FLOOR_CAPITAL": os.environ["FLOOR_CAPITAL"]} if os.environ.get("FLOOR_CAPITAL") else {}),
                    **opts.agent_env}
             urls = await self._start_market()
             sim = urls.pop("_handle", None)
@@ -128,6 +135,8 @@ class Floor:
                 await repo.record_event(pool, "ManifestRejected", message[:1000], reason="Warning")
             for line in await store.apply_manifests(resources):
                 self._say(line)
+            # the floor-wide deployed-capital cap (40 %) is taken of every active trader's capital
+            env.setdefault("FLOOR_CAPITAL", str(floor_capital(await store.agents())))
             processes = AgentProcesses(opts.state_dir, env)
             supervisor = LocalSupervisor(store, processes, redis, opts.state_dir / "manifests", opts.policy)
             self.supervisor = supervisor
