@@ -31,6 +31,17 @@ def test_caps_and_minimum_size():
     assert "minimum" in size_buy(D("0.80"), D("0.50"), INFO, D(1000), D("0.25"), D(2), D("0.01")).reason
 
 
+def test_the_cap_holds_at_the_limit_price():
+    """Kelly at the ask, the per-trade cap at the order's limit: a fill that walks the book up to the
+    limit still costs no more than the cap (what the auditor's risk.per_trade rule checks)."""
+    from tradingfloor.trading.fees import break_even_probability
+
+    at_ask = size_buy(D("0.9"), D("0.50"), INFO, D(1000), D("1"), D(20), D("0.01"))
+    walked = size_buy(D("0.9"), D("0.50"), INFO, D(1000), D("1"), D(20), D("0.01"), worst_price=D("0.52"))
+    worst_cost = walked.shares * break_even_probability(D("0.52"), INFO.fee_rate, INFO.fee_exponent)
+    assert walked.shares < at_ask.shares and worst_cost <= D(20) and walked.stake >= worst_cost
+
+
 def test_limits_from_the_custom_resource():
     lim = RiskLimits.from_spec(Risk())
     assert (lim.risk_per_trade, lim.max_exposure, lim.max_consecutive_losses) == (D("0.02"), D("0.1"), 5)

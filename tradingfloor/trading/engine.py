@@ -33,7 +33,7 @@ from tradingfloor.trading.orders import Intent, Order, OrderResult, OrderType, c
 from tradingfloor.trading.paper_broker import BrokerConfig, PaperBroker
 from tradingfloor.trading.risk import FloorCapital, InMemoryFloorCapital, RiskLimits, RiskManager
 from tradingfloor.trading.serde import market_info_from_json, market_info_to_json
-from tradingfloor.trading.sizing import size_buy
+from tradingfloor.trading.sizing import MICRO_USD, size_buy
 
 ZERO = Decimal(0)
 STATE_VERSION = 1
@@ -231,10 +231,10 @@ class TradingEngine:
         capital = self.limits.capital * self.size_multiplier
         max_stake = min(self.risk.max_stake(self._exposure(), capital), self.broker.free_cash())
         size = size_buy(intent.p_win, ask, info, capital, self.limits.kelly_fraction, max_stake,
-                        self.broker.config.size_step)
+                        self.broker.config.size_step, worst_price=limit)
         if size.shares == 0:
             return size.reason
-        reserve = size.shares * size.all_in_price
+        reserve = size.stake  # the most this order can cost, in whole micro-dollars
         if not self.floor.reserve(reserve):
             return "floor-wide deployed capital cap reached"
         seq = self.order_seq.get(info.market_id, 0)
@@ -260,7 +260,8 @@ class TradingEngine:
         if entry is None:
             return
         market, reserved = entry
-        unused = max(ZERO, reserved - kept)
+        # whole micro-dollars, rounded down: the shared ledger books exactly what this engine books
+        unused = max(ZERO, reserved - kept).quantize(MICRO_USD, rounding=ROUND_DOWN)
         self.floor.release(unused)
         if market in self.floor_reserved:
             self.floor_reserved[market] -= unused
