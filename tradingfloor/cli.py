@@ -62,12 +62,7 @@ def validate(files: list[Path] = typer.Argument(..., help="Manifest files (YAML,
 
 def _merge_area_commands() -> None:
     for module_name in AREA_COMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name or module_name.startswith(f"{exc.name}."):
-                continue  # that area is not installed in this build
-            raise
+        module = importlib.import_module(module_name)
         app.registered_commands.extend(module.commands.registered_commands)
         app.registered_groups.extend(module.commands.registered_groups)
 
