@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# the demo market has momentum persistence, so the floor has something to learn from (docs/simulator.md)
-UP_ARGS ?= --pattern momentum
+# The demo market has momentum persistence, so the floor has something to learn from, and seed 2,
+# whose first round already moves enough for the examples' rules to trade (docs/simulator.md).
+UP_ARGS ?= --pattern momentum --seed 2
 
 up: $(STAMP)
 	$(BIN)/floor up $(UP_ARGS) $(ARGS)
