@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timezone, timedelta
 from pathlib import Path
 
 import matplotlib
@@ -32,12 +32,17 @@ def equity_picture(m: AgentMetrics, path: Path) -> Path:
         drawdowns.append(-(peak - v) / peak * 100 if peak > 0 else 0.0)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     try:
-        top.step(times, values, where="post", color="tab:blue")
+        top.step(times, values, where="post", color="tab:blue", marker="o" if len(times) < 20 else None)
         top.set_title(f"{m.agent}: equity (USD)")
+        if len(times) < 2:  # nothing to draw a curve through: say so instead of an empty frame
+            top.text(0.5, 0.5, f"{m.trades} settled trade(s) in this window", transform=top.transAxes,
+                     ha="center", va="center", color="gray")
         top.grid(alpha=0.3)
         bottom.fill_between(times, drawdowns, 0, step="post", color="tab:red", alpha=0.4)
         bottom.set_ylabel("drawdown %")
         bottom.grid(alpha=0.3)
+        if times and max(times) - min(times) < timedelta(minutes=10):  # matplotlib would pick a years-wide axis
+            top.set_xlim(min(times) - timedelta(minutes=5), max(times) + timedelta(minutes=5))
         fig.autofmt_xdate()
         fig.tight_layout()
         fig.savefig(path, format="png", dpi=80)

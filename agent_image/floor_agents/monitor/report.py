@@ -37,6 +37,10 @@ async def build(database_url: str, window: str, out: Path, fmt: str, now: dateti
         ledger = await load_ledger(conn)
     finally:
         await conn.close()
+    # The ledger's clock is the market's: on a simulated floor running faster than real time it is
+    # ahead of the wall clock, so the window ends at the newest trade when that is later than now.
+    newest = max((t.closed_at for trades in ledger.trades.values() for t in trades), default=now)
+    now = max(now, newest + timedelta(microseconds=1))  # the window is [start, end)
     start = now - WINDOWS[window]
     agents, floor = window_metrics(ledger, start, now)
     alerts = [a for m in agents for a in alerts_for(m, AlertThresholds(), None)]
