@@ -37,7 +37,7 @@ async def test_api_error_rate_opens_the_breaker(supervisor):
 
 
 async def test_heartbeats_are_read_through_the_bus(supervisor):
-    from floor_boss.local.floor import heartbeat_ages
+    from floor_boss.local.status import heartbeat_ages
     from tradingfloor.bus.heartbeats import Heartbeat, heartbeat_key
 
     info = await Heartbeat(supervisor.redis, "alive", ttl=5, interval=1).beat()

@@ -147,9 +147,8 @@ class LiveBroker(PaperBroker):
 
     # --- order entry --------------------------------------------------------------------
     def submit(self, order: Order, books: Mapping[str, BookView], now_ms: int) -> OrderResult:
-        if order.client_id in self.seen:
-            return OrderResult(order.client_id, "duplicate", reason="client order id already used")
-        self.seen.add(order.client_id)
+        if (duplicate := self.claim(order)) is not None:
+            return duplicate
         try:
             self._validate(order)
             sub = self.prepare(order)

@@ -137,23 +137,35 @@ class Retry:
 NO_RETRY = Retry(attempts=1)
 
 
-async def connect(url: str, *, retry: Retry = Retry(), timeout: float = 10.0) -> asyncpg.Connection:
-    """One connection, retried with exponential backoff while the server is unreachable."""
+async def _retrying(url: str, retry: Retry, what: str, open_once):
+    """``open_once()`` retried with backoff while the server is unreachable; other errors at once."""
     last: BaseException | None = None
     for attempt in range(1, retry.attempts + 1):
         try:
-            conn = await asyncpg.connect(url, timeout=timeout)
+            return await open_once()
         except Exception as exc:  # noqa: BLE001 - classified below
             if not is_unavailable(exc):
                 raise DatabaseError(url, exc) from exc
             last = exc
             if attempt < retry.attempts:
-                log.warning("db.connect_retry", url=redact_url(url), attempt=attempt, error=str(exc))
+                log.warning(f"db.{what}_retry", url=redact_url(url), attempt=attempt, error=str(exc))
                 await asyncio.sleep(retry.delay(attempt))
-            continue
-        await init_connection(conn)
-        return conn
     raise DatabaseUnavailable(url, retry.attempts, last) from last
+
+
+async def connect(url: str, *, retry: Retry = Retry(), timeout: float = 10.0) -> asyncpg.Connection:
+    """One connection, retried with exponential backoff while the server is unreachable."""
+
+    async def open_once() -> asyncpg.Connection:
+        conn = await asyncpg.connect(url, timeout=timeout)
+        try:
+            await init_connection(conn)
+        except BaseException:
+            await conn.close()
+            raise
+        return conn
+
+    return await _retrying(url, retry, "connect", open_once)
 
 
 class DatabaseError(RuntimeError):
@@ -169,20 +181,9 @@ async def create_pool(url: str, *, min_size: int = 1, max_size: int = 5, retry: 
     """A connection pool (JSON codecs installed on each connection), retried while unreachable.
 
     Connections lost later (server restart) are replaced by the pool on the next ``acquire``."""
-    last: BaseException | None = None
-    for attempt in range(1, retry.attempts + 1):
-        try:
-            return await asyncpg.create_pool(
-                url, min_size=min_size, max_size=max_size, timeout=timeout,
-                command_timeout=command_timeout, init=init_connection)
-        except Exception as exc:  # noqa: BLE001 - classified below
-            if not is_unavailable(exc):
-                raise DatabaseError(url, exc) from exc
-            last = exc
-            if attempt < retry.attempts:
-                log.warning("db.pool_retry", url=redact_url(url), attempt=attempt, error=str(exc))
-                await asyncio.sleep(retry.delay(attempt))
-    raise DatabaseUnavailable(url, retry.attempts, last) from last
+    return await _retrying(url, retry, "pool", lambda: asyncpg.create_pool(
+        url, min_size=min_size, max_size=max_size, timeout=timeout, command_timeout=command_timeout,
+        init=init_connection))
 
 
 class Database:

@@ -104,6 +104,11 @@ class TradingEngine:
         return self.books.get(token_id)
 
     # --- events ------------------------------------------------------------------------
+    def _on_book(self, token_id: str, out: EngineOutput | None) -> EngineOutput | None:
+        """Give a book-driven strategy its look at an updated book."""
+        intent = self.strategy.on_book(token_id, self)
+        return self._act(intent, out) if intent is not None else out
+
     def on_event(self, event: MarketEvent) -> EngineOutput | None:
         ts = event.ts_ms
         if ts > self.now_ms:
@@ -130,9 +135,7 @@ class TradingEngine:
             if broker.consumed:
                 broker.on_level_update(event.token_id, event.side, event.price)
             if self._strategy_books:
-                intent = self.strategy.on_book(event.token_id, self)
-                if intent is not None:
-                    out = self._act(intent, out)
+                out = self._on_book(event.token_id, out)
         elif cls is BookSnapshot:
             book = self.books.get(event.token_id)
             if book is None:
@@ -141,9 +144,7 @@ class TradingEngine:
             self.data_ms[event.market_id] = ts
             broker.on_book_snapshot(event.token_id)
             if self._strategy_books:
-                intent = self.strategy.on_book(event.token_id, self)
-                if intent is not None:
-                    out = self._act(intent, out)
+                out = self._on_book(event.token_id, out)
         elif cls is LastTrade:
             if event.token_id in self.books:
                 self.data_ms[event.market_id] = ts

@@ -92,10 +92,16 @@ class PaperBroker:
             del self.consumed[key]
 
     # --- order entry --------------------------------------------------------------------
-    def submit(self, order: Order, books: Mapping[str, BookView], now_ms: int) -> OrderResult:
+    def claim(self, order: Order) -> OrderResult | None:
+        """Take the order's client id, or say it was already used (a retried or replayed order)."""
         if order.client_id in self.seen:
             return OrderResult(order.client_id, "duplicate", reason="client order id already used")
         self.seen.add(order.client_id)
+        return None
+
+    def submit(self, order: Order, books: Mapping[str, BookView], now_ms: int) -> OrderResult:
+        if (duplicate := self.claim(order)) is not None:
+            return duplicate
         try:
             self._validate(order)
         except OrderRejected as exc:

@@ -16,12 +16,13 @@ import os
 import signal
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from floor_boss.local.dashboard import render, rows_from_agents
+from floor_boss.local.dashboard import render
+from floor_boss.local.status import agent_rows, recent_events
 from floor_boss.local.processes import AgentProcesses
 from floor_boss.local.store import LocalStore
 from floor_boss.local.supervisor import LocalSupervisor
@@ -227,16 +228,12 @@ class Floor:
                 live.stop()
 
     async def _view(self, store: LocalStore, supervisor: LocalSupervisor):
-        agents = await store.agents()
-        rows = rows_from_agents([a.__dict__ if not hasattr(a, "__slots__") else _row_dict(a) for a in agents],
-                                await heartbeat_ages(supervisor.redis, [a.name for a in agents]))
-        events = [_row_dict(e) for e in await repo.recent_events(store.pool, limit=8)]
+        rows = await agent_rows(store.pool, supervisor.redis)
+        events = await recent_events(store.pool, limit=8)
         return render(rows, events, title=f"Trading Floor — {datetime.now():%H:%M:%S}")
 
     async def _summary(self, pool, redis) -> dict:
-        agents = [_row_dict(a) for a in await repo.list_agents(pool)]
-        ages = await heartbeat_ages(redis, [a["name"] for a in agents]) if redis is not None else {}
-        return {"agents": [r.to_json() for r in rows_from_agents(agents, ages)]}
+        return {"agents": [r.to_json() for r in await agent_rows(pool, redis)]}
 
     def _say(self, message: str) -> None:
         if self.console is not None:
@@ -244,17 +241,3 @@ class Floor:
         log.info("floor", message=message)
 
 
-def _row_dict(row: Any) -> dict:
-    return {name: getattr(row, name) for name in row.__slots__} if hasattr(row, "__slots__") else dict(row.__dict__)
-
-
-async def heartbeat_ages(redis, names: list[str]) -> dict[str, float]:
-    """Seconds since each agent's last heartbeat (``tradingfloor.bus.heartbeats``), for live beats only."""
-    from tradingfloor.bus.heartbeats import read_heartbeats
-
-    now = time.time()
-    return {name: max(0.0, info.age(now)) for name, info in (await read_heartbeats(redis, names)).items()}
-
-
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
