@@ -25,7 +25,13 @@ def build_frames(hours: float = 1.0) -> tuple[list[BookSnapshot], list[str], lis
         elif isinstance(ev, PriceChange):
             changes.append(ev)
             if group and group[0].ts_ms != ev.ts_ms:
-                frames.append(json.dumps(price_change_message(group[0].market_id, group[0].ts_ms, [(c, None, None) for c in group])))
+                frames.append(
+                    json.dumps(
+                        price_change_message(
+                            group[0].market_id, group[0].ts_ms, [(c, None, None) for c in group]
+                        )
+                    )
+                )
                 group = []
             group.append(ev)
     return snaps, frames, changes

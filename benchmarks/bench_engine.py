@@ -22,7 +22,9 @@ def main() -> None:
     pattern = sys.argv[2] if len(sys.argv) > 2 else "momentum"
     t0 = time.perf_counter()
     events = list(simulated_events(hours / 24, seed=11, pattern=pattern, assets=("BTC", "ETH")))
-    print(f"simulated {len(events):,} events ({hours:g} h, BTC+ETH, pattern={pattern}) in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"simulated {len(events):,} events ({hours:g} h, BTC+ETH, pattern={pattern}) in {time.perf_counter() - t0:.1f} s"
+    )
     total_events = total_time = 0.0
     for name in STRATEGIES:
         engine = TradingEngine(EngineConfig(f"bench-{name}", name, "BTC"), RiskLimits(), BrokerConfig())
@@ -34,9 +36,13 @@ def main() -> None:
         elapsed = time.perf_counter() - start
         total_events += len(events)
         total_time += elapsed
-        print(f"{name:>17}: {len(events) / elapsed:>12,.0f} events/s  "
-              f"({len(engine.broker.ledger.closed)} trades)")
-    print(f"{'all strategies':>17}: {total_events / total_time:>12,.0f} events/s (one core, single engine at a time)")
+        print(
+            f"{name:>17}: {len(events) / elapsed:>12,.0f} events/s  "
+            f"({len(engine.broker.ledger.closed)} trades)"
+        )
+    print(
+        f"{'all strategies':>17}: {total_events / total_time:>12,.0f} events/s (one core, single engine at a time)"
+    )
 
 
 if __name__ == "__main__":

@@ -21,23 +21,31 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agent_image"))
 
-import redis.asyncio as aioredis  # noqa: E402
+import redis.asyncio as aioredis
 
-from floor_agents.trader.agent import Timers, TraderRuntime  # noqa: E402
-from floor_agents.trader.feed import channel  # noqa: E402
-from floor_agents.trader.store import TraderStore  # noqa: E402
-from tradingfloor.market.codec import event_from_json, event_to_json  # noqa: E402
-from tradingfloor.models.trader_agent import TraderAgentSpec  # noqa: E402
-from tradingfloor.services.embedded import EmbeddedRedis  # noqa: E402
-from tradingfloor.settings import Settings  # noqa: E402
-from tradingfloor.sim.model import MarketSimulator, SimConfig  # noqa: E402
+from floor_agents.trader.agent import Timers, TraderRuntime
+from floor_agents.trader.feed import channel
+from floor_agents.trader.store import TraderStore
+from tradingfloor.market.codec import event_from_json, event_to_json
+from tradingfloor.models.trader_agent import TraderAgentSpec
+from tradingfloor.services.embedded import EmbeddedRedis
+from tradingfloor.settings import Settings
+from tradingfloor.sim.model import MarketSimulator, SimConfig
 
-SPEC = TraderAgentSpec(strategy="momentum", market={"asset": "BTC", "interval": "5m"},
-                       params={"lookbackSeconds": 5, "thresholdBps": 1, "maxEntryPrice": "0.95",
-                               "minSecondsToClose": 30},
-                       risk={"capital": "100000", "riskPerTradeBps": 10, "maxPositionBps": 10000,
-                             "maxConcurrentTrades": 5, "dailyLossLimitBps": 10000, "maxDrawdownBps": 10000,
-                             "maxConsecutiveLosses": 1000})
+SPEC = TraderAgentSpec(
+    strategy="momentum",
+    market={"asset": "BTC", "interval": "5m"},
+    params={"lookbackSeconds": 5, "thresholdBps": 1, "maxEntryPrice": "0.95", "minSecondsToClose": 30},
+    risk={
+        "capital": "100000",
+        "riskPerTradeBps": 10,
+        "maxPositionBps": 10000,
+        "maxConcurrentTrades": 5,
+        "dailyLossLimitBps": 10000,
+        "maxDrawdownBps": 10000,
+        "maxConsecutiveLosses": 1000,
+    },
+)
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -49,8 +57,15 @@ async def bench(redis_url: str, rounds: int, speed: float) -> None:
     config = SimConfig(seed=5, assets=("BTC",), interval="5m", pattern="momentum")
     sim = MarketSimulator(config)
     state_dir = Path(tempfile.mkdtemp(prefix="tf-bench-"))
-    runtime = TraderRuntime("bench-trader", SPEC, Settings(state_dir=state_dir), TraderStore(None, state_dir, "bench"),
-                            None, None, Timers())
+    runtime = TraderRuntime(
+        "bench-trader",
+        SPEC,
+        Settings(state_dir=state_dir),
+        TraderStore(None, state_dir, "bench"),
+        None,
+        None,
+        Timers(),
+    )
     await runtime.start()
     sent_at: dict[bytes, int] = {}
     to_order: list[float] = []
@@ -96,10 +111,14 @@ async def bench(redis_url: str, rounds: int, speed: float) -> None:
     await pub.aclose()
     await sub.aclose()
     print(f"events={len(to_decision)} orders={len(to_order)} rounds={rounds} speed={speed}x")
-    print(f"publish -> broker call (orders): p50={statistics.median(to_order):.3f} ms "
-          f"p99={pct(to_order, 0.99):.3f} ms max={max(to_order):.3f} ms (target p99 < 5 ms)")
-    print(f"publish -> decision (all events): p50={statistics.median(to_decision):.3f} ms "
-          f"p99={pct(to_decision, 0.99):.3f} ms")
+    print(
+        f"publish -> broker call (orders): p50={statistics.median(to_order):.3f} ms "
+        f"p99={pct(to_order, 0.99):.3f} ms max={max(to_order):.3f} ms (target p99 < 5 ms)"
+    )
+    print(
+        f"publish -> decision (all events): p50={statistics.median(to_decision):.3f} ms "
+        f"p99={pct(to_decision, 0.99):.3f} ms"
+    )
 
 
 def main() -> None:

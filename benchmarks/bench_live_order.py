@@ -18,32 +18,62 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eth_account import Account  # noqa: E402
+from eth_account import Account
 
-from tests.brokers.clob_stub import ClobStub  # noqa: E402
-from tradingfloor.brokers import make_broker  # noqa: E402
-from tradingfloor.market.events import MarketInfo  # noqa: E402
-from tradingfloor.models.trader_agent import TraderAgentSpec  # noqa: E402
-from tradingfloor.settings import Settings  # noqa: E402
-from tradingfloor.trading.ledger import Ledger  # noqa: E402
-from tradingfloor.trading.orders import Order, client_order_id  # noqa: E402
+from tests.brokers.clob_stub import ClobStub
+from tradingfloor.brokers import make_broker
+from tradingfloor.market.events import MarketInfo
+from tradingfloor.models.trader_agent import TraderAgentSpec
+from tradingfloor.settings import Settings
+from tradingfloor.trading.ledger import Ledger
+from tradingfloor.trading.orders import Order, client_order_id
 
 
 def main(n: int = 300) -> None:
     key = Account.create().key.hex()
     stub = ClobStub("bench-key", Account.from_key(key).address).start()
     try:
-        settings = Settings(allow_live_trading=True, polymarket_api_key="bench-key",
-                            polymarket_secret=base64.urlsafe_b64encode(b"s" * 32).decode(),
-                            polymarket_passphrase="p", polymarket_private_key=key, clob_url=stub.url)
-        spec = TraderAgentSpec(strategy="momentum", market={"asset": "BTC"}, mode="live",
-                               credentialsSecretRef={"name": "k"})
+        settings = Settings(
+            allow_live_trading=True,
+            polymarket_api_key="bench-key",
+            polymarket_secret=base64.urlsafe_b64encode(b"s" * 32).decode(),
+            polymarket_passphrase="p",
+            polymarket_private_key=key,
+            clob_url=stub.url,
+        )
+        spec = TraderAgentSpec(
+            strategy="momentum", market={"asset": "BTC"}, mode="live", credentialsSecretRef={"name": "k"}
+        )
         broker = make_broker(spec, settings, Ledger(D(1000)))
-        info = MarketInfo("0xbench", "btc-updown-15m-bench", "BTC", "15m", "1111", "2222", 0, 900_000, D("0.01"),
-                          D("5"), D("0.07"), 1)
+        info = MarketInfo(
+            "0xbench",
+            "btc-updown-15m-bench",
+            "BTC",
+            "15m",
+            "1111",
+            "2222",
+            0,
+            900_000,
+            D("0.01"),
+            D("5"),
+            D("0.07"),
+            1,
+        )
         broker.register_market(info)
-        orders = [Order(client_order_id("bench", info.market_id, i), "bench", info.market_id, "1111", "BUY",
-                        D("0.47"), D("10"), "FOK", 0) for i in range(n + 1)]
+        orders = [
+            Order(
+                client_order_id("bench", info.market_id, i),
+                "bench",
+                info.market_id,
+                "1111",
+                "BUY",
+                D("0.47"),
+                D("10"),
+                "FOK",
+                0,
+            )
+            for i in range(n + 1)
+        ]
         broker.prepare(orders[-1])  # warm the client's tick-size and version caches (one HTTP each)
         times = []
         for order in orders[:n]:
@@ -52,8 +82,10 @@ def main(n: int = 300) -> None:
             times.append((time.perf_counter() - t0) * 1000)
         times.sort()
         p50, p99 = statistics.median(times), times[int(0.99 * (len(times) - 1))]
-        print(f"live order build+sign: n={n} p50={p50:.2f} ms p99={p99:.2f} ms max={times[-1]:.2f} ms "
-              f"(target < 25 ms)")
+        print(
+            f"live order build+sign: n={n} p50={p50:.2f} ms p99={p99:.2f} ms max={times[-1]:.2f} ms "
+            f"(target < 25 ms)"
+        )
     finally:
         stub.stop()
 

@@ -33,37 +33,53 @@ def rss_mib() -> float:
 
 
 def pods(emu: FloorEmulator) -> int:
-    return sum(1 for (res, _, _), obj in list(emu.objects.items()) if res.plural == "pods" and not obj.deleted)
+    return sum(
+        1 for (res, _, _), obj in list(emu.objects.items()) if res.plural == "pods" and not obj.deleted
+    )
 
 
 def statuses(emu: FloorEmulator) -> int:
-    return sum(1 for (res, _, _), obj in list(emu.objects.items())
-               if res.plural == "traderagents" and not obj.deleted and (obj.raw.get("status") or {}).get("podName"))
+    return sum(
+        1
+        for (res, _, _), obj in list(emu.objects.items())
+        if res.plural == "traderagents" and not obj.deleted and (obj.raw.get("status") or {}).get("podName")
+    )
 
 
 async def main(n: int, timeout: float) -> None:
-    async with FloorEmulator() as emu, kmock.Server(emu):
-        async with running_operator(emu, resync_seconds=60.0, floor_check_seconds=5.0):
-            rss_idle = rss_mib()
-            start = time.perf_counter()
-            for i in range(n):
-                await apply(emu, trader(f"bench-{i:04d}"))
-            applied = time.perf_counter() - start
-            pods_at = status_at = None
-            while time.perf_counter() - start < timeout:
-                if pods_at is None and pods(emu) >= n:
-                    pods_at = time.perf_counter() - start
-                if statuses(emu) >= n:
-                    status_at = time.perf_counter() - start
-                    break
-                await asyncio.sleep(0.1)
-            rss_loaded = rss_mib()
-            print(f"agents                    {n}")
-            print(f"applied all manifests     {applied:.2f} s")
-            print(f"all Pods exist after      {pods_at:.2f} s" if pods_at else f"Pods after {timeout}s: {pods(emu)}/{n}")
-            print(f"all statuses written at   {status_at:.2f} s" if status_at else f"statuses: {statuses(emu)}/{n}")
-            print(f"RSS before / after        {rss_idle:.0f} MiB / {rss_loaded:.0f} MiB "
-                  f"(peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; emulator included)")
+    async with (
+        FloorEmulator() as emu,
+        kmock.Server(emu),
+        running_operator(emu, resync_seconds=60.0, floor_check_seconds=5.0),
+    ):
+        rss_idle = rss_mib()
+        start = time.perf_counter()
+        for i in range(n):
+            await apply(emu, trader(f"bench-{i:04d}"))
+        applied = time.perf_counter() - start
+        pods_at = status_at = None
+        while time.perf_counter() - start < timeout:
+            if pods_at is None and pods(emu) >= n:
+                pods_at = time.perf_counter() - start
+            if statuses(emu) >= n:
+                status_at = time.perf_counter() - start
+                break
+            await asyncio.sleep(0.1)
+        rss_loaded = rss_mib()
+        print(f"agents                    {n}")
+        print(f"applied all manifests     {applied:.2f} s")
+        print(
+            f"all Pods exist after      {pods_at:.2f} s"
+            if pods_at
+            else f"Pods after {timeout}s: {pods(emu)}/{n}"
+        )
+        print(
+            f"all statuses written at   {status_at:.2f} s" if status_at else f"statuses: {statuses(emu)}/{n}"
+        )
+        print(
+            f"RSS before / after        {rss_idle:.0f} MiB / {rss_loaded:.0f} MiB "
+            f"(peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; emulator included)"
+        )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,16 @@ from tradingfloor.services.embedded import EmbeddedPostgres, free_port
 
 STATE = {  # a realistic agent checkpoint: cash, a few positions, counters, recent prices
     "cash": Decimal("987.654321"),
-    "positions": [{"market_id": "0x" + "ab" * 32, "token_id": str(10**76 + i), "shares": "12.5",
-                   "cost_basis": "6.25", "fees": "0.0123"} for i in range(3)],
+    "positions": [
+        {
+            "market_id": "0x" + "ab" * 32,
+            "token_id": str(10**76 + i),
+            "shares": "12.5",
+            "cost_basis": "6.25",
+            "fees": "0.0123",
+        }
+        for i in range(3)
+    ],
     "counters": {"orders": 1234, "fills": 1100, "trades": 311},
     "recent_prices": [str(Decimal("0.5") + Decimal(i) / 1000) for i in range(60)],
 }
@@ -55,17 +63,27 @@ async def main(seconds: float) -> None:
         writer = DurableWriter(db, work / "journal.jsonl")
         store = CheckpointStore(writer, work / "checkpoints")
 
-        await timed("checkpoint writes (CheckpointStore: db + file)", seconds,
-                    lambda i: store.save("bench-agent", STATE))
-        await timed("checkpoint writes (DurableWriter, db only)", seconds,
-                    lambda i: writer.save_checkpoint("bench-raw", i + 1, STATE))
+        await timed(
+            "checkpoint writes (CheckpointStore: db + file)",
+            seconds,
+            lambda i: store.save("bench-agent", STATE),
+        )
+        await timed(
+            "checkpoint writes (DurableWriter, db only)",
+            seconds,
+            lambda i: writer.save_checkpoint("bench-raw", i + 1, STATE),
+        )
         await writer.close()
 
         # outage: every write goes to the fsync'd journal
-        down = DurableWriter(Database(f"postgresql://postgres@127.0.0.1:{free_port()}/none", timeout=1),
-                             work / "outage.jsonl")
-        n, _ = await timed("journal appends (database down, fsync each)", seconds,
-                           lambda i: down.save_checkpoint("bench-outage", i + 1, STATE))
+        down = DurableWriter(
+            Database(f"postgresql://postgres@127.0.0.1:{free_port()}/none", timeout=1), work / "outage.jsonl"
+        )
+        n, _ = await timed(
+            "journal appends (database down, fsync each)",
+            seconds,
+            lambda i: down.save_checkpoint("bench-outage", i + 1, STATE),
+        )
         await down.close()
 
         # the database comes back: replay everything
@@ -79,8 +97,10 @@ async def main(seconds: float) -> None:
         elapsed = time.perf_counter() - start
         stored = len(await repo.list_checkpoints(db, "bench-outage"))
         assert stored == n, (stored, n)
-        print(f"{'journal replay (batches of 200, one transaction each)':<52} {n / elapsed:>10,.0f} /s   "
-              f"({n} in {elapsed:.2f}s; reading the journal {loaded:.2f}s)")
+        print(
+            f"{'journal replay (batches of 200, one transaction each)':<52} {n / elapsed:>10,.0f} /s   "
+            f"({n} in {elapsed:.2f}s; reading the journal {loaded:.2f}s)"
+        )
         await replayer.close()
         await db.close()
     finally:

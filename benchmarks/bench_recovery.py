@@ -32,7 +32,9 @@ def _log_times(path: Path, event: str) -> list[float]:
     times = []
     for line in path.read_text().splitlines():
         if line.startswith("{") and f'"{event}"' in line:
-            times.append(datetime.fromisoformat(json.loads(line)["timestamp"].replace("Z", "+00:00")).timestamp())
+            times.append(
+                datetime.fromisoformat(json.loads(line)["timestamp"].replace("Z", "+00:00")).timestamp()
+            )
     return times
 
 
@@ -44,8 +46,16 @@ async def main(kills: int) -> None:
     work = Path(tempfile.mkdtemp(prefix="tf-bench-recovery-"))
     (work / "manifests").mkdir()
     shutil.copy(ROOT / "examples" / "momentum-btc.yaml", work / "manifests")
-    floor = Floor(FloorOptions(manifests=work / "manifests", state_dir=work / "var", speed=30, pattern="momentum",
-                               dashboard=False, agent_env={"HEARTBEAT_INTERVAL": "2"}))
+    floor = Floor(
+        FloorOptions(
+            manifests=work / "manifests",
+            state_dir=work / "var",
+            speed=30,
+            pattern="momentum",
+            dashboard=False,
+            agent_env={"HEARTBEAT_INTERVAL": "2"},
+        )
+    )
     task = asyncio.create_task(floor.run())
     log = work / "var" / "logs" / "momentum-btc.log"
     restart_s, started_s, decided_s = [], [], []
@@ -59,15 +69,19 @@ async def main(kills: int) -> None:
             await _wait_log(log, "trader.caught_up", attempt + 2)
             started_s.append(_log_times(log, "trader.started")[attempt + 1] - killed)
             decided_s.append(_log_times(log, "trader.caught_up")[attempt + 1] - killed)
-            print(f"kill {attempt + 1}: pid {pid} → {new_pid}; process restarted {restart_s[-1]:.2f}s, "
-                  f"trader started {started_s[-1]:.2f}s, next decision {decided_s[-1]:.2f}s after SIGKILL")
+            print(
+                f"kill {attempt + 1}: pid {pid} → {new_pid}; process restarted {restart_s[-1]:.2f}s, "
+                f"trader started {started_s[-1]:.2f}s, next decision {decided_s[-1]:.2f}s after SIGKILL"
+            )
     finally:
         floor.stopping.set()
         await asyncio.wait_for(task, 120)
         shutil.rmtree(work, ignore_errors=True)
     # kills follow each other within healthyResetSeconds, so the backoff doubles: 1 s, 2 s, 4 s …
-    print(f"\nSIGKILL → next decision with the default 1 s backoff: {decided_s[0]:.2f}s (target < 5 s); "
-          f"later kills in a row (backoff 2 s, 4 s …): {', '.join(f'{d:.2f}s' for d in decided_s[1:])}")
+    print(
+        f"\nSIGKILL → next decision with the default 1 s backoff: {decided_s[0]:.2f}s (target < 5 s); "
+        f"later kills in a row (backoff 2 s, 4 s …): {', '.join(f'{d:.2f}s' for d in decided_s[1:])}"
+    )
 
 
 async def _wait_running(floor, log: Path, starts: int) -> int:
@@ -75,7 +89,11 @@ async def _wait_running(floor, log: Path, starts: int) -> int:
     for _ in range(600):
         sup = floor.supervisor
         states = sup.processes.poll() if sup else {}
-        pids = [s.pid for name in (sup.instances.get("momentum-btc", ()) if sup else ()) if (s := states.get(name)) and s.running]
+        pids = [
+            s.pid
+            for name in (sup.instances.get("momentum-btc", ()) if sup else ())
+            if (s := states.get(name)) and s.running
+        ]
         if pids:
             return pids[0]
         await asyncio.sleep(0.1)

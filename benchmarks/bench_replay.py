@@ -16,8 +16,8 @@ import time
 
 from tradingfloor.market.events import BookSnapshot, LastTrade, PriceChange, SpotTick
 from tradingfloor.market.recorder import FrameRecorder, replay_events
-from tradingfloor.sim.model import SimConfig, simulate
 from tradingfloor.sim import wire
+from tradingfloor.sim.model import SimConfig, simulate
 
 
 def write_recording(path: str, hours: float) -> int:
@@ -26,8 +26,15 @@ def write_recording(path: str, hours: float) -> int:
 
     def flush() -> None:
         if group:
-            rec.write("market", json.dumps(wire.price_change_message(group[0].market_id, group[0].ts_ms,
-                                                                     [(c, None, None) for c in group])), group[0].ts_ms)
+            rec.write(
+                "market",
+                json.dumps(
+                    wire.price_change_message(
+                        group[0].market_id, group[0].ts_ms, [(c, None, None) for c in group]
+                    )
+                ),
+                group[0].ts_ms,
+            )
             group.clear()
 
     for ev in simulate(SimConfig(seed=2), int(hours * 3_600_000)):
@@ -38,13 +45,23 @@ def write_recording(path: str, hours: float) -> int:
             continue
         flush()
         if isinstance(ev, SpotTick):
-            rec.write("spot", json.dumps(wire.spot_update(ev.asset, ev.price, ev.volume, ev.ts_ms, ev.ts_ms)), ev.ts_ms)
+            rec.write(
+                "spot",
+                json.dumps(wire.spot_update(ev.asset, ev.price, ev.volume, ev.ts_ms, ev.ts_ms)),
+                ev.ts_ms,
+            )
         elif isinstance(ev, LastTrade):
             rec.write("market", json.dumps(wire.last_trade_message(ev)), ev.ts_ms)
         elif isinstance(ev, BookSnapshot):
-            msg = {"event_type": "book", "market": ev.market_id, "asset_id": ev.token_id, "timestamp": str(ev.ts_ms),
-                   "hash": "", "bids": [{"price": str(p), "size": str(s)} for p, s in reversed(ev.bids)],
-                   "asks": [{"price": str(p), "size": str(s)} for p, s in reversed(ev.asks)]}
+            msg = {
+                "event_type": "book",
+                "market": ev.market_id,
+                "asset_id": ev.token_id,
+                "timestamp": str(ev.ts_ms),
+                "hash": "",
+                "bids": [{"price": str(p), "size": str(s)} for p, s in reversed(ev.bids)],
+                "asks": [{"price": str(p), "size": str(s)} for p, s in reversed(ev.asks)],
+            }
             rec.write("market", json.dumps(msg), ev.ts_ms)
     flush()
     rec.close()
@@ -62,11 +79,15 @@ def main() -> None:
         n = sum(1 for _ in replay_events(path))
         dt = time.perf_counter() - t0
         print(f"recording: {frames:,} frames, {size / 1e6:.1f} MB gzip ({hours} simulated hours, BTC+ETH)")
-        print(f"replay:    {frames / dt:>12,.0f} frames/s  {n / dt:>12,.0f} events/s  ({n:,} events in {dt:.2f} s)")
+        print(
+            f"replay:    {frames / dt:>12,.0f} frames/s  {n / dt:>12,.0f} events/s  ({n:,} events in {dt:.2f} s)"
+        )
         t0 = time.perf_counter()
         m = sum(1 for _ in simulate(SimConfig(seed=2), int(hours * 3_600_000)))
         dt = time.perf_counter() - t0
-        print(f"simulate:  {m / dt:>12,.0f} events/s  ({hours / dt * 3600 / 86400:.3f} simulated days of BTC+ETH per second)")
+        print(
+            f"simulate:  {m / dt:>12,.0f} events/s  ({hours / dt * 3600 / 86400:.3f} simulated days of BTC+ETH per second)"
+        )
     finally:
         os.unlink(path)
 

@@ -41,14 +41,20 @@ def to_json_schema(node: Any) -> Any:
         return [to_json_schema(n) for n in node]
     if not isinstance(node, dict):
         return node
-    out = {k: to_json_schema(v) for k, v in node.items() if not k.startswith("x-kubernetes-") and k != "nullable"}
+    out = {
+        k: to_json_schema(v) for k, v in node.items() if not k.startswith("x-kubernetes-") and k != "nullable"
+    }
     if node.get("x-kubernetes-int-or-string"):
         out["type"] = ["integer", "string"]
     if node.get("nullable") and "type" in out:
         out["type"] = [out["type"], "null"] if isinstance(out["type"], str) else [*out["type"], "null"]
         if "enum" in out:
             out["enum"] = [*out["enum"], None]
-    if node.get("type") == "object" and "properties" in node and not node.get("x-kubernetes-preserve-unknown-fields"):
+    if (
+        node.get("type") == "object"
+        and "properties" in node
+        and not node.get("x-kubernetes-preserve-unknown-fields")
+    ):
         out["additionalProperties"] = False  # the API server's strict field validation
     return out
 
@@ -84,7 +90,9 @@ def validate(schema: dict, obj: dict, old: dict | None = None) -> list[str]:
     """Errors the API server would report (empty list = accepted). ``obj`` gets its defaults applied."""
     obj = apply_defaults(schema, copy.deepcopy(obj))
     validator = jsonschema.Draft7Validator(to_json_schema(schema))
-    errors = [f".{'.'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in validator.iter_errors(obj)]
+    errors = [
+        f".{'.'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in validator.iter_errors(obj)
+    ]
     if errors:
         return errors
     old_obj = apply_defaults(schema, copy.deepcopy(old)) if old is not None else _MISSING

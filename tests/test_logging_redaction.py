@@ -63,20 +63,41 @@ def test_secret_keys_are_redacted_normal_fields_are_not(logs):
     log = get_logger("test", agent="momentum-btc")
     log.info(
         "placing order",
-        secret=SECRETS[4], api_key=SECRETS[3], passphrase=SECRETS[5], private_key=PRIVATE_KEY,
-        POLYMARKET_PRIVATE_KEY="0x" + PRIVATE_KEY, apiKey=SECRETS[3], clobSecret=SECRETS[4],
-        password=SECRETS[2], auth_token=SECRETS[7], headers={"Authorization": "Bearer " + SECRETS[7],
-                                                             "x-api-key": SECRETS[3]},
+        secret=SECRETS[4],
+        api_key=SECRETS[3],
+        passphrase=SECRETS[5],
+        private_key=PRIVATE_KEY,
+        POLYMARKET_PRIVATE_KEY="0x" + PRIVATE_KEY,
+        apiKey=SECRETS[3],
+        clobSecret=SECRETS[4],
+        password=SECRETS[2],
+        auth_token=SECRETS[7],
+        headers={"Authorization": "Bearer " + SECRETS[7], "x-api-key": SECRETS[3]},
         creds=[{"apiSecret": SECRETS[4], "passPhrase": SECRETS[5]}],
-        market_id="0x" + "ab" * 32, token_id="71321045679252212594626385532706912750332728571942532289631379312455583992563",
-        price=Decimal("0.55"), size=12.5, side="BUY", idempotency_key="trade-7", prev_hash="cd" * 32,
-        signature_type=1, empty_secret="",
+        market_id="0x" + "ab" * 32,
+        token_id="71321045679252212594626385532706912750332728571942532289631379312455583992563",
+        price=Decimal("0.55"),
+        size=12.5,
+        side="BUY",
+        idempotency_key="trade-7",
+        prev_hash="cd" * 32,
+        signature_type=1,
+        empty_secret="",
     )
     out = logs.getvalue()
     assert_no_secret(out)
     (event,) = lines(logs)
-    for key in ("secret", "api_key", "passphrase", "private_key", "POLYMARKET_PRIVATE_KEY", "apiKey", "clobSecret",
-                "password", "auth_token"):
+    for key in (
+        "secret",
+        "api_key",
+        "passphrase",
+        "private_key",
+        "POLYMARKET_PRIVATE_KEY",
+        "apiKey",
+        "clobSecret",
+        "password",
+        "auth_token",
+    ):
         assert event[key] == REDACTED, key
     assert event["headers"] == {"Authorization": REDACTED, "x-api-key": REDACTED}
     assert event["creds"] == [{"apiSecret": REDACTED, "passPhrase": REDACTED}]
@@ -91,9 +112,13 @@ def test_secret_keys_are_redacted_normal_fields_are_not(logs):
 def test_secrets_inside_strings_are_redacted(logs):
     log = get_logger("test")
     log.warning(f"cannot connect to postgresql://floor:{SECRETS[2]}@db:5432/floor")
-    log.error("wallet", detail=f"loaded key {PRIVATE_KEY} and 0x{PRIVATE_KEY}",
-              url=f"redis://:{SECRETS[6]}@127.0.0.1:6379/0", dsn=f"host=db user=floor password={SECRETS[2]}",
-              header=f"Authorization: Bearer {SECRETS[7]}")
+    log.error(
+        "wallet",
+        detail=f"loaded key {PRIVATE_KEY} and 0x{PRIVATE_KEY}",
+        url=f"redis://:{SECRETS[6]}@127.0.0.1:6379/0",
+        dsn=f"host=db user=floor password={SECRETS[2]}",
+        header=f"Authorization: Bearer {SECRETS[7]}",
+    )
     out = logs.getvalue()
     assert_no_secret(out)
     first, second = lines(logs)
@@ -108,13 +133,20 @@ def test_exceptions_and_objects_are_redacted(logs):
         raise ConnectionError(f"postgresql://u:{SECRETS[2]}@h/db refused; key={PRIVATE_KEY}")
     except ConnectionError as exc:
         log.exception("db down", error=exc)
-    settings = Settings(database_url=f"postgresql://u:{SECRETS[2]}@h/db", polymarket_private_key=PRIVATE_KEY,
-                        polymarket_secret=SECRETS[4], polymarket_passphrase=SECRETS[5], polymarket_api_key=SECRETS[3])
+    settings = Settings(
+        database_url=f"postgresql://u:{SECRETS[2]}@h/db",
+        polymarket_private_key=PRIVATE_KEY,
+        polymarket_secret=SECRETS[4],
+        polymarket_passphrase=SECRETS[5],
+        polymarket_api_key=SECRETS[3],
+    )
     log.info("settings", settings=settings, cfg=settings.__dict__)
     out = logs.getvalue()
     assert_no_secret(out)
     first, second = lines(logs)
-    assert "Traceback" in first["exception"] and first["error"].startswith("ConnectionError: postgresql://u:***@h/db")
+    assert "Traceback" in first["exception"] and first["error"].startswith(
+        "ConnectionError: postgresql://u:***@h/db"
+    )
     assert second["cfg"]["polymarket_private_key"] == REDACTED
     assert second["cfg"]["database_url"] == "postgresql://u:***@h/db"
 
@@ -142,15 +174,48 @@ def test_console_renderer_is_redacted_too():
     assert "market=m1" in stream.getvalue()
 
 
-@pytest.mark.parametrize("key", ["secret", "api_secret", "apiKey", "x-api-key", "PASSPHRASE", "privateKey",
-                                 "wallet_private_key", "mnemonic", "seed_phrase", "token", "access_token",
-                                 "Authorization", "cookie", "order_signature", "db_password"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "secret",
+        "api_secret",
+        "apiKey",
+        "x-api-key",
+        "PASSPHRASE",
+        "privateKey",
+        "wallet_private_key",
+        "mnemonic",
+        "seed_phrase",
+        "token",
+        "access_token",
+        "Authorization",
+        "cookie",
+        "order_signature",
+        "db_password",
+    ],
+)
 def test_secret_key_names(key):
     assert is_secret_key(key)
 
 
-@pytest.mark.parametrize("key", ["token_id", "up_token_id", "clob_token_ids", "idempotency_key", "key", "keys",
-                                 "author", "seed", "market_id", "signature_type", "event_key", "hash", "price"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "token_id",
+        "up_token_id",
+        "clob_token_ids",
+        "idempotency_key",
+        "key",
+        "keys",
+        "author",
+        "seed",
+        "market_id",
+        "signature_type",
+        "event_key",
+        "hash",
+        "price",
+    ],
+)
 def test_ordinary_key_names(key):
     assert not is_secret_key(key)
 

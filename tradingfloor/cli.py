@@ -12,8 +12,11 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
-                  help="Trading Floor: a self-managing trading floor for Polymarket's short crypto rounds.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Trading Floor: a self-managing trading floor for Polymarket's short crypto rounds.",
+)
 
 AREA_COMMANDS = [
     "tradingfloor.market.commands",  # sim, record
@@ -27,7 +30,9 @@ AREA_COMMANDS = [
 @app.command()
 def crds(
     out: Path = typer.Option(Path("crds"), help="Folder to write the CRD YAML files into."),
-    check: bool = typer.Option(False, "--check", help="Fail if the files differ from what the models generate."),
+    check: bool = typer.Option(
+        False, "--check", help="Fail if the files differ from what the models generate."
+    ),
 ) -> None:
     """Write the CustomResourceDefinitions generated from the typed models."""
     from tradingfloor.models.crd import stale_crds, write_crds
@@ -44,7 +49,9 @@ def crds(
 
 
 @app.command()
-def validate(files: list[Path] = typer.Argument(..., help="Manifest files (YAML, may hold several documents).")) -> None:
+def validate(
+    files: list[Path] = typer.Argument(..., help="Manifest files (YAML, may hold several documents)."),
+) -> None:
     """Check manifests against the typed models; print each problem with the field it concerns."""
     from tradingfloor.models.manifests import ManifestError, load_manifests
 

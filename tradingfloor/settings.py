@@ -55,11 +55,13 @@ class Settings:
     market_ws_url: str = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         try:
             capital = Decimal(_env("INITIAL_CAPITAL", "1000"))
         except ArithmeticError:
-            raise ValueError(f"environment variable INITIAL_CAPITAL must be a number, got {_env('INITIAL_CAPITAL')!r}") from None
+            raise ValueError(
+                f"environment variable INITIAL_CAPITAL must be a number, got {_env('INITIAL_CAPITAL')!r}"
+            ) from None
         return cls(
             database_url=_env("DATABASE_URL"),
             redis_url=_env("REDIS_URL"),
@@ -82,5 +84,9 @@ class Settings:
 
     @property
     def has_live_credentials(self) -> bool:
-        return bool(self.polymarket_private_key and self.polymarket_api_key
-                    and self.polymarket_secret and self.polymarket_passphrase)
+        return bool(
+            self.polymarket_private_key
+            and self.polymarket_api_key
+            and self.polymarket_secret
+            and self.polymarket_passphrase
+        )

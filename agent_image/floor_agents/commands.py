@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 commands = typer.Typer()
-agent_app = typer.Typer(no_args_is_help=True, help="Run one agent process (what a Pod or the local floor starts).")
+agent_app = typer.Typer(
+    no_args_is_help=True, help="Run one agent process (what a Pod or the local floor starts)."
+)
 audit_app = typer.Typer(no_args_is_help=True, help="Audit-log tools.")
 commands.add_typer(agent_app, name="agent")
 commands.add_typer(audit_app, name="audit")
@@ -20,7 +21,7 @@ NamespaceOpt = typer.Option("default", "--namespace", help="Namespace of --resou
 MetricsPortOpt = typer.Option(9100, "--metrics-port", help="Port for /metrics and /healthz (0 = off).")
 
 
-def _source(manifest: Optional[Path], resource: Optional[str]) -> None:
+def _source(manifest: Path | None, resource: str | None) -> None:
     if (manifest is None) == (resource is None):
         raise typer.BadParameter("give exactly one of --manifest or --resource")
 
@@ -28,8 +29,12 @@ def _source(manifest: Optional[Path], resource: Optional[str]) -> None:
 def _agent_command(name: str, doc: str) -> None:
     """``floor agent <name>``: each agent kind takes the same options and runs ``floor_agents.<name>.main``."""
 
-    def command(manifest: Optional[Path] = ManifestOpt, resource: Optional[str] = ResourceOpt,
-                namespace: str = NamespaceOpt, metrics_port: int = MetricsPortOpt) -> None:
+    def command(
+        manifest: Path | None = ManifestOpt,
+        resource: str | None = ResourceOpt,
+        namespace: str = NamespaceOpt,
+        metrics_port: int = MetricsPortOpt,
+    ) -> None:
         _source(manifest, resource)
         main = importlib.import_module(f"floor_agents.{name}.main").main
         main(manifest=manifest, resource=resource, namespace=namespace, metrics_port=metrics_port)
@@ -44,8 +49,11 @@ _agent_command("monitor", "Run the monitor: performance every interval, status s
 
 
 @audit_app.command("verify")
-def audit_verify(database_url: Optional[str] = typer.Option(None, envvar="DATABASE_URL",
-                                                             help="PostgreSQL URL (default: the local floor's).")) -> None:
+def audit_verify(
+    database_url: str | None = typer.Option(
+        None, envvar="DATABASE_URL", help="PostgreSQL URL (default: the local floor's)."
+    ),
+) -> None:
     """Prove the audit log's hash chain intact, or name the first bad entry (exit 1)."""
     from floor_agents.auditor.verify import main
 
@@ -53,13 +61,18 @@ def audit_verify(database_url: Optional[str] = typer.Option(None, envvar="DATABA
 
 
 @commands.command("report")
-def report(hourly: bool = typer.Option(False, "--hourly"), daily: bool = typer.Option(False, "--daily"),
-           out: Path = typer.Option(Path("reports"), help="Folder for the report and its pictures."),
-           fmt: str = typer.Option("markdown", "--format", help="markdown or html"),
-           database_url: Optional[str] = typer.Option(None, envvar="DATABASE_URL")) -> None:
+def report(
+    hourly: bool = typer.Option(False, "--hourly"),
+    daily: bool = typer.Option(False, "--daily"),
+    out: Path = typer.Option(Path("reports"), help="Folder for the report and its pictures."),
+    fmt: str = typer.Option("markdown", "--format", help="markdown or html"),
+    database_url: str | None = typer.Option(None, envvar="DATABASE_URL"),
+) -> None:
     """Write an hourly or daily performance report with equity and drawdown pictures."""
     if hourly == daily:
         raise typer.BadParameter("give exactly one of --hourly or --daily")
     from floor_agents.monitor.report import main
 
-    raise typer.Exit(main(window="hourly" if hourly else "daily", out=out, fmt=fmt, database_url=database_url))
+    raise typer.Exit(
+        main(window="hourly" if hourly else "daily", out=out, fmt=fmt, database_url=database_url)
+    )

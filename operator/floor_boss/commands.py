@@ -24,5 +24,12 @@ def operator_command(
     settings = BossSettings.from_env()
     namespaces = tuple(namespace) or settings.namespaces
     registry = build_registry(dataclasses.replace(settings, namespaces=namespaces))
-    asyncio.run(kopf.operator(registry=registry, standalone=True, clusterwide=not namespaces,
-                              namespaces=namespaces, liveness_endpoint=liveness))
+    asyncio.run(
+        kopf.operator(
+            registry=registry,
+            standalone=True,
+            clusterwide=not namespaces,
+            namespaces=namespaces,
+            liveness_endpoint=liveness,
+        )
+    )

@@ -44,7 +44,9 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     cfg = STATE.settings
     settings.persistence.finalizer = f"{PREFIX}/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=PREFIX, key="last-handled-configuration")
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=PREFIX, key="last-handled-configuration"
+    )
     settings.posting.enabled = False  # the Floor Boss posts its own Events (explicit names, no generateName)
     settings.scanning.disabled = True  # fixed resources: no CRD/namespace watching, less RBAC
     settings.watching.server_timeout = 300
@@ -145,7 +147,7 @@ async def _database_reachable(url: str | None) -> bool | None:
 
     try:
         conn = await asyncpg.connect(url, timeout=5)
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     await conn.close()
     return True

@@ -28,14 +28,25 @@ def label_value(name: str) -> str:
 
 
 def agent_labels(kind: str, name: str) -> dict[str, str]:
-    return {MANAGED_BY: MANAGER, "app.kubernetes.io/name": "trading-floor-agent",
-            "app.kubernetes.io/component": COMMANDS[kind], LABEL_KIND: kind, LABEL_AGENT: label_value(name)}
+    return {
+        MANAGED_BY: MANAGER,
+        "app.kubernetes.io/name": "trading-floor-agent",
+        "app.kubernetes.io/component": COMMANDS[kind],
+        LABEL_KIND: kind,
+        LABEL_AGENT: label_value(name),
+    }
 
 
 def owner_reference(resource: dict[str, Any]) -> dict[str, Any]:
     meta = resource["metadata"]
-    return {"apiVersion": resource["apiVersion"], "kind": resource["kind"], "name": meta["name"],
-            "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}
+    return {
+        "apiVersion": resource["apiVersion"],
+        "kind": resource["kind"],
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
 def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
@@ -65,14 +76,26 @@ def build_pod(resource: dict[str, Any], pod_name: str, settings: BossSettings) -
         "command": ["floor", "agent", COMMANDS[kind], "--resource", name, "--namespace", namespace],
         "env": env,
         "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
-        "resources": {"requests": {"cpu": settings.cpu_request, "memory": settings.memory_request},
-                      "limits": {"cpu": settings.cpu_limit, "memory": settings.memory_limit}},
-        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "metrics"}, "initialDelaySeconds": 10,
-                          "periodSeconds": 15, "failureThreshold": 4},
+        "resources": {
+            "requests": {"cpu": settings.cpu_request, "memory": settings.memory_request},
+            "limits": {"cpu": settings.cpu_limit, "memory": settings.memory_limit},
+        },
+        "livenessProbe": {
+            "httpGet": {"path": "/healthz", "port": "metrics"},
+            "initialDelaySeconds": 10,
+            "periodSeconds": 15,
+            "failureThreshold": 4,
+        },
         "readinessProbe": {"httpGet": {"path": "/healthz", "port": "metrics"}, "periodSeconds": 10},
-        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                            "capabilities": {"drop": ["ALL"]}},
-        "volumeMounts": [{"name": "state", "mountPath": "/var/lib/floor"}, {"name": "tmp", "mountPath": "/tmp"}],
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [
+            {"name": "state", "mountPath": "/var/lib/floor"},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
     }
     credentials = spec.get("credentialsSecretRef")
     if kind == "TraderAgent" and credentials:
@@ -81,17 +104,29 @@ def build_pod(resource: dict[str, Any], pod_name: str, settings: BossSettings) -
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": pod_name, "namespace": namespace, "labels": agent_labels(kind, name),
-                     "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS_PORT),
-                                     "prometheus.io/path": "/metrics"},
-                     "ownerReferences": [owner_reference(resource)]},
+        "metadata": {
+            "name": pod_name,
+            "namespace": namespace,
+            "labels": agent_labels(kind, name),
+            "annotations": {
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": str(METRICS_PORT),
+                "prometheus.io/path": "/metrics",
+            },
+            "ownerReferences": [owner_reference(resource)],
+        },
         "spec": {
             # The operator owns restarts (backoff, hourly budget), so the kubelet must not restart.
             "restartPolicy": "Never",
             "serviceAccountName": settings.agent_service_account,
             "terminationGracePeriodSeconds": 30,
-            "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001,
-                                "seccompProfile": {"type": "RuntimeDefault"}},
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 10001,
+                "runAsGroup": 10001,
+                "fsGroup": 10001,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
             "containers": [container],
             "volumes": [{"name": "state", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
         },
@@ -115,6 +150,10 @@ def pod_instance(pod: dict[str, Any]) -> Instance:
         ended = (cs.get("state") or {}).get("terminated")
         if ended:
             detail = f"{ended.get('reason') or 'Terminated'}, exit code {ended.get('exitCode')}"
-    return Instance(name=meta.get("name", ""), state=_PHASES.get(status.get("phase", "Pending"), "pending"),  # type: ignore[arg-type]
-                    started_at=_time(status.get("startTime")) or _time(meta.get("creationTimestamp")),
-                    deleting=bool(meta.get("deletionTimestamp")), detail=detail)
+    return Instance(
+        name=meta.get("name", ""),
+        state=_PHASES.get(status.get("phase", "Pending"), "pending"),  # type: ignore[arg-type]
+        started_at=_time(status.get("startTime")) or _time(meta.get("creationTimestamp")),
+        deleting=bool(meta.get("deletionTimestamp")),
+        detail=detail,
+    )

@@ -18,8 +18,17 @@ from floor_boss.kube import Kube, KubeError
 from floor_boss.pods import build_pod, pod_instance
 from floor_boss.settings import BossSettings
 from tradingfloor.decisions import (
-    CreateClone, FamilyMember, FloorPolicy, FloorSignals, Observation, SetLifecycle, StartInstance, StopInstance,
-    decide, floor_pnl, open_breakers,
+    CreateClone,
+    FamilyMember,
+    FloorPolicy,
+    FloorSignals,
+    Observation,
+    SetLifecycle,
+    StartInstance,
+    StopInstance,
+    decide,
+    floor_pnl,
+    open_breakers,
 )
 from tradingfloor.decisions.circuit_breakers import BREAKERS
 from tradingfloor.decisions.draft import OWNED_STATUS_FIELDS
@@ -32,16 +41,26 @@ from tradingfloor.models.trader_agent import TraderAgentSpec, TraderAgentStatus
 from tradingfloor.observability import metrics
 
 log = logging.getLogger("floor_boss")
-MODELS = {"TraderAgent": (TraderAgentSpec, TraderAgentStatus), "Auditor": (AuditorSpec, AuditorStatus),
-          "Monitor": (MonitorSpec, MonitorStatus)}
+MODELS = {
+    "TraderAgent": (TraderAgentSpec, TraderAgentStatus),
+    "Auditor": (AuditorSpec, AuditorStatus),
+    "Monitor": (MonitorSpec, MonitorStatus),
+}
 Key = tuple[str, str, str]  # kind, namespace, name
+
 
 def key_of(body: Mapping[str, Any]) -> Key:
     return body["kind"], body["metadata"]["namespace"], body["metadata"]["name"]
 
+
 class FloorBoss:
-    def __init__(self, settings: BossSettings, kube: Kube, heartbeats: Heartbeats | None = None,
-                 policy: FloorPolicy | None = None) -> None:
+    def __init__(
+        self,
+        settings: BossSettings,
+        kube: Kube,
+        heartbeats: Heartbeats | None = None,
+        policy: FloorPolicy | None = None,
+    ) -> None:
         self.settings = settings
         self.kube = kube
         self.heartbeats = heartbeats
@@ -72,7 +91,10 @@ class FloorBoss:
         if deleted:
             self.pods[owner].pop(name, None)
         else:
-            self.pods[owner][name] = {"metadata": dict(pod["metadata"]), "status": dict(pod.get("status") or {})}
+            self.pods[owner][name] = {
+                "metadata": dict(pod["metadata"]),
+                "status": dict(pod.get("status") or {}),
+            }
 
     def kick(self, key: Key, delay: float = 0.0) -> None:
         """Reconcile ``key`` after ``delay`` seconds (coalesced: the earliest pending kick wins)."""
@@ -139,7 +161,11 @@ class FloorBoss:
             return "invalid"
         meta = body["metadata"]
         obs = Observation(
-            kind=kind, name=key[2], spec=spec, status=status, generation=int(meta.get("generation") or 1),
+            kind=kind,
+            name=key[2],
+            spec=spec,
+            status=status,
+            generation=int(meta.get("generation") or 1),
             labels=dict(meta.get("labels") or {}),
             instances=tuple(pod_instance(p) for p in self.pods.get(key, {}).values()),
             heartbeats_enabled=self.heartbeats is not None,
@@ -149,11 +175,14 @@ class FloorBoss:
         )
         plan = decide(obs, self.policy, now)
         await self._apply(kind, key, body, plan)
-        if plan.status != {k: v for k, v in status.model_dump(mode="json").items() if k in OWNED_STATUS_FIELDS}:
+        if plan.status != {
+            k: v for k, v in status.model_dump(mode="json").items() if k in OWNED_STATUS_FIELDS
+        }:
             await self.kube.patch_status(kind, key[1], key[2], plan.status)
         self.written[key] = plan.status
-        metrics.BUDGET_EXHAUSTED.labels(kind, key[2]).set(1 if is_true(
-            status_model.model_validate(plan.status).conditions, EXHAUSTED) else 0)
+        metrics.BUDGET_EXHAUSTED.labels(kind, key[2]).set(
+            1 if is_true(status_model.model_validate(plan.status).conditions, EXHAUSTED) else 0
+        )
         if plan.requeue_after is not None:
             self.kick(key, plan.requeue_after + 0.05)
         return "ok"
@@ -179,12 +208,24 @@ class FloorBoss:
             except KubeError as exc:  # an Event is best effort; the status carries the facts
                 log.warning("could not post event %s for %s/%s: %s", event.reason, namespace, name, exc)
 
-    async def _report_invalid(self, kind: str, key: Key, body: Mapping[str, Any], raw_status: dict,
-                              exc: ValidationError, now: datetime) -> None:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}" for e in exc.errors())
+    async def _report_invalid(
+        self,
+        kind: str,
+        key: Key,
+        body: Mapping[str, Any],
+        raw_status: dict,
+        exc: ValidationError,
+        now: datetime,
+    ) -> None:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}" for e in exc.errors()
+        )
         message = f"invalid {kind}: {problems}"
         old = [c for c in raw_status.get("conditions") or [] if isinstance(c, dict)]
-        if any(c.get("type") == "Ready" and c.get("reason") == "InvalidSpec" and c.get("message") == message for c in old):
+        if any(
+            c.get("type") == "Ready" and c.get("reason") == "InvalidSpec" and c.get("message") == message
+            for c in old
+        ):
             return
         from tradingfloor.models.common import Condition
 
@@ -194,10 +235,20 @@ class FloorBoss:
                 conditions.append(Condition.model_validate(c))
             except ValidationError:
                 continue  # drop a malformed condition rather than fail on it
-        conditions = set_condition(conditions, "Ready", False, "InvalidSpec", message, now,
-                                   int(body["metadata"].get("generation") or 1))
-        status = {"phase": "Invalid", "observedGeneration": int(body["metadata"].get("generation") or 1),
-                  "conditions": [c.model_dump(mode="json") for c in conditions]}
+        conditions = set_condition(
+            conditions,
+            "Ready",
+            False,
+            "InvalidSpec",
+            message,
+            now,
+            int(body["metadata"].get("generation") or 1),
+        )
+        status = {
+            "phase": "Invalid",
+            "observedGeneration": int(body["metadata"].get("generation") or 1),
+            "conditions": [c.model_dump(mode="json") for c in conditions],
+        }
         await self.kube.patch_status(kind, key[1], key[2], status)
         self.written[key] = status
         await self.kube.post_event(dict(body), "Warning", "InvalidSpec", message)
@@ -214,22 +265,33 @@ class FloorBoss:
                 continue
             spec, perf = other.get("spec") or {}, (other.get("status") or {}).get("performance") or {}
             created = other["metadata"].get("creationTimestamp")
-            members.append(FamilyMember(
-                name=name, parent=(spec.get("lineage") or {}).get("parent"),
-                created_at=datetime.fromisoformat(created.replace("Z", "+00:00")) if created else None,
-                sharpe=number(perf.get("sharpe"))))
+            members.append(
+                FamilyMember(
+                    name=name,
+                    parent=(spec.get("lineage") or {}).get("parent"),
+                    created_at=datetime.fromisoformat(created.replace("Z", "+00:00")) if created else None,
+                    sharpe=number(perf.get("sharpe")),
+                )
+            )
         return tuple(members)
 
     def floor_signals(self, database_reachable: bool | None, api: tuple[int, int]) -> FloorSignals:
         traders = []
         for (kind, _, _), body in self.bodies.items():
             if kind == "TraderAgent" and (body.get("spec") or {}).get("lifecycle", "Active") == "Active":
-                capital = number(str(((body.get("spec") or {}).get("risk") or {}).get("capital", "1000"))) or 0.0
+                capital = (
+                    number(str(((body.get("spec") or {}).get("risk") or {}).get("capital", "1000"))) or 0.0
+                )
                 daily = number(((body.get("status") or {}).get("performance") or {}).get("dailyPnl"))
                 traders.append((capital, daily))
         pnl, capital = floor_pnl(traders)
-        return FloorSignals(daily_pnl=pnl, capital=capital, api_requests=api[0], api_errors=api[1],
-                            database_reachable=database_reachable)
+        return FloorSignals(
+            daily_pnl=pnl,
+            capital=capital,
+            api_requests=api[0],
+            api_errors=api[1],
+            database_reachable=database_reachable,
+        )
 
     def update_breakers(self, signals: FloorSignals) -> None:
         opened = open_breakers(signals, self.policy)
@@ -249,5 +311,6 @@ class FloorBoss:
         metrics.MANAGED.clear()
         for (kind, phase), n in counts.items():
             metrics.MANAGED.labels(kind, phase).set(n)
+
 
 Probe = Callable[[], "asyncio.Future[bool | None]"]

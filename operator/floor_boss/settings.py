@@ -43,7 +43,7 @@ class BossSettings:
     floor_capital: str | None = None  # the floor's total capital (USD); traders cap deployment at 40 % of it
 
     @classmethod
-    def from_env(cls) -> "BossSettings":
+    def from_env(cls) -> BossSettings:
         import json
 
         namespaces = tuple(n for n in _env("FLOOR_NAMESPACES", "").split(",") if n.strip())
@@ -55,7 +55,8 @@ class BossSettings:
         return cls(
             agent_image=_env("FLOOR_AGENT_IMAGE", cls.agent_image),
             floor_capital=os.environ.get("FLOOR_CAPITAL") or None,
-            allow_live_trading=_env("FLOOR_ALLOW_LIVE_TRADING", "false").strip().lower() in ("1", "true", "yes", "on"),
+            allow_live_trading=_env("FLOOR_ALLOW_LIVE_TRADING", "false").strip().lower()
+            in ("1", "true", "yes", "on"),
             image_pull_policy=_env("FLOOR_IMAGE_PULL_POLICY", cls.image_pull_policy),
             connection_secret=_env("FLOOR_CONNECTION_SECRET", cls.connection_secret),
             agent_service_account=_env("FLOOR_AGENT_SERVICE_ACCOUNT", cls.agent_service_account),

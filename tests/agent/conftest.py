@@ -47,8 +47,22 @@ class AgentProcess:
         self.starts += 1
         log = (self.log_dir / f"agent-{self.starts}.log").open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tradingfloor.cli", "agent", "trader", "-f", str(self.manifest),
-             "--metrics-port", str(metrics_port)], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+            [
+                sys.executable,
+                "-m",
+                "tradingfloor.cli",
+                "agent",
+                "trader",
+                "-f",
+                str(self.manifest),
+                "--metrics-port",
+                str(metrics_port),
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
 
     def kill9(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -74,9 +88,16 @@ class AgentProcess:
 @pytest.fixture
 def agent_env(db_url, redis_url, tmp_path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POLYMARKET_", "FLOOR_"))}
-    env.update(DATABASE_URL=db_url, REDIS_URL=redis_url, FLOOR_STATE_DIR=str(tmp_path / "state"),
-               CHECKPOINT_INTERVAL="1", HEARTBEAT_INTERVAL="1", TRADER_REPORT_INTERVAL="2", LOG_LEVEL="INFO",
-               PYTHONPATH=f"{REPO}:{REPO / 'agent_image'}")
+    env.update(
+        DATABASE_URL=db_url,
+        REDIS_URL=redis_url,
+        FLOOR_STATE_DIR=str(tmp_path / "state"),
+        CHECKPOINT_INTERVAL="1",
+        HEARTBEAT_INTERVAL="1",
+        TRADER_REPORT_INTERVAL="2",
+        LOG_LEVEL="INFO",
+        PYTHONPATH=f"{REPO}:{REPO / 'agent_image'}",
+    )
     return env
 
 

@@ -17,8 +17,9 @@ from tradingfloor.sim.model import MarketSimulator, SimConfig
 REANNOUNCE_MS = 5_000
 
 
-async def feed(redis_url: str, config: SimConfig, speed: float, stop: asyncio.Event, channel: str,
-               tick_s: float = 0.02) -> int:
+async def feed(
+    redis_url: str, config: SimConfig, speed: float, stop: asyncio.Event, channel: str, tick_s: float = 0.02
+) -> int:
     """Publish until ``stop`` is set; returns how many events went out."""
     sim = MarketSimulator(config)
     client = aioredis.from_url(redis_url)
@@ -36,7 +37,7 @@ async def feed(redis_url: str, config: SimConfig, speed: float, stop: asyncio.Ev
                     known[e.info.market_id] = e
                 elif isinstance(e, MarketResolved):
                     known.pop(e.market_id, None)
-                    resolved = (resolved + [e])[-3:]
+                    resolved = ([*resolved, e])[-3:]
             if now >= next_announce:
                 events += [NewMarket(m.info, now) for m in known.values()] + resolved
                 next_announce = now + REANNOUNCE_MS

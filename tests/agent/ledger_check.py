@@ -16,16 +16,24 @@ from tradingfloor.trading.ledger import Ledger
 async def check_ledger(db_url: str, agent: str) -> dict[str, int]:
     conn = await asyncpg.connect(db_url)
     try:
-        row = await conn.fetchrow("SELECT seq, state::text AS state FROM agent_checkpoints WHERE agent = $1"
-                                  " ORDER BY seq DESC LIMIT 1", agent)
+        row = await conn.fetchrow(
+            "SELECT seq, state::text AS state FROM agent_checkpoints WHERE agent = $1"
+            " ORDER BY seq DESC LIMIT 1",
+            agent,
+        )
         if row is None:
             return {"fills": 0, "trades": 0, "orders": 0, "seq": 0}
         state = json.loads(row["state"])
         ledger = Ledger.from_json(state["engine"]["broker"]["ledger"])
         seen = set(state["engine"]["broker"]["seen"])
-        orders = {r["client_order_id"]: r for r in await conn.fetch("SELECT * FROM orders WHERE agent = $1", agent)}
-        fills = await conn.fetch("SELECT f.*, o.token_id, o.side FROM fills f JOIN orders o USING (client_order_id)"
-                                 " WHERE o.agent = $1", agent)
+        orders = {
+            r["client_order_id"]: r for r in await conn.fetch("SELECT * FROM orders WHERE agent = $1", agent)
+        }
+        fills = await conn.fetch(
+            "SELECT f.*, o.token_id, o.side FROM fills f JOIN orders o USING (client_order_id)"
+            " WHERE o.agent = $1",
+            agent,
+        )
         trades = await conn.fetch("SELECT * FROM trades WHERE agent = $1", agent)
         positions = await conn.fetch("SELECT * FROM positions WHERE agent = $1", agent)
         markets = {r["condition_id"]: r for r in await conn.fetch("SELECT * FROM markets")}
@@ -39,8 +47,12 @@ async def check_ledger(db_url: str, agent: str) -> dict[str, int]:
     for f in fills:
         filled[f["client_order_id"]] += f["size"]
     for cid, order in orders.items():
-        assert order["filled_size"] == filled.get(cid, 0), f"order {cid} filled_size {order['filled_size']} != fills {filled.get(cid)}"
-        assert filled.get(cid, 0) <= order["size"], f"order {cid} filled {filled[cid]} > its size {order['size']}"
+        assert order["filled_size"] == filled.get(cid, 0), (
+            f"order {cid} filled_size {order['filled_size']} != fills {filled.get(cid)}"
+        )
+        assert filled.get(cid, 0) <= order["size"], (
+            f"order {cid} filled {filled[cid]} > its size {order['size']}"
+        )
         assert order["market_id"] in markets, f"order {cid} in a market missing from the markets table"
 
     # positions
@@ -53,7 +65,9 @@ async def check_ledger(db_url: str, agent: str) -> dict[str, int]:
     for t in trades:
         assert t["net_pnl"] == t["gross_pnl"] - t["fees"]
         if t["exit_kind"] == "settled":
-            assert markets[t["market_id"]]["resolution"] is not None, f"trade {t['idempotency_key']} in an unresolved market"
+            assert markets[t["market_id"]]["resolution"] is not None, (
+                f"trade {t['idempotency_key']} in an unresolved market"
+            )
 
     # cash, recomputed from the database rows alone
     buy_notional: dict[str, Decimal] = defaultdict(Decimal)

@@ -21,8 +21,20 @@ from tradingfloor.trading.orders import Fill
 
 
 def info(n: int, asset: str = "BTC") -> MarketInfo:
-    return MarketInfo(f"m{n}", f"s{n}", asset, "15m", f"u{n}", f"d{n}", n * 900_000, (n + 1) * 900_000,
-                      D("0.01"), D("5"), D("0.07"), 1)
+    return MarketInfo(
+        f"m{n}",
+        f"s{n}",
+        asset,
+        "15m",
+        f"u{n}",
+        f"d{n}",
+        n * 900_000,
+        (n + 1) * 900_000,
+        D("0.01"),
+        D("5"),
+        D("0.07"),
+        1,
+    )
 
 
 def book(n: int, token: str) -> BookSnapshot:
@@ -31,11 +43,19 @@ def book(n: int, token: str) -> BookSnapshot:
 
 def test_catch_up_settles_known_resolved_markets_then_opens_live_ones_with_books_and_spot():
     snap = CacheSnapshot(
-        markets={"m1": NewMarket(info(1), 1), "m2": NewMarket(info(2), 2), "m3": NewMarket(info(3), 3),
-                 "e2": NewMarket(info(2, "ETH"), 2)},
-        resolved={"m1": MarketResolved("m1", "u1", "Up", 1_800_000), "m0": MarketResolved("m0", "u0", "Up", 900_000)},
+        markets={
+            "m1": NewMarket(info(1), 1),
+            "m2": NewMarket(info(2), 2),
+            "m3": NewMarket(info(3), 3),
+            "e2": NewMarket(info(2, "ETH"), 2),
+        },
+        resolved={
+            "m1": MarketResolved("m1", "u1", "Up", 1_800_000),
+            "m0": MarketResolved("m0", "u0", "Up", 900_000),
+        },
         books={"u2": book(2, "u2"), "d2": book(2, "d2"), "u1": book(1, "u1")},
-        spot=SpotTick("BTC", D("100000"), 1_900_000))
+        spot=SpotTick("BTC", D("100000"), 1_900_000),
+    )
     events = catch_up_events({"m1", "m3"}, "BTC", snap)
     # m1 (ours, resolved) settles first; m0 (resolved, never ours) is ignored; m2 is new; m3 is
     # known already; ETH is another series; then the live markets' books and the spot price
@@ -45,8 +65,15 @@ def test_catch_up_settles_known_resolved_markets_then_opens_live_ones_with_books
 
 def test_book_met_gives_back_what_later_fills_of_the_step_took():
     ob = OrderBook("u1", "m1", D("0.01"))
-    ob.apply_snapshot(BookSnapshot("m1", "u1", ((D("0.40"), D("5")),),
-                                   ((D("0.42"), D("10")), (D("0.43"), D("10")), (D("0.44"), D("10"))), 7))
+    ob.apply_snapshot(
+        BookSnapshot(
+            "m1",
+            "u1",
+            ((D("0.40"), D("5")),),
+            ((D("0.42"), D("10")), (D("0.43"), D("10")), (D("0.44"), D("10"))),
+            7,
+        )
+    )
     f1 = Fill("c", "m1", "u1", "BUY", D("0.42"), D("10"), D("0.1"), "taker", 7)
     f2 = Fill("c", "m1", "u1", "BUY", D("0.43"), D("4"), D("0.1"), "taker", 7)
     consumed = {("u1", "SELL", D("0.42")): D("10"), ("u1", "SELL", D("0.43")): D("4")}
@@ -73,14 +100,23 @@ async def _cache(redis_url: str, markets, resolved, books, spot) -> None:
 
 
 async def test_restarted_trader_settles_a_round_resolved_while_down_once_and_takes_up_the_open_one(
-        db_url, redis_url, tmp_path):
+    db_url, redis_url, tmp_path
+):
     config = SimConfig(seed=2, assets=("BTC",), pattern="momentum")
     events = MarketSimulator(config).advance_to(config.start_ms + 3 * 900_000 + 30_000)
     settings = Settings(state_dir=tmp_path)
 
     def runtime(client):
-        return TraderRuntime("cu", SPEC, settings, TraderStore(db_url, tmp_path, "cu"), None, None, Timers(),
-                             MarketCache(client, "BTC", "15m", "cu") if client is not None else None)
+        return TraderRuntime(
+            "cu",
+            SPEC,
+            settings,
+            TraderStore(db_url, tmp_path, "cu"),
+            None,
+            None,
+            Timers(),
+            MarketCache(client, "BTC", "15m", "cu") if client is not None else None,
+        )
 
     # first life: trade until a position is open, then go down before its round resolves
     first = runtime(None)
@@ -100,12 +136,12 @@ async def test_restarted_trader_settles_a_round_resolved_while_down_once_and_tak
     resolved = [e for e in missed if isinstance(e, MarketResolved) and e.market_id in held]
     assert resolved
     until = missed.index(resolved[0])
-    listings = {e.info.market_id: e for e in events[:cut + until + 1] if isinstance(e, NewMarket)}
+    listings = {e.info.market_id: e for e in events[: cut + until + 1] if isinstance(e, NewMarket)}
     books = {}
-    for e in events[:cut + until + 1]:
+    for e in events[: cut + until + 1]:
         if isinstance(e, BookSnapshot):
             books[e.token_id] = e
-    spot = next(e for e in reversed(events[:cut + until + 1]) if isinstance(e, SpotTick))
+    spot = next(e for e in reversed(events[: cut + until + 1]) if isinstance(e, SpotTick))
     live = [m for mid, m in listings.items() if mid not in held]
     assert live, "no later round listed yet"
     await _cache(redis_url, listings.values(), resolved, books.values(), spot)

@@ -13,12 +13,11 @@ import pytest
 import redis.asyncio as aioredis
 
 from floor_agents.trader.feed import channel
-from tradingfloor.bus.heartbeats import heartbeat_key
 from tests.agent.conftest import wait_for
-from tests.agent.ledger_check import check_ledger
-from tradingfloor.sim.model import SimConfig
-
 from tests.agent.feeder import feed
+from tests.agent.ledger_check import check_ledger
+from tradingfloor.bus.heartbeats import heartbeat_key
+from tradingfloor.sim.model import SimConfig
 
 KILLS = int(os.environ.get("TF_CHAOS_KILLS", "5"))
 SPEED = 300.0  # simulated seconds per wall second: a 15-minute round (one entry, one settlement) every 3 s
@@ -55,8 +54,15 @@ async def _clear_heartbeat(redis_url: str) -> None:
 async def test_sigkill_at_random_moments_never_loses_or_duplicates_a_trade(agent, db_url, redis_url):
     rng = random.Random(int(os.environ.get("TF_CHAOS_SEED", "7")))
     stop = asyncio.Event()
-    feeder = asyncio.create_task(feed(redis_url, SimConfig(seed=3, assets=("BTC",), pattern="momentum"), SPEED, stop,
-                                      channel("BTC", "15m")))
+    feeder = asyncio.create_task(
+        feed(
+            redis_url,
+            SimConfig(seed=3, assets=("BTC",), pattern="momentum"),
+            SPEED,
+            stop,
+            channel("BTC", "15m"),
+        )
+    )
     try:
         agent.start()
         await wait_for(lambda: _fill_count(db_url), timeout=60)
@@ -76,7 +82,7 @@ async def test_sigkill_at_random_moments_never_loses_or_duplicates_a_trade(agent
         stop.set()
         await asyncio.wait_for(feeder, 10)
     # the ledger only grows across crashes, and the agent kept trading
-    for before, after in zip(history, history[1:] + [final]):
+    for before, after in zip(history, [*history[1:], final], strict=False):
         assert after["fills"] >= before["fills"] and after["trades"] >= before["trades"]
     assert final["fills"] > history[0]["fills"] or final["trades"] > 0, (history, final)
     assert "trader.started" in agent.log_text()

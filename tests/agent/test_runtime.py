@@ -19,10 +19,18 @@ from tradingfloor.settings import Settings
 from tradingfloor.sim.model import MarketSimulator, SimConfig
 from tradingfloor.trading.ledger import ClosedTrade
 
-SPEC = TraderAgentSpec(strategy="momentum", market={"asset": "BTC", "interval": "15m"},
-                       params={"lookbackSeconds": 5, "thresholdBps": 1, "maxEntryPrice": "0.95"},
-                       risk={"capital": "1000", "maxPositionBps": 5000, "maxDrawdownBps": 10000,
-                             "dailyLossLimitBps": 10000, "maxConsecutiveLosses": 1000})
+SPEC = TraderAgentSpec(
+    strategy="momentum",
+    market={"asset": "BTC", "interval": "15m"},
+    params={"lookbackSeconds": 5, "thresholdBps": 1, "maxEntryPrice": "0.95"},
+    risk={
+        "capital": "1000",
+        "maxPositionBps": 5000,
+        "maxDrawdownBps": 10000,
+        "dailyLossLimitBps": 10000,
+        "maxConsecutiveLosses": 1000,
+    },
+)
 
 
 def trade(pnl: str, closed_ms: int) -> ClosedTrade:
@@ -54,8 +62,9 @@ async def test_restart_resumes_from_the_database_checkpoint(db_url, tmp_path):
     config = SimConfig(seed=2, assets=("BTC",), pattern="momentum")
     sim = MarketSimulator(config)
     events = sim.advance_to(config.start_ms + 2 * 900_000 + 30_000)  # two full rounds and a resolution
-    runtime = TraderRuntime("rt", SPEC, Settings(state_dir=tmp_path), TraderStore(db_url, tmp_path, "rt"), None, None,
-                            Timers())
+    runtime = TraderRuntime(
+        "rt", SPEC, Settings(state_dir=tmp_path), TraderStore(db_url, tmp_path, "rt"), None, None, Timers()
+    )
     await runtime.start()
     for e in events:
         await runtime.on_event(e, 0)
@@ -64,8 +73,9 @@ async def test_restart_resumes_from_the_database_checkpoint(db_url, tmp_path):
     assert counts["fills"] >= 1 and counts["trades"] >= 1
     ledger = runtime.engine.broker.ledger
 
-    again = TraderRuntime("rt", SPEC, Settings(state_dir=tmp_path), TraderStore(db_url, tmp_path, "rt"), None, None,
-                          Timers())
+    again = TraderRuntime(
+        "rt", SPEC, Settings(state_dir=tmp_path), TraderStore(db_url, tmp_path, "rt"), None, None, Timers()
+    )
     await again.start()
     assert again.engine.broker.ledger.to_json() == ledger.to_json()
     assert again.seq == runtime.seq
@@ -80,24 +90,26 @@ async def test_database_outage_goes_to_the_journal_and_is_replayed_exactly_once(
     config = SimConfig(seed=2, assets=("BTC",), pattern="momentum")
     events = MarketSimulator(config).advance_to(config.start_ms + 3 * 900_000 + 30_000)
     half = len(events) // 3
-    runtime = TraderRuntime("j", SPEC, Settings(state_dir=tmp_path), TraderStore(url, tmp_path, "j"), None, None,
-                            Timers())
+    runtime = TraderRuntime(
+        "j", SPEC, Settings(state_dir=tmp_path), TraderStore(url, tmp_path, "j"), None, None, Timers()
+    )
     await runtime.start()
     for e in events[:half]:
         await runtime.on_event(e, 0)
     db_seq = runtime.seq
     own_pg.stop()
-    for e in events[half:2 * half]:
+    for e in events[half : 2 * half]:
         await runtime.on_event(e, 0)
     assert runtime.store.pending > 0 and runtime.seq > db_seq
     await runtime.store.close(drain_timeout=0)
 
-    again = TraderRuntime("j", SPEC, Settings(state_dir=tmp_path), TraderStore(url, tmp_path, "j"), None, None,
-                          Timers())
+    again = TraderRuntime(
+        "j", SPEC, Settings(state_dir=tmp_path), TraderStore(url, tmp_path, "j"), None, None, Timers()
+    )
     await again.start()  # the database is still down: the journal holds the newest checkpoint
     assert again.seq == runtime.seq
     assert again.engine.broker.ledger.to_json() == runtime.engine.broker.ledger.to_json()
-    for e in events[2 * half:]:
+    for e in events[2 * half :]:
         await again.on_event(e, 0)
     own_pg.start()
     assert await again.store.writer.drain(30), "journal not replayed after PostgreSQL came back"

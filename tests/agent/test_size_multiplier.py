@@ -28,16 +28,29 @@ def test_size_multiplier_from_a_status():
 
 def _runtime(db_url: str, tmp_path, status=None) -> TraderRuntime:
     store = TraderStore(db_url, tmp_path, "sized")
-    return TraderRuntime("sized", SPEC, Settings(state_dir=tmp_path), store, None, None, Timers(),
-                         status=status(store.db) if status else None)
+    return TraderRuntime(
+        "sized",
+        SPEC,
+        Settings(state_dir=tmp_path),
+        store,
+        None,
+        None,
+        Timers(),
+        status=status(store.db) if status else None,
+    )
 
 
 async def test_trader_takes_its_size_multiplier_from_the_agents_row(db_url, tmp_path):
     await migrate(db_url)
     conn = await connect(db_url)
     try:
-        await repo.upsert_agent(conn, "sized", "TraderAgent", SPEC.model_dump(mode="json"),
-                                status={"stage": "Testing", "sizeMultiplier": "0.25"})
+        await repo.upsert_agent(
+            conn,
+            "sized",
+            "TraderAgent",
+            SPEC.model_dump(mode="json"),
+            status={"stage": "Testing", "sizeMultiplier": "0.25"},
+        )
         runtime = _runtime(db_url, tmp_path, lambda db: database_status(db, "sized"))
         await runtime.start()
         assert runtime.engine.size_multiplier == D("0.25")  # before the first event
@@ -46,7 +59,9 @@ async def test_trader_takes_its_size_multiplier_from_the_agents_row(db_url, tmp_
         await runtime.refresh_size()
         assert runtime.engine.size_multiplier == D("0.125")
 
-        await repo.patch_agent_status(conn, "sized", {"sizeMultiplier": "-1"})  # not a usable value: keep ours
+        await repo.patch_agent_status(
+            conn, "sized", {"sizeMultiplier": "-1"}
+        )  # not a usable value: keep ours
         await runtime.refresh_size()
         assert runtime.engine.size_multiplier == D("0.125")
         await runtime.stop()  # the change is checkpointed

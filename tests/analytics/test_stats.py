@@ -16,9 +16,14 @@ import pytest
 from tradingfloor.analytics import stats
 
 
-@pytest.mark.parametrize("wins,n,low,high", [
-    (6, 10, 0.31, 0.83), (33, 50, 0.52, 0.78), (60, 100, 0.50, 0.69),
-])
+@pytest.mark.parametrize(
+    "wins,n,low,high",
+    [
+        (6, 10, 0.31, 0.83),
+        (33, 50, 0.52, 0.78),
+        (60, 100, 0.50, 0.69),
+    ],
+)
 def test_wilson_matches_research_examples(wins, n, low, high):
     lo, hi = stats.wilson_interval(wins, n)
     assert lo == pytest.approx(low, abs=0.005)

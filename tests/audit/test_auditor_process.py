@@ -29,15 +29,28 @@ async def test_auditor_process_runs_and_reports(audit_db, redis_url, tmp_path):
     port = free_port()
     env = {**os.environ, "DATABASE_URL": audit_db, "REDIS_URL": redis_url}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tradingfloor.cli", "agent", "auditor", "-f", str(manifest), "--metrics-port", str(port),
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "tradingfloor.cli",
+        "agent",
+        "auditor",
+        "-f",
+        str(manifest),
+        "--metrics-port",
+        str(port),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         status = {}
         async with asyncio.timeout(30):
             while "audit" not in status:
                 await asyncio.sleep(0.3)
                 status = await pool.fetchval("SELECT status FROM agents WHERE name = 'auditor-1'")
-        assert status["audit"]["tradesChecked"] == 0 and "chainHead" not in status["audit"]  # None removes a key in a merge patch
+        assert (
+            status["audit"]["tradesChecked"] == 0 and "chainHead" not in status["audit"]
+        )  # None removes a key in a merge patch
         async with aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
                 assert r.status == 200

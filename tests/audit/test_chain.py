@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from tradingfloor.audit.chain import (
-    GENESIS_HASH, CanonicalJSONError, canonical_json, next_entry, verify_chain,
+    GENESIS_HASH,
+    CanonicalJSONError,
+    canonical_json,
+    next_entry,
+    verify_chain,
 )
 
-T0 = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 
 def build(n: int):
     entries, head = [], None
     for i in range(n):
-        head = next_entry(head, "auditor", f"trade-{i}", "trade_checked",
-                          {"price": Decimal("0.51"), "i": i, "ok": True}, T0 + timedelta(seconds=i))
+        head = next_entry(
+            head,
+            "auditor",
+            f"trade-{i}",
+            "trade_checked",
+            {"price": Decimal("0.51"), "i": i, "ok": True},
+            T0 + timedelta(seconds=i),
+        )
         entries.append(head)
     return entries
 

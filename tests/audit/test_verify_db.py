@@ -19,8 +19,13 @@ async def _fill_log(url: str) -> None:
     try:
         for i in range(N):
             async with conn.transaction():
-                await log.append(conn, "auditor", f"fill:{i}", "fill_checked",
-                                 {"fill_seq": i, "price": Decimal("0.5") + Decimal(i) / 100, "violations": []})
+                await log.append(
+                    conn,
+                    "auditor",
+                    f"fill:{i}",
+                    "fill_checked",
+                    {"fill_seq": i, "price": Decimal("0.5") + Decimal(i) / 100, "violations": []},
+                )
     finally:
         await conn.close()
 
@@ -55,7 +60,9 @@ async def test_untouched_log_passes_and_edited_row_is_named(audit_db, capsys):
             await conn.execute("UPDATE audit_log SET payload = '{}' WHERE seq = 7")
     finally:
         await conn.close()
-    await _tamper(audit_db, """UPDATE audit_log SET payload = jsonb_set(payload, '{price}', '"0.99"') WHERE seq = 7""")
+    await _tamper(
+        audit_db, """UPDATE audit_log SET payload = jsonb_set(payload, '{price}', '"0.99"') WHERE seq = 7"""
+    )
     code, text = await _run_verify(audit_db, capsys)
     assert code == 1 and "broken at seq 7" in text and "does not match its hash" in text
 
@@ -69,8 +76,11 @@ async def test_deleted_row_is_named(audit_db, capsys):
 
 async def test_swapped_hashes_are_named(audit_db, capsys):
     await _fill_log(audit_db)
-    await _tamper(audit_db, """UPDATE audit_log a SET hash = b.hash FROM audit_log b
-                               WHERE (a.seq, b.seq) IN ((3, 4), (4, 3))""")
+    await _tamper(
+        audit_db,
+        """UPDATE audit_log a SET hash = b.hash FROM audit_log b
+                               WHERE (a.seq, b.seq) IN ((3, 4), (4, 3))""",
+    )
     code, text = await _run_verify(audit_db, capsys)
     assert code == 1 and "broken at seq 3" in text
 
@@ -80,8 +90,10 @@ async def test_truncated_tail_caught_by_the_auditors_recorded_head(audit_db, cap
     conn = await connect(audit_db)
     try:
         head = await log.head(conn)
-        await conn.execute("INSERT INTO agents (name, kind, status) VALUES ('auditor', 'Auditor', $1::text::jsonb)",
-                           '{"audit": {"chainHead": "%d:%s"}}' % (head.seq, head.hash))
+        await conn.execute(
+            "INSERT INTO agents (name, kind, status) VALUES ('auditor', 'Auditor', $1::text::jsonb)",
+            f'{{"audit": {{"chainHead": "{head.seq}:{head.hash}"}}}}',
+        )
     finally:
         await conn.close()
     assert (await _run_verify(audit_db, capsys))[0] == 0

@@ -29,8 +29,11 @@ def test_floor_backtest_writes_report_and_picture(tmp_path):
 
 
 def test_momentum_beats_mean_reversion_on_a_momentum_market():
-    result = run_backtest(simulated_events(1, seed=3, pattern="momentum", assets=("BTC",)),
-                          agent_configs(["momentum", "meanReversion"], ["BTC"]), capital_limits())
+    result = run_backtest(
+        simulated_events(1, seed=3, pattern="momentum", assets=("BTC",)),
+        agent_configs(["momentum", "meanReversion"], ["BTC"]),
+        capital_limits(),
+    )
     pnl = {r.config.strategy: r.summary.pnl for r in result.runs}
     assert pnl["momentum"] > pnl["meanReversion"]
     assert pnl["momentum"] > 0
@@ -43,10 +46,14 @@ def test_sweep_grid_and_random_with_deflated_winner():
     assert len(variants) == 4
     rnd = random_variants("momentum", 3, seed=7)
     assert len(rnd) == 3 and rnd != random_variants("momentum", 3, seed=8)
-    configs = [c for i, p in enumerate(variants) for c in agent_configs(["momentum"], ["BTC"], {"momentum": p},
-                                                                        prefix=f"v{i}-")]
-    result = run_backtest(simulated_events(0.5, seed=3, pattern="momentum", assets=("BTC",)), configs,
-                          capital_limits())
+    configs = [
+        c
+        for i, p in enumerate(variants)
+        for c in agent_configs(["momentum"], ["BTC"], {"momentum": p}, prefix=f"v{i}-")
+    ]
+    result = run_backtest(
+        simulated_events(0.5, seed=3, pattern="momentum", assets=("BTC",)), configs, capital_limits()
+    )
     verdict = judge(result, n_trials=10)
     assert verdict.n_trials == 10 and verdict.winner in result.runs
     assert 0.0 <= verdict.deflated_sharpe <= 1.0

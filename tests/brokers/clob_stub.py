@@ -35,7 +35,9 @@ class ClobStub:
     ``drop`` answer after ``late_s`` without accepting (the order never arrived);
     ``error500`` accept and fill, then answer 500."""
 
-    def __init__(self, api_key: str, signer_address: str, tick_size: str = "0.01", late_s: float = 1.5) -> None:
+    def __init__(
+        self, api_key: str, signer_address: str, tick_size: str = "0.01", late_s: float = 1.5
+    ) -> None:
         self.api_key = api_key
         self.signer_address = signer_address
         self.tick_size = tick_size
@@ -49,7 +51,7 @@ class ClobStub:
         self._thread: threading.Thread | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
-    def start(self) -> "ClobStub":
+    def start(self) -> ClobStub:
         ready = threading.Event()
 
         def run() -> None:
@@ -97,16 +99,23 @@ class ClobStub:
         return web.json_response({"neg_risk": False})
 
     def _authorized(self, request: web.Request) -> bool:
-        return request.headers.get("POLY_API_KEY") == self.api_key and bool(request.headers.get("POLY_SIGNATURE"))
+        return request.headers.get("POLY_API_KEY") == self.api_key and bool(
+            request.headers.get("POLY_SIGNATURE")
+        )
 
     async def _post_order(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
             return web.json_response({"error": "Unauthorized/Invalid api key"}, status=401)
         body = await request.json()
         wire = body["order"]
-        signed = SignedOrderV2(**{**wire, "salt": str(wire["salt"]),
-                                  "side": ClobSide.BUY if wire["side"] == "BUY" else ClobSide.SELL,
-                                  "signatureType": SignatureTypeV2(wire["signatureType"])})
+        signed = SignedOrderV2(
+            **{
+                **wire,
+                "salt": str(wire["salt"]),
+                "side": ClobSide.BUY if wire["side"] == "BUY" else ClobSide.SELL,
+                "signatureType": SignatureTypeV2(wire["signatureType"]),
+            }
+        )
         h = order_hash(signed, 137, False)
         if self._recover(signed) != self.signer_address:
             return web.json_response({"error": "invalid signature"}, status=400)
@@ -118,14 +127,22 @@ class ClobStub:
         maker, taker = Decimal(wire["makerAmount"]) / SCALE, Decimal(wire["takerAmount"]) / SCALE
         shares, price = (taker, maker / taker) if side == "BUY" else (maker, taker / maker)
         if behaviour == "reject":
-            return web.json_response({"success": False, "errorMsg": "not enough balance / allowance"}, status=400)
+            return web.json_response(
+                {"success": False, "errorMsg": "not enough balance / allowance"}, status=400
+            )
         if behaviour == "drop":
             await asyncio.sleep(self.late_s)
             return web.json_response({"success": False, "errorMsg": "too late"}, status=400)
         resting = behaviour == "rest"
-        self.orders[h] = {"id": h, "status": "LIVE" if resting else "MATCHED", "side": side, "price": str(price),
-                          "original_size": str(shares), "size_matched": "0" if resting else str(shares),
-                          "asset_id": wire["tokenId"]}
+        self.orders[h] = {
+            "id": h,
+            "status": "LIVE" if resting else "MATCHED",
+            "side": side,
+            "price": str(price),
+            "original_size": str(shares),
+            "size_matched": "0" if resting else str(shares),
+            "asset_id": wire["tokenId"],
+        }
         if behaviour == "late":
             await asyncio.sleep(self.late_s)
         if behaviour == "error500":
@@ -133,8 +150,16 @@ class ClobStub:
         making, taking = (shares * price, shares) if side == "BUY" else (shares, shares * price)
         if resting:
             making = taking = Decimal(0)
-        return web.json_response({"success": True, "orderID": h, "status": "live" if resting else "matched",
-                                  "makingAmount": str(making), "takingAmount": str(taking), "errorMsg": ""})
+        return web.json_response(
+            {
+                "success": True,
+                "orderID": h,
+                "status": "live" if resting else "matched",
+                "makingAmount": str(making),
+                "takingAmount": str(taking),
+                "errorMsg": "",
+            }
+        )
 
     def _recover(self, signed: SignedOrderV2) -> str:
         builder = ExchangeOrderBuilderV2(get_contract_config(137).exchange_v2, 137, None, domain_version="2")

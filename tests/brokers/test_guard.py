@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal as D
+
 import pytest
 
 from tradingfloor.brokers import LiveBroker, LiveTradingRefused, make_broker, missing_live_keys
@@ -7,10 +9,13 @@ from tradingfloor.models.trader_agent import TraderAgentSpec
 from tradingfloor.settings import Settings
 from tradingfloor.trading.ledger import Ledger
 from tradingfloor.trading.paper_broker import PaperBroker
-from decimal import Decimal as D
 
-CREDS = dict(polymarket_api_key="k", polymarket_secret="c2VjcmV0", polymarket_passphrase="p",
-             polymarket_private_key="0x" + "11" * 32)
+CREDS = dict(
+    polymarket_api_key="k",
+    polymarket_secret="c2VjcmV0",
+    polymarket_passphrase="p",
+    polymarket_private_key="0x" + "11" * 32,
+)
 
 
 def spec(mode: str) -> TraderAgentSpec:
@@ -23,11 +28,17 @@ def test_paper_mode_gets_the_paper_broker_even_with_every_floor_key():
     assert type(broker) is PaperBroker
 
 
-@pytest.mark.parametrize("settings, named", [
-    (Settings(allow_live_trading=False, **CREDS), "FLOOR_ALLOW_LIVE_TRADING"),
-    (Settings(allow_live_trading=True), "credentials are missing"),
-    (Settings(allow_live_trading=True, **{**CREDS, "polymarket_passphrase": None}), "POLYMARKET_PASSPHRASE"),
-])
+@pytest.mark.parametrize(
+    "settings, named",
+    [
+        (Settings(allow_live_trading=False, **CREDS), "FLOOR_ALLOW_LIVE_TRADING"),
+        (Settings(allow_live_trading=True), "credentials are missing"),
+        (
+            Settings(allow_live_trading=True, **{**CREDS, "polymarket_passphrase": None}),
+            "POLYMARKET_PASSPHRASE",
+        ),
+    ],
+)
 def test_live_mode_without_every_key_is_refused_naming_the_missing_one(settings, named):
     with pytest.raises(LiveTradingRefused) as err:
         make_broker(spec("live"), settings, Ledger(D(100)))

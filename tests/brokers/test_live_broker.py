@@ -7,19 +7,26 @@ from decimal import Decimal as D
 
 import pytest
 
+from tests.trading.helpers import market
 from tradingfloor.brokers import LiveBroker, Submission, make_broker
 from tradingfloor.brokers.live import metadata_for
 from tradingfloor.models.trader_agent import TraderAgentSpec
 from tradingfloor.trading.fees import taker_fee
 from tradingfloor.trading.ledger import Ledger
 from tradingfloor.trading.orders import Order, client_order_id
-from tests.trading.helpers import market
 
 INFO = market(market_id="0xabc", rate="0.07")
 # The CLOB signs token ids as uint256: use numeric ids like the venue's.
-INFO = type(INFO)(**{**{f: getattr(INFO, f) for f in INFO.__dataclass_fields__}, "up_token_id": "1111",
-                     "down_token_id": "2222"})
-SPEC = TraderAgentSpec(strategy="momentum", market={"asset": "BTC"}, mode="live", credentialsSecretRef={"name": "k"})
+INFO = type(INFO)(
+    **{
+        **{f: getattr(INFO, f) for f in INFO.__dataclass_fields__},
+        "up_token_id": "1111",
+        "down_token_id": "2222",
+    }
+)
+SPEC = TraderAgentSpec(
+    strategy="momentum", market={"asset": "BTC"}, mode="live", credentialsSecretRef={"name": "k"}
+)
 
 
 @pytest.fixture
@@ -35,8 +42,17 @@ def broker(live_settings, journal) -> LiveBroker:
 
 
 def order(seq: int, side="BUY", price="0.40", size="10", kind="FOK") -> Order:
-    return Order(client_order_id("a1", INFO.market_id, seq), "a1", INFO.market_id, INFO.up_token_id, side,
-                 D(price), D(size), kind, 1_000)
+    return Order(
+        client_order_id("a1", INFO.market_id, seq),
+        "a1",
+        INFO.market_id,
+        INFO.up_token_id,
+        side,
+        D(price),
+        D(size),
+        kind,
+        1_000,
+    )
 
 
 def test_matched_order_books_one_taker_fill_with_the_market_fee(broker, clob_stub, journal):

@@ -26,8 +26,12 @@ CAP_REFUSAL = "floor-wide deployed capital cap reached"
 
 def engine(agent: str, floor: RedisFloorCapital) -> TradingEngine:
     """An agent betting at most 12 USDC a trade (1.2 % of its 1000)."""
-    return TradingEngine(EngineConfig(agent, "momentum", "BTC"), RiskLimits(risk_per_trade=D("0.012")),
-                         BrokerConfig(latency_ms=0), floor=floor)
+    return TradingEngine(
+        EngineConfig(agent, "momentum", "BTC"),
+        RiskLimits(risk_per_trade=D("0.012")),
+        BrokerConfig(latency_ms=0),
+        floor=floor,
+    )
 
 
 def orders_and_skips(e: TradingEngine, until_ms: int = 400_000):
@@ -99,8 +103,16 @@ async def test_trader_resets_its_share_on_start_to_what_its_engine_holds(redis, 
     assert floor is not None and floor.cap == D(1000)
     config = SimConfig(seed=2, assets=("BTC",), pattern="momentum")
     events = MarketSimulator(config).advance_to(config.start_ms + 600_000)  # mid-round: positions open
-    runtime = TraderRuntime("fc", SPEC, Settings(state_dir=tmp_path), TraderStore(db_url, tmp_path, "fc"), None, None,
-                            Timers(), floor=floor)
+    runtime = TraderRuntime(
+        "fc",
+        SPEC,
+        Settings(state_dir=tmp_path),
+        TraderStore(db_url, tmp_path, "fc"),
+        None,
+        None,
+        Timers(),
+        floor=floor,
+    )
     await runtime.start()
     for e in events:
         await runtime.on_event(e, 0)
@@ -110,8 +122,16 @@ async def test_trader_resets_its_share_on_start_to_what_its_engine_holds(redis, 
 
     ledger = ExposureLedger(redis)
     await ledger.reset("fc", D(300))  # whatever a crashed life left behind
-    again = TraderRuntime("fc", SPEC, Settings(state_dir=tmp_path), TraderStore(db_url, tmp_path, "fc"), None, None,
-                          Timers(), floor=floor_capital(redis_url, "fc", "2500"))
+    again = TraderRuntime(
+        "fc",
+        SPEC,
+        Settings(state_dir=tmp_path),
+        TraderStore(db_url, tmp_path, "fc"),
+        None,
+        None,
+        Timers(),
+        floor=floor_capital(redis_url, "fc", "2500"),
+    )
     await again.start()
     assert sum(again.engine.floor_reserved.values(), D(0)) == held
     assert await ledger.of("fc") == from_micro(to_micro(held))

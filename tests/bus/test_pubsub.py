@@ -27,11 +27,18 @@ async def _collect(sub: Subscriber, n: int, timeout: float = 5) -> list[Message]
 
 async def test_publish_and_receive(redis):
     async with Subscriber(redis) as sub:
-        assert await publish(redis, MessageType.TRADE_EXECUTED, "momentum-btc",
-                             {"pnl": Decimal("1.25"), "market": "0xabc"}) == 1
+        assert (
+            await publish(
+                redis, MessageType.TRADE_EXECUTED, "momentum-btc", {"pnl": Decimal("1.25"), "market": "0xabc"}
+            )
+            == 1
+        )
         assert await publish(redis, "agent_started", "floor-boss", {"agent": "x"}) == 1
         got = await _collect(sub, 2)
-    assert [(m.type, m.sender) for m in got] == [("trade_executed", "momentum-btc"), ("agent_started", "floor-boss")]
+    assert [(m.type, m.sender) for m in got] == [
+        ("trade_executed", "momentum-btc"),
+        ("agent_started", "floor-boss"),
+    ]
     assert got[0].payload == {"pnl": "1.25", "market": "0xabc"} and got[0].ts.tzinfo is not None
 
 
@@ -59,9 +66,15 @@ async def test_malformed_messages_are_skipped_and_handler_errors_survive(redis):
 
     async with Subscriber(redis, types={"agent_stopped"}) as sub:
         task = asyncio.create_task(sub.run(handler))
-        for bad in ["not json", "[1, 2]", json.dumps({"type": "x"}), json.dumps({"type": "Bad Type", "sender": "s"}),
-                    json.dumps({"type": "agent_stopped", "sender": "", "payload": {}}),
-                    json.dumps({"type": "agent_stopped", "sender": "s", "payload": "not a dict"}), b"\xff\xfe"]:
+        for bad in [
+            "not json",
+            "[1, 2]",
+            json.dumps({"type": "x"}),
+            json.dumps({"type": "Bad Type", "sender": "s"}),
+            json.dumps({"type": "agent_stopped", "sender": "", "payload": {}}),
+            json.dumps({"type": "agent_stopped", "sender": "s", "payload": "not a dict"}),
+            b"\xff\xfe",
+        ]:
             await redis.publish(CHANNEL, bad)
         await publish(redis, "agent_stopped", "a", {"boom": True})
         await publish(redis, "agent_started", "filtered-out")
@@ -95,7 +108,7 @@ async def test_subscriber_survives_a_redis_restart(tmp_path: Path):
                 while not got:
                     try:
                         await publish(client, "agent_started", "after")
-                    except Exception:  # noqa: BLE001 - the publisher reconnects too
+                    except Exception:
                         pass
                     await asyncio.sleep(0.05)
 

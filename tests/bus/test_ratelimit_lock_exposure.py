@@ -122,8 +122,9 @@ async def test_exposure_cap_holds_under_concurrency(redis_url):
     clients = [await connect(redis_url) for _ in range(4)]
     try:
         ledgers = [ExposureLedger(c) for c in clients]
-        results = await asyncio.gather(*(ledgers[i % 4].reserve(f"agent-{i % 7}", Decimal("10"), Decimal("255"))
-                                         for i in range(100)))
+        results = await asyncio.gather(
+            *(ledgers[i % 4].reserve(f"agent-{i % 7}", Decimal("10"), Decimal("255")) for i in range(100))
+        )
         assert sum(results) == 25
         assert await ledgers[0].total() == Decimal(250)
     finally:

@@ -63,13 +63,21 @@ class Helm:
             self.env[f"HELM_{name}_HOME"] = str(folder)
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run([str(self.binary), *args], env=self.env, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [str(self.binary), *args], env=self.env, capture_output=True, text=True, timeout=60
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"helm {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
         return result
 
-    def template(self, *set_args: str, chart: Path = CHART, monitoring: bool = True, check: bool = True,
-                 extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    def template(
+        self,
+        *set_args: str,
+        chart: Path = CHART,
+        monitoring: bool = True,
+        check: bool = True,
+        extra: tuple[str, ...] = (),
+    ) -> subprocess.CompletedProcess:
         """``helm template`` of the chart; each of ``set_args`` is a ``--set`` expression."""
         args = ["template", RELEASE, str(chart), "--namespace", NAMESPACE, *extra]
         if monitoring:
@@ -99,9 +107,13 @@ def helm(request, tmp_path_factory) -> Helm:
 
 def _apt_install_promtool() -> str:
     def install() -> subprocess.CompletedProcess:
-        return subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "prometheus"],
-                              capture_output=True, text=True, timeout=600,
-                              env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        return subprocess.run(
+            ["apt-get", "install", "-y", "--no-install-recommends", "prometheus"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
 
     result = install()
     if result.returncode != 0:
@@ -117,10 +129,14 @@ def promtool() -> str:
         problem = _apt_install_promtool()
         found = shutil.which("promtool")
         if found is None:
-            pytest.fail(f"promtool is missing and `apt-get install prometheus` did not provide it:\n{problem}")
+            pytest.fail(
+                f"promtool is missing and `apt-get install prometheus` did not provide it:\n{problem}"
+            )
     if found is None:
-        pytest.fail("promtool is missing: install Debian's `prometheus` package (apt-get install -y "
-                    "--no-install-recommends prometheus) or put promtool on PATH")
+        pytest.fail(
+            "promtool is missing: install Debian's `prometheus` package (apt-get install -y "
+            "--no-install-recommends prometheus) or put promtool on PATH"
+        )
     return found
 
 
@@ -136,5 +152,7 @@ def find(objects: list[dict], kind: str, name: str | None = None) -> list[dict]:
 
 def one(objects: list[dict], kind: str, name: str | None = None) -> dict:
     found = find(objects, kind, name)
-    assert len(found) == 1, f"expected one {kind} {name or ''}, found {[o['metadata']['name'] for o in found]}"
+    assert len(found) == 1, (
+        f"expected one {kind} {name or ''}, found {[o['metadata']['name'] for o in found]}"
+    )
     return found[0]

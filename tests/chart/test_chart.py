@@ -15,9 +15,12 @@ from tests.chart.conftest import CHART, NAMESPACE, RELEASE, REPO, find, one
 from tests.k8s_schema import load_crd_schema, validate
 
 OPERATOR = f"{RELEASE}-trading-floor-operator"
-EXTERNAL = ("postgresql.enabled=false", "redis.enabled=false",
-            "connections.databaseUrl=postgresql://floor:pw@db.example:5432/floor",
-            "connections.redisUrl=redis://:pw@cache.example:6379/0")
+EXTERNAL = (
+    "postgresql.enabled=false",
+    "redis.enabled=false",
+    "connections.databaseUrl=postgresql://floor:pw@db.example:5432/floor",
+    "connections.redisUrl=redis://:pw@cache.example:6379/0",
+)
 EXISTING = ("postgresql.enabled=false", "redis.enabled=false", "connections.existingSecret=my-connections")
 
 
@@ -27,8 +30,12 @@ def _env(container: dict) -> dict[str, str]:
 
 # --- lint and render ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("set_args", [(), EXTERNAL, EXISTING, ("liveTrading=true", "rbac.crdScanning=true")],
-                         ids=["defaults", "external-urls", "existing-secret", "live-with-crd-scanning"])
+
+@pytest.mark.parametrize(
+    "set_args",
+    [(), EXTERNAL, EXISTING, ("liveTrading=true", "rbac.crdScanning=true")],
+    ids=["defaults", "external-urls", "existing-secret", "live-with-crd-scanning"],
+)
 def test_helm_lint_passes(helm, set_args):
     args = ["lint", str(CHART), "--strict", "--namespace", NAMESPACE]
     for expr in set_args:
@@ -39,23 +46,35 @@ def test_helm_lint_passes(helm, set_args):
 
 def test_default_render_has_the_expected_objects(rendered):
     kinds = sorted((o["kind"], o["metadata"]["name"]) for o in rendered)
-    assert kinds == sorted([
-        ("ServiceAccount", OPERATOR), ("ServiceAccount", "trading-floor-agent"),
-        ("Secret", "trading-floor-connections"), ("Secret", f"{RELEASE}-trading-floor-postgresql"),
-        ("Secret", f"{RELEASE}-trading-floor-redis"),
-        ("Role", OPERATOR), ("Role", f"{RELEASE}-trading-floor-agent"),
-        ("RoleBinding", OPERATOR), ("RoleBinding", f"{RELEASE}-trading-floor-agent"),
-        ("Service", OPERATOR), ("Service", f"{RELEASE}-trading-floor-postgresql"),
-        ("Service", f"{RELEASE}-trading-floor-redis"),
-        ("Deployment", OPERATOR),
-        ("StatefulSet", f"{RELEASE}-trading-floor-postgresql"), ("StatefulSet", f"{RELEASE}-trading-floor-redis"),
-        ("ConfigMap", f"{RELEASE}-trading-floor-dashboard-agent"),
-        ("ConfigMap", f"{RELEASE}-trading-floor-dashboard-floor-overview"),
-        ("ServiceMonitor", OPERATOR), ("PodMonitor", f"{RELEASE}-trading-floor-agents"),
-        ("PrometheusRule", f"{RELEASE}-trading-floor"),
-    ])
-    assert all(o["metadata"].get("namespace") == NAMESPACE for o in rendered
-               if o["kind"] not in ("ClusterRole", "ClusterRoleBinding"))
+    assert kinds == sorted(
+        [
+            ("ServiceAccount", OPERATOR),
+            ("ServiceAccount", "trading-floor-agent"),
+            ("Secret", "trading-floor-connections"),
+            ("Secret", f"{RELEASE}-trading-floor-postgresql"),
+            ("Secret", f"{RELEASE}-trading-floor-redis"),
+            ("Role", OPERATOR),
+            ("Role", f"{RELEASE}-trading-floor-agent"),
+            ("RoleBinding", OPERATOR),
+            ("RoleBinding", f"{RELEASE}-trading-floor-agent"),
+            ("Service", OPERATOR),
+            ("Service", f"{RELEASE}-trading-floor-postgresql"),
+            ("Service", f"{RELEASE}-trading-floor-redis"),
+            ("Deployment", OPERATOR),
+            ("StatefulSet", f"{RELEASE}-trading-floor-postgresql"),
+            ("StatefulSet", f"{RELEASE}-trading-floor-redis"),
+            ("ConfigMap", f"{RELEASE}-trading-floor-dashboard-agent"),
+            ("ConfigMap", f"{RELEASE}-trading-floor-dashboard-floor-overview"),
+            ("ServiceMonitor", OPERATOR),
+            ("PodMonitor", f"{RELEASE}-trading-floor-agents"),
+            ("PrometheusRule", f"{RELEASE}-trading-floor"),
+        ]
+    )
+    assert all(
+        o["metadata"].get("namespace") == NAMESPACE
+        for o in rendered
+        if o["kind"] not in ("ClusterRole", "ClusterRoleBinding")
+    )
 
 
 def test_operator_deployment(rendered):
@@ -68,7 +87,13 @@ def test_operator_deployment(rendered):
     assert pod["securityContext"]["runAsUser"] == 10001
     (container,) = pod["containers"]
     assert container["image"] == "ghcr.io/trading-floor/operator:0.1.0"
-    assert container["args"] == ["operator", "--namespace", NAMESPACE, "--liveness", "http://0.0.0.0:8081/healthz"]
+    assert container["args"] == [
+        "operator",
+        "--namespace",
+        NAMESPACE,
+        "--liveness",
+        "http://0.0.0.0:8081/healthz",
+    ]
     assert _env(container) == {
         "FLOOR_AGENT_IMAGE": "ghcr.io/trading-floor/agent:0.1.0",
         "FLOOR_IMAGE_PULL_POLICY": "IfNotPresent",
@@ -86,8 +111,10 @@ def test_operator_deployment(rendered):
         "REDIS_URL": None,
     }
     refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
-    assert refs == {"DATABASE_URL": {"name": "trading-floor-connections", "key": "DATABASE_URL"},
-                    "REDIS_URL": {"name": "trading-floor-connections", "key": "REDIS_URL"}}
+    assert refs == {
+        "DATABASE_URL": {"name": "trading-floor-connections", "key": "DATABASE_URL"},
+        "REDIS_URL": {"name": "trading-floor-connections", "key": "REDIS_URL"},
+    }
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports == {"metrics": 8080, "health": 8081}
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
@@ -115,16 +142,24 @@ def test_kubernetes_validate_strict_accepts_every_rendering(helm, tmp_path):
     """Built-in kinds are checked against the Kubernetes 1.34 schemas; only the three Prometheus Operator
     kinds are custom resources it cannot check (they are checked structurally in test_monitoring)."""
     paths = []
-    for i, set_args in enumerate([(), EXTERNAL, EXISTING, ("rbac.crdScanning=true", "grafana.dashboards.enabled=false")]):
+    for i, set_args in enumerate(
+        [(), EXTERNAL, EXISTING, ("rbac.crdScanning=true", "grafana.dashboards.enabled=false")]
+    ):
         path = tmp_path / f"render-{i}.yaml"
         path.write_text(helm.template(*set_args).stdout)
         paths.append(str(path))
     cli = Path(sys.executable).with_name("kubernetes-validate")
-    result = subprocess.run([str(cli), "-k", "1.34.0", "--strict", *paths], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(cli), "-k", "1.34.0", "--strict", *paths], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     lines = (result.stdout + result.stderr).splitlines()
     problems = [line for line in lines if not line.startswith("INFO") and "passed for resource" not in line]
-    unchecked = {line.split("for kind ")[1].split(" ")[0] for line in problems if "Couldn't find schema for kind" in line}
+    unchecked = {
+        line.split("for kind ")[1].split(" ")[0]
+        for line in problems
+        if "Couldn't find schema for kind" in line
+    }
     assert unchecked == {"PodMonitor", "PrometheusRule", "ServiceMonitor"}, problems
     assert all("Couldn't find schema for kind" in line for line in problems), problems
     assert sum("passed for resource" in line for line in lines) >= 4 * 10
@@ -138,12 +173,19 @@ def test_monitoring_objects_need_the_prometheus_operator_api(helm):
 
 # --- connections: in-chart, external, existing Secret -------------------------------------------------
 
+
 def test_in_chart_connection_urls_point_at_the_in_chart_services(rendered):
     conn = one(rendered, "Secret", "trading-floor-connections")["stringData"]
     pg_password = one(rendered, "Secret", f"{RELEASE}-trading-floor-postgresql")["stringData"]["password"]
     redis_password = one(rendered, "Secret", f"{RELEASE}-trading-floor-redis")["stringData"]["password"]
     db = urlsplit(conn["DATABASE_URL"])
-    assert (db.scheme, db.username, db.password, db.port, db.path) == ("postgresql", "tradingfloor", pg_password, 5432, "/tradingfloor")
+    assert (db.scheme, db.username, db.password, db.port, db.path) == (
+        "postgresql",
+        "tradingfloor",
+        pg_password,
+        5432,
+        "/tradingfloor",
+    )
     assert db.hostname == f"{RELEASE}-trading-floor-postgresql.{NAMESPACE}.svc"
     redis = urlsplit(conn["REDIS_URL"])
     assert (redis.scheme, redis.password, redis.port, redis.path) == ("redis", redis_password, 6379, "/0")
@@ -166,7 +208,10 @@ def test_postgresql_statefulset_uses_a_volume_claim_and_its_secret(rendered):
     (container,) = sts["spec"]["template"]["spec"]["containers"]
     assert container["image"].startswith("postgres:")
     password = next(e for e in container["env"] if e["name"] == "POSTGRES_PASSWORD")
-    assert password["valueFrom"]["secretKeyRef"] == {"name": f"{RELEASE}-trading-floor-postgresql", "key": "password"}
+    assert password["valueFrom"]["secretKeyRef"] == {
+        "name": f"{RELEASE}-trading-floor-postgresql",
+        "key": "password",
+    }
 
 
 def test_external_urls_replace_the_in_chart_databases(helm):
@@ -175,21 +220,31 @@ def test_external_urls_replace_the_in_chart_databases(helm):
     assert [s["metadata"]["name"] for s in find(objects, "Secret")] == ["trading-floor-connections"]
     assert one(objects, "Secret")["stringData"] == {
         "DATABASE_URL": "postgresql://floor:pw@db.example:5432/floor",
-        "REDIS_URL": "redis://:pw@cache.example:6379/0"}
+        "REDIS_URL": "redis://:pw@cache.example:6379/0",
+    }
 
 
 def test_existing_secret_is_used_and_not_created(helm):
     objects = helm.render(*EXISTING)
     assert not find(objects, "Secret") and not find(objects, "StatefulSet")
     deploy = one(objects, "Deployment", OPERATOR)
-    assert _env(deploy["spec"]["template"]["spec"]["containers"][0])["FLOOR_CONNECTION_SECRET"] == "my-connections"
+    assert (
+        _env(deploy["spec"]["template"]["spec"]["containers"][0])["FLOOR_CONNECTION_SECRET"]
+        == "my-connections"
+    )
 
 
-@pytest.mark.parametrize("set_args, message", [
-    (("connections.existingSecret=mine",), "connections.existingSecret is set: set postgresql.enabled=false"),
-    (("postgresql.enabled=false",), "postgresql.enabled is false: set connections.databaseUrl"),
-    (("redis.enabled=false",), "redis.enabled is false: set connections.redisUrl"),
-])
+@pytest.mark.parametrize(
+    "set_args, message",
+    [
+        (
+            ("connections.existingSecret=mine",),
+            "connections.existingSecret is set: set postgresql.enabled=false",
+        ),
+        (("postgresql.enabled=false",), "postgresql.enabled is false: set connections.databaseUrl"),
+        (("redis.enabled=false",), "redis.enabled is false: set connections.redisUrl"),
+    ],
+)
 def test_inconsistent_connection_values_fail_with_a_message(helm, set_args, message):
     result = helm.template(*set_args, check=False)
     assert result.returncode != 0
@@ -251,6 +306,7 @@ def test_values_file_documents_every_schema_key():
 
 # --- RBAC -------------------------------------------------------------------------------------------
 
+
 def _rules(objects, kind, name):
     return one(objects, kind, name)["rules"]
 
@@ -266,24 +322,40 @@ def test_rbac_has_no_wildcards(helm):
 
 
 def _grants(rules) -> set[tuple[str, str, str]]:
-    return {(group, resource, verb) for rule in rules for group in rule["apiGroups"]
-            for resource in rule["resources"] for verb in rule["verbs"]}
+    return {
+        (group, resource, verb)
+        for rule in rules
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
 
 
 def test_agents_may_only_read_the_floor_resources_and_patch_their_status(rendered):
     grants = _grants(_rules(rendered, "Role", f"{RELEASE}-trading-floor-agent"))
     kinds = ("traderagents", "auditors", "monitors")
-    assert grants == ({("tradingfloor.dev", k, "get") for k in kinds}
-                      | {("tradingfloor.dev", f"{k}/status", "patch") for k in kinds})
+    assert grants == (
+        {("tradingfloor.dev", k, "get") for k in kinds}
+        | {("tradingfloor.dev", f"{k}/status", "patch") for k in kinds}
+    )
     binding = one(rendered, "RoleBinding", f"{RELEASE}-trading-floor-agent")
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "trading-floor-agent", "namespace": NAMESPACE}]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "trading-floor-agent", "namespace": NAMESPACE}
+    ]
 
 
 def test_operator_gets_exactly_what_it_uses(rendered):
     grants = _grants(_rules(rendered, "Role", OPERATOR))
-    crs = {("tradingfloor.dev", k, v) for k in ("traderagents", "auditors", "monitors")
-           for v in ("get", "list", "watch", "patch")}
-    status = {("tradingfloor.dev", f"{k}/status", v) for k in ("traderagents", "auditors", "monitors") for v in ("get", "patch")}
+    crs = {
+        ("tradingfloor.dev", k, v)
+        for k in ("traderagents", "auditors", "monitors")
+        for v in ("get", "list", "watch", "patch")
+    }
+    status = {
+        ("tradingfloor.dev", f"{k}/status", v)
+        for k in ("traderagents", "auditors", "monitors")
+        for v in ("get", "patch")
+    }
     pods = {("", "pods", v) for v in ("get", "list", "watch", "create", "delete")}
     events = {("", "events", v) for v in ("create", "patch")}
     assert grants == crs | status | pods | events | {("tradingfloor.dev", "traderagents", "create")}
@@ -295,20 +367,27 @@ def test_operator_gets_exactly_what_it_uses(rendered):
 def test_crd_scanning_rbac_can_be_turned_on(helm):
     objects = helm.render("rbac.crdScanning=true")
     cluster = _grants(_rules(objects, "ClusterRole", f"{RELEASE}-trading-floor-{NAMESPACE}-operator-crds"))
-    assert cluster == {("apiextensions.k8s.io", "customresourcedefinitions", v) for v in ("get", "list", "watch")}
+    assert cluster == {
+        ("apiextensions.k8s.io", "customresourcedefinitions", v) for v in ("get", "list", "watch")
+    }
     binding = one(objects, "ClusterRoleBinding")
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": OPERATOR, "namespace": NAMESPACE}]
 
 
 # --- CRDs, examples, the NOTES sample ----------------------------------------------------------------
 
+
 def test_chart_crds_are_copies_of_the_generated_crds():
     generated = {p.name: p.read_bytes() for p in (REPO / "crds").glob("*.yaml")}
     shipped = {p.name: p.read_bytes() for p in (CHART / "crds").glob("*.yaml")}
     assert len(generated) == 3
-    assert shipped.keys() == generated.keys(), "charts/trading-floor/crds/ must hold exactly the files of crds/"
+    assert shipped.keys() == generated.keys(), (
+        "charts/trading-floor/crds/ must hold exactly the files of crds/"
+    )
     stale = [name for name in generated if shipped[name] != generated[name]]
-    assert not stale, f"charts/trading-floor/crds/ differs from crds/ for {stale}: cp crds/*.yaml charts/trading-floor/crds/"
+    assert not stale, (
+        f"charts/trading-floor/crds/ differs from crds/ for {stale}: cp crds/*.yaml charts/trading-floor/crds/"
+    )
 
 
 def _crd_schemas() -> dict[str, dict]:
@@ -367,10 +446,12 @@ def test_dashboard_configmaps_carry_the_sidecar_label_and_the_json(rendered):
 
 
 def test_dashboard_label_and_folder_are_configurable(helm):
-    objects = helm.render("grafana.dashboards.label=dash", "grafana.dashboards.labelValue=yes",
-                          "grafana.dashboards.annotations.grafana_folder=Trading Floor")
+    objects = helm.render(
+        "grafana.dashboards.label=dash",
+        "grafana.dashboards.labelValue=yes",
+        "grafana.dashboards.annotations.grafana_folder=Trading Floor",
+    )
     for cm in find(objects, "ConfigMap"):
         assert cm["metadata"]["labels"]["dash"] == "yes"
         assert cm["metadata"]["annotations"] == {"grafana_folder": "Trading Floor"}
     assert not find(helm.render("grafana.dashboards.enabled=false"), "ConfigMap")
-

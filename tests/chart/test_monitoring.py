@@ -15,7 +15,14 @@ from prometheus_client.metrics import MetricWrapperBase
 import tradingfloor.observability.metrics as exported
 from tests.chart.conftest import CHART, NAMESPACE, RELEASE, REPO, one
 
-ALERTS = {"AgentDown", "HeartbeatStale", "RestartBudgetExhausted", "DrawdownHigh", "CircuitBreakerOpen", "FloorBossDown"}
+ALERTS = {
+    "AgentDown",
+    "HeartbeatStale",
+    "RestartBudgetExhausted",
+    "DrawdownHigh",
+    "CircuitBreakerOpen",
+    "FloorBossDown",
+}
 RUNBOOK_BASE = "https://github.com/trading-floor/trading-floor/blob/main/docs/runbooks"
 OPERATOR_JOB = f"{RELEASE}-trading-floor-operator"
 AGENT_JOB = "trading-floor-agent"
@@ -24,6 +31,7 @@ DASHBOARDS = sorted((CHART / "dashboards").glob("*.json"))
 
 
 # --- what the code exports, and what an expression uses -------------------------------------------------
+
 
 def exported_series() -> set[str]:
     """Every series name the floor's metrics module can produce, suffixes included."""
@@ -43,20 +51,33 @@ def exported_series() -> set[str]:
     return names
 
 
-_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless",
-             "offset", "inf", "nan"}
+_KEYWORDS = {
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "bool",
+    "and",
+    "or",
+    "unless",
+    "offset",
+    "inf",
+    "nan",
+}
 
 
 def metric_names(expr: str) -> set[str]:
     """Metric names a PromQL expression selects (functions, keywords, labels and Grafana variables excluded)."""
-    expr = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)                  # string literals
-    expr = re.sub(r"\{[^{}]*\}", "", expr)                            # label matchers
-    expr = re.sub(r"\[[^\]]*\]", "", expr)                            # range / subquery selectors
+    expr = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)  # string literals
+    expr = re.sub(r"\{[^{}]*\}", "", expr)  # label matchers
+    expr = re.sub(r"\[[^\]]*\]", "", expr)  # range / subquery selectors
     expr = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", expr)
-    expr = re.sub(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", "", expr)        # Grafana variables left outside matchers
+    expr = re.sub(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", "", expr)  # Grafana variables left outside matchers
     names = set()
     for match in re.finditer(r"(?<![\w.])[A-Za-z_:][A-Za-z0-9_:]*", expr):
-        if expr[match.end():].lstrip().startswith("("):
+        if expr[match.end() :].lstrip().startswith("("):
             continue  # a function or aggregation
         if match.group().lower() not in _KEYWORDS:
             names.add(match.group())
@@ -69,26 +90,35 @@ def grafana_query_metrics(query: str) -> set[str]:
     return metric_names(match.group(1)) if match else metric_names(query)
 
 
-@pytest.mark.parametrize("expr, expected", [
-    ('sum by (agent) (rate(foo_total{job="x", a=~"$agent"}[$__rate_interval])) * 60', {"foo_total"}),
-    ("histogram_quantile(0.99, sum by (le) (rate(lat_seconds_bucket[5m])))", {"lat_seconds_bucket"}),
-    ('time() - hb_seconds{namespace="$namespace"} > 120', {"hb_seconds"}),
-    ('up == 0 or on() (absent(up{job="j"}) and on() sum(m{phase!~"A|B"}) > 0)', {"up", "m"}),
-    ("sum(x) or vector(0)", {"x"}),
-    ("a / ignoring(kind) group_left b offset 5m", {"a", "b"}),
-])
+@pytest.mark.parametrize(
+    "expr, expected",
+    [
+        ('sum by (agent) (rate(foo_total{job="x", a=~"$agent"}[$__rate_interval])) * 60', {"foo_total"}),
+        ("histogram_quantile(0.99, sum by (le) (rate(lat_seconds_bucket[5m])))", {"lat_seconds_bucket"}),
+        ('time() - hb_seconds{namespace="$namespace"} > 120', {"hb_seconds"}),
+        ('up == 0 or on() (absent(up{job="j"}) and on() sum(m{phase!~"A|B"}) > 0)', {"up", "m"}),
+        ("sum(x) or vector(0)", {"x"}),
+        ("a / ignoring(kind) group_left b offset 5m", {"a", "b"}),
+    ],
+)
 def test_metric_name_extraction(expr, expected):
     assert metric_names(expr) == expected
 
 
 def test_exported_series_include_suffixes():
     names = exported_series()
-    assert {"tradingfloor_orders_total", "tradingfloor_pnl_usd", "tradingfloor_decision_latency_seconds_bucket",
-            "floorboss_restart_budget_exhausted", "floorboss_circuit_breaker_open"} <= names
+    assert {
+        "tradingfloor_orders_total",
+        "tradingfloor_pnl_usd",
+        "tradingfloor_decision_latency_seconds_bucket",
+        "floorboss_restart_budget_exhausted",
+        "floorboss_circuit_breaker_open",
+    } <= names
     assert "tradingfloor_orders" not in names
 
 
 # --- alerts ------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def rule(rendered):
@@ -128,10 +158,13 @@ def test_every_runbook_exists_and_covers_its_alert(alert_rules):
 
 def test_alert_thresholds_come_from_values(helm):
     # --set keeps 0.35 a string (helm only converts integers); --set-json gives the schema a number.
-    objects = helm.render("alerts.heartbeatStaleSeconds=300", "alerts.agentDownFor=10m",
-                          "metrics.prometheusRule.excludeRules={CircuitBreakerOpen}",
-                          "metrics.prometheusRule.additionalLabels.release=kps",
-                          extra=("--set-json", "alerts.drawdownRatio=0.35"))
+    objects = helm.render(
+        "alerts.heartbeatStaleSeconds=300",
+        "alerts.agentDownFor=10m",
+        "metrics.prometheusRule.excludeRules={CircuitBreakerOpen}",
+        "metrics.prometheusRule.additionalLabels.release=kps",
+        extra=("--set-json", "alerts.drawdownRatio=0.35"),
+    )
     rule = one(objects, "PrometheusRule")
     assert rule["metadata"]["labels"]["release"] == "kps"
     rules = {r["alert"]: r for r in rule["spec"]["groups"][0]["rules"]}
@@ -146,7 +179,9 @@ def test_alerts_query_only_exported_metrics(alert_rules):
     for name, r in alert_rules.items():
         used = metric_names(r["expr"])
         assert used, name
-        assert used <= known, f"{name} queries {used - known}, which tradingfloor/observability/metrics.py does not export"
+        assert used <= known, (
+            f"{name} queries {used - known}, which tradingfloor/observability/metrics.py does not export"
+        )
 
 
 def _write_rules(path: Path, spec: dict) -> Path:
@@ -155,8 +190,12 @@ def _write_rules(path: Path, spec: dict) -> Path:
 
 
 def test_promtool_check_rules(rule, promtool, tmp_path):
-    result = subprocess.run([promtool, "check", "rules", str(_write_rules(tmp_path / "rules.yaml", rule["spec"]))],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [promtool, "check", "rules", str(_write_rules(tmp_path / "rules.yaml", rule["spec"]))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"SUCCESS: {len(ALERTS)} rules found" in result.stdout
 
@@ -167,7 +206,11 @@ def _series(name: str, values: str, **labels: str) -> dict:
 
 
 def _alert(alertname: str, eval_time: str, *label_sets: dict) -> dict:
-    return {"eval_time": eval_time, "alertname": alertname, "exp_alerts": [{"exp_labels": labels} for labels in label_sets]}
+    return {
+        "eval_time": eval_time,
+        "alertname": alertname,
+        "exp_alerts": [{"exp_labels": labels} for labels in label_sets],
+    }
 
 
 def test_promtool_unit_tests_fire_each_alert(rule, promtool, tmp_path):
@@ -179,54 +222,98 @@ def test_promtool_unit_tests_fire_each_alert(rule, promtool, tmp_path):
         r.pop("annotations")
     _write_rules(tmp_path / "rules.yaml", spec)
     ns = {"namespace": NAMESPACE}
-    agent_a = {"job": AGENT_JOB, **ns, "agent": "momentum-btc", "agent_kind": "TraderAgent", "pod": "momentum-btc"}
-    agent_b = {"job": AGENT_JOB, **ns, "agent": "volume-spike-eth", "agent_kind": "TraderAgent", "pod": "volume-spike-eth"}
+    agent_a = {
+        "job": AGENT_JOB,
+        **ns,
+        "agent": "momentum-btc",
+        "agent_kind": "TraderAgent",
+        "pod": "momentum-btc",
+    }
+    agent_b = {
+        "job": AGENT_JOB,
+        **ns,
+        "agent": "volume-spike-eth",
+        "agent_kind": "TraderAgent",
+        "pod": "volume-spike-eth",
+    }
     boss = {"job": OPERATOR_JOB, **ns}
     tests = [
         {  # a target that stops answering; the other stays up
             "interval": "1m",
             "input_series": [_series("up", "1 1 0x12", **agent_a), _series("up", "1x14", **agent_b)],
-            "alert_rule_test": [_alert("AgentDown", "5m"),
-                                _alert("AgentDown", "10m", {"severity": "critical", **agent_a})],
+            "alert_rule_test": [
+                _alert("AgentDown", "5m"),
+                _alert("AgentDown", "10m", {"severity": "critical", **agent_a}),
+            ],
         },
         {  # no agent target at all although the Floor Boss manages active agents
             "interval": "1m",
-            "input_series": [_series("floorboss_managed_agents", "3x10", **boss, kind="TraderAgent", phase="Running")],
+            "input_series": [
+                _series("floorboss_managed_agents", "3x10", **boss, kind="TraderAgent", phase="Running")
+            ],
             "alert_rule_test": [_alert("AgentDown", "8m", {"severity": "critical", "job": AGENT_JOB, **ns})],
         },
         {  # ... but Retired, Paused or Failed agents have no Pods (Failed is RestartBudgetExhausted's job)
             "interval": "1m",
-            "input_series": [_series("floorboss_managed_agents", "3x10", **boss, kind="TraderAgent", phase=phase)
-                             for phase in ("Retired", "Paused", "Failed")],
+            "input_series": [
+                _series("floorboss_managed_agents", "3x10", **boss, kind="TraderAgent", phase=phase)
+                for phase in ("Retired", "Paused", "Failed")
+            ],
             "alert_rule_test": [_alert("AgentDown", "8m")],
         },
         {  # a heartbeat frozen at t=0 while the other agent keeps beating every minute
             "interval": "1m",
-            "input_series": [_series("tradingfloor_heartbeat_timestamp_seconds", "0x10", **agent_a),
-                             _series("tradingfloor_heartbeat_timestamp_seconds", "0+60x10", **agent_b)],
-            "alert_rule_test": [_alert("HeartbeatStale", "2m"),
-                                _alert("HeartbeatStale", "5m", {"severity": "warning", **agent_a})],
+            "input_series": [
+                _series("tradingfloor_heartbeat_timestamp_seconds", "0x10", **agent_a),
+                _series("tradingfloor_heartbeat_timestamp_seconds", "0+60x10", **agent_b),
+            ],
+            "alert_rule_test": [
+                _alert("HeartbeatStale", "2m"),
+                _alert("HeartbeatStale", "5m", {"severity": "warning", **agent_a}),
+            ],
         },
         {
             "interval": "1m",
             "input_series": [
-                _series("floorboss_restart_budget_exhausted", "0 0 1x8", **boss, kind="TraderAgent", agent="momentum-btc"),
-                _series("floorboss_restart_budget_exhausted", "0x10", **boss, kind="Auditor", agent="auditor")],
-            "alert_rule_test": [_alert("RestartBudgetExhausted", "6m", {"severity": "critical", **boss,
-                                                                         "kind": "TraderAgent", "agent": "momentum-btc"})],
+                _series(
+                    "floorboss_restart_budget_exhausted",
+                    "0 0 1x8",
+                    **boss,
+                    kind="TraderAgent",
+                    agent="momentum-btc",
+                ),
+                _series(
+                    "floorboss_restart_budget_exhausted", "0x10", **boss, kind="Auditor", agent="auditor"
+                ),
+            ],
+            "alert_rule_test": [
+                _alert(
+                    "RestartBudgetExhausted",
+                    "6m",
+                    {"severity": "critical", **boss, "kind": "TraderAgent", "agent": "momentum-btc"},
+                )
+            ],
         },
         {
             "interval": "1m",
-            "input_series": [_series("tradingfloor_drawdown_ratio", "0.25x10", **agent_a),
-                             _series("tradingfloor_drawdown_ratio", "0.1x10", **agent_b)],
-            "alert_rule_test": [_alert("DrawdownHigh", "3m"),
-                                _alert("DrawdownHigh", "8m", {"severity": "warning", **agent_a})],
+            "input_series": [
+                _series("tradingfloor_drawdown_ratio", "0.25x10", **agent_a),
+                _series("tradingfloor_drawdown_ratio", "0.1x10", **agent_b),
+            ],
+            "alert_rule_test": [
+                _alert("DrawdownHigh", "3m"),
+                _alert("DrawdownHigh", "8m", {"severity": "warning", **agent_a}),
+            ],
         },
         {
             "interval": "1m",
-            "input_series": [_series("floorboss_circuit_breaker_open", "1x10", **boss, breaker="DailyLoss"),
-                             _series("floorboss_circuit_breaker_open", "0x10", **boss, breaker="ApiErrorRate")],
-            "alert_rule_test": [_alert("CircuitBreakerOpen", "5m", {"severity": "critical", **boss, "breaker": "DailyLoss"})],
+            "input_series": [
+                _series("floorboss_circuit_breaker_open", "1x10", **boss, breaker="DailyLoss"),
+                _series("floorboss_circuit_breaker_open", "0x10", **boss, breaker="ApiErrorRate"),
+            ],
+            "alert_rule_test": [
+                _alert("CircuitBreakerOpen", "5m", {"severity": "critical", **boss, "breaker": "DailyLoss"})
+            ],
         },
         {
             "interval": "1m",
@@ -242,13 +329,18 @@ def test_promtool_unit_tests_fire_each_alert(rule, promtool, tmp_path):
     tested = {t["alertname"] for group in tests for t in group["alert_rule_test"]}
     assert tested == ALERTS
     unit = tmp_path / "unit.yaml"
-    unit.write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests}))
-    result = subprocess.run([promtool, "test", "rules", str(unit)], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    unit.write_text(
+        yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests})
+    )
+    result = subprocess.run(
+        [promtool, "test", "rules", str(unit)], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout + result.stderr
 
 
 # --- scrape objects -----------------------------------------------------------------------------------
+
 
 def test_service_monitor_scrapes_the_operator_metrics_port(rendered):
     monitor = one(rendered, "ServiceMonitor")
@@ -286,10 +378,14 @@ def test_pod_monitor_selects_the_agent_pods_the_operator_creates(rendered):
     def meta(label: str) -> str:  # how Prometheus names a Pod label in service discovery
         return "__meta_kubernetes_pod_label_" + re.sub(r"[^a-zA-Z0-9_]", "_", label)
 
-    assert relabel == {"agent": [meta("tradingfloor.dev/agent")], "agent_kind": [meta("tradingfloor.dev/kind")]}
+    assert relabel == {
+        "agent": [meta("tradingfloor.dev/agent")],
+        "agent_kind": [meta("tradingfloor.dev/kind")],
+    }
 
 
 # --- dashboards ----------------------------------------------------------------------------------------
+
 
 def _dashboards() -> dict[str, dict]:
     return {p.name: json.loads(p.read_text()) for p in DASHBOARDS}
@@ -312,17 +408,23 @@ def test_dashboards_are_valid_json_with_a_datasource_variable():
         assert d["id"] is None and "trading-floor" in d["tags"], name
         assert "__inputs" not in d, "sidecar provisioning does not resolve __inputs"
         variables = {v["name"]: v for v in d["templating"]["list"]}
-        assert variables["datasource"]["type"] == "datasource" and variables["datasource"]["query"] == "prometheus"
+        assert (
+            variables["datasource"]["type"] == "datasource"
+            and variables["datasource"]["query"] == "prometheus"
+        )
         for v in variables.values():
             if v["type"] == "query":
                 assert v["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, (name, v["name"])
         ids = [p["id"] for p in _panels(d)]
         assert len(ids) == len(set(ids)), name
         for panel in _panels(d):
-            assert 0 <= panel["gridPos"]["x"] and panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
+            assert panel["gridPos"]["x"] >= 0 and panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
             if panel["type"] == "row":
                 continue
-            assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, (name, panel["title"])
+            assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, (
+                name,
+                panel["title"],
+            )
             assert panel["targets"], (name, panel["title"])
             for target in panel["targets"]:
                 assert target["datasource"]["uid"] == "${datasource}"
@@ -338,7 +440,9 @@ def test_dashboards_query_only_exported_metrics():
         for expr in _exprs(d):
             used = metric_names(expr)
             assert used, f"{name}: no metric in {expr!r}"
-            assert used <= known, f"{name}: {expr!r} queries {used - known}, not exported by tradingfloor/observability/metrics.py"
+            assert used <= known, (
+                f"{name}: {expr!r} queries {used - known}, not exported by tradingfloor/observability/metrics.py"
+            )
             used_everywhere |= used
         for v in d["templating"]["list"]:
             if v["type"] == "query":
@@ -358,11 +462,15 @@ def test_promtool_parses_every_dashboard_expression(promtool, tmp_path):
             assert "$" not in expr, expr
             rules.append({"record": f"dashboard:expr_{len(rules)}:check", "expr": expr})
     path = _write_rules(tmp_path / "dashboards.yaml", {"groups": [{"name": "dashboards", "rules": rules}]})
-    result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"SUCCESS: {len(rules)} rules found" in result.stdout
 
 
 def test_dashboards_fit_in_a_configmap_applied_client_side():
     for path in DASHBOARDS:
-        assert path.stat().st_size < 200_000, f"{path.name} is too large for kubectl's last-applied annotation"
+        assert path.stat().st_size < 200_000, (
+            f"{path.name} is too large for kubectl's last-applied annotation"
+        )

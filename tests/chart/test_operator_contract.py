@@ -10,7 +10,7 @@ import re
 import pytest
 import typer
 
-from tests.chart.conftest import NAMESPACE, REPO, RELEASE, one
+from tests.chart.conftest import NAMESPACE, RELEASE, REPO, one
 
 OPERATOR = f"{RELEASE}-trading-floor-operator"
 
@@ -36,8 +36,12 @@ def test_operator_reads_what_the_chart_sets(rendered, monkeypatch):
     assert settings.connection_secret == "trading-floor-connections"
     assert settings.agent_service_account == "trading-floor-agent"
     assert settings.metrics_port == 8080
-    assert (settings.cpu_request, settings.memory_request, settings.cpu_limit, settings.memory_limit) == \
-        ("100m", "192Mi", "1", "512Mi")
+    assert (settings.cpu_request, settings.memory_request, settings.cpu_limit, settings.memory_limit) == (
+        "100m",
+        "192Mi",
+        "1",
+        "512Mi",
+    )
     assert settings.database_url and settings.redis_url
 
 
@@ -57,7 +61,9 @@ def test_operator_command_line_parses(rendered):
 def test_policy_overrides_reach_the_decision_core(helm, monkeypatch):
     from tradingfloor.decisions.policy import FloorPolicy
 
-    objects = helm.render(extra=("--set-json", 'operator.policy={"floor_daily_loss": 0.03, "min_trades_clone": 200}'))
+    objects = helm.render(
+        extra=("--set-json", 'operator.policy={"floor_daily_loss": 0.03, "min_trades_clone": 200}')
+    )
     settings = _settings_from(_operator_container(objects), monkeypatch)
     policy = FloorPolicy(**settings.policy_overrides)
     assert (policy.floor_daily_loss, policy.min_trades_clone) == (0.03, 200)
@@ -69,8 +75,12 @@ def test_agent_pods_fit_the_chart(rendered, monkeypatch, kind):
     from tradingfloor.cli import app
 
     settings = _settings_from(_operator_container(rendered), monkeypatch)
-    resource = {"apiVersion": "tradingfloor.dev/v1alpha1", "kind": kind,
-                "metadata": {"name": "momentum-btc", "namespace": NAMESPACE, "uid": "u-1"}, "spec": {}}
+    resource = {
+        "apiVersion": "tradingfloor.dev/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": "momentum-btc", "namespace": NAMESPACE, "uid": "u-1"},
+        "spec": {},
+    }
     pod = build_pod(resource, "momentum-btc-0", settings)
 
     # ServiceAccount: the chart's, bound to the agent Role.
@@ -121,9 +131,12 @@ def test_floor_capital_reaches_the_operator_and_its_agent_pods(helm, monkeypatch
     objects = helm.render(extra=("--set", "floorCapital=25000"))
     settings = _settings_from(_operator_container(objects), monkeypatch)
     assert settings.floor_capital == "25000"
-    resource = {"apiVersion": "tradingfloor.dev/v1alpha1", "kind": "TraderAgent",
-                "metadata": {"name": "a", "namespace": NAMESPACE, "uid": "u1"},
-                "spec": {"strategy": "momentum", "market": {"asset": "BTC"}}}
+    resource = {
+        "apiVersion": "tradingfloor.dev/v1alpha1",
+        "kind": "TraderAgent",
+        "metadata": {"name": "a", "namespace": NAMESPACE, "uid": "u1"},
+        "spec": {"strategy": "momentum", "market": {"asset": "BTC"}},
+    }
     env = build_pod(resource, "a-0", settings)["spec"]["containers"][0]["env"]
     assert {"name": "FLOOR_CAPITAL", "value": "25000"} in env
     # unset by default: no floor-wide cap is claimed that nobody configured

@@ -26,6 +26,7 @@ SCRIPT = REPO / "scripts" / "kind-e2e.sh"
 
 # --- Dockerfiles ------------------------------------------------------------------------------------
 
+
 def instructions(path: Path) -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) with line continuations joined and comments dropped."""
     text = re.sub(r"\\\n", " ", path.read_text())
@@ -98,26 +99,38 @@ def _ignored(path: str, patterns: list[str]) -> bool:
         pattern = pattern.lstrip("!").rstrip("/")
         parts = path.split("/")
         prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-        if any(fnmatch.fnmatch(p, pattern) or fnmatch.fnmatch(p, pattern.replace("**/", "")) for p in prefixes):
+        if any(
+            fnmatch.fnmatch(p, pattern) or fnmatch.fnmatch(p, pattern.replace("**/", "")) for p in prefixes
+        ):
             ignored = not negate
     return ignored
 
 
 def test_dockerignore_keeps_the_build_context_small_but_complete():
-    patterns = [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
-                if line.strip() and not line.startswith("#")]
+    patterns = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     for heavy in (".venv", ".git", "tests", "var", "tradingfloor/__pycache__/x.pyc"):
         assert _ignored(heavy, patterns), heavy
     for name in DOCKERFILES:
         for i, args in stages(REPO / name)[0]:
             if i == "COPY":
                 for source in args.split()[:-1]:
-                    assert not _ignored(source, patterns), f"{name} copies {source}, which .dockerignore drops"
-    for needed in ("tradingfloor/cli.py", "operator/floor_boss/__init__.py", "agent_image/floor_agents/__init__.py"):
+                    assert not _ignored(source, patterns), (
+                        f"{name} copies {source}, which .dockerignore drops"
+                    )
+    for needed in (
+        "tradingfloor/cli.py",
+        "operator/floor_boss/__init__.py",
+        "agent_image/floor_agents/__init__.py",
+    ):
         assert not _ignored(needed, patterns), needed
 
 
 # --- the kind end-to-end script ----------------------------------------------------------------------
+
 
 def test_kind_script_is_strict_bash_and_opt_in():
     text = SCRIPT.read_text()
@@ -171,9 +184,16 @@ def _run_script(tmp_path: Path, recreate: bool) -> tuple[subprocess.CompletedPro
         path = bin_dir / tool
         path.write_text(FAKE_TOOL.format(python=sys.executable))
         path.chmod(0o755)
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "FAKE_STATE": str(state), "TIMEOUT_SECONDS": "1",
-           "FAKE_OPERATOR_RECREATES": "1" if recreate else "0", "HOME": str(tmp_path)}
-    result = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "FAKE_STATE": str(state),
+        "TIMEOUT_SECONDS": "1",
+        "FAKE_OPERATOR_RECREATES": "1" if recreate else "0",
+        "HOME": str(tmp_path),
+    }
+    result = subprocess.run(
+        ["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     calls = [json.loads(line) for line in (state / "calls.log").read_text().splitlines()]
     return result, calls
 
@@ -190,20 +210,44 @@ def test_kind_script_flow_against_stand_in_tools(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     order = [
         _index(calls, "kind", "create", "cluster", "--name", "trading-floor-e2e"),
-        _index(calls, "docker", "build", "-f", str(REPO / "Dockerfile.operator"), "-t", "trading-floor-operator:e2e"),
-        _index(calls, "docker", "build", "-f", str(REPO / "Dockerfile.agent"), "-t", "trading-floor-agent:e2e"),
+        _index(
+            calls,
+            "docker",
+            "build",
+            "-f",
+            str(REPO / "Dockerfile.operator"),
+            "-t",
+            "trading-floor-operator:e2e",
+        ),
+        _index(
+            calls, "docker", "build", "-f", str(REPO / "Dockerfile.agent"), "-t", "trading-floor-agent:e2e"
+        ),
         _index(calls, "kind", "load", "docker-image", "trading-floor-operator:e2e"),
         _index(calls, "kind", "load", "docker-image", "trading-floor-agent:e2e"),
         _index(calls, "helm", "install", "trading-floor", str(REPO / "charts" / "trading-floor")),
         _index(calls, "kubectl", "-n", "trading-floor", "apply", "-f"),
-        _index(calls, "kubectl", "-n", "trading-floor", "delete", "pod", "-l", "tradingfloor.dev/agent=momentum-btc"),
+        _index(
+            calls,
+            "kubectl",
+            "-n",
+            "trading-floor",
+            "delete",
+            "pod",
+            "-l",
+            "tradingfloor.dev/agent=momentum-btc",
+        ),
         _index(calls, "kubectl", "-n", "trading-floor", "get", "traderagents"),
         _index(calls, "kind", "delete", "cluster", "--name", "trading-floor-e2e"),
     ]
     assert order == sorted(order)
     helm_call = calls[order[5]]
-    for expected in ("image.repository=trading-floor-operator", "image.tag=e2e", "image.pullPolicy=Never",
-                     "agents.image.repository=trading-floor-agent", "agents.image.tag=e2e"):
+    for expected in (
+        "image.repository=trading-floor-operator",
+        "image.tag=e2e",
+        "image.pullPolicy=Never",
+        "agents.image.repository=trading-floor-agent",
+        "agents.image.tag=e2e",
+    ):
         assert expected in helm_call, helm_call
     assert "momentum-btc came back: pod uid uid-momentum-btc-0 -> uid-momentum-btc-1" in result.stdout
     assert "PASSED" in result.stdout
@@ -221,6 +265,13 @@ def test_deploy_doc_explains_the_script_and_that_it_cannot_run_here():
     doc = (REPO / "docs" / "deploy-kubernetes.md").read_text()
     assert "scripts/kind-e2e.sh" in doc
     assert "no container engine" in doc
-    for key in ("FLOOR_AGENT_IMAGE", "FLOOR_CONNECTION_SECRET", "FLOOR_AGENT_SERVICE_ACCOUNT",
-                "FLOOR_ALLOW_LIVE_TRADING", "FLOOR_OPERATOR_METRICS_PORT", "FLOOR_IMAGE_PULL_POLICY", "--liveness"):
+    for key in (
+        "FLOOR_AGENT_IMAGE",
+        "FLOOR_CONNECTION_SECRET",
+        "FLOOR_AGENT_SERVICE_ACCOUNT",
+        "FLOOR_ALLOW_LIVE_TRADING",
+        "FLOOR_OPERATOR_METRICS_PORT",
+        "FLOOR_IMAGE_PULL_POLICY",
+        "--liveness",
+    ):
         assert key in doc, key

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-
-
 from tradingfloor.decisions import Instance, Observation
 from tradingfloor.models.trader_agent import TraderAgentSpec, TraderAgentStatus
 
@@ -13,9 +11,18 @@ T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def trader_spec(**overrides) -> TraderAgentSpec:
-    raw = {"strategy": "momentum", "market": {"asset": "BTC"}, "params": {"thresholdBps": 50},
-           "restartPolicy": {"maxRestartsPerHour": 10, "backoffBaseSeconds": 1, "backoffCapSeconds": 300,
-                             "healthyResetSeconds": 600, "heartbeatTimeoutSeconds": 30}}
+    raw = {
+        "strategy": "momentum",
+        "market": {"asset": "BTC"},
+        "params": {"thresholdBps": 50},
+        "restartPolicy": {
+            "maxRestartsPerHour": 10,
+            "backoffBaseSeconds": 1,
+            "backoffCapSeconds": 300,
+            "healthyResetSeconds": 600,
+            "heartbeatTimeoutSeconds": 30,
+        },
+    }
     raw.update(overrides)
     return TraderAgentSpec.model_validate(raw)
 
@@ -33,5 +40,3 @@ def running(name: str, started: datetime) -> Instance:
 
 def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
-
-

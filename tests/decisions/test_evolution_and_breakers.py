@@ -38,4 +38,6 @@ def test_breakers():
     assert open_breakers(FloorSignals(daily_pnl=-150, capital=3000), policy) == ("DailyLoss",)
     assert open_breakers(FloorSignals(api_requests=10, api_errors=10), policy) == ()  # too few requests
     assert open_breakers(FloorSignals(api_requests=100, api_errors=25, database_reachable=False), policy) == (
-        "ApiErrorRate", "DatabaseUnreachable")
+        "ApiErrorRate",
+        "DatabaseUnreachable",
+    )

@@ -12,8 +12,14 @@ DAY = 86400
 
 
 def _perf(trades, wins, reported=T0, **extra):
-    return {"reportedAt": reported.isoformat(), "trades": trades, "wins": wins, "losses": trades - wins,
-            "winRate": f"{wins / trades:.4f}" if trades else None, **extra}
+    return {
+        "reportedAt": reported.isoformat(),
+        "trades": trades,
+        "wins": wins,
+        "losses": trades - wins,
+        "winRate": f"{wins / trades:.4f}" if trades else None,
+        **extra,
+    }
 
 
 def _cond(plan, type_):
@@ -41,8 +47,11 @@ def test_proven_winner_clones_with_lineage_and_varied_params(policy):
     (clone,) = plan.of(CreateClone)
     meta, spec = clone.manifest["metadata"], clone.manifest["spec"]
     assert meta["name"].startswith("btc-momo-g1-") and len(meta["name"]) == len("btc-momo-g1-") + 6
-    assert meta["labels"] == {"tradingfloor.dev/lineage-root": "btc-momo", "tradingfloor.dev/parent": "btc-momo",
-                              "tradingfloor.dev/generation": "1"}
+    assert meta["labels"] == {
+        "tradingfloor.dev/lineage-root": "btc-momo",
+        "tradingfloor.dev/parent": "btc-momo",
+        "tradingfloor.dev/generation": "1",
+    }
     assert spec["lineage"] == {"parent": "btc-momo", "generation": 1, "variation": "lookbackSeconds=330"}
     assert spec["params"] == {"thresholdBps": 50, "lookbackSeconds": 330} and spec["mode"] == "paper"
     assert [e.reason for e in plan.events if e.reason == "Cloned"] and plan.decisions[0].action == "clone"
@@ -53,10 +62,15 @@ def test_winner_not_cloned_before_the_window(policy):
 
 
 def test_clone_limits_children_and_cooldown(policy):
-    family = (FamilyMember("btc-momo"), FamilyMember("btc-momo-g1-aaaaaa", parent="btc-momo", created_at=at(DAY - 10)))
+    family = (
+        FamilyMember("btc-momo"),
+        FamilyMember("btc-momo-g1-aaaaaa", parent="btc-momo", created_at=at(DAY - 10)),
+    )
     assert not _held(policy, _perf(200, 140), DAY + 1, family=family).of(CreateClone)  # cooldown
-    family = (FamilyMember("btc-momo"),) + tuple(
-        FamilyMember(f"c{i}", parent="btc-momo", created_at=T0 - timedelta(days=5)) for i in range(3))
+    family = (
+        FamilyMember("btc-momo"),
+        *tuple(FamilyMember(f"c{i}", parent="btc-momo", created_at=T0 - timedelta(days=5)) for i in range(3)),
+    )
     assert not _held(policy, _perf(200, 140), DAY + 1, family=family).of(CreateClone)  # max children
     family = family[:2]
     (clone,) = _held(policy, _perf(200, 140), DAY + 1, family=family).of(CreateClone)
@@ -92,17 +106,27 @@ def test_proven_loser_is_retired_but_a_short_slump_is_not(policy):
     assert retire_evidence(35, 100, policy, 1).ok
 
 
-@pytest.mark.parametrize(("extra", "reason"), [
-    ({"drawdown": "0.25"}, "DrawdownLimit"),
-    ({"consecutiveLosses": 5}, "LossStreak"),
-    ({"dailyPnl": "-100"}, "DailyLossLimit"),  # 10 % of the default 1000 USD capital
-])
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ({"drawdown": "0.25"}, "DrawdownLimit"),
+        ({"consecutiveLosses": 5}, "LossStreak"),
+        ({"dailyPnl": "-100"}, "DailyLossLimit"),  # 10 % of the default 1000 USD capital
+    ],
+)
 def test_risk_limits_pause(policy, extra, reason):
-    plan = decide(observe(status={"performance": _perf(30, 15, **extra)}, instances=(running("btc-momo-0", T0),)),
-                  policy, at(1))
+    plan = decide(
+        observe(status={"performance": _perf(30, 15, **extra)}, instances=(running("btc-momo-0", T0),)),
+        policy,
+        at(1),
+    )
     (pause,) = plan.of(SetLifecycle)
     assert (pause.lifecycle, pause.reason) == ("Paused", reason)
-    assert plan.of(StopInstance) and plan.status["phase"] == "Paused" and _cond(plan, "Paused")["reason"] == reason
+    assert (
+        plan.of(StopInstance)
+        and plan.status["phase"] == "Paused"
+        and _cond(plan, "Paused")["reason"] == reason
+    )
 
 
 def test_within_limits_does_not_pause(policy):
@@ -145,5 +169,7 @@ def test_promotion_waits_for_the_evaluation_period(policy):
 
 
 def test_malformed_performance_numbers_are_ignored_not_fatal(policy):
-    plan = decide(observe(status={"performance": _perf(30, 15, drawdown="lots", sharpe="n/a")}), policy, at(1))
+    plan = decide(
+        observe(status={"performance": _perf(30, 15, drawdown="lots", sharpe="n/a")}), policy, at(1)
+    )
     assert not plan.of(SetLifecycle) and _cond(plan, "SharpeLow")["message"] == "no Sharpe reported"

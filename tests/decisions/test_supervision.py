@@ -19,7 +19,9 @@ def test_first_pass_starts_attempt_zero(policy):
 
 def _fail_and_restart(policy, status, now):
     """Fail the current instance at ``now``; return (status after failure, plan of the failure)."""
-    failed = Instance(status["podName"], "failed", started_at=now - timedelta(seconds=5), detail="exit code 1")
+    failed = Instance(
+        status["podName"], "failed", started_at=now - timedelta(seconds=5), detail="exit code 1"
+    )
     plan = decide(observe(status=status, instances=(failed,)), policy, now)
     return plan.status, plan
 
@@ -89,11 +91,17 @@ def test_restarts_older_than_an_hour_free_the_budget(policy):
 def test_three_missed_heartbeats_restart_a_running_agent(policy):
     status = decide(observe(), policy, T0).status
     inst = (running("btc-momo-0", T0),)
-    fresh = decide(observe(status=status, instances=inst, heartbeats_enabled=True, heartbeat_at=at(80)), policy, at(95))
+    fresh = decide(
+        observe(status=status, instances=inst, heartbeats_enabled=True, heartbeat_at=at(80)), policy, at(95)
+    )
     assert not fresh.of(StopInstance) and fresh.status["phase"] == "Running"
-    two = decide(observe(status=status, instances=inst, heartbeats_enabled=True, heartbeat_at=at(10)), policy, at(75))
+    two = decide(
+        observe(status=status, instances=inst, heartbeats_enabled=True, heartbeat_at=at(10)), policy, at(75)
+    )
     assert not two.of(StopInstance) and _cond(two, "Degraded")["reason"] == "HeartbeatMissed"
-    three = decide(observe(status=status, instances=inst, heartbeats_enabled=True, heartbeat_at=at(10)), policy, at(100))
+    three = decide(
+        observe(status=status, instances=inst, heartbeats_enabled=True, heartbeat_at=at(10)), policy, at(100)
+    )
     assert three.of(StopInstance) == [StopInstance("btc-momo-0", "HeartbeatMissed")]
     assert three.status["restarts"]["nextRestartAfter"] is not None
     # Without a heartbeat source the rule is skipped.
@@ -104,8 +112,16 @@ def test_three_missed_heartbeats_restart_a_running_agent(policy):
 def test_new_instance_is_not_judged_by_the_previous_heartbeat(policy):
     status = decide(observe(), policy, T0).status
     status["startedAt"] = at(200).isoformat()
-    plan = decide(observe(status=status, instances=(running("btc-momo-0", at(200)),), heartbeats_enabled=True,
-                          heartbeat_at=at(0)), policy, at(230))
+    plan = decide(
+        observe(
+            status=status,
+            instances=(running("btc-momo-0", at(200)),),
+            heartbeats_enabled=True,
+            heartbeat_at=at(0),
+        ),
+        policy,
+        at(230),
+    )
     assert not plan.of(StopInstance)
 
 
@@ -127,13 +143,16 @@ def test_paused_and_retired_stop_the_instance_and_keep_state(policy):
     status = decide(observe(), policy, T0).status
     inst = (running("btc-momo-0", T0),)
     for lifecycle in ("Paused", "Retired"):
-        plan = decide(observe(spec=trader_spec(lifecycle=lifecycle), status=status, instances=inst), policy, at(5))
+        plan = decide(
+            observe(spec=trader_spec(lifecycle=lifecycle), status=status, instances=inst), policy, at(5)
+        )
         assert plan.of(StopInstance) == [StopInstance("btc-momo-0", lifecycle)]
         assert plan.status["phase"] == lifecycle and not plan.of(StartInstance)
 
 
 def test_auditor_is_supervised_the_same_way(policy):
     from tradingfloor.models.auditor import AuditorSpec, AuditorStatus
+
     obs = observe(spec=AuditorSpec(), status=AuditorStatus(), kind="Auditor", name="auditor")
     plan = decide(obs, policy, T0)
     assert plan.of(StartInstance) == [StartInstance("auditor-0")] and "stage" not in plan.status

@@ -49,8 +49,14 @@ async def start_floor(tmp_path, db_url, redis_url):
     """``await start_floor(["momentum-btc.yaml"], pattern=..., policy=...)`` → RunningFloor."""
     running: list[RunningFloor] = []
 
-    async def start(manifests: list[str | dict], *, pattern: str = "none", speed: float = 60.0,
-                    policy: FloorPolicy | None = None, agent_env: dict | None = None) -> RunningFloor:
+    async def start(
+        manifests: list[str | dict],
+        *,
+        pattern: str = "none",
+        speed: float = 60.0,
+        policy: FloorPolicy | None = None,
+        agent_env: dict | None = None,
+    ) -> RunningFloor:
         folder = tmp_path / "manifests"
         folder.mkdir(exist_ok=True)
         for manifest in manifests:  # an example's file name, or a manifest of the test's own
@@ -58,11 +64,22 @@ async def start_floor(tmp_path, db_url, redis_url):
                 shutil.copy(EXAMPLES / manifest, folder / manifest)
             else:
                 (folder / f"{manifest['metadata']['name']}.yaml").write_text(yaml.safe_dump(manifest))
-        options = FloorOptions(manifests=folder, state_dir=tmp_path / "var", speed=speed, pattern=pattern,
-                               dashboard=False, database_url=db_url, redis_url=redis_url,
-                               policy=policy or FloorPolicy(),
-                               agent_env={"HEARTBEAT_INTERVAL": "2", "CHECKPOINT_INTERVAL": "2",
-                                          "TRADER_REPORT_INTERVAL": "2", **(agent_env or {})})
+        options = FloorOptions(
+            manifests=folder,
+            state_dir=tmp_path / "var",
+            speed=speed,
+            pattern=pattern,
+            dashboard=False,
+            database_url=db_url,
+            redis_url=redis_url,
+            policy=policy or FloorPolicy(),
+            agent_env={
+                "HEARTBEAT_INTERVAL": "2",
+                "CHECKPOINT_INTERVAL": "2",
+                "TRADER_REPORT_INTERVAL": "2",
+                **(agent_env or {}),
+            },
+        )
         floor = Floor(options)
         handle = RunningFloor(floor, asyncio.create_task(floor.run()), options.state_dir)
         running.append(handle)

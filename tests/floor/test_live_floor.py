@@ -32,6 +32,7 @@ async def test_sigkilled_agent_is_restarted_after_backoff_and_resumes(start_floo
     floor = await start_floor(["momentum-btc.yaml"], pattern="momentum")
     r = aioredis.from_url(redis_url)
     try:
+
         async def first_heartbeat():
             pid = _running_pid(floor, "momentum-btc")
             beat = await r.get("tf:heartbeat:momentum-btc")
@@ -65,8 +66,11 @@ async def test_sigkilled_agent_is_restarted_after_backoff_and_resumes(start_floo
 
         async def resumed():
             log = (floor.state_dir / "logs" / "momentum-btc.log").read_text()
-            starts = [json.loads(line) for line in log.splitlines()
-                      if line.startswith("{") and '"trader.started"' in line]
+            starts = [
+                json.loads(line)
+                for line in log.splitlines()
+                if line.startswith("{") and '"trader.started"' in line
+            ]
             return starts[1] if len(starts) >= 2 else None
 
         second_start = await floor.wait_for(resumed, 60, "the restarted trader's start line")
@@ -88,29 +92,48 @@ async def test_momentum_market_clones_the_winner_and_stops_the_contrarian(start_
     momentum agent and pauses or retires the mean-reversion one, each with a recorded reason."""
     from tradingfloor.decisions import FloorPolicy
 
-    policy = FloorPolicy(min_trades_clone=6, min_trades_retire=6, confidence=0.8, clone_after_seconds=0,
-                         retire_after_seconds=0, clone_cooldown_seconds=0)
+    policy = FloorPolicy(
+        min_trades_clone=6,
+        min_trades_retire=6,
+        confidence=0.8,
+        clone_after_seconds=0,
+        retire_after_seconds=0,
+        clone_cooldown_seconds=0,
+    )
 
     def trader(name: str, strategy: str) -> dict:
         # Shorter lookback and threshold than the examples so both trade most rounds; the evaluation
         # period is short so the floor judges within minutes.
-        return {"apiVersion": "tradingfloor.dev/v1alpha1", "kind": "TraderAgent", "metadata": {"name": name},
-                "spec": {"strategy": strategy, "market": {"asset": "BTC", "interval": "15m"},
-                         "params": {"lookbackSeconds": 120, "thresholdBps": 15, "maxEntryPrice": "0.90"},
-                         "risk": {"capital": "1000", "riskPerTradeBps": 200},
-                         "evaluation": {"testingPeriodHours": 0}}}
+        return {
+            "apiVersion": "tradingfloor.dev/v1alpha1",
+            "kind": "TraderAgent",
+            "metadata": {"name": name},
+            "spec": {
+                "strategy": strategy,
+                "market": {"asset": "BTC", "interval": "15m"},
+                "params": {"lookbackSeconds": 120, "thresholdBps": 15, "maxEntryPrice": "0.90"},
+                "risk": {"capital": "1000", "riskPerTradeBps": 200},
+                "evaluation": {"testingPeriodHours": 0},
+            },
+        }
 
-    floor = await start_floor([trader("momentum-btc", "momentum"), trader("mean-reversion-btc", "meanReversion")],
-                              pattern="momentum", speed=150, policy=policy)
+    floor = await start_floor(
+        [trader("momentum-btc", "momentum"), trader("mean-reversion-btc", "meanReversion")],
+        pattern="momentum",
+        speed=150,
+        policy=policy,
+    )
     try:
+
         async def decided():
             agents = {a.name: a for a in await floor.supervisor.store.agents()}
             clones = [a for a in agents.values() if a.parent == "momentum-btc"]
             contrarian = agents["mean-reversion-btc"].spec.get("lifecycle")
             return (clones, contrarian) if clones and contrarian in ("Paused", "Retired") else None
 
-        clones, contrarian = await floor.wait_for(decided, 420, "a clone of momentum-btc and a stopped contrarian",
-                                                  interval=1.0)
+        clones, _contrarian = await floor.wait_for(
+            decided, 420, "a clone of momentum-btc and a stopped contrarian", interval=1.0
+        )
         clone = clones[0]
         assert clone.spec["lineage"]["parent"] == "momentum-btc"
         assert clone.spec["lineage"]["generation"] == 1
@@ -118,10 +141,15 @@ async def test_momentum_market_clones_the_winner_and_stops_the_contrarian(start_
         parent = await repo.get_agent(floor.supervisor.store.pool, "momentum-btc")
         assert clone.spec["params"] != parent.spec["params"]
         pool = floor.supervisor.store.pool
-        cloned = [e for e in await repo.recent_events(pool, agent="momentum-btc", limit=200) if e.type == "Cloned"]
+        cloned = [
+            e for e in await repo.recent_events(pool, agent="momentum-btc", limit=200) if e.type == "Cloned"
+        ]
         assert cloned and clone.name in cloned[0].message and "wins" in cloned[0].message
-        stopped = [e for e in await repo.recent_events(pool, agent="mean-reversion-btc", limit=200)
-                   if e.type in ("Paused", "Retired")]
+        stopped = [
+            e
+            for e in await repo.recent_events(pool, agent="mean-reversion-btc", limit=200)
+            if e.type in ("Paused", "Retired")
+        ]
         assert stopped and stopped[0].message  # the recorded reason
         status = (await repo.get_agent(pool, "mean-reversion-btc")).status
         assert status["lastDecision"]["action"] in ("pause", "retire")

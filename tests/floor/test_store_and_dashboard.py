@@ -71,7 +71,10 @@ async def test_forbidden_edits_are_refused(store):
 async def test_clones_are_idempotent_and_written_as_manifests(store, tmp_path):
     await store.apply_manifests([parse_resource(momentum_doc())])
     clone = momentum_doc()
-    clone["metadata"] = {"name": "momentum-btc-g1-abc123", "labels": {"tradingfloor.dev/parent": "momentum-btc"}}
+    clone["metadata"] = {
+        "name": "momentum-btc-g1-abc123",
+        "labels": {"tradingfloor.dev/parent": "momentum-btc"},
+    }
     clone["spec"]["lineage"] = {"parent": "momentum-btc", "generation": 1, "variation": "thresholdBps=55"}
     assert await store.create_clone(clone) == "momentum-btc-g1-abc123"
     assert await store.create_clone(clone) == "momentum-btc-g1-abc123"
@@ -84,7 +87,8 @@ async def test_clones_are_idempotent_and_written_as_manifests(store, tmp_path):
 def test_bad_manifest_files_are_reported_not_fatal(tmp_path):
     (tmp_path / "good.yaml").write_text((EXAMPLES / "monitor.yaml").read_text())
     (tmp_path / "bad.yaml").write_text(
-        (EXAMPLES / "momentum-btc.yaml").read_text().replace("strategy: momentum", "strategy: astrology"))
+        (EXAMPLES / "momentum-btc.yaml").read_text().replace("strategy: momentum", "strategy: astrology")
+    )
     resources, errors = read_manifests(tmp_path)
     assert [r.kind for r in resources] == ["Monitor"]
     assert len(errors) == 1 and "bad.yaml" in errors[0] and "strategy" in errors[0]
@@ -105,22 +109,51 @@ def test_instances_lineage_and_durations():
 
 def test_dashboard_renders_every_agent_and_totals():
     agents = [
-        {"name": "momentum-btc", "kind": "TraderAgent", "spec": momentum_doc()["spec"],
-         "status": {"phase": "Running", "performance": {"pnl": "12.5", "winRate": "0.6", "trades": 10},
-                    "restarts": {"total": 2}}},
-        {"name": "momentum-btc-g1-x", "kind": "TraderAgent",
-         "spec": {**momentum_doc()["spec"], "lineage": {"parent": "momentum-btc", "generation": 1}},
-         "status": {"phase": "Backoff", "performance": {"pnl": "-2.5", "trades": 3}}},
+        {
+            "name": "momentum-btc",
+            "kind": "TraderAgent",
+            "spec": momentum_doc()["spec"],
+            "status": {
+                "phase": "Running",
+                "performance": {"pnl": "12.5", "winRate": "0.6", "trades": 10},
+                "restarts": {"total": 2},
+            },
+        },
+        {
+            "name": "momentum-btc-g1-x",
+            "kind": "TraderAgent",
+            "spec": {**momentum_doc()["spec"], "lineage": {"parent": "momentum-btc", "generation": 1}},
+            "status": {"phase": "Backoff", "performance": {"pnl": "-2.5", "trades": 3}},
+        },
         {"name": "auditor", "kind": "Auditor", "spec": {}, "status": {"phase": "Running"}},
     ]
     rows = rows_from_agents(agents, {"momentum-btc": 4.0})
     assert floor_totals(rows) == {"agents": 2, "running": 1, "trades": 13, "pnl": "10.0", "restarts": 2}
     console = Console(record=True, width=160)
-    console.print(render(rows, [{"ts": "2026-11-22T10:00:00", "agent": "momentum-btc", "type": "Restarted",
-                                 "message": "started momentum-btc-3"}]))
+    console.print(
+        render(
+            rows,
+            [
+                {
+                    "ts": "2026-11-22T10:00:00",
+                    "agent": "momentum-btc",
+                    "type": "Restarted",
+                    "message": "started momentum-btc-3",
+                }
+            ],
+        )
+    )
     text = console.export_text()
-    for expected in ("momentum-btc", "← momentum-btc g1", "+12.50", "60.0%", "Backoff", "4s ago", "Restarted",
-                     "13 trades"):
+    for expected in (
+        "momentum-btc",
+        "← momentum-btc g1",
+        "+12.50",
+        "60.0%",
+        "Backoff",
+        "4s ago",
+        "Restarted",
+        "13 trades",
+    ):
         assert expected in text
 
 

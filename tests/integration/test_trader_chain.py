@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -57,8 +57,9 @@ async def _closed_trades(pool) -> int:
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
-async def test_trader_fills_and_trades_reach_auditor_monitor_and_verify(db_url, redis_url, agent_env, tmp_path,
-                                                                        monkeypatch):
+async def test_trader_fills_and_trades_reach_auditor_monitor_and_verify(
+    db_url, redis_url, agent_env, tmp_path, monkeypatch
+):
     await migrate(db_url)
     pool = await create_pool(db_url, max_size=3)
     manifest = tmp_path / "trader.yaml"
@@ -67,9 +68,19 @@ async def test_trader_fills_and_trades_reach_auditor_monitor_and_verify(db_url, 
     await repo.upsert_agent(pool, AGENT, "TraderAgent", spec)
     await repo.upsert_agent(pool, "chain-monitor", "Monitor", {})
 
-    sim = await start_simulator("127.0.0.1", 0, SimConfig(seed=4, assets=("BTC",), pattern="momentum"), speed=SPEED)
-    collector = Collector("BTC", "15m", CollectorUrls(sim.url, sim.url, sim.market_ws_url, sim.spot_ws_url),
-                          redis_url, PostgresSink(db_url), batch_size=500, flush_interval=0.2, stale_after=5.0)
+    sim = await start_simulator(
+        "127.0.0.1", 0, SimConfig(seed=4, assets=("BTC",), pattern="momentum"), speed=SPEED
+    )
+    collector = Collector(
+        "BTC",
+        "15m",
+        CollectorUrls(sim.url, sim.url, sim.market_ws_url, sim.spot_ws_url),
+        redis_url,
+        PostgresSink(db_url),
+        batch_size=500,
+        flush_interval=0.2,
+        stale_after=5.0,
+    )
     stop = asyncio.Event()
     books, messages, ready = BookCache(), [], asyncio.Event()
     listener = asyncio.create_task(_listen(redis_url, books, messages, ready))
@@ -95,8 +106,13 @@ async def test_trader_fills_and_trades_reach_auditor_monitor_and_verify(db_url, 
     assert "trader.caught_up" in log
 
     try:
-        fills = {r["fill_id"]: r for r in await pool.fetch(
-            "SELECT f.fill_id, f.liquidity FROM fills f JOIN orders o USING (client_order_id) WHERE o.agent = $1", AGENT)}
+        fills = {
+            r["fill_id"]: r
+            for r in await pool.fetch(
+                "SELECT f.fill_id, f.liquidity FROM fills f JOIN orders o USING (client_order_id) WHERE o.agent = $1",
+                AGENT,
+            )
+        }
         trades = await repo.list_trades(pool, agent=AGENT)
         assert fills and trades
         # every fill was announced on the bus with its id and the book it met
@@ -109,15 +125,17 @@ async def test_trader_fills_and_trades_reach_auditor_monitor_and_verify(db_url, 
         auditor = Auditor("chain-auditor", Thresholds(), books=books)
         stats = await auditor.run_pass(pool)
         assert stats.checked == len(fills) + len(trades)
-        subjects = {r["subject"]: r["payload"] for r in await pool.fetch(
-            "SELECT subject, payload FROM audit_log WHERE agent = 'chain-auditor'")}
+        subjects = {
+            r["subject"]: r["payload"]
+            for r in await pool.fetch("SELECT subject, payload FROM audit_log WHERE agent = 'chain-auditor'")
+        }
         assert set(subjects) == {f"fill:{f}" for f in fills} | {f"trade:{t.id}" for t in trades}
         assert all(p["skipped"] == [] for s, p in subjects.items() if s.startswith("fill:")), subjects
         assert [v.to_json() for v in stats.violations] == []
         assert (await auditor.run_pass(pool)).checked == 0
 
         # one monitor pass: the trader's performance from the shared trades table
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         result = await monitor_pass(pool, DatabaseStatusSink(pool), "chain-monitor", AlertThresholds(), now)
         mine = next(m for m in result.agents if m.agent == AGENT)
         assert mine.trades == len(trades)
@@ -134,6 +152,8 @@ async def test_trader_fills_and_trades_reach_auditor_monitor_and_verify(db_url, 
 async def _cached_markets(redis_url: str) -> bool:
     client = aioredis.from_url(redis_url)
     try:
-        return bool(await client.hlen("tf:md:BTC:15m:markets")) and bool(await client.exists("tf:md:BTC:15m:spot"))
+        return bool(await client.hlen("tf:md:BTC:15m:markets")) and bool(
+            await client.exists("tf:md:BTC:15m:spot")
+        )
     finally:
         await client.aclose()

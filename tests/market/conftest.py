@@ -42,7 +42,10 @@ async def sim_book(http: aiohttp.ClientSession, base: str, token: str) -> dict:
 
 def levels(book) -> dict:
     """An OrderBook as the same string form /sim/book returns."""
-    return {"bids": [[str(p), str(s)] for p, s in book.bids()], "asks": [[str(p), str(s)] for p, s in book.asks()]}
+    return {
+        "bids": [[str(p), str(s)] for p, s in book.bids()],
+        "asks": [[str(p), str(s)] for p, s in book.asks()],
+    }
 
 
 async def wait_for(pred, timeout: float, interval: float = 0.02) -> bool:

@@ -12,9 +12,15 @@ import redis.asyncio as aioredis
 from tradingfloor.bus import api_health
 from tradingfloor.bus.api_health import ApiCounter, ApiHealth
 from tradingfloor.market.codec import event_from_json
-from tradingfloor.market.collector import Collector, CollectorUrls, PostgresSink, api_trace, subscribe_market_events
-from tradingfloor.market.feed import FeedStats
+from tradingfloor.market.collector import (
+    Collector,
+    CollectorUrls,
+    PostgresSink,
+    api_trace,
+    subscribe_market_events,
+)
 from tradingfloor.market.events import BookSnapshot, PriceChange, SpotTick
+from tradingfloor.market.feed import FeedStats
 from tradingfloor.persistence.migrate import migrate
 
 from .conftest import wait_for
@@ -33,12 +39,19 @@ async def test_collector_fans_out_to_agents_and_archives(sim, redis_url, db_url)
     await asyncio.sleep(0.2)  # both subscribed before the first publish
     urls = CollectorUrls(sim.url, sim.url, sim.market_ws_url, sim.spot_ws_url)
     sink = PostgresSink(db_url)
-    collector = Collector("BTC", "15m", urls, redis_url, sink, batch_size=200, flush_interval=0.2, stale_after=5.0)
+    collector = Collector(
+        "BTC", "15m", urls, redis_url, sink, batch_size=200, flush_interval=0.2, stale_after=5.0
+    )
     stop = asyncio.Event()
     run = asyncio.create_task(collector.run(stop))
     try:
-        assert await wait_for(lambda: sum(isinstance(e, PriceChange) for e in got) >= 100
-                              and any(isinstance(e, SpotTick) for e in got), 15.0), collector.published
+        assert await wait_for(
+            lambda: (
+                sum(isinstance(e, PriceChange) for e in got) >= 100
+                and any(isinstance(e, SpotTick) for e in got)
+            ),
+            15.0,
+        ), collector.published
         stop.set()
         await asyncio.wait_for(run, 10)
     finally:

@@ -16,12 +16,39 @@ from tradingfloor.market.ws import MarketStream
 from .conftest import wait_for
 from .test_codec_and_book import ASSET, BOOK_BEST_LAST, MARKET
 
-GARBAGE = ['{"event_type": "book", "market"', "not json at all", json.dumps({"event_type": "mystery"}),
-           json.dumps({"event_type": "last_trade_price", "market": MARKET, "asset_id": ASSET, "price": "1e9",
-                       "side": "BUY", "size": "1", "timestamp": "1"}),
-           json.dumps([{"event_type": "price_change", "market": MARKET}]), b"\xff\xfe"]
-GOOD_CHANGE = {"event_type": "price_change", "market": MARKET, "timestamp": "1703875209000",
-               "price_changes": [{"asset_id": ASSET, "price": "0.47", "side": "BUY", "size": "10", "best_bid": "0.50", "best_ask": "0.51"}]}
+GARBAGE = [
+    '{"event_type": "book", "market"',
+    "not json at all",
+    json.dumps({"event_type": "mystery"}),
+    json.dumps(
+        {
+            "event_type": "last_trade_price",
+            "market": MARKET,
+            "asset_id": ASSET,
+            "price": "1e9",
+            "side": "BUY",
+            "size": "1",
+            "timestamp": "1",
+        }
+    ),
+    json.dumps([{"event_type": "price_change", "market": MARKET}]),
+    b"\xff\xfe",
+]
+GOOD_CHANGE = {
+    "event_type": "price_change",
+    "market": MARKET,
+    "timestamp": "1703875209000",
+    "price_changes": [
+        {
+            "asset_id": ASSET,
+            "price": "0.47",
+            "side": "BUY",
+            "size": "10",
+            "best_bid": "0.50",
+            "best_ask": "0.51",
+        }
+    ],
+}
 
 
 async def test_stream_survives_and_counts_malformed_frames():

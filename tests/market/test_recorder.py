@@ -15,8 +15,16 @@ from tradingfloor.market.recorder import FrameRecorder, RecordingError, read_fra
 
 async def test_record_then_replay_full_speed_and_realtime(sim, tmp_path):
     path = tmp_path / "btc.jsonl.gz"
-    frames = await record(path, "BTC", "15m", 1.5, gamma_url=sim.url, clob_url=sim.url,
-                          market_ws_url=sim.market_ws_url, spot_ws_url=sim.spot_ws_url)
+    frames = await record(
+        path,
+        "BTC",
+        "15m",
+        1.5,
+        gamma_url=sim.url,
+        clob_url=sim.url,
+        market_ws_url=sim.market_ws_url,
+        spot_ws_url=sim.spot_ws_url,
+    )
     assert frames > 20
     rows = list(read_frames(path))
     assert len(rows) == frames and {src for _, src, _ in rows} == {"listing", "market", "spot"}
@@ -68,12 +76,22 @@ async def test_floor_backtest_replays_a_recording(sim, tmp_path):
     from tradingfloor.market.events import NewMarket
 
     path = tmp_path / "btc.jsonl.gz"
-    await record(path, "BTC", "15m", 1.5, gamma_url=sim.url, clob_url=sim.url,
-                 market_ws_url=sim.market_ws_url, spot_ws_url=sim.spot_ws_url)
+    await record(
+        path,
+        "BTC",
+        "15m",
+        1.5,
+        gamma_url=sim.url,
+        clob_url=sim.url,
+        market_ws_url=sim.market_ws_url,
+        spot_ws_url=sim.spot_ws_url,
+    )
     listed = [ev for _, ev in replay_events(path) if isinstance(ev, NewMarket)]
     assert listed and all(ev.info.fee_rate > 0 and ev.info.up_token_id for ev in listed)
     out = tmp_path / "report"
-    result = CliRunner().invoke(app, ["backtest", "--files", str(path), "--strategies", "momentum",
-                                      "--assets", "BTC", "--out", str(out)])
+    result = CliRunner().invoke(
+        app,
+        ["backtest", "--files", str(path), "--strategies", "momentum", "--assets", "BTC", "--out", str(out)],
+    )
     assert result.exit_code == 0, result.output
     assert (out / "report.json").exists() and (out / "equity.png").exists()

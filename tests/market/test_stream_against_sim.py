@@ -32,17 +32,26 @@ async def test_discovery_subscribe_sync_through_a_round_and_resolution(sim, http
     assert current.price_to_beat is not None
     tokens = [current.up_token_id, current.down_token_id]
 
-    stream = MarketStream(sim.market_ws_url, tokens, clob=clob, stale_after=2.0, backoff_base=0.05, backoff_max=0.3)
+    stream = MarketStream(
+        sim.market_ws_url, tokens, clob=clob, stale_after=2.0, backoff_base=0.05, backoff_max=0.3
+    )
     seen: list = []
     task = asyncio.create_task(_consume(stream, seen))
     try:
-        assert await wait_for(lambda: all(stream.book(t) for t in tokens), 5.0), "initial snapshot never arrived"
+        assert await wait_for(lambda: all(stream.book(t) for t in tokens), 5.0), (
+            "initial snapshot never arrived"
+        )
         # compare with the simulator's own book at a few points through the round
         for _ in range(3):
             await asyncio.sleep(0.6)
             await books_match_when_paused(http, sim.url, stream, tokens)
-        resolved = lambda: [e for e in seen if isinstance(e, MarketResolved) and e.market_id == current.market_id]  # noqa: E731
-        assert await wait_for(lambda: bool(resolved()), (current.end_ms - now) / FAST / 1000 + 8.0), "no market_resolved"
+
+        def resolved():
+            return [e for e in seen if isinstance(e, MarketResolved) and e.market_id == current.market_id]
+
+        assert await wait_for(lambda: bool(resolved()), (current.end_ms - now) / FAST / 1000 + 8.0), (
+            "no market_resolved"
+        )
         res = resolved()[0]
         async with http.get(f"{sim.url}/events", params={"slug": current.slug}) as r:
             meta = (await r.json())[0]["eventMetadata"]
@@ -66,11 +75,22 @@ async def test_kill_and_restart_simulator_client_reconnects_and_resyncs(http):
     handle = await start_simulator("127.0.0.1", 0, fast_config(seed=5), speed=FAST / 3)
     port, clock = handle.port, handle.clock
     clob = ClobRest(handle.url, http)
-    info = (await discover_rounds(GammaClient(handle.url, http), "BTC", "15m", await clob.server_time_ms(),
-                                  count=1, retries=3, retry_delay_s=0.05))[0]
+    info = (
+        await discover_rounds(
+            GammaClient(handle.url, http),
+            "BTC",
+            "15m",
+            await clob.server_time_ms(),
+            count=1,
+            retries=3,
+            retry_delay_s=0.05,
+        )
+    )[0]
     tokens = [info.up_token_id, info.down_token_id]
     stale_after = 1.0
-    stream = MarketStream(handle.market_ws_url, tokens, clob=clob, stale_after=stale_after, backoff_base=0.05, backoff_max=0.3)
+    stream = MarketStream(
+        handle.market_ws_url, tokens, clob=clob, stale_after=stale_after, backoff_base=0.05, backoff_max=0.3
+    )
     seen: list = []
     task = asyncio.create_task(_consume(stream, seen))
     restarted = None
@@ -80,13 +100,21 @@ async def test_kill_and_restart_simulator_client_reconnects_and_resyncs(http):
         connects_before = stream.stats.connects
         killed_at = time.monotonic()
         await handle.stop()
-        noticed = await wait_for(lambda: stream.stats.connect_failures > 0 or stream.feed.ws is None, stale_after + 1.0)
-        assert noticed and time.monotonic() - killed_at <= stale_after + 1.0, "client did not notice the dead feed"
+        noticed = await wait_for(
+            lambda: stream.stats.connect_failures > 0 or stream.feed.ws is None, stale_after + 1.0
+        )
+        assert noticed and time.monotonic() - killed_at <= stale_after + 1.0, (
+            "client did not notice the dead feed"
+        )
         await asyncio.sleep(0.3)
         restarted = await start_simulator("127.0.0.1", port, fast_config(seed=5), clock=clock)
-        assert await wait_for(lambda: stream.stats.connects > connects_before, 5.0), "client did not reconnect"
+        assert await wait_for(lambda: stream.stats.connects > connects_before, 5.0), (
+            "client did not reconnect"
+        )
         snaps_after = len([e for e in seen if isinstance(e, BookSnapshot)])
-        assert await wait_for(lambda: all(stream.book(t) for t in tokens), 5.0), "no fresh snapshot after reconnect"
+        assert await wait_for(lambda: all(stream.book(t) for t in tokens), 5.0), (
+            "no fresh snapshot after reconnect"
+        )
         assert snaps_after >= 2
         await asyncio.sleep(0.3)
         await books_match_when_paused(http, restarted.url, stream, tokens)
@@ -101,11 +129,27 @@ async def test_kill_and_restart_simulator_client_reconnects_and_resyncs(http):
 
 async def test_silent_feed_is_declared_dead_within_the_staleness_bound(sim, http):
     clob = ClobRest(sim.url, http)
-    info = (await discover_rounds(GammaClient(sim.url, http), "BTC", "15m", await clob.server_time_ms(), count=1,
-                                  retries=3, retry_delay_s=0.05))[0]
+    info = (
+        await discover_rounds(
+            GammaClient(sim.url, http),
+            "BTC",
+            "15m",
+            await clob.server_time_ms(),
+            count=1,
+            retries=3,
+            retry_delay_s=0.05,
+        )
+    )[0]
     tokens = [info.up_token_id, info.down_token_id]
-    stream = MarketStream(sim.market_ws_url, tokens, clob=clob, ping_interval=0.2, stale_after=0.8,
-                          backoff_base=0.05, backoff_max=0.2)
+    stream = MarketStream(
+        sim.market_ws_url,
+        tokens,
+        clob=clob,
+        ping_interval=0.2,
+        stale_after=0.8,
+        backoff_base=0.05,
+        backoff_max=0.2,
+    )
     seen: list = []
     task = asyncio.create_task(_consume(stream, seen))
     try:
@@ -117,7 +161,9 @@ async def test_silent_feed_is_declared_dead_within_the_staleness_bound(sim, http
         assert time.monotonic() - t0 <= 0.8 + 0.5
         async with http.post(f"{sim.url}/sim/resume"):
             pass
-        assert await wait_for(lambda: stream.stats.reconnects >= 1 and all(stream.book(t) for t in tokens), 5.0)
+        assert await wait_for(
+            lambda: stream.stats.reconnects >= 1 and all(stream.book(t) for t in tokens), 5.0
+        )
         await asyncio.sleep(0.2)
         await books_match_when_paused(http, sim.url, stream, tokens)
     finally:

@@ -30,18 +30,27 @@ def momentum() -> dict:
 
 def test_generated_crds_are_up_to_date():
     assert stale_crds(ROOT / "crds") == []
-    result = subprocess.run([sys.executable, "-m", "tradingfloor.cli", "crds", "--check", "--out", str(ROOT / "crds")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "tradingfloor.cli", "crds", "--check", "--out", str(ROOT / "crds")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
 
 
 def test_crds_check_fails_on_drift(tmp_path):
-    subprocess.run([sys.executable, "-m", "tradingfloor.cli", "crds", "--out", str(tmp_path)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "tradingfloor.cli", "crds", "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
     path = tmp_path / RESOURCES["TraderAgent"].filename
     path.write_text(path.read_text().replace("maxRestartsPerHour", "maxRestartsPerDay"))
-    result = subprocess.run([sys.executable, "-m", "tradingfloor.cli", "crds", "--check", "--out", str(tmp_path)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "tradingfloor.cli", "crds", "--check", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1
     assert RESOURCES["TraderAgent"].filename in result.stderr
 
@@ -63,8 +72,12 @@ def test_crd_defaults_match_model_defaults():
     """Defaults applied by the API server and by pydantic agree, so both runtimes see one spec."""
     from tests.k8s_schema import apply_defaults
 
-    doc = {"apiVersion": "tradingfloor.dev/v1alpha1", "kind": "TraderAgent", "metadata": {"name": "x"},
-           "spec": {"strategy": "orderFlow", "market": {"asset": "ETH"}}}
+    doc = {
+        "apiVersion": "tradingfloor.dev/v1alpha1",
+        "kind": "TraderAgent",
+        "metadata": {"name": "x"},
+        "spec": {"strategy": "orderFlow", "market": {"asset": "ETH"}},
+    }
     defaulted = apply_defaults(crd_schema("TraderAgent"), copy.deepcopy(doc))["spec"]
     model = parse_resource(doc).spec.model_dump(mode="json", exclude_none=True)
     assert defaulted == model
@@ -147,10 +160,20 @@ def test_malformed_files_give_clear_errors(tmp_path):
 def test_status_round_trips_as_strings():
     from tradingfloor.models.trader_agent import TraderAgentStatus
 
-    status = TraderAgentStatus.model_validate({
-        "phase": "Running", "performance": {"trades": 12, "winRate": "0.58", "pnl": "12.34"},
-        "conditions": [{"type": "Ready", "status": "True", "reason": "AgentHealthy",
-                        "lastTransitionTime": "2026-11-22T00:00:00Z"}]})
+    status = TraderAgentStatus.model_validate(
+        {
+            "phase": "Running",
+            "performance": {"trades": 12, "winRate": "0.58", "pnl": "12.34"},
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "AgentHealthy",
+                    "lastTransitionTime": "2026-11-22T00:00:00Z",
+                }
+            ],
+        }
+    )
     dumped = status.model_dump(mode="json", exclude_none=True)
     assert dumped["performance"]["pnl"] == "12.34"
     assert validate(crd_schema("TraderAgent"), {**momentum(), "status": dumped}) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 import redis.asyncio as aioredis
@@ -18,19 +18,38 @@ from tradingfloor.persistence.db import create_pool
 from tradingfloor.persistence.repositories import TradeRow, recent_events, record_trade, upsert_agent
 from tradingfloor.status.database import DatabaseStatusSink
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 SEED = {"alpha": (D("1000"), ["12.5", "-4", "7.25", "3"]), "beta": (D("500"), ["-20", "5", "-40", "-30"])}
 
 
 async def _seed(pool):
     for name, (capital, pnls) in SEED.items():
-        await upsert_agent(pool, name, "TraderAgent",
-                           {"strategy": "momentum", "market": {"asset": "BTC"}, "risk": {"capital": str(capital)}})
+        await upsert_agent(
+            pool,
+            name,
+            "TraderAgent",
+            {"strategy": "momentum", "market": {"asset": "BTC"}, "risk": {"capital": str(capital)}},
+        )
         for i, p in enumerate(pnls):
             closed = NOW - timedelta(minutes=50) + timedelta(minutes=10 * i)
-            await record_trade(pool, TradeRow(
-                f"{name}-{i}", name, "m1", f"tok-{name}-{i}", D(10), D("0.5"), D(1), "settled",
-                closed - timedelta(minutes=5), closed, D(p) + D("0.1"), D("0.1"), D(p)))
+            await record_trade(
+                pool,
+                TradeRow(
+                    f"{name}-{i}",
+                    name,
+                    "m1",
+                    f"tok-{name}-{i}",
+                    D(10),
+                    D("0.5"),
+                    D(1),
+                    "settled",
+                    closed - timedelta(minutes=5),
+                    closed,
+                    D(p) + D("0.1"),
+                    D("0.1"),
+                    D(p),
+                ),
+            )
     await upsert_agent(pool, "monitor", "Monitor", {})
 
 
@@ -42,10 +61,13 @@ async def test_monitor_pass_writes_status_and_alerts(floor_db, redis_url):
     try:
         await _seed(pool)
         sink = DatabaseStatusSink(pool)
-        await pool.execute("UPDATE agents SET status = '{\"phase\": \"Running\", \"conditions\": [{\"type\": \"Ready\"}]}' "
-                           "WHERE name = 'alpha'")
-        thresholds = AlertThresholds(drawdown_bps=1000, daily_loss_bps=5000, consecutive_losses=5,
-                                     heartbeat_stale_seconds=60)
+        await pool.execute(
+            'UPDATE agents SET status = \'{"phase": "Running", "conditions": [{"type": "Ready"}]}\' '
+            "WHERE name = 'alpha'"
+        )
+        thresholds = AlertThresholds(
+            drawdown_bps=1000, daily_loss_bps=5000, consecutive_losses=5, heartbeat_stale_seconds=60
+        )
         result = await run_pass(pool, sink, "monitor", thresholds, NOW, redis=client)
 
         for name, (capital, pnls) in SEED.items():
@@ -64,7 +86,9 @@ async def test_monitor_pass_writes_status_and_alerts(floor_db, redis_url):
             assert perf["maxDrawdown"] == f"{max_drawdown(curve):.4f}"
             assert perf["profitFactor"] == f"{profit_factor([float(v) for v in values]):.4f}"
         alpha = await sink.read_status("TraderAgent", "alpha")
-        assert alpha["phase"] == "Running" and alpha["conditions"] == [{"type": "Ready"}]  # operator's keys kept
+        assert alpha["phase"] == "Running" and alpha["conditions"] == [
+            {"type": "Ready"}
+        ]  # operator's keys kept
 
         # beta: 500 → 480 → 485 → 445 → 415, drawdown (485 − 415) / 485 = 14.4 % ≥ 10 %
         assert [(a.agent, a.alert) for a in result.alerts] == [("beta", "drawdown")]

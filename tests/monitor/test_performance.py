@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 from floor_agents.monitor.performance import AlertThresholds, TradePnl, agent_metrics, alerts_for
 from floor_agents.monitor.render import write_report
 from tradingfloor.analytics.stats import max_drawdown, sharpe_ratio, wilson_interval
 
-NOW = datetime(2026, 3, 3, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
 
 
 def trades(agent, pnls, start=NOW - timedelta(days=2)):
@@ -34,10 +34,16 @@ def test_metrics_match_the_analytics_definitions():
 
 
 def test_alerts_on_current_state():
-    th = AlertThresholds(drawdown_bps=300, daily_loss_bps=100, consecutive_losses=2, heartbeat_stale_seconds=60)
+    th = AlertThresholds(
+        drawdown_bps=300, daily_loss_bps=100, consecutive_losses=2, heartbeat_stale_seconds=60
+    )
     m = agent_metrics("a", D(1000), trades("a", ["50", "-20", "-20"], start=NOW - timedelta(hours=13)), NOW)
     assert sorted(a.alert for a in alerts_for(m, th, heartbeat_age=61)) == [
-        "consecutive_losses", "daily_loss", "drawdown", "heartbeat_stale"]
+        "consecutive_losses",
+        "daily_loss",
+        "drawdown",
+        "heartbeat_stale",
+    ]
     calm = agent_metrics("b", D(1000), trades("b", ["-20", "50"]), NOW)
     assert alerts_for(calm, th, heartbeat_age=None) == []
 
@@ -50,7 +56,11 @@ def test_report_files(tmp_path):
         page = write_report("daily", NOW - timedelta(days=1), NOW, [a, b], floor, [], tmp_path / fmt, fmt)
         assert page.suffix == suffix
         text = page.read_text()
-        assert "alpha" in text and "beta/2" in text and ("| floor | 3 |" in text or "<td>floor</td><td>3</td>" in text)
+        assert (
+            "alpha" in text
+            and "beta/2" in text
+            and ("| floor | 3 |" in text or "<td>floor</td><td>3</td>" in text)
+        )
         assert "-1" in text  # the floor's P&L: 10 − 4 − 7
         pngs = sorted(p.name for p in (tmp_path / fmt).glob("*.png"))
         assert len(pngs) == 2 and all(name in text for name in pngs)

@@ -35,8 +35,9 @@ async def running_operator(emu: FloorEmulator, **overrides: Any) -> AsyncIterato
     cfg = BossSettings(kube_server=str(emu.url).rstrip("/"), **options)
     registry = build_registry(cfg)
     stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(kopf.operator(registry=registry, standalone=True, clusterwide=True,
-                                             stop_flag=stop, ready_flag=ready))
+    task = asyncio.create_task(
+        kopf.operator(registry=registry, standalone=True, clusterwide=True, stop_flag=stop, ready_flag=ready)
+    )
     try:
         await asyncio.wait_for(ready.wait(), 10)
         yield
@@ -44,17 +45,25 @@ async def running_operator(emu: FloorEmulator, **overrides: Any) -> AsyncIterato
         stop.set()
         try:
             await asyncio.wait_for(task, 15)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
 
 def trader(name: str, **spec: Any) -> dict[str, Any]:
-    base = {"strategy": "momentum", "market": {"asset": "BTC"}, "params": {"thresholdBps": 50},
-            "restartPolicy": {"backoffBaseSeconds": 1, "backoffCapSeconds": 1, "heartbeatTimeoutSeconds": 3}}
+    base = {
+        "strategy": "momentum",
+        "market": {"asset": "BTC"},
+        "params": {"thresholdBps": 50},
+        "restartPolicy": {"backoffBaseSeconds": 1, "backoffCapSeconds": 1, "heartbeatTimeoutSeconds": 3},
+    }
     base.update(spec)
-    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "TraderAgent",
-            "metadata": {"name": name, "namespace": NS}, "spec": base}
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "TraderAgent",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": base,
+    }
 
 
 async def apply(emu: FloorEmulator, manifest: dict[str, Any], plural: str = "traderagents") -> dict[str, Any]:
@@ -69,8 +78,11 @@ async def patch(emu: FloorEmulator, path: str, body: dict[str, Any]) -> None:
 
 
 def live_pods(emu: FloorEmulator, prefix: str = "") -> dict[str, dict[str, Any]]:
-    return {name: obj.raw for (res, ns, name), obj in list(emu.objects.items())
-            if res.plural == "pods" and not obj.deleted and name.startswith(prefix)}
+    return {
+        name: obj.raw
+        for (res, ns, name), obj in list(emu.objects.items())
+        if res.plural == "pods" and not obj.deleted and name.startswith(prefix)
+    }
 
 
 def agent(emu: FloorEmulator, name: str) -> dict[str, Any]:
@@ -78,8 +90,11 @@ def agent(emu: FloorEmulator, name: str) -> dict[str, Any]:
 
 
 def events(emu: FloorEmulator, reason: str) -> list[dict[str, Any]]:
-    return [obj.raw for (res, _, _), obj in list(emu.objects.items())
-            if res.plural == "events" and not obj.deleted and obj.raw.get("reason") == reason]
+    return [
+        obj.raw
+        for (res, _, _), obj in list(emu.objects.items())
+        if res.plural == "events" and not obj.deleted and obj.raw.get("reason") == reason
+    ]
 
 
 async def wait_for(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:

@@ -38,17 +38,32 @@ class FloorEmulator(kmock.KubernetesEmulator):
         self._write_lock = asyncio.Lock()
         self._inflight: set[int] = set()
         # Higher priority than the inherited fallback: same generator, JSON content type.
-        (self.fallback ** 1)[enums.action.WATCH] << kmock.headers({"Content-Type": "application/json"}) << self._serve_watch
-        for plural, kind in (("traderagents", "TraderAgent"), ("auditors", "Auditor"), ("monitors", "Monitor")):
-            self.resources[f"{GROUP}/{VERSION}/{plural}"] = {"kind": kind, "namespaced": True, "subresources": {"status"},
-                                                             "verbs": ["get", "list", "watch", "create", "patch", "delete"]}
+        (
+            (self.fallback**1)[enums.action.WATCH]
+            << kmock.headers({"Content-Type": "application/json"})
+            << self._serve_watch
+        )
+        for plural, kind in (
+            ("traderagents", "TraderAgent"),
+            ("auditors", "Auditor"),
+            ("monitors", "Monitor"),
+        ):
+            self.resources[f"{GROUP}/{VERSION}/{plural}"] = {
+                "kind": kind,
+                "namespaced": True,
+                "subresources": {"status"},
+                "verbs": ["get", "list", "watch", "create", "patch", "delete"],
+            }
         for plural, kind in (("pods", "Pod"), ("events", "Event"), ("namespaces", "Namespace")):
-            self.resources[f"v1/{plural}"] = {"kind": kind, "namespaced": True,
-                                              "verbs": ["get", "list", "watch", "create", "patch", "delete"]}
+            self.resources[f"v1/{plural}"] = {
+                "kind": kind,
+                "namespaced": True,
+                "verbs": ["get", "list", "watch", "create", "patch", "delete"],
+            }
 
     def _stored(self, request: rendering.Request) -> Any:
         key = (request.resource, request.namespace, request.name)
-        obj = self.objects[key] if key in self.objects else None
+        obj = self.objects.get(key, None)
         return None if obj is None or obj.deleted else obj
 
     async def _handle(self, request: rendering.Request):  # type: ignore[override]
@@ -66,8 +81,12 @@ class FloorEmulator(kmock.KubernetesEmulator):
             if request.action == enums.action.CREATE and isinstance(request.data, dict):
                 meta = request.data.setdefault("metadata", {})
                 meta.setdefault("namespace", request.namespace)
-                meta.update(uid=str(uuid.uuid4()), resourceVersion=str(next(self._rv)),
-                            creationTimestamp=_now(), generation=1)
+                meta.update(
+                    uid=str(uuid.uuid4()),
+                    resourceVersion=str(next(self._rv)),
+                    creationTimestamp=_now(),
+                    generation=1,
+                )
             elif request.action == enums.action.UPDATE and request.name is not None:
                 current = self._stored(request)
                 if current is not None:
@@ -86,7 +105,9 @@ class FloorEmulator(kmock.KubernetesEmulator):
             spec_changed = patched.get("spec") != current.get("spec")
             request.data.append({"op": "add", "path": "/metadata/resourceVersion", "value": rv})
             if spec_changed and not status_only:
-                request.data.append({"op": "add", "path": "/metadata/generation", "value": meta.get("generation", 1) + 1})
+                request.data.append(
+                    {"op": "add", "path": "/metadata/generation", "value": meta.get("generation", 1) + 1}
+                )
         elif isinstance(request.data, dict):
             if status_only:  # the status subresource changes nothing but status
                 for key in list(request.data):
@@ -101,10 +122,20 @@ class FloorEmulator(kmock.KubernetesEmulator):
 
     async def _serve_list(self, request: rendering.Request) -> rendering.Payload:
         listed = await super()._serve_list(request)
-        kind = (self.resources[request.resource].kind if request.resource in self.resources else None) or "Object"
-        group_version = request.resource.version if not request.resource.group else f"{request.resource.group}/{request.resource.version}"
-        return {"apiVersion": group_version, "kind": f"{kind}List",
-                "metadata": {"resourceVersion": str(self._current_rv())}, "items": listed["items"]}
+        kind = (
+            self.resources[request.resource].kind if request.resource in self.resources else None
+        ) or "Object"
+        group_version = (
+            request.resource.version
+            if not request.resource.group
+            else f"{request.resource.group}/{request.resource.version}"
+        )
+        return {
+            "apiVersion": group_version,
+            "kind": f"{kind}List",
+            "metadata": {"resourceVersion": str(self._current_rv())},
+            "items": listed["items"],
+        }
 
     def _current_rv(self) -> int:
         rv = next(self._rv)  # itertools.count has no peek: consume one, it only needs to grow
@@ -117,8 +148,11 @@ class FloorEmulator(kmock.KubernetesEmulator):
         mark = await bus.mark()  # subscribe first, so nothing between snapshot and stream is lost
         try:
             async with self._lock:
-                snapshot = [obj.raw for (res, ns, _), obj in self.objects.items()
-                            if res == request.resource and not obj.deleted and self._ns_ok(request, ns)]
+                snapshot = [
+                    obj.raw
+                    for (res, ns, _), obj in self.objects.items()
+                    if res == request.resource and not obj.deleted and self._ns_ok(request, ns)
+                ]
             for raw in snapshot:
                 if int(raw.get("metadata", {}).get("resourceVersion") or 0) > since:
                     yield {"type": "ADDED" if not since else "MODIFIED", "object": raw}

@@ -8,14 +8,21 @@ async def test_stamps_and_rejects_failed_json_patch_tests(emulator):
     meta = created["metadata"]
     assert meta["uid"] and meta["resourceVersion"] and meta["creationTimestamp"] and meta["generation"] == 1
     path = f"/apis/tradingfloor.dev/v1alpha1/namespaces/{NS}/traderagents/a1"
-    bad = [{"op": "test", "path": "/metadata/resourceVersion", "value": "nope"},
-           {"op": "add", "path": "/metadata/finalizers", "value": ["x"]}]
-    async with emulator.patch(path, json=bad, headers={"Content-Type": "application/json-patch+json"}) as resp:
+    bad = [
+        {"op": "test", "path": "/metadata/resourceVersion", "value": "nope"},
+        {"op": "add", "path": "/metadata/finalizers", "value": ["x"]},
+    ]
+    async with emulator.patch(
+        path, json=bad, headers={"Content-Type": "application/json-patch+json"}
+    ) as resp:
         assert resp.status == 422
-    async with emulator.patch(path, json={"spec": {"lifecycle": "Paused"}},
-                              headers={"Content-Type": "application/merge-patch+json"}) as resp:
+    async with emulator.patch(
+        path, json={"spec": {"lifecycle": "Paused"}}, headers={"Content-Type": "application/merge-patch+json"}
+    ) as resp:
         body = await resp.json()
-    assert body["metadata"]["generation"] == 2 and body["metadata"]["resourceVersion"] != meta["resourceVersion"]
+    assert (
+        body["metadata"]["generation"] == 2 and body["metadata"]["resourceVersion"] != meta["resourceVersion"]
+    )
     async with emulator.get("/apis/tradingfloor.dev/v1alpha1/traderagents") as resp:
         listed = await resp.json()
     assert listed["kind"] == "TraderAgentList" and listed["metadata"]["resourceVersion"].isdigit()

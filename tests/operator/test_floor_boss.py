@@ -6,7 +6,15 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from tests.operator.conftest import (
-    NS, agent, apply, events, live_pods, patch, running_operator, trader, wait_for,
+    NS,
+    agent,
+    apply,
+    events,
+    live_pods,
+    patch,
+    running_operator,
+    trader,
+    wait_for,
 )
 
 BASE = f"/apis/tradingfloor.dev/v1alpha1/namespaces/{NS}/traderagents"
@@ -43,7 +51,9 @@ async def test_failed_pod_is_recreated_after_backoff_and_budget_runs_out(emulato
         failed_at = time.monotonic()
         await wait_for(lambda: "a2-1" in live_pods(emulator), what="restart a2-1")
         assert time.monotonic() - failed_at >= 0.9  # backoff of 1 s (cap 2 s)
-        await wait_for(lambda: agent(emulator, "a2")["status"]["restarts"]["total"] == 1, what="restart counted")
+        await wait_for(
+            lambda: agent(emulator, "a2")["status"]["restarts"]["total"] == 1, what="restart counted"
+        )
         assert "a2-0" not in live_pods(emulator)
         assert events(emulator, "BackOff") and events(emulator, "Restarted")
 
@@ -53,8 +63,10 @@ async def test_failed_pod_is_recreated_after_backoff_and_budget_runs_out(emulato
         assert time.monotonic() - failed_at >= 1.9  # second failure in a row: 2 s
 
         await _set_pod_phase(emulator, "a2-2", "Failed")  # third failure, budget of 2 per hour spent
-        await wait_for(lambda: _cond(agent(emulator, "a2"), "RestartBudgetExhausted").get("status") == "True",
-                       what="RestartBudgetExhausted")
+        await wait_for(
+            lambda: _cond(agent(emulator, "a2"), "RestartBudgetExhausted").get("status") == "True",
+            what="RestartBudgetExhausted",
+        )
         await wait_for(lambda: not live_pods(emulator, "a2-"), what="a2 left down")
         await asyncio.sleep(2.5)  # longer than any backoff: still down
         assert not live_pods(emulator, "a2-") and agent(emulator, "a2")["status"]["phase"] == "Failed"
@@ -66,10 +78,12 @@ async def test_eleventh_failure_within_an_hour_exhausts_default_budget(emulator)
         await apply(emulator, trader("a3", restartPolicy={"backoffBaseSeconds": 1, "backoffCapSeconds": 1}))
         for attempt in range(11):
             name = f"a3-{attempt}"
-            await wait_for(lambda: name in live_pods(emulator), timeout=10, what=name)
+            await wait_for(lambda name=name: name in live_pods(emulator), timeout=10, what=name)
             await _set_pod_phase(emulator, name, "Failed")
-        await wait_for(lambda: _cond(agent(emulator, "a3"), "RestartBudgetExhausted").get("status") == "True",
-                       what="budget exhausted")
+        await wait_for(
+            lambda: _cond(agent(emulator, "a3"), "RestartBudgetExhausted").get("status") == "True",
+            what="budget exhausted",
+        )
         assert agent(emulator, "a3")["status"]["restarts"]["total"] == 10
         assert len(events(emulator, "RestartBudgetExhausted")) == 1
         await asyncio.sleep(1.5)
@@ -87,8 +101,11 @@ async def test_stale_heartbeat_restarts_a_running_agent(emulator, redis_url):
             stale = (datetime.now(UTC) - timedelta(seconds=60)).timestamp()
             await client.set("tf:heartbeat:a4", json.dumps({"ts": stale, "pid": 7, "seq": 3}), ex=600)
             # Started 60 s ago as far as the operator knows: three 3-second windows are long gone.
-            await patch(emulator, f"/api/v1/namespaces/{NS}/pods/a4-0/status",
-                        {"status": {"phase": "Running", "startTime": "2000-01-01T00:00:00Z"}})
+            await patch(
+                emulator,
+                f"/api/v1/namespaces/{NS}/pods/a4-0/status",
+                {"status": {"phase": "Running", "startTime": "2000-01-01T00:00:00Z"}},
+            )
             # The newest sign of life is the Pod's creation: 3 windows of 3 s after it, it restarts.
             await wait_for(lambda: "a4-1" in live_pods(emulator), timeout=15, what="heartbeat restart")
             assert "a4-0" not in live_pods(emulator)
@@ -109,12 +126,22 @@ async def test_paused_deletes_the_pod_and_keeps_the_resource(emulator):
 
 def _performance(trades, wins, **extra):
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    return {"performance": {"reportedAt": now, "trades": trades, "wins": wins, "losses": trades - wins,
-                            "winRate": f"{wins / trades:.4f}", **extra}}
+    return {
+        "performance": {
+            "reportedAt": now,
+            "trades": trades,
+            "wins": wins,
+            "losses": trades - wins,
+            "winRate": f"{wins / trades:.4f}",
+            **extra,
+        }
+    }
 
 
 async def test_winner_is_cloned_and_loser_retired(emulator):
-    async with running_operator(emulator, policy_overrides={"clone_after_seconds": 0, "retire_after_seconds": 0}):
+    async with running_operator(
+        emulator, policy_overrides={"clone_after_seconds": 0, "retire_after_seconds": 0}
+    ):
         await apply(emulator, trader("win"))
         await apply(emulator, trader("lose", strategy="meanReversion", params={}))
         await wait_for(lambda: {"win-0", "lose-0"} <= set(live_pods(emulator)), what="pods")
@@ -123,15 +150,29 @@ async def test_winner_is_cloned_and_loser_retired(emulator):
         await wait_for(lambda: agent(emulator, "lose")["spec"]["lifecycle"] == "Retired", what="retired")
         await wait_for(lambda: agent(emulator, "lose")["status"]["phase"] == "Retired", what="phase Retired")
         await wait_for(lambda: not live_pods(emulator, "lose-"), what="loser's pod gone")
-        clones = [n for (res, _, n) in emulator.objects if res.plural == "traderagents" and n.startswith("win-g")]
+        clones = [
+            n for (res, _, n) in emulator.objects if res.plural == "traderagents" and n.startswith("win-g")
+        ]
         assert not clones
 
         await patch(emulator, f"{BASE}/win/status", {"status": _performance(300, 210)})
-        clone_name = await wait_for(lambda: next((n for (res, _, n) in list(emulator.objects)
-                                                  if res.plural == "traderagents" and n.startswith("win-g1-")), None),
-                                    what="clone")
+        clone_name = await wait_for(
+            lambda: next(
+                (
+                    n
+                    for (res, _, n) in list(emulator.objects)
+                    if res.plural == "traderagents" and n.startswith("win-g1-")
+                ),
+                None,
+            ),
+            what="clone",
+        )
         clone = agent(emulator, clone_name)
-        assert clone["spec"]["lineage"] == {"parent": "win", "generation": 1, "variation": "lookbackSeconds=330"}
+        assert clone["spec"]["lineage"] == {
+            "parent": "win",
+            "generation": 1,
+            "variation": "lookbackSeconds=330",
+        }
         assert clone["spec"]["params"] == {"thresholdBps": 50, "lookbackSeconds": 330}
         assert clone["metadata"]["labels"]["tradingfloor.dev/parent"] == "win"
         assert not clone["metadata"].get("ownerReferences")
@@ -156,6 +197,11 @@ async def test_malformed_resource_gets_a_condition_not_a_crash(emulator):
         await apply(emulator, trader("bad", params={"thresholdBps": "many"}))
         await apply(emulator, trader("good"))
         await wait_for(lambda: "good-0" in live_pods(emulator), what="good pod")
-        cond = await wait_for(lambda: _cond(agent(emulator, "bad"), "Ready").get("reason") == "InvalidSpec"
-                              and _cond(agent(emulator, "bad"), "Ready"), what="InvalidSpec")
+        cond = await wait_for(
+            lambda: (
+                _cond(agent(emulator, "bad"), "Ready").get("reason") == "InvalidSpec"
+                and _cond(agent(emulator, "bad"), "Ready")
+            ),
+            what="InvalidSpec",
+        )
         assert "thresholdBps" in cond["message"] and not live_pods(emulator, "bad-")

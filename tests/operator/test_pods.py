@@ -3,9 +3,12 @@
 from floor_boss.pods import build_pod, label_value, pod_instance
 from floor_boss.settings import BossSettings
 
-AGENT = {"apiVersion": "tradingfloor.dev/v1alpha1", "kind": "TraderAgent",
-         "metadata": {"name": "btc-momo", "namespace": "floor", "uid": "u-1"},
-         "spec": {"strategy": "momentum", "mode": "live", "credentialsSecretRef": {"name": "poly-keys"}}}
+AGENT = {
+    "apiVersion": "tradingfloor.dev/v1alpha1",
+    "kind": "TraderAgent",
+    "metadata": {"name": "btc-momo", "namespace": "floor", "uid": "u-1"},
+    "spec": {"strategy": "momentum", "mode": "live", "credentialsSecretRef": {"name": "poly-keys"}},
+}
 
 
 def test_pod_is_deterministic_owned_locked_down_and_wired():
@@ -14,9 +17,16 @@ def test_pod_is_deterministic_owned_locked_down_and_wired():
     assert pod == build_pod(AGENT, "btc-momo-3", settings)
     meta, spec = pod["metadata"], pod["spec"]
     assert meta["name"] == "btc-momo-3" and meta["namespace"] == "floor"
-    assert meta["ownerReferences"] == [{"apiVersion": "tradingfloor.dev/v1alpha1", "kind": "TraderAgent",
-                                        "name": "btc-momo", "uid": "u-1", "controller": True,
-                                        "blockOwnerDeletion": True}]
+    assert meta["ownerReferences"] == [
+        {
+            "apiVersion": "tradingfloor.dev/v1alpha1",
+            "kind": "TraderAgent",
+            "name": "btc-momo",
+            "uid": "u-1",
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+    ]
     assert meta["labels"]["tradingfloor.dev/agent"] == "btc-momo"
     assert meta["labels"]["app.kubernetes.io/managed-by"] == "floor-boss"
     assert spec["restartPolicy"] == "Never" and spec["serviceAccountName"] == "agent-sa"
@@ -45,9 +55,13 @@ def test_long_names_fit_label_values():
 
 
 def test_pod_instance_mapping():
-    pod = {"metadata": {"name": "x-1", "creationTimestamp": "2026-11-22T10:00:00Z"},
-           "status": {"phase": "Failed", "containerStatuses": [
-               {"state": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}}]}}
+    pod = {
+        "metadata": {"name": "x-1", "creationTimestamp": "2026-11-22T10:00:00Z"},
+        "status": {
+            "phase": "Failed",
+            "containerStatuses": [{"state": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}}],
+        },
+    }
     inst = pod_instance(pod)
     assert (inst.name, inst.state, inst.detail) == ("x-1", "failed", "OOMKilled, exit code 137")
     assert inst.started_at.isoformat() == "2026-11-22T10:00:00+00:00"
@@ -76,10 +90,17 @@ def test_floor_wide_live_key_reaches_the_agent_pod():
     from floor_boss.pods import build_pod
     from floor_boss.settings import BossSettings
 
-    resource = {"apiVersion": "tradingfloor.dev/v1alpha1", "kind": "TraderAgent",
-                "metadata": {"name": "a", "namespace": "ns", "uid": "u1"},
-                "spec": {"strategy": "momentum", "market": {"asset": "BTC"}, "mode": "live",
-                         "credentialsSecretRef": {"name": "keys"}}}
+    resource = {
+        "apiVersion": "tradingfloor.dev/v1alpha1",
+        "kind": "TraderAgent",
+        "metadata": {"name": "a", "namespace": "ns", "uid": "u1"},
+        "spec": {
+            "strategy": "momentum",
+            "market": {"asset": "BTC"},
+            "mode": "live",
+            "credentialsSecretRef": {"name": "keys"},
+        },
+    }
 
     def live_env(settings):
         env = build_pod(resource, "a-0", settings)["spec"]["containers"][0]["env"]

@@ -20,7 +20,11 @@ async def test_save_and_load(db, tmp_path):
         second = await store.save("a", {"cash": Decimal("998"), "positions": [{"token": "1"}]})
         assert (first.seq, second.seq, second.source) == (1, 2, "db")
         loaded = await store.load("a")
-        assert (loaded.seq, loaded.source, loaded.state) == (2, "db", {"cash": "998", "positions": [{"token": "1"}]})
+        assert (loaded.seq, loaded.source, loaded.state) == (
+            2,
+            "db",
+            {"cash": "998", "positions": [{"token": "1"}]},
+        )
         # the file holds the same thing
         on_disk = json.loads(store.file_path("a").read_text())
         assert on_disk["seq"] == 2 and on_disk["state"] == loaded.state

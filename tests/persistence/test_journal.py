@@ -8,11 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
+from tests.conftest import REPO_ROOT
+from tests.persistence.helpers import T0, order, trade
 from tradingfloor.persistence import repositories as repo
 from tradingfloor.persistence.db import Database
 from tradingfloor.persistence.journal import (
@@ -24,17 +26,21 @@ from tradingfloor.persistence.journal import (
 )
 from tradingfloor.services.embedded import free_port
 
-from tests.conftest import REPO_ROOT
-from tests.persistence.helpers import T0, order, trade
-
 
 def unreachable_db() -> Database:
     return Database(f"postgresql://postgres:pw@127.0.0.1:{free_port()}/nothing", timeout=1)
 
 
 def test_codec_round_trip():
-    value = {"d": Decimal("0.1000"), "t": T0, "rows": [trade("k", 3)], "n": None, "f": 1.5,
-             "tricky": {"$decimal": "not a tag"}, "nested": [{"x": Decimal("-1E-7")}]}
+    value = {
+        "d": Decimal("0.1000"),
+        "t": T0,
+        "rows": [trade("k", 3)],
+        "n": None,
+        "f": 1.5,
+        "tricky": {"$decimal": "not a tag"},
+        "nested": [{"x": Decimal("-1E-7")}],
+    }
     back = decode(json.loads(json.dumps(encode(value))))
     assert back == value
     assert str(back["d"]) == "0.1000" and back["t"].tzinfo is not None
@@ -101,7 +107,9 @@ async def test_writes_go_to_the_journal_while_the_database_is_unreachable(tmp_pa
 async def test_data_errors_raise_and_are_not_journaled(db, tmp_path):
     async with DurableWriter(db, tmp_path / "j.jsonl") as writer:
         with pytest.raises(Exception, match="foreign key"):
-            await writer.record_fill(repo.FillRow("f", "no-such-order", Decimal("0.5"), Decimal(1), Decimal(0), T0))
+            await writer.record_fill(
+                repo.FillRow("f", "no-such-order", Decimal("0.5"), Decimal(1), Decimal(0), T0)
+            )
         assert writer.pending == 0
         with pytest.raises(ValueError, match="unknown operation"):
             await writer.submit(("drop_tables", {}))
@@ -145,7 +153,9 @@ async def test_rejected_entry_is_set_aside_and_replay_goes_on(db, tmp_path):
     path = tmp_path / "j.jsonl"
     j = Journal(path)
     j.append([("trade", {"t": trade("k1", 1)})])
-    j.append([("fill", {"f": repo.FillRow("f", "no-such-order", Decimal("0.5"), Decimal(1), Decimal(0), T0)})])
+    j.append(
+        [("fill", {"f": repo.FillRow("f", "no-such-order", Decimal("0.5"), Decimal(1), Decimal(0), T0)})]
+    )
     j.append([("trade", {"t": trade("k2", 2)})])
     j.close()
     writer = await DurableWriter(db, path).start()
@@ -192,7 +202,9 @@ async def test_crash_between_commit_and_cursor_still_exactly_once(db, tmp_path):
     await writer.start()
     with pytest.raises(SimulatedCrash):
         await writer._drainer
-    committed = await db.fetchval("SELECT (SELECT count(*) FROM agent_checkpoints) + (SELECT count(*) FROM trades)")
+    committed = await db.fetchval(
+        "SELECT (SELECT count(*) FROM agent_checkpoints) + (SELECT count(*) FROM trades)"
+    )
     assert committed == 30  # three batches are in the database, the cursor says two
     writer.journal.close()
 
@@ -229,9 +241,14 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
 async def test_process_killed_mid_replay_then_new_writer_exactly_once(db, migrated_url, tmp_path):
     path = tmp_path / "j.jsonl"
     keys = _journal_with(path, 400)
-    child = subprocess.Popen([sys.executable, "-c", _SLOW_REPLAYER, migrated_url, str(path)], cwd=REPO_ROOT,
-                             env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_REPLAYER, migrated_url, str(path)],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     count = "SELECT (SELECT count(*) FROM agent_checkpoints) + (SELECT count(*) FROM trades)"
     try:
         for _ in range(600):
@@ -295,7 +312,7 @@ async def test_writer_started_during_outage_drains_when_database_comes_back(own_
     db = Database(own_pg.url, timeout=1)
     writer = DurableWriter(db, tmp_path / "j.jsonl", retry_interval=0.05)
     for i in range(1, 6):
-        assert await writer.save_checkpoint("a", i, {"i": i}, datetime.now(timezone.utc)) == "journal"
+        assert await writer.save_checkpoint("a", i, {"i": i}, datetime.now(UTC)) == "journal"
     own_pg.start()
     assert await writer.drain(timeout=30)
     assert [c.seq for c in await repo.list_checkpoints(db, "a")] == [1, 2, 3, 4, 5]

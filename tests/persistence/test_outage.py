@@ -7,13 +7,12 @@ import asyncio
 from collections import Counter
 from decimal import Decimal
 
+from tests.persistence.helpers import trade
 from tradingfloor.persistence import repositories as repo
 from tradingfloor.persistence.checkpoints import CheckpointStore
 from tradingfloor.persistence.db import Database
 from tradingfloor.persistence.journal import DurableWriter
 from tradingfloor.persistence.migrate import migrate
-
-from tests.persistence.helpers import trade
 
 AGENT = "outage-agent"
 

@@ -6,12 +6,26 @@ from collections import deque
 from decimal import Decimal
 
 from tradingfloor.market.book import OrderBook
-from tradingfloor.market.events import BookSnapshot, MarketResolved, NewMarket, PriceChange, SpotTick, TickSizeChange
+from tradingfloor.market.events import (
+    BookSnapshot,
+    MarketResolved,
+    NewMarket,
+    PriceChange,
+    SpotTick,
+    TickSizeChange,
+)
 from tradingfloor.sim.model import SimConfig, simulate
 
 
-def rule_pnl(config: SimConfig, duration_ms: int, *, follow: bool, threshold: float = 0.005,
-             lookback_ms: int = 300_000, max_price: Decimal = Decimal("0.70")) -> tuple[float, int]:
+def rule_pnl(
+    config: SimConfig,
+    duration_ms: int,
+    *,
+    follow: bool,
+    threshold: float = 0.005,
+    lookback_ms: int = 300_000,
+    max_price: Decimal = Decimal("0.70"),
+) -> tuple[float, int]:
     """Average P&L per share after taker fees of: buy Up after spot rose ``threshold`` within
     ``lookback_ms`` (Down after it fell) — or the opposite when ``follow`` is False — once per
     round, at the best ask, only at or below ``max_price`` and more than a minute before the end."""

@@ -9,7 +9,12 @@ import pytest
 from tradingfloor.market.book import OrderBook
 from tradingfloor.market.codec import event_to_json
 from tradingfloor.market.events import (
-    BookSnapshot, MarketResolved, NewMarket, PriceChange, SpotTick, TickSizeChange,
+    BookSnapshot,
+    MarketResolved,
+    NewMarket,
+    PriceChange,
+    SpotTick,
+    TickSizeChange,
 )
 from tradingfloor.sim.model import MarketSimulator, SimConfig, fair_up_probability, simulate
 
@@ -82,7 +87,9 @@ def test_down_book_mirrors_up_and_spreads_are_realistic():
 
 
 def test_tick_size_drops_near_the_extremes():
-    ticks = [e for e in simulate(SimConfig(seed=1, assets=("BTC",)), 3 * HOUR) if isinstance(e, TickSizeChange)]
+    ticks = [
+        e for e in simulate(SimConfig(seed=1, assets=("BTC",)), 3 * HOUR) if isinstance(e, TickSizeChange)
+    ]
     assert any(t.new_tick_size == Decimal("0.001") for t in ticks)
 
 

@@ -22,7 +22,9 @@ async def test_official_client_posts_matches_rests_and_cancels():
     try:
         await asyncio.sleep(0.3)
         async with aiohttp.ClientSession() as s:
-            async with s.get(f"{handle.url}/events", params={"slug": f"btc-updown-15m-{handle.clock.start_ms // 1000}"}) as r:
+            async with s.get(
+                f"{handle.url}/events", params={"slug": f"btc-updown-15m-{handle.clock.start_ms // 1000}"}
+            ) as r:
                 market = (await r.json())[0]["markets"][0]
             up = json.loads(market["clobTokenIds"])[json.loads(market["outcomes"]).index("Up")]
             async with s.get(f"{handle.url}/sim/book", params={"token_id": up}) as r:
@@ -30,8 +32,10 @@ async def test_official_client_posts_matches_rests_and_cancels():
 
         def trade():
             c = ClobClient(host=handle.url, chain_id=137, key=TEST_KEY, creds=TEST_CREDS)
-            taken = c.create_and_post_order(OrderArgs(token_id=up, price=round(min(ask + 0.05, 0.99), 2), size=10, side=Side.BUY),
-                                            order_type=OrderType.FOK)
+            taken = c.create_and_post_order(
+                OrderArgs(token_id=up, price=round(min(ask + 0.05, 0.99), 2), size=10, side=Side.BUY),
+                order_type=OrderType.FOK,
+            )
             resting = c.create_and_post_order(OrderArgs(token_id=up, price=0.02, size=10, side=Side.BUY))
             live = c.get_order(resting["orderID"])
             canceled = c.cancel_order(OrderPayload(orderID=resting["orderID"]))

@@ -22,15 +22,28 @@ async def fake_apiserver():
 
     async def patch_status(request: web.Request) -> web.Response:
         body = await request.text()
-        seen.append({"method": request.method, "path": request.path,
-                     "content_type": request.headers.get("Content-Type"), "body": json.loads(body)})
+        seen.append(
+            {
+                "method": request.method,
+                "path": request.path,
+                "content_type": request.headers.get("Content-Type"),
+                "body": json.loads(body),
+            }
+        )
         if request.match_info["name"] == "missing":
             return web.json_response({"kind": "Status", "code": 404, "reason": "NotFound"}, status=404)
-        return web.json_response({"apiVersion": "tradingfloor.dev/v1alpha1", "kind": "Auditor",
-                                  "metadata": {"name": request.match_info["name"]}})
+        return web.json_response(
+            {
+                "apiVersion": "tradingfloor.dev/v1alpha1",
+                "kind": "Auditor",
+                "metadata": {"name": request.match_info["name"]},
+            }
+        )
 
     app = web.Application()
-    app.router.add_patch("/apis/tradingfloor.dev/v1alpha1/namespaces/{ns}/{plural}/{name}/status", patch_status)
+    app.router.add_patch(
+        "/apis/tradingfloor.dev/v1alpha1/namespaces/{ns}/{plural}/{name}/status", patch_status
+    )
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

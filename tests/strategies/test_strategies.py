@@ -4,9 +4,9 @@ from decimal import Decimal as D
 
 import pytest
 
+from tests.trading.helpers import StaticBook, market
 from tradingfloor.market.events import SpotTick
 from tradingfloor.strategies.registry import create_strategy
-from tests.trading.helpers import StaticBook, market
 
 INFO = market(start_ms=0, end_ms=900_000)
 
@@ -14,8 +14,10 @@ INFO = market(start_ms=0, end_ms=900_000)
 class View:
     def __init__(self, books=None):
         self.now_ms = 0
-        self.books = books or {INFO.up_token_id: StaticBook([("0.49", "100")], [("0.51", "100")]),
-                               INFO.down_token_id: StaticBook([("0.49", "100")], [("0.51", "100")])}
+        self.books = books or {
+            INFO.up_token_id: StaticBook([("0.49", "100")], [("0.51", "100")]),
+            INFO.down_token_id: StaticBook([("0.49", "100")], [("0.51", "100")]),
+        }
 
     def current_market(self, asset):
         return INFO if INFO.start_ms <= self.now_ms < INFO.end_ms else None
@@ -45,7 +47,7 @@ def test_momentum_buys_up_after_half_percent_rise_in_five_minutes():
     assert len(intents) == 1  # one entry per round
     (i,) = intents
     assert i.outcome == "Up" and i.side == "BUY" and i.max_price == D("0.70")
-    assert 300_000 <= i.ts_ms and D("0.5") < i.p_win <= D("0.6")
+    assert i.ts_ms >= 300_000 and D("0.5") < i.p_win <= D("0.6")
 
 
 def test_momentum_quiet_market_no_signal_and_falling_buys_down():
@@ -71,7 +73,9 @@ def test_volume_spike_follows_the_move_on_heavy_volume():
     prices = [100_000.0] * 450 + [100_000.0 * (1 - 0.0002 * k) for k in range(1, 51)]
     (i,) = feed(create_strategy("volumeSpike", params, "BTC"), View(), prices, volumes=volumes)
     assert i.outcome == "Down" and i.ts_ms >= 450_000
-    assert feed(create_strategy("volumeSpike", params, "BTC"), View(), [100_000.0] * n, volumes=["1"] * n) == []
+    assert (
+        feed(create_strategy("volumeSpike", params, "BTC"), View(), [100_000.0] * n, volumes=["1"] * n) == []
+    )
 
 
 def test_technical_pattern_crossover():

@@ -7,12 +7,29 @@ from decimal import Decimal as D
 from tradingfloor.market.events import MarketInfo
 
 
-def market(market_id: str = "m1", rate: str = "0.07", tick: str = "0.01", min_size: str = "5",
-           start_ms: int = 0, end_ms: int = 900_000) -> MarketInfo:
-    return MarketInfo(market_id=market_id, slug=f"btc-updown-15m-{market_id}", asset="BTC", interval="15m",
-                      up_token_id=f"{market_id}-up", down_token_id=f"{market_id}-down", start_ms=start_ms,
-                      end_ms=end_ms, tick_size=D(tick), min_size=D(min_size), fee_rate=D(rate), fee_exponent=1,
-                      price_to_beat=D("100000"))
+def market(
+    market_id: str = "m1",
+    rate: str = "0.07",
+    tick: str = "0.01",
+    min_size: str = "5",
+    start_ms: int = 0,
+    end_ms: int = 900_000,
+) -> MarketInfo:
+    return MarketInfo(
+        market_id=market_id,
+        slug=f"btc-updown-15m-{market_id}",
+        asset="BTC",
+        interval="15m",
+        up_token_id=f"{market_id}-up",
+        down_token_id=f"{market_id}-down",
+        start_ms=start_ms,
+        end_ms=end_ms,
+        tick_size=D(tick),
+        min_size=D(min_size),
+        fee_rate=D(rate),
+        fee_exponent=1,
+        price_to_beat=D("100000"),
+    )
 
 
 class StaticBook:

@@ -5,17 +5,19 @@ from decimal import Decimal as D
 
 import pytest
 
+from tests.trading.helpers import market
 from tradingfloor.market.events import BookSnapshot, MarketResolved, NewMarket, SpotTick
 from tradingfloor.trading.engine import EngineConfig, TradingEngine
 from tradingfloor.trading.paper_broker import BrokerConfig
 from tradingfloor.trading.risk import InMemoryFloorCapital, RiskLimits
-from tests.trading.helpers import market
 
 INFO = market(start_ms=0, end_ms=900_000)
 
 
 def book(token: str, ts: int) -> BookSnapshot:
-    return BookSnapshot(INFO.market_id, token, ((D("0.49"), D(500)),), ((D("0.51"), D(500)), (D("0.52"), D(500))), ts)
+    return BookSnapshot(
+        INFO.market_id, token, ((D("0.49"), D(500)),), ((D("0.51"), D(500)), (D("0.52"), D(500))), ts
+    )
 
 
 def rising_spot(start: int, end: int):
@@ -34,8 +36,12 @@ def session(until_ms: int):
 
 
 def engine(latency=0, floor=None) -> TradingEngine:
-    return TradingEngine(EngineConfig("agent-1", "momentum", "BTC"), RiskLimits(), BrokerConfig(latency_ms=latency),
-                         floor=floor)
+    return TradingEngine(
+        EngineConfig("agent-1", "momentum", "BTC"),
+        RiskLimits(),
+        BrokerConfig(latency_ms=latency),
+        floor=floor,
+    )
 
 
 def run(e: TradingEngine, events):
@@ -61,8 +67,12 @@ def test_momentum_pipeline_places_one_sized_order_and_settles():
 
 def test_stale_data_blocks_orders():
     e = engine()
-    events = [NewMarket(INFO, 0), book(INFO.up_token_id, 0), book(INFO.down_token_id, 0),
-              *rising_spot(0, 400_000)]  # books never refresh after t=0
+    events = [
+        NewMarket(INFO, 0),
+        book(INFO.up_token_id, 0),
+        book(INFO.down_token_id, 0),
+        *rising_spot(0, 400_000),
+    ]  # books never refresh after t=0
     outs = run(e, events)
     assert not [o for out in outs for o in out.orders]
     assert any("stale" in s for out in outs for s in out.skipped)
@@ -75,15 +85,18 @@ def test_state_round_trip_and_crash_replay_never_fills_twice():
     cut = next(i for i, ev in enumerate(events) if (outs := e.on_event(ev)) and outs.orders)
     original_id = outs.orders[0].client_id
     before_crash = json.loads(json.dumps(_state_at(events, cut)))  # checkpoint just before the decision
-    run(e, events[cut + 1:])
+    run(e, events[cut + 1 :])
     e.finish()
     filled = e.broker.ledger.positions[INFO.up_token_id].shares
 
     # The agent crashed after sending the order: resume from the checkpoint, replay the same events.
     resumed = TradingEngine.from_state(before_crash)
     resumed.broker.seen |= e.broker.seen  # the venue (or persisted broker) already knows the id
-    for ev in [NewMarket(INFO, events[cut].ts_ms), book(INFO.up_token_id, events[cut].ts_ms),
-               book(INFO.down_token_id, events[cut].ts_ms)]:
+    for ev in [
+        NewMarket(INFO, events[cut].ts_ms),
+        book(INFO.up_token_id, events[cut].ts_ms),
+        book(INFO.down_token_id, events[cut].ts_ms),
+    ]:
         resumed.on_event(ev)
     replay = run(resumed, events[cut:])
     statuses = [r.status for out in replay for r in out.results]

@@ -1,18 +1,28 @@
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tradingfloor.trading.fees import break_even_probability, fee_per_share, market_taker_fee, taker_fee
 from tests.trading.helpers import market
+from tradingfloor.trading.fees import break_even_probability, fee_per_share, market_taker_fee, taker_fee
 
 
 def test_fee_for_100_shares_at_half_with_rate_007():
     assert taker_fee(D(100), D("0.50"), D("0.07"), 1) == D("1.75")
 
 
-@pytest.mark.parametrize("price,cents", [("0.05", "0.33"), ("0.10", "0.63"), ("0.30", "1.47"),
-                                         ("0.50", "1.75"), ("0.90", "0.63"), ("0.95", "0.33")])
+@pytest.mark.parametrize(
+    "price,cents",
+    [
+        ("0.05", "0.33"),
+        ("0.10", "0.63"),
+        ("0.30", "1.47"),
+        ("0.50", "1.75"),
+        ("0.90", "0.63"),
+        ("0.95", "0.33"),
+    ],
+)
 def test_fee_table_from_research(price, cents):
     # polymarket.md §3.1, crypto rate 0.07: fee in cents per share, rounded to 2 decimals there.
     per_share_cents = fee_per_share(D(price), D("0.07"), 1) * 100
@@ -43,8 +53,12 @@ def test_bad_fee_input_is_named():
 
 
 @settings(max_examples=200, deadline=None)
-@given(shares=st.decimals("0.01", "100000", places=2), price_cents=st.integers(1, 99),
-       rate=st.decimals("0", "0.5", places=4), exponent=st.integers(0, 3))
+@given(
+    shares=st.decimals("0.01", "100000", places=2),
+    price_cents=st.integers(1, 99),
+    rate=st.decimals("0", "0.5", places=4),
+    exponent=st.integers(0, 3),
+)
 def test_fee_matches_formula(shares, price_cents, rate, exponent):
     p = D(price_cents) / 100
     exact = shares * rate * (p * (1 - p)) ** exponent

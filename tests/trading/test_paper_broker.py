@@ -3,14 +3,15 @@ from __future__ import annotations
 import json
 from decimal import Decimal as D
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tests.trading.helpers import StaticBook, market
 from tradingfloor.market.events import LastTrade, MarketResolved
 from tradingfloor.trading.fees import taker_fee
 from tradingfloor.trading.ledger import Ledger
 from tradingfloor.trading.orders import Order, client_order_id
 from tradingfloor.trading.paper_broker import BrokerConfig, PaperBroker
-from tests.trading.helpers import StaticBook, market
 
 INFO = market()
 UP, DOWN = INFO.up_token_id, INFO.down_token_id
@@ -30,7 +31,9 @@ def order(side="BUY", price="0.55", size="100", kind="FAK", token=UP, cid=None) 
     return Order(cid, "agent", INFO.market_id, token, side, D(price), D(size), kind, 0)
 
 
-BOOK = StaticBook(bids=[("0.48", "50"), ("0.47", "100")], asks=[("0.50", "40"), ("0.52", "30"), ("0.56", "500")])
+BOOK = StaticBook(
+    bids=[("0.48", "50"), ("0.47", "100")], asks=[("0.50", "40"), ("0.52", "30"), ("0.56", "500")]
+)
 
 
 def test_fak_walks_levels_and_pays_fee_per_level():
@@ -143,17 +146,32 @@ def books(draw):
 
 
 actions = st.one_of(
-    st.tuples(st.just("order"), st.sampled_from(["BUY", "SELL"]), prices, st.integers(500, 20000),
-              st.sampled_from(["FOK", "FAK", "GTC"]), st.sampled_from([UP, DOWN])),
-    st.tuples(st.just("trade"), st.sampled_from(["BUY", "SELL"]), prices, st.integers(1, 20000),
-              st.sampled_from([UP, DOWN])),
+    st.tuples(
+        st.just("order"),
+        st.sampled_from(["BUY", "SELL"]),
+        prices,
+        st.integers(500, 20000),
+        st.sampled_from(["FOK", "FAK", "GTC"]),
+        st.sampled_from([UP, DOWN]),
+    ),
+    st.tuples(
+        st.just("trade"),
+        st.sampled_from(["BUY", "SELL"]),
+        prices,
+        st.integers(1, 20000),
+        st.sampled_from([UP, DOWN]),
+    ),
     st.tuples(st.just("book"), books(), books()),
 )
 
 
 @settings(max_examples=120, deadline=None)
-@given(steps=st.lists(actions, max_size=25), marks=st.tuples(prices, prices),
-       winner=st.sampled_from([UP, DOWN, None]), latency=st.sampled_from([0, 50]))
+@given(
+    steps=st.lists(actions, max_size=25),
+    marks=st.tuples(prices, prices),
+    winner=st.sampled_from([UP, DOWN, None]),
+    latency=st.sampled_from([0, 50]),
+)
 def test_ledger_invariant_and_fok_for_any_sequence(steps, marks, winner, latency):
     b = broker(cash="500", latency=latency)
     books_now = {UP: StaticBook(), DOWN: StaticBook()}

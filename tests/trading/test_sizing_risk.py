@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+from tests.trading.helpers import market
 from tradingfloor.models.trader_agent import Risk
 from tradingfloor.trading.ledger import ClosedTrade
 from tradingfloor.trading.risk import InMemoryFloorCapital, RiskLimits, RiskManager
 from tradingfloor.trading.sizing import kelly_fraction, size_buy
-from tests.trading.helpers import market
 
 INFO = market(rate="0.072")
 
@@ -16,7 +16,9 @@ def test_kelly_against_fee_inclusive_price():
     d = size_buy(D("0.55"), D("0.50"), INFO, D(1000), D(1), D(1000), D("0.01"))
     assert d.all_in_price == D("0.518")
     assert d.kelly == (D("0.55") - D("0.518")) / D("0.482")
-    assert d.stake <= d.kelly * 1000 and d.shares == (d.kelly * 1000 / D("0.518")).quantize(D("0.01"), "ROUND_DOWN")
+    assert d.stake <= d.kelly * 1000 and d.shares == (d.kelly * 1000 / D("0.518")).quantize(
+        D("0.01"), "ROUND_DOWN"
+    )
 
 
 def test_no_edge_after_fees_means_no_bet():

@@ -17,6 +17,7 @@ Conventions (documented once, used everywhere):
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -75,7 +76,9 @@ def sharpe_ratio(returns: Sequence[float], periods_per_year: float | None = None
     return _annualize(_mean(xs) / sd, periods_per_year)
 
 
-def sortino_ratio(returns: Sequence[float], periods_per_year: float | None = None, target: float = 0.0) -> float:
+def sortino_ratio(
+    returns: Sequence[float], periods_per_year: float | None = None, target: float = 0.0
+) -> float:
     """Mean excess over ``target`` divided by the downside deviation √(mean(min(0, r − target)²))."""
     xs = [float(r) for r in returns]
     if len(xs) < 2:
@@ -142,13 +145,17 @@ def _sr_variance_term(sr: float, skew: float, kurtosis: float) -> float:
     return 1.0 - skew * sr + (kurtosis - 1.0) / 4.0 * sr * sr
 
 
-def probabilistic_sharpe_ratio(sr: float, n: int, skew: float, kurtosis: float, sr_benchmark: float = 0.0) -> float:
+def probabilistic_sharpe_ratio(
+    sr: float, n: int, skew: float, kurtosis: float, sr_benchmark: float = 0.0
+) -> float:
     """P(true Sharpe > ``sr_benchmark``) given a non-annualized ``sr`` over ``n`` observations."""
     if n < 2:
         return 0.0
     term = _sr_variance_term(sr, skew, kurtosis)
     if term <= 0:
-        raise ValueError(f"1 - skew*sr + (kurtosis-1)/4*sr^2 must be positive (sr={sr}, skew={skew}, kurtosis={kurtosis})")
+        raise ValueError(
+            f"1 - skew*sr + (kurtosis-1)/4*sr^2 must be positive (sr={sr}, skew={skew}, kurtosis={kurtosis})"
+        )
     return _NORMAL.cdf((sr - sr_benchmark) * math.sqrt(n - 1) / math.sqrt(term))
 
 
@@ -166,13 +173,16 @@ def expected_max_sharpe(n_trials: int, var_trials_sr: float) -> float:
     return math.sqrt(var_trials_sr) * ((1.0 - EULER_GAMMA) * q1 + EULER_GAMMA * q2)
 
 
-def deflated_sharpe_ratio(sr: float, n: int, skew: float, kurtosis: float, n_trials: int, var_trials_sr: float) -> float:
+def deflated_sharpe_ratio(
+    sr: float, n: int, skew: float, kurtosis: float, n_trials: int, var_trials_sr: float
+) -> float:
     """PSR against the expected maximum Sharpe of ``n_trials`` trials: the chance the winner is real."""
     return probabilistic_sharpe_ratio(sr, n, skew, kurtosis, expected_max_sharpe(n_trials, var_trials_sr))
 
 
-def min_track_record_length(sr: float, skew: float, kurtosis: float, sr_benchmark: float = 0.0,
-                            confidence: float = 0.95) -> float:
+def min_track_record_length(
+    sr: float, skew: float, kurtosis: float, sr_benchmark: float = 0.0, confidence: float = 0.95
+) -> float:
     """Observations needed for PSR(``sr_benchmark``) ≥ ``confidence``; inf when sr ≤ benchmark."""
     if sr <= sr_benchmark:
         return math.inf
@@ -183,7 +193,7 @@ def min_track_record_length(sr: float, skew: float, kurtosis: float, sr_benchmar
 def returns_from_equity(equity: Sequence[float]) -> list[float]:
     """Simple period returns of an equity series (periods with a non-positive start are skipped)."""
     values = [float(v) for v in equity]
-    return [b / a - 1.0 for a, b in zip(values, values[1:]) if a > 0]
+    return [b / a - 1.0 for a, b in itertools.pairwise(values) if a > 0]
 
 
 @dataclass(frozen=True)
@@ -205,11 +215,17 @@ class PerformanceSummary:
 
     def to_dict(self) -> dict[str, float | int | None]:
         """JSON-safe: non-finite values (e.g. profit factor without losses) become None."""
-        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()}
+        return {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()
+        }
 
 
-def summarize(pnls: Sequence[float], equity: Sequence[float], periods_per_year: float | None = None,
-              confidence: float = 0.95) -> PerformanceSummary:
+def summarize(
+    pnls: Sequence[float],
+    equity: Sequence[float],
+    periods_per_year: float | None = None,
+    confidence: float = 0.95,
+) -> PerformanceSummary:
     """Summarize closed-trade P&Ls and an equity curve sampled at fixed periods (e.g. daily).
 
     Sharpe and Sortino use the equity curve's period returns, annualized with ``periods_per_year``
@@ -223,11 +239,20 @@ def summarize(pnls: Sequence[float], equity: Sequence[float], periods_per_year: 
     rets = returns_from_equity(equity)
     sr = sharpe_ratio(rets)
     return PerformanceSummary(
-        trades=len(values), wins=wins, losses=losses,
-        win_rate=wins / len(values) if values else 0.0, wilson_low=low, wilson_high=high,
-        pnl=sum(values), sharpe=sharpe_ratio(rets, periods_per_year),
-        sortino=sortino_ratio(rets, periods_per_year), max_drawdown=max_drawdown(equity),
-        profit_factor=profit_factor(values), expectancy=expectancy(values),
-        psr=probabilistic_sharpe_ratio(sr, len(rets), skewness(rets), kurtosis(rets)) if len(rets) >= 2 else 0.0,
+        trades=len(values),
+        wins=wins,
+        losses=losses,
+        win_rate=wins / len(values) if values else 0.0,
+        wilson_low=low,
+        wilson_high=high,
+        pnl=sum(values),
+        sharpe=sharpe_ratio(rets, periods_per_year),
+        sortino=sortino_ratio(rets, periods_per_year),
+        max_drawdown=max_drawdown(equity),
+        profit_factor=profit_factor(values),
+        expectancy=expectancy(values),
+        psr=probabilistic_sharpe_ratio(sr, len(rets), skewness(rets), kurtosis(rets))
+        if len(rets) >= 2
+        else 0.0,
         periods=len(rets),
     )

@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -36,7 +36,9 @@ def _normalize(value: Any, path: str) -> Any:
             raise CanonicalJSONError(f"{path}: non-finite Decimal {value} cannot be logged")
         return format(value, "f")
     if isinstance(value, float):
-        raise CanonicalJSONError(f"{path}: float {value!r} is not allowed in the audit log; use Decimal or str")
+        raise CanonicalJSONError(
+            f"{path}: float {value!r} is not allowed in the audit log; use Decimal or str"
+        )
     if isinstance(value, datetime):
         return format_ts(value)
     if isinstance(value, dict):
@@ -59,19 +61,21 @@ def normalize_payload(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def canonical_json(value: Any) -> bytes:
-    return json.dumps(_normalize(value, "$"), sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode("utf-8")
+    return json.dumps(
+        _normalize(value, "$"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
 
 
 def format_ts(ts: datetime) -> str:
     """UTC, microsecond precision: exactly what a PostgreSQL timestamptz gives back."""
     if ts.tzinfo is None:
         raise CanonicalJSONError(f"timestamp {ts.isoformat()} has no time zone")
-    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def entry_hash(prev_hash: str, agent: str, subject: str, kind: str, payload: dict[str, Any],
-               seq: int, ts: datetime) -> str:
+def entry_hash(
+    prev_hash: str, agent: str, subject: str, kind: str, payload: dict[str, Any], seq: int, ts: datetime
+) -> str:
     body = canonical_json({"agent": agent, "subject": subject, "kind": kind, "payload": payload})
     digest = hashlib.sha256()
     for part in (prev_hash.encode("ascii"), body, str(seq).encode("ascii"), format_ts(ts).encode("ascii")):
@@ -92,18 +96,22 @@ class AuditEntry:
     hash: str
 
     def computed_hash(self) -> str:
-        return entry_hash(self.prev_hash, self.agent, self.subject, self.kind, self.payload, self.seq, self.ts)
+        return entry_hash(
+            self.prev_hash, self.agent, self.subject, self.kind, self.payload, self.seq, self.ts
+        )
 
 
-def next_entry(head: AuditEntry | None, agent: str, subject: str, kind: str, payload: dict[str, Any],
-               ts: datetime) -> AuditEntry:
+def next_entry(
+    head: AuditEntry | None, agent: str, subject: str, kind: str, payload: dict[str, Any], ts: datetime
+) -> AuditEntry:
     """The entry that follows ``head`` (or starts the chain), hashed and ready to store."""
-    ts = ts.astimezone(timezone.utc)
+    ts = ts.astimezone(UTC)
     seq = head.seq + 1 if head else 1
     prev = head.hash if head else GENESIS_HASH
     stored = normalize_payload(payload)
-    return AuditEntry(seq, ts, agent, subject, kind, stored, prev,
-                      entry_hash(prev, agent, subject, kind, stored, seq, ts))
+    return AuditEntry(
+        seq, ts, agent, subject, kind, stored, prev, entry_hash(prev, agent, subject, kind, stored, seq, ts)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,29 +142,52 @@ def verify_chain(entries: Iterable[AuditEntry], anchor: tuple[int, str] | None =
     for entry in entries:
         if entry.seq != expected_seq:
             if entry.seq > expected_seq:
-                return VerifyResult(False, checked, bad_seq=expected_seq,
-                                    reason=f"entry missing: seq {expected_seq} expected, next present is {entry.seq}")
-            return VerifyResult(False, checked, bad_seq=entry.seq,
-                                reason=f"seq out of order: {entry.seq} after {expected_seq - 1}")
+                return VerifyResult(
+                    False,
+                    checked,
+                    bad_seq=expected_seq,
+                    reason=f"entry missing: seq {expected_seq} expected, next present is {entry.seq}",
+                )
+            return VerifyResult(
+                False,
+                checked,
+                bad_seq=entry.seq,
+                reason=f"seq out of order: {entry.seq} after {expected_seq - 1}",
+            )
         if entry.prev_hash != prev_hash:
-            return VerifyResult(False, checked, bad_seq=entry.seq,
-                                reason=f"prev_hash {entry.prev_hash[:16]}… does not match the previous entry's hash {prev_hash[:16]}…")
+            return VerifyResult(
+                False,
+                checked,
+                bad_seq=entry.seq,
+                reason=f"prev_hash {entry.prev_hash[:16]}… does not match the previous entry's hash {prev_hash[:16]}…",
+            )
         try:
             actual = entry.computed_hash()
         except CanonicalJSONError as exc:
             return VerifyResult(False, checked, bad_seq=entry.seq, reason=f"payload cannot be hashed: {exc}")
         if actual != entry.hash:
-            return VerifyResult(False, checked, bad_seq=entry.seq,
-                                reason="content does not match its hash (entry edited, or its hash replaced)")
+            return VerifyResult(
+                False,
+                checked,
+                bad_seq=entry.seq,
+                reason="content does not match its hash (entry edited, or its hash replaced)",
+            )
         if anchor is not None and entry.seq == anchor[0] and entry.hash != anchor[1]:
-            return VerifyResult(False, checked, bad_seq=entry.seq,
-                                reason=f"hash differs from the recorded head {anchor[1][:16]}…: chain rewritten")
+            return VerifyResult(
+                False,
+                checked,
+                bad_seq=entry.seq,
+                reason=f"hash differs from the recorded head {anchor[1][:16]}…: chain rewritten",
+            )
         checked += 1
         prev_hash, expected_seq, last = entry.hash, entry.seq + 1, entry
     if anchor is not None:
         anchor_seq = anchor[0]
         if last is None or last.seq < anchor_seq:
-            return VerifyResult(False, checked, bad_seq=(last.seq + 1 if last else 1),
-                                reason=f"log ends before the recorded head seq {anchor_seq}: newest entries removed")
+            return VerifyResult(
+                False,
+                checked,
+                bad_seq=(last.seq + 1 if last else 1),
+                reason=f"log ends before the recorded head seq {anchor_seq}: newest entries removed",
+            )
     return VerifyResult(True, checked, last.seq if last else None, last.hash if last else None)
-

@@ -30,8 +30,16 @@ from tradingfloor.trading.fees import taker_fee
 ZERO = Decimal(0)
 BPS = Decimal(10000)
 
-Rule = Literal["risk.per_trade", "risk.max_position", "risk.max_concurrent", "risk.daily_loss",
-               "book.price", "book.size", "fee.schedule", "pnl.recompute"]
+Rule = Literal[
+    "risk.per_trade",
+    "risk.max_position",
+    "risk.max_concurrent",
+    "risk.daily_loss",
+    "book.price",
+    "book.size",
+    "fee.schedule",
+    "pnl.recompute",
+]
 RULES: tuple[str, ...] = Rule.__args__  # type: ignore[attr-defined]
 
 
@@ -74,10 +82,15 @@ class RiskLimits:
     daily_loss_limit_bps: int
 
     @classmethod
-    def from_spec(cls, risk) -> "RiskLimits":
+    def from_spec(cls, risk) -> RiskLimits:
         """From a TraderAgent ``spec.risk`` (``tradingfloor.models.trader_agent.Risk``)."""
-        return cls(Decimal(risk.capital), risk.riskPerTradeBps, risk.maxPositionBps,
-                   risk.maxConcurrentTrades, risk.dailyLossLimitBps)
+        return cls(
+            Decimal(risk.capital),
+            risk.riskPerTradeBps,
+            risk.maxPositionBps,
+            risk.maxConcurrentTrades,
+            risk.dailyLossLimitBps,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +100,13 @@ class Thresholds:
     fee_tolerance: Decimal = Decimal("0.00001")
 
     @classmethod
-    def from_spec(cls, thresholds) -> "Thresholds":
+    def from_spec(cls, thresholds) -> Thresholds:
         """From an Auditor ``spec.thresholds``."""
-        return cls(thresholds.maxPriceDeviationBps, Decimal(thresholds.pnlTolerance),
-                   Decimal(thresholds.feeTolerance))
+        return cls(
+            thresholds.maxPriceDeviationBps,
+            Decimal(thresholds.pnlTolerance),
+            Decimal(thresholds.feeTolerance),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +141,18 @@ class Violation:
     details: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
-        return {"rule": self.rule, "trade_id": self.trade_id, "agent": self.agent,
-                "message": self.message, "details": dict(self.details)}
+        return {
+            "rule": self.rule,
+            "trade_id": self.trade_id,
+            "agent": self.agent,
+            "message": self.message,
+            "details": dict(self.details),
+        }
 
 
-def _violation(rule: str, ex: Execution | ClosedTrade, message: str, **details: Decimal | int | str) -> Violation:
+def _violation(
+    rule: str, ex: Execution | ClosedTrade, message: str, **details: Decimal | int | str
+) -> Violation:
     return Violation(rule, ex.trade_id, ex.agent, message, {k: str(v) for k, v in details.items()})
 
 
@@ -141,21 +164,48 @@ def check_risk(ex: Execution, limits: RiskLimits, before: AccountState) -> list[
     cost = ex.price * ex.size + ex.fee
     per_trade = limits.capital * limits.risk_per_trade_bps / BPS
     if cost > per_trade:
-        out.append(_violation("risk.per_trade", ex, f"trade cost {cost} exceeds per-trade risk {per_trade}",
-                              cost=cost, limit=per_trade))
+        out.append(
+            _violation(
+                "risk.per_trade",
+                ex,
+                f"trade cost {cost} exceeds per-trade risk {per_trade}",
+                cost=cost,
+                limit=per_trade,
+            )
+        )
     max_position = limits.capital * limits.max_position_bps / BPS
     exposure_after = before.exposure + ex.price * ex.size
     if exposure_after > max_position:
-        out.append(_violation("risk.max_position", ex, f"exposure {exposure_after} exceeds position cap {max_position}",
-                              exposure=exposure_after, limit=max_position))
+        out.append(
+            _violation(
+                "risk.max_position",
+                ex,
+                f"exposure {exposure_after} exceeds position cap {max_position}",
+                exposure=exposure_after,
+                limit=max_position,
+            )
+        )
     if ex.token_id not in before.open_tokens and len(before.open_tokens) >= limits.max_concurrent:
-        out.append(_violation("risk.max_concurrent", ex,
-                              f"opened a new position with {len(before.open_tokens)} already open (max {limits.max_concurrent})",
-                              open=len(before.open_tokens), limit=limits.max_concurrent))
+        out.append(
+            _violation(
+                "risk.max_concurrent",
+                ex,
+                f"opened a new position with {len(before.open_tokens)} already open (max {limits.max_concurrent})",
+                open=len(before.open_tokens),
+                limit=limits.max_concurrent,
+            )
+        )
     daily_limit = limits.capital * limits.daily_loss_limit_bps / BPS
     if before.daily_pnl <= -daily_limit:
-        out.append(_violation("risk.daily_loss", ex, f"bought after the day's loss {before.daily_pnl} reached the limit {daily_limit}",
-                              daily_pnl=before.daily_pnl, limit=daily_limit))
+        out.append(
+            _violation(
+                "risk.daily_loss",
+                ex,
+                f"bought after the day's loss {before.daily_pnl} reached the limit {daily_limit}",
+                daily_pnl=before.daily_pnl,
+                limit=daily_limit,
+            )
+        )
     return out
 
 
@@ -185,18 +235,37 @@ def check_book(ex: Execution, book: BookLevels, thresholds: Thresholds) -> list[
     expected, depth = book_vwap(levels, ex.size)
     out = []
     if ex.size > depth:
-        out.append(_violation("book.size", ex, f"filled {ex.size} shares but the book showed {depth}",
-                              size=ex.size, depth=depth))
+        out.append(
+            _violation(
+                "book.size",
+                ex,
+                f"filled {ex.size} shares but the book showed {depth}",
+                size=ex.size,
+                depth=depth,
+            )
+        )
     if expected is None:
-        out.append(_violation("book.price", ex, f"filled at {ex.price} against an empty {('ask' if ex.side == 'BUY' else 'bid')} side",
-                              price=ex.price))
+        out.append(
+            _violation(
+                "book.price",
+                ex,
+                f"filled at {ex.price} against an empty {('ask' if ex.side == 'BUY' else 'bid')} side",
+                price=ex.price,
+            )
+        )
         return out
     deviation_bps = abs(ex.price - expected) / expected * BPS
     if deviation_bps > thresholds.max_price_deviation_bps:
-        out.append(_violation("book.price", ex,
-                              f"fill price {ex.price} is {deviation_bps:.1f} bps from the book's {expected:.6f} (max {thresholds.max_price_deviation_bps})",
-                              price=ex.price, expected=expected.quantize(Decimal("0.000001")),
-                              deviation_bps=deviation_bps.quantize(Decimal("0.1"))))
+        out.append(
+            _violation(
+                "book.price",
+                ex,
+                f"fill price {ex.price} is {deviation_bps:.1f} bps from the book's {expected:.6f} (max {thresholds.max_price_deviation_bps})",
+                price=ex.price,
+                expected=expected.quantize(Decimal("0.000001")),
+                deviation_bps=deviation_bps.quantize(Decimal("0.1")),
+            )
+        )
     return out
 
 
@@ -210,8 +279,17 @@ def expected_fee(ex: Execution, schedule: FeeSchedule) -> Decimal:
 def check_fee(ex: Execution, schedule: FeeSchedule, thresholds: Thresholds) -> list[Violation]:
     expected = expected_fee(ex, schedule)
     if abs(ex.fee - expected) > thresholds.fee_tolerance:
-        return [_violation("fee.schedule", ex, f"fee {ex.fee} but the market's schedule gives {expected}",
-                           fee=ex.fee, expected=expected, rate=schedule.rate, exponent=schedule.exponent)]
+        return [
+            _violation(
+                "fee.schedule",
+                ex,
+                f"fee {ex.fee} but the market's schedule gives {expected}",
+                fee=ex.fee,
+                expected=expected,
+                rate=schedule.rate,
+                exponent=schedule.exponent,
+            )
+        ]
     return []
 
 
@@ -235,19 +313,45 @@ def check_pnl(trade: ClosedTrade, fills: Sequence[Execution], thresholds: Thresh
     fill_fees = sum((f.fee for f in fills), ZERO)
     out = []
     if abs(trade.gross_pnl - gross) > tol:
-        out.append(_violation("pnl.recompute", trade, f"reported gross P&L {trade.gross_pnl} but the fills give {gross}",
-                              reported=trade.gross_pnl, expected=gross, fills=len(fills)))
+        out.append(
+            _violation(
+                "pnl.recompute",
+                trade,
+                f"reported gross P&L {trade.gross_pnl} but the fills give {gross}",
+                reported=trade.gross_pnl,
+                expected=gross,
+                fills=len(fills),
+            )
+        )
     redemption = trade.fees - fill_fees
-    if redemption < -thresholds.fee_tolerance or (trade.payout_per_share in (None, ZERO) and redemption > thresholds.fee_tolerance):
-        out.append(_violation("pnl.recompute", trade, f"reported costs {trade.fees} but the fills' fees are {fill_fees}",
-                              reported=trade.fees, expected=fill_fees))
+    if redemption < -thresholds.fee_tolerance or (
+        trade.payout_per_share in (None, ZERO) and redemption > thresholds.fee_tolerance
+    ):
+        out.append(
+            _violation(
+                "pnl.recompute",
+                trade,
+                f"reported costs {trade.fees} but the fills' fees are {fill_fees}",
+                reported=trade.fees,
+                expected=fill_fees,
+            )
+        )
     if abs(trade.net_pnl - (trade.gross_pnl - trade.fees)) > tol:
-        out.append(_violation("pnl.recompute", trade, f"net P&L {trade.net_pnl} is not gross {trade.gross_pnl} minus costs {trade.fees}",
-                              reported=trade.net_pnl, expected=trade.gross_pnl - trade.fees))
+        out.append(
+            _violation(
+                "pnl.recompute",
+                trade,
+                f"net P&L {trade.net_pnl} is not gross {trade.gross_pnl} minus costs {trade.fees}",
+                reported=trade.net_pnl,
+                expected=trade.gross_pnl - trade.fees,
+            )
+        )
     return out
 
 
-def account_state(prior_fills: Iterable[Execution], prior_closed: Iterable[ClosedTrade], day_start_ms: int) -> AccountState:
+def account_state(
+    prior_fills: Iterable[Execution], prior_closed: Iterable[ClosedTrade], day_start_ms: int
+) -> AccountState:
     """Risk state rebuilt from the agent's earlier fills and closed trades: open positions are
     tokens with shares left that have not been settled; the day's P&L sums trades closed since
     ``day_start_ms``."""
@@ -272,8 +376,15 @@ def account_state(prior_fills: Iterable[Execution], prior_closed: Iterable[Close
     return AccountState(exposure, open_tokens, daily)
 
 
-def audit_execution(ex: Execution, *, limits: RiskLimits | None, before: AccountState,
-                    book: BookLevels | None, schedule: FeeSchedule | None, thresholds: Thresholds) -> list[Violation]:
+def audit_execution(
+    ex: Execution,
+    *,
+    limits: RiskLimits | None,
+    before: AccountState,
+    book: BookLevels | None,
+    schedule: FeeSchedule | None,
+    thresholds: Thresholds,
+) -> list[Violation]:
     """Every check whose inputs are known; a missing input is itself reported by the caller."""
     out: list[Violation] = []
     if limits is not None:

@@ -18,7 +18,9 @@ def backtest(
     assets: str = typer.Option("BTC,ETH", help="Comma-separated assets; one agent per strategy and asset."),
     seed: int = typer.Option(1, help="Simulator seed."),
     pattern: str = typer.Option("none", help="Simulator pattern: none, momentum or meanReversion."),
-    files: list[Path] = typer.Option(None, "--files", help="Recorded files (gzip JSON lines) instead of the simulator."),
+    files: list[Path] = typer.Option(
+        None, "--files", help="Recorded files (gzip JSON lines) instead of the simulator."
+    ),
     capital: str = typer.Option("1000", help="Capital per agent, USD."),
     latency_ms: int = typer.Option(250, help="Order latency before matching against the book."),
     sweep: str = typer.Option("", help="'grid' or 'random': sweep the first strategy's parameters."),
@@ -47,13 +49,18 @@ def backtest(
                 parsed = {k: v.split(",") for k, v in (g.split("=", 1) for g in grid or [])}
                 if not parsed:
                     raise ValueError("--sweep grid needs at least one --grid key=v1,v2")
-                param_sets = grid_variants(strategy, {k: [_number(x) for x in vs] for k, vs in parsed.items()})
+                param_sets = grid_variants(
+                    strategy, {k: [_number(x) for x in vs] for k, vs in parsed.items()}
+                )
             elif sweep == "random":
                 param_sets = random_variants(strategy, variants, seed=seed)
             else:
                 raise ValueError(f"--sweep must be 'grid' or 'random', got {sweep!r}")
-            configs = [EngineConfig(f"{strategy}#{i}/{a}", strategy, a, p)
-                       for i, p in enumerate(param_sets) for a in asset_list]
+            configs = [
+                EngineConfig(f"{strategy}#{i}/{a}", strategy, a, p)
+                for i, p in enumerate(param_sets)
+                for a in asset_list
+            ]
         else:
             configs = agent_configs(names, asset_list)
         limits = RiskLimits(capital=Decimal(capital))
@@ -67,8 +74,9 @@ def backtest(
         raise typer.BadParameter(str(exc)) from None
 
     start_ts: list[int] = []
-    with Progress(TextColumn("[bold]backtest"), BarColumn(), TextColumn("{task.description}"),
-                  TimeElapsedColumn()) as bar:
+    with Progress(
+        TextColumn("[bold]backtest"), BarColumn(), TextColumn("{task.description}"), TimeElapsedColumn()
+    ) as bar:
         task = bar.add_task("", total=total or None)
 
         def progress(count: int, ts: int) -> None:
@@ -78,14 +86,24 @@ def backtest(
 
         result = run_backtest(events, configs, limits, BrokerConfig(latency_ms=latency_ms), progress=progress)
     verdict = judge(result).to_json() if sweep else None
-    meta = {"days": days, "seed": seed, "pattern": pattern, "assets": asset_list, "strategies": names,
-            "files": [str(f) for f in files or []], "capital": capital, "latency_ms": latency_ms}
+    meta = {
+        "days": days,
+        "seed": seed,
+        "pattern": pattern,
+        "assets": asset_list,
+        "strategies": names,
+        "files": [str(f) for f in files or []],
+        "capital": capital,
+        "latency_ms": latency_ms,
+    }
     json_path, png_path = write_report(result, out, meta, verdict)
     print_summary(result)
     if verdict:
-        typer.echo(f"sweep winner {verdict['winner']}: per-trade Sharpe {verdict['sharpe_per_trade']:.3f} over "
-                   f"{verdict['trades']} trades; deflated Sharpe {verdict['deflated_sharpe']:.2f} "
-                   f"after {verdict['n_trials']} variants")
+        typer.echo(
+            f"sweep winner {verdict['winner']}: per-trade Sharpe {verdict['sharpe_per_trade']:.3f} over "
+            f"{verdict['trades']} trades; deflated Sharpe {verdict['deflated_sharpe']:.2f} "
+            f"after {verdict['n_trials']} variants"
+        )
     typer.echo(f"wrote {json_path} and {png_path}")
 
 

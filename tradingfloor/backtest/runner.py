@@ -46,12 +46,21 @@ class AgentRun:
 
     def to_json(self) -> dict[str, Any]:
         led = self.engine.broker.ledger
-        return {"name": self.name, "strategy": self.config.strategy, "asset": self.config.asset,
-                "params": self.config.params, "summary": self.summary.to_dict() if self.summary else None,
-                "orders": self.orders, "fees": str(led.fees), "redemption_costs": str(led.redemption_costs),
-                "gross_pnl": str(led.realized), "net_pnl": str(led.realized - led.costs),
-                "final_equity": str(self.engine.equity()), "pauses": self.pauses,
-                "daily_equity": self.daily_equity}
+        return {
+            "name": self.name,
+            "strategy": self.config.strategy,
+            "asset": self.config.asset,
+            "params": self.config.params,
+            "summary": self.summary.to_dict() if self.summary else None,
+            "orders": self.orders,
+            "fees": str(led.fees),
+            "redemption_costs": str(led.redemption_costs),
+            "gross_pnl": str(led.realized),
+            "net_pnl": str(led.realized - led.costs),
+            "final_equity": str(self.engine.equity()),
+            "pauses": self.pauses,
+            "daily_equity": self.daily_equity,
+        }
 
 
 @dataclass
@@ -65,9 +74,14 @@ class BacktestResult:
         return self.events / self.seconds if self.seconds > 0 else 0.0
 
 
-def run_backtest(events: Iterable[MarketEvent], configs: list[EngineConfig], limits: RiskLimits,
-                 broker_config: BrokerConfig | None = None, progress: Callable[[int, int], None] | None = None,
-                 resume_next_day: bool = True) -> BacktestResult:
+def run_backtest(
+    events: Iterable[MarketEvent],
+    configs: list[EngineConfig],
+    limits: RiskLimits,
+    broker_config: BrokerConfig | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    resume_next_day: bool = True,
+) -> BacktestResult:
     """Drive every config's engine over ``events`` (one pass); ``progress(events, ts_ms)`` is called
     every 20 000 events."""
     if not configs:
@@ -93,8 +107,9 @@ def run_backtest(events: Iterable[MarketEvent], configs: list[EngineConfig], lim
         _record(run, run.engine.finish(), ts)
         if not run.daily_equity or run.daily_equity[-1][0] != ts:
             run.daily_equity.append((ts, float(run.engine.equity())))
-        run.summary = summarize([float(t.net_pnl) for t in run.trades], [e for _, e in run.daily_equity],
-                                periods_per_year=365)
+        run.summary = summarize(
+            [float(t.net_pnl) for t in run.trades], [e for _, e in run.daily_equity], periods_per_year=365
+        )
     if progress is not None:
         progress(count, ts)
     return BacktestResult(runs, count, time.perf_counter() - started)
@@ -116,13 +131,21 @@ def _record(run: AgentRun, out, ts: int) -> None:
     if out.closed:
         equity = float(run.engine.realized_equity())
         run.trade_equity.extend((t.closed_ms, equity) for t in out.closed)
-    if out.pause_requested and (not run.pauses or run.pauses[-1][1] != out.pause_requested or
-                                run.pauses[-1][0] // DAY_MS != ts // DAY_MS):
+    if out.pause_requested and (
+        not run.pauses
+        or run.pauses[-1][1] != out.pause_requested
+        or run.pauses[-1][0] // DAY_MS != ts // DAY_MS
+    ):
         run.pauses.append((ts, out.pause_requested))
 
 
-def simulated_events(days: float, seed: int = 1, pattern: str = "none", assets: tuple[str, ...] = ("BTC", "ETH"),
-                     start_ms: int | None = None) -> Iterator[MarketEvent]:
+def simulated_events(
+    days: float,
+    seed: int = 1,
+    pattern: str = "none",
+    assets: tuple[str, ...] = ("BTC", "ETH"),
+    start_ms: int | None = None,
+) -> Iterator[MarketEvent]:
     """Events of the deterministic market simulator for ``days`` days."""
     from tradingfloor.sim.model import SimConfig, simulate
 
@@ -132,11 +155,17 @@ def simulated_events(days: float, seed: int = 1, pattern: str = "none", assets: 
     return simulate(SimConfig(**kwargs), int(days * DAY_MS))
 
 
-def agent_configs(strategies: list[str], assets: list[str], params: dict[str, dict[str, Any]] | None = None,
-                  prefix: str = "") -> list[EngineConfig]:
+def agent_configs(
+    strategies: list[str],
+    assets: list[str],
+    params: dict[str, dict[str, Any]] | None = None,
+    prefix: str = "",
+) -> list[EngineConfig]:
     """One engine per (strategy, asset), named ``<prefix><strategy>/<asset>``."""
     params = params or {}
-    return [EngineConfig(f"{prefix}{s}/{a}", s, a, dict(params.get(s, {}))) for s in strategies for a in assets]
+    return [
+        EngineConfig(f"{prefix}{s}/{a}", s, a, dict(params.get(s, {}))) for s in strategies for a in assets
+    ]
 
 
 def capital_limits(capital: Decimal = Decimal(1000), **overrides: Any) -> RiskLimits:

@@ -16,7 +16,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from tradingfloor.analytics.stats import (
-    deflated_sharpe_ratio, expected_max_sharpe, kurtosis, sharpe_ratio, skewness,
+    deflated_sharpe_ratio,
+    expected_max_sharpe,
+    kurtosis,
+    sharpe_ratio,
+    skewness,
 )
 from tradingfloor.backtest.runner import AgentRun, BacktestResult
 from tradingfloor.strategies.params import PARAM_MODELS, parse_params
@@ -25,14 +29,17 @@ from tradingfloor.strategies.params import PARAM_MODELS, parse_params
 def grid_variants(strategy: str, grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
     """Every combination of the listed values (each checked against the strategy's model)."""
     keys = sorted(grid)
-    variants = [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
+    variants = [
+        dict(zip(keys, values, strict=False)) for values in itertools.product(*(grid[k] for k in keys))
+    ]
     for v in variants:
         parse_params(strategy, v)
     return variants
 
 
-def random_variants(strategy: str, n: int, seed: int = 0, spread: float = 0.3,
-                    base: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def random_variants(
+    strategy: str, n: int, seed: int = 0, spread: float = 0.3, base: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """``n`` variations of ``base`` (default: the strategy's defaults): each numeric parameter is
     scaled by a random factor in [1 − spread, 1 + spread]; out-of-bounds draws are redrawn."""
     model = PARAM_MODELS.get(strategy)
@@ -71,9 +78,15 @@ class SweepVerdict:
     deflated_sharpe: float
 
     def to_json(self) -> dict[str, Any]:
-        return {"winner": self.winner.name, "params": self.winner.config.params, "sharpe_per_trade": self.sharpe,
-                "trades": self.trades, "n_trials": self.n_trials, "expected_max_sharpe": self.expected_max_sharpe,
-                "deflated_sharpe": self.deflated_sharpe}
+        return {
+            "winner": self.winner.name,
+            "params": self.winner.config.params,
+            "sharpe_per_trade": self.sharpe,
+            "trades": self.trades,
+            "n_trials": self.n_trials,
+            "expected_max_sharpe": self.expected_max_sharpe,
+            "deflated_sharpe": self.deflated_sharpe,
+        }
 
 
 def judge(result: BacktestResult, n_trials: int | None = None) -> SweepVerdict:

@@ -8,7 +8,14 @@ which a paper agent's restart should not pay.
 from tradingfloor.brokers.factory import make_broker
 from tradingfloor.brokers.guard import LiveTradingRefused, missing_live_keys, require_live_allowed
 
-__all__ = ["LiveBroker", "LiveTradingRefused", "Submission", "make_broker", "missing_live_keys", "require_live_allowed"]
+__all__ = [
+    "LiveBroker",
+    "LiveTradingRefused",
+    "Submission",
+    "make_broker",
+    "missing_live_keys",
+    "require_live_allowed",
+]
 
 
 def __getattr__(name: str):

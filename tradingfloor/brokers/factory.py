@@ -16,20 +16,39 @@ if TYPE_CHECKING:  # the CLOB client and its signing stack take ~1 s to import: 
     from tradingfloor.brokers.live import Submission
 
 
-def clob_client(settings: Settings, *, signature_type: int | None = None, funder: str | None = None) -> ClobClient:
+def clob_client(
+    settings: Settings, *, signature_type: int | None = None, funder: str | None = None
+) -> ClobClient:
     """An L2 (order-placing) client from the settings' Polymarket credentials."""
     from py_clob_client_v2 import ClobClient
     from py_clob_client_v2.clob_types import ApiCreds
 
-    creds = ApiCreds(api_key=settings.polymarket_api_key, api_secret=settings.polymarket_secret,
-                     api_passphrase=settings.polymarket_passphrase)
-    return ClobClient(host=settings.clob_url, chain_id=settings.polymarket_chain_id,
-                      key=settings.polymarket_private_key, creds=creds, signature_type=signature_type, funder=funder)
+    creds = ApiCreds(
+        api_key=settings.polymarket_api_key,
+        api_secret=settings.polymarket_secret,
+        api_passphrase=settings.polymarket_passphrase,
+    )
+    return ClobClient(
+        host=settings.clob_url,
+        chain_id=settings.polymarket_chain_id,
+        key=settings.polymarket_private_key,
+        creds=creds,
+        signature_type=signature_type,
+        funder=funder,
+    )
 
 
-def make_broker(spec, settings: Settings, ledger: Ledger, *, config: BrokerConfig | None = None,
-                journal: Callable[[Submission], None] | None = None, request_timeout_s: float = 5.0,
-                signature_type: int | None = None, funder: str | None = None) -> PaperBroker:
+def make_broker(
+    spec,
+    settings: Settings,
+    ledger: Ledger,
+    *,
+    config: BrokerConfig | None = None,
+    journal: Callable[[Submission], None] | None = None,
+    request_timeout_s: float = 5.0,
+    signature_type: int | None = None,
+    funder: str | None = None,
+) -> PaperBroker:
     """The paper broker for ``mode: paper``. For ``mode: live`` the live broker, or
     :class:`~tradingfloor.brokers.guard.LiveTradingRefused` naming each missing key — a live
     manifest never silently trades on paper."""

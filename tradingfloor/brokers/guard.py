@@ -33,8 +33,10 @@ def missing_live_keys(spec: _Spec, settings: _Settings) -> list[str]:
     if not settings.allow_live_trading:
         missing.append("the floor does not allow live trading (FLOOR_ALLOW_LIVE_TRADING is not true)")
     if not settings.has_live_credentials:
-        missing.append("Polymarket credentials are missing (POLYMARKET_PRIVATE_KEY, POLYMARKET_API_KEY, "
-                       "POLYMARKET_SECRET, POLYMARKET_PASSPHRASE)")
+        missing.append(
+            "Polymarket credentials are missing (POLYMARKET_PRIVATE_KEY, POLYMARKET_API_KEY, "
+            "POLYMARKET_SECRET, POLYMARKET_PASSPHRASE)"
+        )
     return missing
 
 

@@ -75,7 +75,9 @@ def signed_to_json(signed: SignedOrderV2) -> dict[str, Any]:
 
 
 def signed_from_json(d: dict[str, Any]) -> SignedOrderV2:
-    return SignedOrderV2(**{**d, "side": ClobSide(d["side"]), "signatureType": SignatureTypeV2(d["signatureType"])})
+    return SignedOrderV2(
+        **{**d, "side": ClobSide(d["side"]), "signatureType": SignatureTypeV2(d["signatureType"])}
+    )
 
 
 @dataclasses.dataclass(slots=True)
@@ -91,13 +93,27 @@ class Submission:
     rested: bool = False  # seen resting on the book: later fills are maker fills
 
     def to_json(self) -> dict[str, Any]:
-        return {"order": to_json(self.order), "order_hash": self.order_hash, "signed": self.signed,
-                "neg_risk": self.neg_risk, "state": self.state, "matched": str(self.matched), "rested": self.rested}
+        return {
+            "order": to_json(self.order),
+            "order_hash": self.order_hash,
+            "signed": self.signed,
+            "neg_risk": self.neg_risk,
+            "state": self.state,
+            "matched": str(self.matched),
+            "rested": self.rested,
+        }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Submission":
-        return cls(from_json(Order, d["order"]), d["order_hash"], d["signed"], bool(d["neg_risk"]), d["state"],
-                   Decimal(d["matched"]), bool(d["rested"]))
+    def from_json(cls, d: dict[str, Any]) -> Submission:
+        return cls(
+            from_json(Order, d["order"]),
+            d["order_hash"],
+            d["signed"],
+            bool(d["neg_risk"]),
+            d["state"],
+            Decimal(d["matched"]),
+            bool(d["rested"]),
+        )
 
 
 def _is_unknown_outcome(exc: PolyApiException) -> bool:
@@ -117,9 +133,16 @@ def _error_text(payload: Any) -> str:
 
 
 class LiveBroker(PaperBroker):
-    def __init__(self, ledger: Ledger, client: ClobClient, *, config: BrokerConfig | None = None,
-                 request_timeout_s: float = 5.0, reconcile_every_ms: int = 1000,
-                 journal: Callable[[Submission], None] | None = None) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        client: ClobClient,
+        *,
+        config: BrokerConfig | None = None,
+        request_timeout_s: float = 5.0,
+        reconcile_every_ms: int = 1000,
+        journal: Callable[[Submission], None] | None = None,
+    ) -> None:
         super().__init__(ledger, config or BrokerConfig(latency_ms=0))
         client.assert_level_2_auth()
         self.client = client
@@ -166,11 +189,20 @@ class LiveBroker(PaperBroker):
     def prepare(self, order: Order) -> Submission:
         """Build and sign the venue order for ``order`` (no state change; also what the benchmark times)."""
         info = self.markets[order.market_id]
-        options = PartialCreateOrderOptions(tick_size=str(self.tick_sizes[order.market_id]), neg_risk=info.neg_risk)
-        args = OrderArgsV2(token_id=order.token_id, price=float(order.price), size=float(order.size),
-                           side=order.side, metadata=metadata_for(order.client_id))
+        options = PartialCreateOrderOptions(
+            tick_size=str(self.tick_sizes[order.market_id]), neg_risk=info.neg_risk
+        )
+        args = OrderArgsV2(
+            token_id=order.token_id,
+            price=float(order.price),
+            size=float(order.size),
+            side=order.side,
+            metadata=metadata_for(order.client_id),
+        )
         signed = self.client.create_order(args, options)
-        return Submission(order, order_hash(signed, self.chain_id, info.neg_risk), signed_to_json(signed), info.neg_risk)
+        return Submission(
+            order, order_hash(signed, self.chain_id, info.neg_risk), signed_to_json(signed), info.neg_risk
+        )
 
     def _post(self, sub: Submission, now_ms: int) -> OrderResult:
         cid = sub.order.client_id
@@ -179,7 +211,9 @@ class LiveBroker(PaperBroker):
         except PolyApiException as exc:
             if _is_unknown_outcome(exc):
                 sub.state = "unknown"
-                return OrderResult(cid, "pending", reason=f"submission outcome unknown ({exc.error_msg}); reconciling")
+                return OrderResult(
+                    cid, "pending", reason=f"submission outcome unknown ({exc.error_msg}); reconciling"
+                )
             return self._finish(sub, "rejected", reason=_error_text(exc.error_msg))
         if not isinstance(response, dict) or not response.get("success", False):
             text = _error_text(response)
@@ -201,7 +235,9 @@ class LiveBroker(PaperBroker):
         if status == "delayed":
             sub.state = "pending"
             return OrderResult(sub.order.client_id, "pending", fills, reason="venue delayed the match")
-        return self._finish(sub, "partial" if fills else "cancelled", fills, reason=f"venue status {status or 'unmatched'}")
+        return self._finish(
+            sub, "partial" if fills else "cancelled", fills, reason=f"venue status {status or 'unmatched'}"
+        )
 
     # --- reconciliation -----------------------------------------------------------------
     def advance(self, now_ms: int, books: Mapping[str, BookView]) -> list[OrderResult]:
@@ -247,7 +283,9 @@ class LiveBroker(PaperBroker):
         if sub.matched >= sub.order.size or status == "MATCHED":
             return self._finish(sub, "filled", fills)
         if status in ("CANCELED", "CANCELLED", "UNMATCHED", "EXPIRED"):
-            return self._finish(sub, "partial" if fills else "cancelled", fills, reason=f"venue status {status}")
+            return self._finish(
+                sub, "partial" if fills else "cancelled", fills, reason=f"venue status {status}"
+            )
         if status == "LIVE":
             newly_resting = not sub.rested
             sub.state, sub.rested = "resting", True
@@ -289,8 +327,17 @@ class LiveBroker(PaperBroker):
         info = self.markets[o.market_id]
         maker = sub.rested
         fee = ZERO if maker else taker_fee(shares, price, info.fee_rate, info.fee_exponent)
-        fill = Fill(o.client_id, o.market_id, o.token_id, o.side, price, shares, fee,
-                    "maker" if maker else "taker", now_ms)
+        fill = Fill(
+            o.client_id,
+            o.market_id,
+            o.token_id,
+            o.side,
+            price,
+            shares,
+            fee,
+            "maker" if maker else "taker",
+            now_ms,
+        )
         self._book_fills([fill])
         sub.matched += shares
         if o.side == "BUY" and o.client_id in self.reserved:
@@ -302,11 +349,15 @@ class LiveBroker(PaperBroker):
         for f in fills:
             info = self.markets[f.market_id]
             if f.side == "BUY":
-                self.ledger.buy(f.market_id, f.token_id, info.outcome_of(f.token_id), f.size, f.price, f.fee, f.ts_ms)
+                self.ledger.buy(
+                    f.market_id, f.token_id, info.outcome_of(f.token_id), f.size, f.price, f.fee, f.ts_ms
+                )
             else:
                 self.ledger.sell(f.token_id, f.size, f.price, f.fee, f.ts_ms)
 
-    def _finish(self, sub: Submission, status: str, fills: tuple[Fill, ...] = (), reason: str = "") -> OrderResult:
+    def _finish(
+        self, sub: Submission, status: str, fills: tuple[Fill, ...] = (), reason: str = ""
+    ) -> OrderResult:
         sub.state = "filled" if status == "filled" else ("rejected" if status == "rejected" else "cancelled")
         self.reserved.pop(sub.order.client_id, None)
         return OrderResult(sub.order.client_id, status, fills, reason)  # type: ignore[arg-type]
@@ -335,7 +386,9 @@ class LiveBroker(PaperBroker):
         paper = PaperBroker.from_json(d)
         for name in ("ledger", "config", "markets", "tick_sizes", "token_market", "seen", "reserved"):
             setattr(self, name, getattr(paper, name))
-        self.submissions = {s["order"]["client_id"]: Submission.from_json(s) for s in d.get("live", {}).get("submissions", [])}
+        self.submissions = {
+            s["order"]["client_id"]: Submission.from_json(s) for s in d.get("live", {}).get("submissions", [])
+        }
         self._sync_pending()
 
 
@@ -344,4 +397,3 @@ def _matched_amounts(side: str, response: dict[str, Any]) -> tuple[Decimal, Deci
     making = Decimal(str(response.get("makingAmount") or "0"))
     taking = Decimal(str(response.get("takingAmount") or "0"))
     return (taking, making) if side == "BUY" else (making, taking)
-

@@ -3,13 +3,33 @@ floor-wide exposure ledger. Nothing here is the source of truth (that is Postgre
 
 from tradingfloor.bus.client import RedisUnavailable, connect
 from tradingfloor.bus.exposure import ExposureLedger
-from tradingfloor.bus.heartbeats import Heartbeat, HeartbeatInfo, all_heartbeats, read_heartbeat, read_heartbeats
+from tradingfloor.bus.heartbeats import (
+    Heartbeat,
+    HeartbeatInfo,
+    all_heartbeats,
+    read_heartbeat,
+    read_heartbeats,
+)
 from tradingfloor.bus.lock import LockLost, LockNotAcquired, RedisLock
 from tradingfloor.bus.pubsub import CHANNEL, Message, MessageType, Subscriber, publish
 from tradingfloor.bus.ratelimit import RateLimiter
 
 __all__ = [
-    "RedisUnavailable", "connect", "ExposureLedger", "Heartbeat", "HeartbeatInfo", "all_heartbeats",
-    "read_heartbeat", "read_heartbeats", "LockLost", "LockNotAcquired", "RedisLock", "CHANNEL", "Message", "MessageType",
-    "Subscriber", "publish", "RateLimiter",
+    "CHANNEL",
+    "ExposureLedger",
+    "Heartbeat",
+    "HeartbeatInfo",
+    "LockLost",
+    "LockNotAcquired",
+    "Message",
+    "MessageType",
+    "RateLimiter",
+    "RedisLock",
+    "RedisUnavailable",
+    "Subscriber",
+    "all_heartbeats",
+    "connect",
+    "publish",
+    "read_heartbeat",
+    "read_heartbeats",
 ]

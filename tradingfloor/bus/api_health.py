@@ -50,7 +50,9 @@ class ApiHealth:
 async def record(redis: aioredis.Redis, requests: int, errors: int = 0, *, now: float | None = None) -> None:
     """Add ``requests`` calls, ``errors`` of them failed, to the current minute's bucket."""
     if requests < 0 or errors < 0 or errors > requests:
-        raise ValueError(f"API counts must satisfy 0 <= errors <= requests, got {errors} errors of {requests}")
+        raise ValueError(
+            f"API counts must satisfy 0 <= errors <= requests, got {errors} errors of {requests}"
+        )
     if not requests:
         return
     key = bucket_key(_minute(now))
@@ -69,7 +71,9 @@ def _int(value: object) -> int:
         return 0
 
 
-async def read(redis: aioredis.Redis, minutes: int = DEFAULT_WINDOW_MINUTES, *, now: float | None = None) -> ApiHealth:
+async def read(
+    redis: aioredis.Redis, minutes: int = DEFAULT_WINDOW_MINUTES, *, now: float | None = None
+) -> ApiHealth:
     """Calls and failures over the last ``minutes`` minutes (the current, partial one included).
     A malformed field counts as zero."""
     if not 1 <= minutes <= KEEP_MINUTES:
@@ -97,7 +101,9 @@ class ApiCounter:
     def count(self, requests: int = 1, errors: int = 0) -> None:
         """``requests`` calls made, ``errors`` of them failed."""
         if requests < 0 or errors < 0 or errors > requests:
-            raise ValueError(f"API counts must satisfy 0 <= errors <= requests, got {errors} errors of {requests}")
+            raise ValueError(
+                f"API counts must satisfy 0 <= errors <= requests, got {errors} errors of {requests}"
+            )
         with self._lock:
             self._requests += requests
             self._errors += errors
@@ -125,7 +131,7 @@ class ApiCounter:
             return True
         try:
             await record(redis, requests, errors, now=now)
-        except Exception as exc:  # noqa: BLE001 - counting must not break the caller
+        except Exception as exc:
             self._give_back(requests, errors)
             log.warning("api_health.flush_failed", source=self.source, error=f"{type(exc).__name__}: {exc}")
             return False

@@ -17,15 +17,27 @@ log = get_logger("tradingfloor.bus")
 class RedisUnavailable(ConnectionError):
     def __init__(self, url: str, attempts: int, cause: BaseException | None) -> None:
         self.url = redact_url(url)
-        super().__init__(f"cannot reach Redis at {self.url} after {attempts} attempt(s): "
-                         f"{type(cause).__name__}: {cause}")
+        super().__init__(
+            f"cannot reach Redis at {self.url} after {attempts} attempt(s): {type(cause).__name__}: {cause}"
+        )
 
 
-async def connect(url: str, *, attempts: int = 10, base_delay: float = 0.2, max_delay: float = 5.0,
-                  socket_timeout: float = 5.0) -> aioredis.Redis:
+async def connect(
+    url: str,
+    *,
+    attempts: int = 10,
+    base_delay: float = 0.2,
+    max_delay: float = 5.0,
+    socket_timeout: float = 5.0,
+) -> aioredis.Redis:
     """A Redis client (responses decoded as UTF-8) after a successful PING."""
-    client = aioredis.from_url(url, decode_responses=True, socket_timeout=socket_timeout,
-                               socket_connect_timeout=socket_timeout, health_check_interval=30)
+    client = aioredis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=socket_timeout,
+        socket_connect_timeout=socket_timeout,
+        health_check_interval=30,
+    )
     last: BaseException | None = None
     for attempt in range(1, attempts + 1):
         try:

@@ -126,15 +126,17 @@ class RedisFloorCapital:
     before the next call; ``reset`` (on start) raises, as a trader cannot work without Redis.
     """
 
-    def __init__(self, redis_url: str, agent: str, cap: Decimal, *, key: str = KEY,
-                 socket_timeout: float = 2.0) -> None:
+    def __init__(
+        self, redis_url: str, agent: str, cap: Decimal, *, key: str = KEY, socket_timeout: float = 2.0
+    ) -> None:
         if not isinstance(cap, Decimal) or not cap.is_finite() or cap < 0:
             raise ValueError(f"floor capital cap must be a finite, non-negative Decimal, got {cap!r}")
         self.agent = agent
         self.cap = cap
         self.key = key
-        self.redis = sync_redis.Redis.from_url(redis_url, socket_timeout=socket_timeout,
-                                               socket_connect_timeout=socket_timeout)
+        self.redis = sync_redis.Redis.from_url(
+            redis_url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
+        )
         self._reserve = self.redis.register_script(_RESERVE)
         self._release = self.redis.register_script(_RELEASE)
         self.unreleased = 0  # micro-dollars released by the engine that Redis has not taken yet
@@ -146,16 +148,26 @@ class RedisFloorCapital:
             self._release(keys=[self.key], args=[self.agent, self.unreleased])
             self.unreleased = 0
         except (RedisError, OSError) as exc:
-            log.warning("floor_capital.release_failed", agent=self.agent, pending=str(from_micro(self.unreleased)),
-                        error=f"{type(exc).__name__}: {exc}")
+            log.warning(
+                "floor_capital.release_failed",
+                agent=self.agent,
+                pending=str(from_micro(self.unreleased)),
+                error=f"{type(exc).__name__}: {exc}",
+            )
 
     def reserve(self, amount: Decimal) -> bool:
         self._flush_releases()
         try:
-            ok, _total = self._reserve(keys=[self.key], args=[self.agent, to_micro(amount), int(self.cap / MICRO)])
+            ok, _total = self._reserve(
+                keys=[self.key], args=[self.agent, to_micro(amount), int(self.cap / MICRO)]
+            )
         except (RedisError, OSError) as exc:
-            log.warning("floor_capital.reserve_refused", agent=self.agent, amount=str(amount),
-                        error=f"Redis unavailable: {type(exc).__name__}: {exc}")
+            log.warning(
+                "floor_capital.reserve_refused",
+                agent=self.agent,
+                amount=str(amount),
+                error=f"Redis unavailable: {type(exc).__name__}: {exc}",
+            )
             return False
         return bool(int(ok))
 

@@ -53,8 +53,15 @@ def _parse(agent: str, raw: Any) -> HeartbeatInfo | None:
 class Heartbeat:
     """Beats for one agent; ``run()`` beats every ``interval`` seconds until cancelled."""
 
-    def __init__(self, redis: aioredis.Redis, agent: str, *, ttl: float = 90.0, interval: float = 30.0,
-                 pid: int | None = None) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        agent: str,
+        *,
+        ttl: float = 90.0,
+        interval: float = 30.0,
+        pid: int | None = None,
+    ) -> None:
         if interval >= ttl:
             raise ValueError(f"heartbeat interval ({interval}s) must be shorter than its TTL ({ttl}s)")
         self.redis = redis
@@ -67,8 +74,11 @@ class Heartbeat:
     async def beat(self) -> HeartbeatInfo:
         self.seq += 1
         info = HeartbeatInfo(self.agent, time.time(), self.pid, self.seq)
-        await self.redis.set(heartbeat_key(self.agent), json.dumps({"ts": info.ts, "pid": info.pid, "seq": info.seq}),
-                             px=max(1, int(self.ttl * 1000)))
+        await self.redis.set(
+            heartbeat_key(self.agent),
+            json.dumps({"ts": info.ts, "pid": info.pid, "seq": info.seq}),
+            px=max(1, int(self.ttl * 1000)),
+        )
         return info
 
     async def run(self) -> None:
@@ -94,7 +104,7 @@ async def read_heartbeats(redis: aioredis.Redis, agents: list[str]) -> dict[str,
     if not agents:
         return {}
     values = await redis.mget([heartbeat_key(a) for a in agents])
-    return {a: info for a, raw in zip(agents, values) if (info := _parse(a, raw)) is not None}
+    return {a: info for a, raw in zip(agents, values, strict=False) if (info := _parse(a, raw)) is not None}
 
 
 async def all_heartbeats(redis: aioredis.Redis) -> dict[str, HeartbeatInfo]:
@@ -104,9 +114,9 @@ async def all_heartbeats(redis: aioredis.Redis) -> dict[str, HeartbeatInfo]:
         return {}
     values = await redis.mget(keys)
     out = {}
-    for key, raw in zip(keys, values):
+    for key, raw in zip(keys, values, strict=False):
         key = key.decode() if isinstance(key, bytes) else key
-        agent = key[len(PREFIX):]
+        agent = key[len(PREFIX) :]
         info = _parse(agent, raw.decode() if isinstance(raw, bytes) else raw)
         if info is not None:
             out[agent] = info

@@ -49,8 +49,16 @@ class LockLost(RuntimeError):
 
 
 class RedisLock:
-    def __init__(self, redis: aioredis.Redis, name: str, *, ttl: float = 10.0, timeout: float | None = 10.0,
-                 retry_interval: float = 0.05, auto_extend: bool = True) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        name: str,
+        *,
+        ttl: float = 10.0,
+        timeout: float | None = 10.0,
+        retry_interval: float = 0.05,
+        auto_extend: bool = True,
+    ) -> None:
         if ttl <= 0:
             raise ValueError(f"lock ttl must be positive, got {ttl}")
         self.redis = redis
@@ -128,13 +136,15 @@ class RedisLock:
             task.cancel()
             try:
                 await task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+            except (asyncio.CancelledError, Exception):
                 pass
 
-    async def __aenter__(self) -> "RedisLock":
+    async def __aenter__(self) -> RedisLock:
         await self.acquire()
         if self.auto_extend:
-            self._extender = asyncio.get_running_loop().create_task(self._extend_forever(), name=f"lock-{self.name}")
+            self._extender = asyncio.get_running_loop().create_task(
+                self._extend_forever(), name=f"lock-{self.name}"
+            )
         return self
 
     async def __aexit__(self, *exc: Any) -> None:

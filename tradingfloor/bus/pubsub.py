@@ -9,9 +9,10 @@ as pub/sub does not keep them: use PostgreSQL for anything that must not be miss
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -45,7 +46,7 @@ class MessageType(StrEnum):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Message(BaseModel):
@@ -57,8 +58,14 @@ class Message(BaseModel):
     ts: datetime = Field(default_factory=_now)
 
 
-async def publish(redis: aioredis.Redis, type: str | MessageType, sender: str, payload: dict[str, Any] | None = None,
-                  *, channel: str = CHANNEL) -> int:
+async def publish(
+    redis: aioredis.Redis,
+    type: str | MessageType,
+    sender: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    channel: str = CHANNEL,
+) -> int:
     """Publish one message; returns how many subscribers received it. Decimals travel as strings."""
     message = Message(type=str(type), sender=sender, payload=payload or {})
     return await redis.publish(channel, message.model_dump_json())
@@ -80,8 +87,15 @@ class Subscriber:
     Subscribed once ``__aenter__`` returns (publish after that and it is received). ``types``
     keeps only those message types. ``malformed`` counts the messages skipped."""
 
-    def __init__(self, redis: aioredis.Redis, *, channel: str = CHANNEL, types: Iterable[str] | None = None,
-                 reconnect_delay: float = 0.5, max_reconnect_delay: float = 10.0) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        channel: str = CHANNEL,
+        types: Iterable[str] | None = None,
+        reconnect_delay: float = 0.5,
+        max_reconnect_delay: float = 10.0,
+    ) -> None:
         self.redis = redis
         self.channel = channel
         self.types = {str(t) for t in types} if types is not None else None
@@ -98,8 +112,9 @@ class Subscriber:
         if self._raw is None:
             pool = self.redis.connection_pool
             kwargs = {**pool.connection_kwargs, "decode_responses": False}
-            self._raw = aioredis.Redis(connection_pool=aioredis.ConnectionPool(
-                connection_class=pool.connection_class, **kwargs))
+            self._raw = aioredis.Redis(
+                connection_pool=aioredis.ConnectionPool(connection_class=pool.connection_class, **kwargs)
+            )
         return self._raw
 
     async def _subscribe(self) -> None:
@@ -111,7 +126,7 @@ class Subscriber:
             pubsub, self._pubsub = self._pubsub, None
             try:
                 await pubsub.aclose()
-            except Exception:  # noqa: BLE001 - closing a broken connection
+            except Exception:
                 pass
 
     async def aclose(self) -> None:
@@ -120,7 +135,7 @@ class Subscriber:
             raw, self._raw = self._raw, None
             await raw.aclose(close_connection_pool=True)
 
-    async def __aenter__(self) -> "Subscriber":
+    async def __aenter__(self) -> Subscriber:
         await self._subscribe()
         return self
 
@@ -157,7 +172,11 @@ class Subscriber:
         async for message in self:
             try:
                 await handler(message)
-            except Exception as exc:  # noqa: BLE001 - one bad message must not stop the subscriber
+            except Exception as exc:
                 self.handler_errors += 1
-                log.error("bus.handler_failed", type=message.type, sender=message.sender,
-                          error=f"{type(exc).__name__}: {exc}")
+                log.error(
+                    "bus.handler_failed",
+                    type=message.type,
+                    sender=message.sender,
+                    error=f"{type(exc).__name__}: {exc}",
+                )

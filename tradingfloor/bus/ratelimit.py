@@ -65,7 +65,8 @@ class RateLimiter:
         if cost < 1:
             raise ValueError(f"cost must be >= 1, got {cost}")
         allowed, remaining, retry_us = await self._script(
-            keys=[PREFIX + key], args=[self.limit, int(self.window * 1_000_000), uuid.uuid4().hex, cost])
+            keys=[PREFIX + key], args=[self.limit, int(self.window * 1_000_000), uuid.uuid4().hex, cost]
+        )
         return Decision(bool(int(allowed)), int(remaining), max(0.0, int(retry_us) / 1_000_000))
 
     async def acquire(self, key: str, cost: int = 1, *, timeout: float | None = None) -> None:
@@ -80,5 +81,7 @@ class RateLimiter:
                 raise ValueError(f"cost {cost} exceeds the limit {self.limit}: it can never be admitted")
             wait = max(decision.retry_after, 0.001)
             if deadline is not None and loop.time() + wait > deadline:
-                raise TimeoutError(f"rate limit {self.limit}/{self.window}s on {key!r}: not admitted within {timeout}s")
+                raise TimeoutError(
+                    f"rate limit {self.limit}/{self.window}s on {key!r}: not admitted within {timeout}s"
+                )
             await asyncio.sleep(wait)

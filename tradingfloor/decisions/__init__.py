@@ -8,13 +8,36 @@ from tradingfloor.decisions.circuit_breakers import FloorSignals, floor_pnl, ope
 from tradingfloor.decisions.engine import decide
 from tradingfloor.decisions.lifecycle import instance_name
 from tradingfloor.decisions.observation import (
-    Action, CreateClone, Decision, Event, FamilyMember, Instance, Observation, Plan, SetLifecycle,
-    StartInstance, StopInstance,
+    Action,
+    CreateClone,
+    Decision,
+    Event,
+    FamilyMember,
+    Instance,
+    Observation,
+    Plan,
+    SetLifecycle,
+    StartInstance,
+    StopInstance,
 )
 from tradingfloor.decisions.policy import FloorPolicy
 
 __all__ = [
-    "Action", "CreateClone", "Decision", "Event", "FamilyMember", "FloorPolicy", "FloorSignals", "Instance",
-    "Observation", "Plan", "SetLifecycle", "StartInstance", "StopInstance", "decide", "floor_pnl",
-    "instance_name", "open_breakers",
+    "Action",
+    "CreateClone",
+    "Decision",
+    "Event",
+    "FamilyMember",
+    "FloorPolicy",
+    "FloorSignals",
+    "Instance",
+    "Observation",
+    "Plan",
+    "SetLifecycle",
+    "StartInstance",
+    "StopInstance",
+    "decide",
+    "floor_pnl",
+    "instance_name",
+    "open_breakers",
 ]

@@ -35,7 +35,10 @@ def open_breakers(signals: FloorSignals, policy: FloorPolicy) -> tuple[str, ...]
     opened = []
     if signals.capital > 0 and -signals.daily_pnl >= policy.floor_daily_loss * signals.capital:
         opened.append(DAILY_LOSS)
-    if signals.api_requests >= policy.api_min_requests and signals.api_errors >= policy.api_error_rate * signals.api_requests:
+    if (
+        signals.api_requests >= policy.api_min_requests
+        and signals.api_errors >= policy.api_error_rate * signals.api_requests
+    ):
         opened.append(API_ERROR_RATE)
     if signals.database_reachable is False:
         opened.append(DATABASE_UNREACHABLE)

@@ -7,8 +7,19 @@ from datetime import datetime
 from tradingfloor.decisions import status as conds
 from tradingfloor.decisions.observation import Action, Decision, Event, Observation, Plan
 
-OWNED_STATUS_FIELDS = {"observedGeneration", "phase", "conditions", "restarts", "podName", "startedAt",
-                       "message", "stage", "stageSince", "sizeMultiplier", "lastDecision"}
+OWNED_STATUS_FIELDS = {
+    "observedGeneration",
+    "phase",
+    "conditions",
+    "restarts",
+    "podName",
+    "startedAt",
+    "message",
+    "stage",
+    "stageSince",
+    "sizeMultiplier",
+    "lastDecision",
+}
 
 
 class Draft:
@@ -23,7 +34,8 @@ class Draft:
 
     def condition(self, type_: str, value: bool, reason: str, message: str = "") -> None:
         self.status.conditions = conds.set_condition(
-            self.status.conditions, type_, value, reason, message, self.now, self.obs.generation)
+            self.status.conditions, type_, value, reason, message, self.now, self.obs.generation
+        )
 
     def is_true(self, type_: str) -> bool:
         return conds.is_true(self.status.conditions, type_)
@@ -57,4 +69,6 @@ class Draft:
             if hasattr(self.status, "lastDecision"):
                 self.status.lastDecision = StatusDecision(action=last.action, reason=last.reason, at=self.now)
         dumped = self.status.model_dump(mode="json", include=OWNED_STATUS_FIELDS)
-        return Plan(tuple(self.actions), tuple(self.events), dumped, tuple(self.decisions), self.requeue_after)
+        return Plan(
+            tuple(self.actions), tuple(self.events), dumped, tuple(self.decisions), self.requeue_after
+        )

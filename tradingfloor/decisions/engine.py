@@ -44,12 +44,18 @@ def _lifecycle_conditions(d: Draft, lifecycle: str, breakers: tuple[str, ...]) -
         message = set_now.message if set_now else (old.message if keep else "spec.lifecycle is Paused")
         d.condition(conds.PAUSED, True, reason, message)
     elif breakers:
-        d.condition(conds.PAUSED, True, "CircuitBreakerOpen", f"floor circuit breaker open: {', '.join(breakers)}")
+        d.condition(
+            conds.PAUSED, True, "CircuitBreakerOpen", f"floor circuit breaker open: {', '.join(breakers)}"
+        )
     else:
         d.condition(conds.PAUSED, False, "Active", "")
     if lifecycle == "Retired":
         old = conds.find(d.status.conditions, conds.RETIRED)
-        reason = set_now.reason if set_now else (old.reason if old is not None and old.status == "True" else "RetiredBySpec")
+        reason = (
+            set_now.reason
+            if set_now
+            else (old.reason if old is not None and old.status == "True" else "RetiredBySpec")
+        )
         d.condition(conds.RETIRED, True, reason, set_now.message if set_now else "spec.lifecycle is Retired")
     else:
         d.condition(conds.RETIRED, False, "NotRetired", "")

@@ -41,34 +41,55 @@ def win_rate_bounds(wins: int, trades: int, confidence: float, n_variants: int) 
     return wilson_interval(wins, trades, 2.0 * one_sided - 1.0)
 
 
-def _sharpe_evidence(track: SharpeTrack | None, psr: float | None, family_sharpes: list[float],
-                     policy: FloorPolicy, n_variants: int) -> Evidence | None:
+def _sharpe_evidence(
+    track: SharpeTrack | None,
+    psr: float | None,
+    family_sharpes: list[float],
+    policy: FloorPolicy,
+    n_variants: int,
+) -> Evidence | None:
     """Deflated Sharpe when the full track is known; otherwise the agent's PSR at the deflated level."""
     needed = deflated_confidence(policy.confidence, n_variants)
     if track is not None and track.periods >= 2:
         # Variance of Sharpe across trials: measured across the family, else its value under the null.
         var = statistics.pvariance(family_sharpes) if len(family_sharpes) >= 2 else 1.0 / (track.periods - 1)
         dsr = deflated_sharpe_ratio(track.sharpe, track.periods, track.skew, track.kurtosis, n_variants, var)
-        return Evidence(dsr >= policy.confidence, f"deflated Sharpe ratio {dsr:.3f} vs {policy.confidence:.3f}")
+        return Evidence(
+            dsr >= policy.confidence, f"deflated Sharpe ratio {dsr:.3f} vs {policy.confidence:.3f}"
+        )
     if psr is not None:
         return Evidence(psr >= needed, f"probabilistic Sharpe {psr:.3f} vs {needed:.3f}")
     return None
 
 
-def clone_evidence(wins: int, trades: int, policy: FloorPolicy, n_variants: int, *, psr: float | None = None,
-                   track: SharpeTrack | None = None, family_sharpes: list[float] | None = None) -> Evidence:
+def clone_evidence(
+    wins: int,
+    trades: int,
+    policy: FloorPolicy,
+    n_variants: int,
+    *,
+    psr: float | None = None,
+    track: SharpeTrack | None = None,
+    family_sharpes: list[float] | None = None,
+) -> Evidence:
     if trades < policy.min_trades_clone:
         return Evidence(False, f"{trades} trades, clone needs at least {policy.min_trades_clone}")
     low, _ = win_rate_bounds(wins, trades, policy.confidence, n_variants)
     if low <= policy.break_even_win_rate:
-        return Evidence(False, f"win-rate lower bound {low:.3f} does not clear break-even {policy.break_even_win_rate:.3f} "
-                               f"({n_variants} variants)")
+        return Evidence(
+            False,
+            f"win-rate lower bound {low:.3f} does not clear break-even {policy.break_even_win_rate:.3f} "
+            f"({n_variants} variants)",
+        )
     sharpe = _sharpe_evidence(track, psr, family_sharpes or [], policy, n_variants)
     if sharpe is not None and not sharpe.ok:
         return Evidence(False, sharpe.reason)
     detail = f"; {sharpe.reason}" if sharpe is not None else ""
-    return Evidence(True, f"{wins}/{trades} wins, lower bound {low:.3f} > {policy.break_even_win_rate:.3f} "
-                          f"({n_variants} variants){detail}")
+    return Evidence(
+        True,
+        f"{wins}/{trades} wins, lower bound {low:.3f} > {policy.break_even_win_rate:.3f} "
+        f"({n_variants} variants){detail}",
+    )
 
 
 def retire_evidence(wins: int, trades: int, policy: FloorPolicy, n_variants: int) -> Evidence:
@@ -76,6 +97,12 @@ def retire_evidence(wins: int, trades: int, policy: FloorPolicy, n_variants: int
         return Evidence(False, f"{trades} trades, retirement needs at least {policy.min_trades_retire}")
     _, high = win_rate_bounds(wins, trades, policy.confidence, n_variants)
     if high >= policy.break_even_win_rate:
-        return Evidence(False, f"win-rate upper bound {high:.3f} still reaches break-even {policy.break_even_win_rate:.3f}")
-    return Evidence(True, f"{wins}/{trades} wins, upper bound {high:.3f} < {policy.break_even_win_rate:.3f} "
-                          f"({n_variants} variants)")
+        return Evidence(
+            False,
+            f"win-rate upper bound {high:.3f} still reaches break-even {policy.break_even_win_rate:.3f}",
+        )
+    return Evidence(
+        True,
+        f"{wins}/{trades} wins, upper bound {high:.3f} < {policy.break_even_win_rate:.3f} "
+        f"({n_variants} variants)",
+    )

@@ -40,7 +40,9 @@ def tunable_fields(strategy: str) -> list[str]:
     return sorted(own or numeric)
 
 
-def vary_params(strategy: str, params: dict[str, Any], k: int, step: float = 0.10) -> tuple[dict[str, Any], str]:
+def vary_params(
+    strategy: str, params: dict[str, Any], k: int, step: float = 0.10
+) -> tuple[dict[str, Any], str]:
     """Variation number ``k`` of ``params``: one parameter moved up or down by a growing step,
     clipped to its bounds. Same inputs, same variation; k = 0, 1, 2 … walk fields, then directions."""
     model = PARAM_MODELS[strategy]
@@ -86,8 +88,9 @@ def lineage_root(name: str, labels: dict[str, str] | None) -> str:
     return (labels or {}).get(LABEL_ROOT) or name
 
 
-def clone_manifest(parent_name: str, parent_labels: dict[str, str] | None, parent_spec: dict[str, Any],
-                   k: int, step: float) -> dict[str, Any]:
+def clone_manifest(
+    parent_name: str, parent_labels: dict[str, str] | None, parent_spec: dict[str, Any], k: int, step: float
+) -> dict[str, Any]:
     """A new TraderAgent (apiVersion/kind/metadata/spec) varying the parent's params (variation ``k``).
 
     Clones start Active in paper mode: a clone never trades real money without a human opting in.
@@ -95,9 +98,21 @@ def clone_manifest(parent_name: str, parent_labels: dict[str, str] | None, paren
     generation = int(parent_spec.get("lineage", {}).get("generation", 0)) + 1
     params, variation = vary_params(parent_spec["strategy"], parent_spec.get("params") or {}, k, step)
     name = clone_name(parent_name, generation, params)
-    spec = {**parent_spec, "params": params, "lifecycle": "Active", "mode": "paper",
-            "lineage": {"parent": parent_name, "generation": generation, "variation": variation}}
-    labels = {LABEL_ROOT: lineage_root(parent_name, parent_labels), LABEL_PARENT: parent_name,
-              LABEL_GENERATION: str(generation)}
-    return {"apiVersion": f"{GROUP}/v1alpha1", "kind": "TraderAgent",
-            "metadata": {"name": name, "labels": labels}, "spec": spec}
+    spec = {
+        **parent_spec,
+        "params": params,
+        "lifecycle": "Active",
+        "mode": "paper",
+        "lineage": {"parent": parent_name, "generation": generation, "variation": variation},
+    }
+    labels = {
+        LABEL_ROOT: lineage_root(parent_name, parent_labels),
+        LABEL_PARENT: parent_name,
+        LABEL_GENERATION: str(generation),
+    }
+    return {
+        "apiVersion": f"{GROUP}/v1alpha1",
+        "kind": "TraderAgent",
+        "metadata": {"name": name, "labels": labels},
+        "spec": spec,
+    }

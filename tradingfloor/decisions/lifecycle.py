@@ -20,7 +20,9 @@ def instance_name(agent: str, attempt: int) -> str:
     return f"{agent}-{attempt}"
 
 
-def heartbeat_misses(last_beat: datetime | None, started: datetime | None, timeout: float, now: datetime) -> int:
+def heartbeat_misses(
+    last_beat: datetime | None, started: datetime | None, timeout: float, now: datetime
+) -> int:
     """Whole heartbeat windows elapsed since the newest sign of life (beat or instance start)."""
     marks = [t for t in (last_beat, started) if t is not None]
     if not marks:
@@ -33,7 +35,11 @@ def prepare(d: Draft) -> None:
     restarts = d.status.restarts
     restarts.recent = recent_restarts(restarts.recent, d.now)
     exhausted = conds.find(d.status.conditions, conds.EXHAUSTED)
-    if exhausted is not None and exhausted.status == "True" and (exhausted.observedGeneration or 0) < d.obs.generation:
+    if (
+        exhausted is not None
+        and exhausted.status == "True"
+        and (exhausted.observedGeneration or 0) < d.obs.generation
+    ):
         restarts.consecutiveFailures = 0
         restarts.recent = []
         d.condition(conds.EXHAUSTED, False, "SpecChanged", "the spec changed; restart budget reset")
@@ -95,7 +101,10 @@ def supervise(d: Draft, policy: FloorPolicy) -> None:
     if keep.state == "running":
         d.condition(conds.READY, True, "Running", f"{keep.name} is running")
         started = d.status.startedAt or keep.started_at
-        healthy = started is not None and (d.now - started).total_seconds() >= d.obs.spec.restartPolicy.healthyResetSeconds
+        healthy = (
+            started is not None
+            and (d.now - started).total_seconds() >= d.obs.spec.restartPolicy.healthyResetSeconds
+        )
         if healthy and restarts.consecutiveFailures:
             restarts.consecutiveFailures = 0  # a healthy stretch resets the backoff
     else:
@@ -109,7 +118,9 @@ def _check_heartbeat(d: Draft, inst: Instance, policy: FloorPolicy) -> tuple[str
     if misses >= policy.heartbeat_misses:
         return HEARTBEAT_MISSED, f"{misses} heartbeats of {timeout}s missed by {inst.name}"
     if misses:
-        d.condition(conds.DEGRADED, True, HEARTBEAT_MISSED, f"{misses} of {policy.heartbeat_misses} heartbeats missed")
+        d.condition(
+            conds.DEGRADED, True, HEARTBEAT_MISSED, f"{misses} of {policy.heartbeat_misses} heartbeats missed"
+        )
     else:
         d.condition(conds.DEGRADED, False, "HeartbeatOK", "")
     return None
@@ -128,8 +139,10 @@ def _record_failure(d: Draft, failure: tuple[str, str], instances: list[Instance
     d.condition(conds.READY, False, cause, message)
     d.condition(conds.DEGRADED, cause == HEARTBEAT_MISSED, cause, message)
     if not restart_allowed(restarts.recent, d.now, policy.maxRestartsPerHour):
-        text = (f"{message}; {len(restarts.recent)} restarts in the last hour reached the budget of "
-                f"{policy.maxRestartsPerHour}: left down until its spec changes")
+        text = (
+            f"{message}; {len(restarts.recent)} restarts in the last hour reached the budget of "
+            f"{policy.maxRestartsPerHour}: left down until its spec changes"
+        )
         d.condition(conds.EXHAUSTED, True, "RestartBudgetExhausted", text)
         d.condition(conds.BACKOFF, False, "RestartBudgetExhausted", text)
         d.event("Warning", "RestartBudgetExhausted", text)
@@ -138,8 +151,11 @@ def _record_failure(d: Draft, failure: tuple[str, str], instances: list[Instance
     delay = restart_delay(restarts.consecutiveFailures, policy.backoffBaseSeconds, policy.backoffCapSeconds)
     restarts.nextRestartAfter = d.now + timedelta(seconds=delay)
     d.condition(conds.BACKOFF, True, cause, f"{message}; restart in {delay:g}s")
-    d.event("Warning", "BackOff", f"{message}; restarting in {delay:g}s "
-                                  f"(failure {restarts.consecutiveFailures} in a row)")
+    d.event(
+        "Warning",
+        "BackOff",
+        f"{message}; restarting in {delay:g}s (failure {restarts.consecutiveFailures} in a row)",
+    )
     d.decide("backoff", message)
     d.requeue(delay)
 

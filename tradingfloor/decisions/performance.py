@@ -49,7 +49,9 @@ def apply_trader_rules(d: Draft, policy: FloorPolicy) -> str:
     if low_for is not None and low_for >= policy.retire_after_seconds:
         evidence = retire_evidence(perf.wins, perf.trades, policy, max(1, len(d.obs.family)))
         if evidence.ok:
-            message = f"win rate below {policy.retire_win_rate:.0%} for {low_for / 3600:.0f}h; {evidence.reason}"
+            message = (
+                f"win rate below {policy.retire_win_rate:.0%} for {low_for / 3600:.0f}h; {evidence.reason}"
+            )
             d.act(SetLifecycle("Retired", "ProvenLoser", message))
             d.event("Warning", "Retired", message)
             d.decide("retire", message)
@@ -62,15 +64,29 @@ def apply_trader_rules(d: Draft, policy: FloorPolicy) -> str:
 def _update_signals(d: Draft, perf: Performance, policy: FloorPolicy) -> None:
     rate, sharpe = win_rate(perf), number(perf.sharpe)
     known = rate is not None
-    d.condition(conds.WIN_RATE_LOW, known and rate < policy.retire_win_rate, "WinRate",
-                f"win rate {rate:.3f} over {perf.trades} trades" if known else "no win rate reported")
-    d.condition(conds.WIN_RATE_HIGH, known and rate > policy.clone_win_rate, "WinRate",
-                f"win rate {rate:.3f} over {perf.trades} trades" if known else "no win rate reported")
-    d.condition(conds.SHARPE_LOW, sharpe is not None and sharpe < policy.reduce_sharpe, "Sharpe",
-                f"Sharpe {sharpe:.3f}" if sharpe is not None else "no Sharpe reported")
+    d.condition(
+        conds.WIN_RATE_LOW,
+        known and rate < policy.retire_win_rate,
+        "WinRate",
+        f"win rate {rate:.3f} over {perf.trades} trades" if known else "no win rate reported",
+    )
+    d.condition(
+        conds.WIN_RATE_HIGH,
+        known and rate > policy.clone_win_rate,
+        "WinRate",
+        f"win rate {rate:.3f} over {perf.trades} trades" if known else "no win rate reported",
+    )
+    d.condition(
+        conds.SHARPE_LOW,
+        sharpe is not None and sharpe < policy.reduce_sharpe,
+        "Sharpe",
+        f"Sharpe {sharpe:.3f}" if sharpe is not None else "no Sharpe reported",
+    )
 
 
-def _risk_pause(d: Draft, spec: TraderAgentSpec, perf: Performance, policy: FloorPolicy) -> tuple[str, str] | None:
+def _risk_pause(
+    d: Draft, spec: TraderAgentSpec, perf: Performance, policy: FloorPolicy
+) -> tuple[str, str] | None:
     # Only a report made after the last resume counts, so a resumed agent is not re-paused on old numbers.
     paused = conds.find(d.status.conditions, conds.PAUSED)
     resumed_at = None
@@ -107,12 +123,18 @@ def _maybe_clone(d: Draft, spec: TraderAgentSpec, perf: Performance, policy: Flo
     if last_child is not None and (d.now - last_child).total_seconds() < policy.clone_cooldown_seconds:
         return
     sharpes = [m.sharpe for m in family if m.sharpe is not None]
-    evidence = clone_evidence(perf.wins, perf.trades, policy, max(1, len(family)),
-                              psr=number(perf.psr), family_sharpes=sharpes)
+    evidence = clone_evidence(
+        perf.wins, perf.trades, policy, max(1, len(family)), psr=number(perf.psr), family_sharpes=sharpes
+    )
     if not evidence.ok:
         return
-    manifest = clone_manifest(d.obs.name, d.obs.labels, spec.model_dump(mode="json", exclude_none=True),
-                              len(children), policy.variation_step)
+    manifest = clone_manifest(
+        d.obs.name,
+        d.obs.labels,
+        spec.model_dump(mode="json", exclude_none=True),
+        len(children),
+        policy.variation_step,
+    )
     d.act(CreateClone(manifest))
     variation = manifest["spec"]["lineage"]["variation"]
     d.event("Normal", "Cloned", f"cloned as {manifest['metadata']['name']} ({variation}): {evidence.reason}")
@@ -124,8 +146,11 @@ def _stage_and_size(d: Draft, spec: TraderAgentSpec, policy: FloorPolicy) -> Non
     hours = spec.evaluation.testingPeriodHours
     if st.stage is None:
         st.stage, st.stageSince = ("Testing" if hours > 0 else "Production"), d.now
-    elif st.stage == "Testing" and (d.now - st.stageSince).total_seconds() >= hours * 3600 \
-            and not d.is_true(conds.WIN_RATE_LOW):
+    elif (
+        st.stage == "Testing"
+        and (d.now - st.stageSince).total_seconds() >= hours * 3600
+        and not d.is_true(conds.WIN_RATE_LOW)
+    ):
         st.stage, st.stageSince = "Production", d.now
         d.event("Normal", "Promoted", f"evaluation of {hours}h passed: Testing → Production")
         d.decide("promote", f"evaluation of {hours}h passed")

@@ -17,36 +17,55 @@ class FloorPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # --- evolution thresholds (seed) ---
-    retire_win_rate: float = Field(0.45, gt=0, lt=1, description="Win rate below this, held for retire_after_seconds, retires.")
+    retire_win_rate: float = Field(
+        0.45, gt=0, lt=1, description="Win rate below this, held for retire_after_seconds, retires."
+    )
     retire_after_seconds: float = Field(DAY, ge=0)
-    clone_win_rate: float = Field(0.60, gt=0, lt=1, description="Win rate above this, held for clone_after_seconds, clones.")
+    clone_win_rate: float = Field(
+        0.60, gt=0, lt=1, description="Win rate above this, held for clone_after_seconds, clones."
+    )
     clone_after_seconds: float = Field(DAY, ge=0)
-    reduce_sharpe: float = Field(0.5, description="Sharpe below this, held for reduce_after_seconds, reduces size.")
+    reduce_sharpe: float = Field(
+        0.5, description="Sharpe below this, held for reduce_after_seconds, reduces size."
+    )
     reduce_after_seconds: float = Field(7 * DAY, ge=0)
     reduce_factor: float = Field(0.5, gt=0, le=1, description="Size multiplier applied while reduced.")
 
     # --- pause ceilings: an agent's spec.risk may be stricter, never looser ---
     max_drawdown: float = Field(0.20, gt=0, le=1)
     max_consecutive_losses: int = Field(5, ge=1)
-    max_daily_loss: float = Field(0.10, gt=0, le=1, description="Daily loss as a fraction of the agent's capital.")
+    max_daily_loss: float = Field(
+        0.10, gt=0, le=1, description="Daily loss as a fraction of the agent's capital."
+    )
 
     # --- evidence bar ---
-    confidence: float = Field(0.95, gt=0.5, lt=1, description="One-sided confidence before deflation for the number of variants.")
+    confidence: float = Field(
+        0.95, gt=0.5, lt=1, description="One-sided confidence before deflation for the number of variants."
+    )
     break_even_win_rate: float = Field(
-        0.52, gt=0, lt=1,
-        description="Win rate that only breaks even after fees (≈0.518 buying at 0.50 with a 7.2 % fee rate).")
+        0.52,
+        gt=0,
+        lt=1,
+        description="Win rate that only breaks even after fees (≈0.518 buying at 0.50 with a 7.2 % fee rate).",
+    )
     min_trades_clone: int = Field(100, ge=1)
     min_trades_retire: int = Field(50, ge=1)
 
     # --- cloning limits ---
     max_children: int = Field(3, ge=0, description="Clones one agent may have.")
-    clone_cooldown_seconds: float = Field(DAY, ge=0, description="Minimum time between two clones of one agent.")
+    clone_cooldown_seconds: float = Field(
+        DAY, ge=0, description="Minimum time between two clones of one agent."
+    )
     max_family_size: int = Field(16, ge=1, description="Agents sharing one lineage root, originals included.")
     max_generation: int = Field(10, ge=1)
-    variation_step: float = Field(0.10, gt=0, lt=1, description="Relative parameter change per variation step.")
+    variation_step: float = Field(
+        0.10, gt=0, lt=1, description="Relative parameter change per variation step."
+    )
 
     # --- floor-wide circuit breakers ---
-    floor_daily_loss: float = Field(0.05, gt=0, le=1, description="Floor daily loss as a fraction of all agents' capital.")
+    floor_daily_loss: float = Field(
+        0.05, gt=0, le=1, description="Floor daily loss as a fraction of all agents' capital."
+    )
     api_error_rate: float = Field(0.20, gt=0, le=1)
     api_min_requests: int = Field(20, ge=1, description="Requests needed before the error rate counts.")
 

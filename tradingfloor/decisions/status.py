@@ -34,14 +34,27 @@ def true_since(conditions: Sequence[Condition], type_: str) -> datetime | None:
     return found.lastTransitionTime if found is not None and found.status == "True" else None
 
 
-def set_condition(conditions: list[Condition], type_: str, status: bool | str, reason: str, message: str,
-                  now: datetime, generation: int | None) -> list[Condition]:
+def set_condition(
+    conditions: list[Condition],
+    type_: str,
+    status: bool | str,
+    reason: str,
+    message: str,
+    now: datetime,
+    generation: int | None,
+) -> list[Condition]:
     """Upsert a condition by type; lastTransitionTime changes only when the status value changes."""
     value = status if isinstance(status, str) else ("True" if status else "False")
     old = find(conditions, type_)
     since = old.lastTransitionTime if old is not None and old.status == value else now
-    new = Condition(type=type_, status=value, reason=reason, message=message[:32768],
-                    lastTransitionTime=since, observedGeneration=generation)
+    new = Condition(
+        type=type_,
+        status=value,
+        reason=reason,
+        message=message[:32768],
+        lastTransitionTime=since,
+        observedGeneration=generation,
+    )
     if old is None:
         return [*conditions, new]
     return [new if c.type == type_ else c for c in conditions]
@@ -49,8 +62,13 @@ def set_condition(conditions: list[Condition], type_: str, status: bool | str, r
 
 def derive_phase(conditions: Sequence[Condition]) -> str:
     """One word for ``kubectl get``: the most significant true condition wins."""
-    for type_, phase in ((RETIRED, "Retired"), (PAUSED, "Paused"), (EXHAUSTED, "Failed"),
-                         (BACKOFF, "BackOff"), (READY, "Running")):
+    for type_, phase in (
+        (RETIRED, "Retired"),
+        (PAUSED, "Paused"),
+        (EXHAUSTED, "Failed"),
+        (BACKOFF, "BackOff"),
+        (READY, "Running"),
+    ):
         if is_true(conditions, type_):
             return phase
     return "Pending"

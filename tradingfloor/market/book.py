@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Iterable
 
 from tradingfloor.market.events import BookSnapshot, PriceChange
 
@@ -20,7 +20,17 @@ _TWO = Decimal(2)
 
 
 class OrderBook:
-    __slots__ = ("token_id", "market_id", "_bids", "_asks", "_best_bid", "_best_ask", "ts_ms", "tick_size", "hash")
+    __slots__ = (
+        "_asks",
+        "_best_ask",
+        "_best_bid",
+        "_bids",
+        "hash",
+        "market_id",
+        "tick_size",
+        "token_id",
+        "ts_ms",
+    )
 
     def __init__(self, token_id: str = "", market_id: str = "", tick_size: Decimal | None = None) -> None:
         self.token_id = token_id
@@ -118,7 +128,7 @@ class OrderBook:
     def is_crossed(self) -> bool:
         return self._best_bid is not None and self._best_ask is not None and self._best_bid >= self._best_ask
 
-    def same_levels(self, other: "OrderBook") -> bool:
+    def same_levels(self, other: OrderBook) -> bool:
         return self._bids == other._bids and self._asks == other._asks
 
     def __repr__(self) -> str:
@@ -126,17 +136,30 @@ class OrderBook:
 
 
 def book_summary_hash(
-    *, market: str, asset_id: str, timestamp: str, bids: Iterable[dict], asks: Iterable[dict],
-    min_order_size: str, tick_size: str, neg_risk: bool, last_trade_price: str,
+    *,
+    market: str,
+    asset_id: str,
+    timestamp: str,
+    bids: Iterable[dict],
+    asks: Iterable[dict],
+    min_order_size: str,
+    tick_size: str,
+    neg_risk: bool,
+    last_trade_price: str,
 ) -> str:
     """The CLOB's ``/book`` hash: SHA1 of compact JSON in this key order with ``hash`` empty
     (the scheme of py-clob-client-v2 ``generate_orderbook_summary_hash``). Levels are hashed as
     sent, so callers pass the raw ``{"price","size"}`` strings in wire order."""
     payload = {
-        "market": market, "asset_id": asset_id, "timestamp": timestamp, "hash": "",
+        "market": market,
+        "asset_id": asset_id,
+        "timestamp": timestamp,
+        "hash": "",
         "bids": [{"price": b["price"], "size": b["size"]} for b in bids],
         "asks": [{"price": a["price"], "size": a["size"]} for a in asks],
-        "min_order_size": min_order_size, "tick_size": tick_size, "neg_risk": neg_risk,
+        "min_order_size": min_order_size,
+        "tick_size": tick_size,
+        "neg_risk": neg_risk,
         "last_trade_price": last_trade_price,
     }
     return hashlib.sha1(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()

@@ -23,9 +23,16 @@ def parse_rest_book(body: Any, verify_hash: bool = True) -> BookSnapshot:
     if verify_hash and body.get("hash"):
         try:
             expected = book_summary_hash(
-                market=body["market"], asset_id=body["asset_id"], timestamp=body["timestamp"], bids=body["bids"],
-                asks=body["asks"], min_order_size=body["min_order_size"], tick_size=body["tick_size"],
-                neg_risk=body["neg_risk"], last_trade_price=body["last_trade_price"])
+                market=body["market"],
+                asset_id=body["asset_id"],
+                timestamp=body["timestamp"],
+                bids=body["bids"],
+                asks=body["asks"],
+                min_order_size=body["min_order_size"],
+                tick_size=body["tick_size"],
+                neg_risk=body["neg_risk"],
+                last_trade_price=body["last_trade_price"],
+            )
         except (KeyError, TypeError) as exc:
             raise FrameError(f"book response lacks {exc} needed for its hash check") from None
         if expected != body["hash"]:
@@ -42,8 +49,14 @@ class ClobRest:
         self.headers = {"User-Agent": USER_AGENT}
 
     async def _req(self, method: str, path: str, *, params: dict | None = None, json: Any = None) -> Any:
-        async with self.session.request(method, f"{self.base_url}{path}", params=params, json=json,
-                                        timeout=self.timeout, headers=self.headers) as resp:
+        async with self.session.request(
+            method,
+            f"{self.base_url}{path}",
+            params=params,
+            json=json,
+            timeout=self.timeout,
+            headers=self.headers,
+        ) as resp:
             body = await resp.json(content_type=None)
             if resp.status >= 400:
                 msg = body.get("error") if isinstance(body, dict) else body

@@ -19,13 +19,28 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tradingfloor.market.events import (
-    BestBidAsk, BookSnapshot, LastTrade, MarketEvent, MarketInfo, MarketResolved, NewMarket,
-    PriceChange, SpotTick, TickSizeChange,
+    BestBidAsk,
+    BookSnapshot,
+    LastTrade,
+    MarketEvent,
+    MarketInfo,
+    MarketResolved,
+    NewMarket,
+    PriceChange,
+    SpotTick,
+    TickSizeChange,
 )
 
 CONTROL_FRAMES = frozenset({"PONG", "NO NEW ASSETS", "PING"})
 UPDOWN_SLUG = re.compile(r"^(?P<asset>[a-z]+)-updown-(?P<interval>\d+[mhd])-(?P<start>\d+)$")
-SPOT_SYMBOLS = {"btcusdt": "BTC", "ethusdt": "ETH", "btc/usd": "BTC", "eth/usd": "ETH", "btcusd": "BTC", "ethusd": "ETH"}
+SPOT_SYMBOLS = {
+    "btcusdt": "BTC",
+    "ethusdt": "ETH",
+    "btc/usd": "BTC",
+    "eth/usd": "ETH",
+    "btcusd": "BTC",
+    "ethusd": "ETH",
+}
 _ONE = Decimal(1)
 _ZERO = Decimal(0)
 
@@ -135,14 +150,20 @@ def _levels(value: Any, name: str) -> tuple[tuple[Decimal, Decimal], ...]:
 
 # -- market channel ---------------------------------------------------------------------------
 
+
 def _book(o: dict) -> list[MarketEvent]:
     tick = o.get("tick_size")
-    return [BookSnapshot(
-        market_id=_str(o, "market"), token_id=_str(o, "asset_id"),
-        bids=_levels(o.get("bids"), "bids"), asks=_levels(o.get("asks"), "asks"),
-        ts_ms=_ts(o), hash=o.get("hash") if type(o.get("hash")) is str else None,
-        tick_size=None if tick in (None, "") else _price(tick, "tick_size"),
-    )]
+    return [
+        BookSnapshot(
+            market_id=_str(o, "market"),
+            token_id=_str(o, "asset_id"),
+            bids=_levels(o.get("bids"), "bids"),
+            asks=_levels(o.get("asks"), "asks"),
+            ts_ms=_ts(o),
+            hash=o.get("hash") if type(o.get("hash")) is str else None,
+            tick_size=None if tick in (None, "") else _price(tick, "tick_size"),
+        )
+    ]
 
 
 def _price_change(o: dict) -> list[MarketEvent]:
@@ -160,12 +181,19 @@ def _price_change(o: dict) -> list[MarketEvent]:
         if type(e) is not dict:
             raise FrameError("price_changes entry must be an object")
         h = e.get("hash")
-        out.append(PriceChange(
-            market_id=market, token_id=legacy_asset or _str(e, "asset_id"), side=_side(e),  # type: ignore[arg-type]
-            price=_price(e.get("price")), size=_size(e.get("size")), ts_ms=ts,
-            best_bid=_opt_price(e, "best_bid"), best_ask=_opt_price(e, "best_ask"),
-            hash=h if type(h) is str else None,
-        ))
+        out.append(
+            PriceChange(
+                market_id=market,
+                token_id=legacy_asset or _str(e, "asset_id"),
+                side=_side(e),  # type: ignore[arg-type]
+                price=_price(e.get("price")),
+                size=_size(e.get("size")),
+                ts_ms=ts,
+                best_bid=_opt_price(e, "best_bid"),
+                best_ask=_opt_price(e, "best_ask"),
+                hash=h if type(h) is str else None,
+            )
+        )
     return out
 
 
@@ -175,25 +203,41 @@ def _last_trade(o: dict) -> list[MarketEvent]:
         fee_bps = int(fee) if type(fee) in (str, int) else 0
     except ValueError:
         raise FrameError(f"fee_rate_bps is not an integer: {fee!r}"[:80]) from None
-    return [LastTrade(
-        market_id=_str(o, "market"), token_id=_str(o, "asset_id"), price=_price(o.get("price")),
-        size=_size(o.get("size")), side=_side(o), ts_ms=_ts(o), fee_rate_bps=fee_bps,  # type: ignore[arg-type]
-    )]
+    return [
+        LastTrade(
+            market_id=_str(o, "market"),
+            token_id=_str(o, "asset_id"),
+            price=_price(o.get("price")),
+            size=_size(o.get("size")),
+            side=_side(o),
+            ts_ms=_ts(o),
+            fee_rate_bps=fee_bps,  # type: ignore[arg-type]
+        )
+    ]
 
 
 def _tick_change(o: dict) -> list[MarketEvent]:
-    return [TickSizeChange(
-        market_id=_str(o, "market"), token_id=_str(o, "asset_id"),
-        old_tick_size=_price(o.get("old_tick_size"), "old_tick_size"),
-        new_tick_size=_price(o.get("new_tick_size"), "new_tick_size"), ts_ms=_ts(o),
-    )]
+    return [
+        TickSizeChange(
+            market_id=_str(o, "market"),
+            token_id=_str(o, "asset_id"),
+            old_tick_size=_price(o.get("old_tick_size"), "old_tick_size"),
+            new_tick_size=_price(o.get("new_tick_size"), "new_tick_size"),
+            ts_ms=_ts(o),
+        )
+    ]
 
 
 def _best_bid_ask(o: dict) -> list[MarketEvent]:
-    return [BestBidAsk(
-        market_id=_str(o, "market"), token_id=_str(o, "asset_id"),
-        best_bid=_opt_price(o, "best_bid"), best_ask=_opt_price(o, "best_ask"), ts_ms=_ts(o),
-    )]
+    return [
+        BestBidAsk(
+            market_id=_str(o, "market"),
+            token_id=_str(o, "asset_id"),
+            best_bid=_opt_price(o, "best_bid"),
+            best_ask=_opt_price(o, "best_ask"),
+            ts_ms=_ts(o),
+        )
+    ]
 
 
 def _resolved(o: dict) -> list[MarketEvent]:
@@ -201,10 +245,15 @@ def _resolved(o: dict) -> list[MarketEvent]:
     if outcome not in ("Up", "Down"):
         raise FrameError(f"winning_outcome must be Up or Down, got {outcome!r}"[:80])
     final = o.get("final_price")
-    return [MarketResolved(
-        market_id=_str(o, "market"), winning_token_id=_str(o, "winning_asset_id"),
-        winning_outcome=outcome, ts_ms=_ts(o), final_price=None if final in (None, "") else _dec(final, "final_price"),
-    )]
+    return [
+        MarketResolved(
+            market_id=_str(o, "market"),
+            winning_token_id=_str(o, "winning_asset_id"),
+            winning_outcome=outcome,
+            ts_ms=_ts(o),
+            final_price=None if final in (None, "") else _dec(final, "final_price"),
+        )
+    ]
 
 
 def interval_ms(interval: str) -> int:
@@ -221,7 +270,7 @@ def map_outcomes(outcomes: Any, token_ids: Any, where: str) -> tuple[str, str]:
     tokens = _json_list(token_ids, "token ids")
     if len(labels) != len(tokens):
         raise FrameError(f"{where}: {len(labels)} outcomes but {len(tokens)} token ids")
-    by_label = {str(label).strip().lower(): str(tok) for label, tok in zip(labels, tokens)}
+    by_label = {str(label).strip().lower(): str(tok) for label, tok in zip(labels, tokens, strict=False)}
     up, down = by_label.get("up"), by_label.get("down")
     if not up or not down:
         raise FrameError(f"{where}: outcomes {labels!r} are not Up/Down or token ids are empty")
@@ -249,20 +298,32 @@ def _new_market(o: dict) -> list[MarketEvent]:
     start_ms = int(m["start"]) * 1000
     ptb = o.get("price_to_beat")
     info = MarketInfo(
-        market_id=_str(o, "market"), slug=slug, asset=m["asset"].upper(), interval=m["interval"],  # type: ignore[arg-type]
-        up_token_id=up, down_token_id=down, start_ms=start_ms,
+        market_id=_str(o, "market"),
+        slug=slug,
+        asset=m["asset"].upper(),
+        interval=m["interval"],  # type: ignore[arg-type]
+        up_token_id=up,
+        down_token_id=down,
+        start_ms=start_ms,
         end_ms=_ts(o, "end_ms") if "end_ms" in o else start_ms + interval_ms(m["interval"]),
         tick_size=_price(o.get("order_price_min_tick_size"), "order_price_min_tick_size"),
-        min_size=_size(o.get("order_min_size"), "order_min_size"), fee_rate=rate, fee_exponent=exponent,
-        neg_risk=bool(o.get("neg_risk", False)), version=str(o.get("version", "v1")),
+        min_size=_size(o.get("order_min_size"), "order_min_size"),
+        fee_rate=rate,
+        fee_exponent=exponent,
+        neg_risk=bool(o.get("neg_risk", False)),
+        version=str(o.get("version", "v1")),
         price_to_beat=None if ptb in (None, "") else _dec(ptb, "price_to_beat"),
     )
     return [NewMarket(info=info, ts_ms=_ts(o))]
 
 
 _HANDLERS = {
-    "book": _book, "price_change": _price_change, "last_trade_price": _last_trade,
-    "tick_size_change": _tick_change, "best_bid_ask": _best_bid_ask, "new_market": _new_market,
+    "book": _book,
+    "price_change": _price_change,
+    "last_trade_price": _last_trade,
+    "tick_size_change": _tick_change,
+    "best_bid_ask": _best_bid_ask,
+    "new_market": _new_market,
     "market_resolved": _resolved,
 }
 
@@ -327,6 +388,7 @@ def parse_frame(raw: str | bytes) -> list[MarketEvent]:
 
 # -- spot stream (RTDS ``crypto_prices`` shape) -----------------------------------------------
 
+
 def _spot_point(symbol: Any, p: dict) -> SpotTick:
     asset = SPOT_SYMBOLS.get(str(symbol).lower())
     if asset is None:
@@ -336,7 +398,9 @@ def _spot_point(symbol: Any, p: dict) -> SpotTick:
     if price <= _ZERO:
         raise FrameError(f"spot price must be positive, got {price}")
     vol = p.get("volume")
-    return SpotTick(asset=asset, price=price, ts_ms=_ts(p), volume=_size(vol, "volume") if vol is not None else _ZERO)  # type: ignore[arg-type]
+    return SpotTick(
+        asset=asset, price=price, ts_ms=_ts(p), volume=_size(vol, "volume") if vol is not None else _ZERO
+    )  # type: ignore[arg-type]
 
 
 def decode_spot_frame(raw: str | bytes) -> tuple[list[SpotTick], list[FrameError]]:
@@ -364,8 +428,14 @@ def decode_spot_frame(raw: str | bytes) -> tuple[list[SpotTick], list[FrameError
 # -- fan-out / storage encoding ---------------------------------------------------------------
 
 _TYPES: dict[str, type] = {
-    "book": BookSnapshot, "price_change": PriceChange, "last_trade": LastTrade, "tick_size_change": TickSizeChange,
-    "best_bid_ask": BestBidAsk, "new_market": NewMarket, "market_resolved": MarketResolved, "spot": SpotTick,
+    "book": BookSnapshot,
+    "price_change": PriceChange,
+    "last_trade": LastTrade,
+    "tick_size_change": TickSizeChange,
+    "best_bid_ask": BestBidAsk,
+    "new_market": NewMarket,
+    "market_resolved": MarketResolved,
+    "spot": SpotTick,
 }
 _TAGS = {cls: tag for tag, cls in _TYPES.items()}
 
@@ -375,7 +445,9 @@ def _field_kinds(cls: type) -> dict[str, str]:
     kinds = {}
     for f in dataclasses.fields(cls):
         h = str(hints[f.name])
-        kinds[f.name] = ("levels" if "tuple" in h else "info" if f.name == "info" else "dec" if "Decimal" in h else "plain")
+        kinds[f.name] = (
+            "levels" if "tuple" in h else "info" if f.name == "info" else "dec" if "Decimal" in h else "plain"
+        )
     return kinds
 
 

@@ -19,17 +19,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import AsyncIterator, Protocol
+from datetime import UTC, datetime
+from typing import Protocol
 
 import aiohttp
 
 from tradingfloor.bus.api_health import ApiCounter
 from tradingfloor.market.clob import ClobRest
-from tradingfloor.market.codec import event_from_json, event_to_dict, event_to_json, event_market, event_token
+from tradingfloor.market.codec import event_from_json, event_market, event_to_dict, event_to_json, event_token
 from tradingfloor.market.events import (
-    BestBidAsk, BookSnapshot, LastTrade, MarketEvent, MarketResolved, NewMarket, PriceChange, SpotTick,
+    BestBidAsk,
+    BookSnapshot,
+    LastTrade,
+    MarketEvent,
+    MarketResolved,
+    NewMarket,
+    PriceChange,
+    SpotTick,
 )
 from tradingfloor.market.feed import FeedStats
 from tradingfloor.market.gamma import GammaClient, discover_rounds
@@ -69,23 +77,27 @@ def archive_row(ev: MarketEvent):
     """The ``market_data`` row for one event (spot ticks are filed under ``spot:<asset>``)."""
     from tradingfloor.persistence.repositories import MarketDataRow
 
-    ts = datetime.fromtimestamp(ev.ts_ms / 1000, tz=timezone.utc)
+    ts = datetime.fromtimestamp(ev.ts_ms / 1000, tz=UTC)
     bid = ask = last = None
-    if isinstance(ev, PriceChange):
-        bid, ask = ev.best_bid, ev.best_ask
-    elif isinstance(ev, BestBidAsk):
+    if isinstance(ev, (PriceChange, BestBidAsk)):
         bid, ask = ev.best_bid, ev.best_ask
     elif isinstance(ev, BookSnapshot):
         bid = max((p for p, _ in ev.bids), default=None)
         ask = min((p for p, _ in ev.asks), default=None)
-    elif isinstance(ev, LastTrade):
-        last = ev.price
-    elif isinstance(ev, SpotTick):
+    elif isinstance(ev, (LastTrade, SpotTick)):
         last = ev.price
     payload = event_to_dict(ev)
     market = event_market(ev) or (f"spot:{ev.asset}" if isinstance(ev, SpotTick) else "")
-    return MarketDataRow(market_id=market, token_id=event_token(ev), ts=ts, kind=payload["type"],
-                         best_bid=bid, best_ask=ask, last_price=last, payload=payload)
+    return MarketDataRow(
+        market_id=market,
+        token_id=event_token(ev),
+        ts=ts,
+        kind=payload["type"],
+        best_bid=bid,
+        best_ask=ask,
+        last_price=last,
+        payload=payload,
+    )
 
 
 class PostgresSink:
@@ -117,9 +129,20 @@ class CollectorUrls:
 
 
 class Collector:
-    def __init__(self, asset: str, interval: str, urls: CollectorUrls, redis_url: str, sink: MarketDataSink | None = None,
-                 *, batch_size: int = 500, flush_interval: float = 1.0, rounds_ahead: int = 2,
-                 stale_after: float = 30.0, backoff_base: float = 0.5) -> None:
+    def __init__(
+        self,
+        asset: str,
+        interval: str,
+        urls: CollectorUrls,
+        redis_url: str,
+        sink: MarketDataSink | None = None,
+        *,
+        batch_size: int = 500,
+        flush_interval: float = 1.0,
+        rounds_ahead: int = 2,
+        stale_after: float = 30.0,
+        backoff_base: float = 0.5,
+    ) -> None:
         self.asset, self.interval, self.urls = asset, interval, urls
         self.redis_url = redis_url
         self.sink = sink
@@ -146,31 +169,53 @@ class Collector:
             clob = ClobRest(self.urls.clob_url, http)
             gamma = GammaClient(self.urls.gamma_url, http)
             now = await clob.server_time_ms()
-            rounds = await discover_rounds(gamma, self.asset, self.interval, now, count=self.rounds_ahead,
-                                           retries=12, retry_delay_s=min(5.0, self.flush_interval * 5))
+            rounds = await discover_rounds(
+                gamma,
+                self.asset,
+                self.interval,
+                now,
+                count=self.rounds_ahead,
+                retries=12,
+                retry_delay_s=min(5.0, self.flush_interval * 5),
+            )
             # follow rounds already open; a later round is subscribed when its new_market arrives
             # (before it opens the venue has no book for it, and asking for one only yields 404s)
             tokens = [t for r in rounds if r.start_ms <= now for t in (r.up_token_id, r.down_token_id)]
-            self.stream = MarketStream(self.urls.market_ws_url, tokens, clob=clob, stale_after=self.stale_after,
-                                       backoff_base=self.backoff_base)
+            self.stream = MarketStream(
+                self.urls.market_ws_url,
+                tokens,
+                clob=clob,
+                stale_after=self.stale_after,
+                backoff_base=self.backoff_base,
+            )
             for r in rounds:
                 await redis.hset(f"{self.channel}:markets", r.market_id, event_to_json(NewMarket(r, now)))
             queue: asyncio.Queue[MarketEvent] = asyncio.Queue(100_000)
             tasks = [asyncio.create_task(self._pump(self.stream, queue))]
             spot = None
             if self.urls.spot_ws_url:
-                spot = RtdsSpotStream(self.urls.spot_ws_url, (self.asset,), stale_after=self.stale_after, backoff_base=self.backoff_base)
+                spot = RtdsSpotStream(
+                    self.urls.spot_ws_url,
+                    (self.asset,),
+                    stale_after=self.stale_after,
+                    backoff_base=self.backoff_base,
+                )
                 tasks.append(asyncio.create_task(self._pump(spot, queue)))
             stopper = asyncio.create_task(stop.wait())
             try:
                 while not stop.is_set():
                     getter = asyncio.create_task(queue.get())
-                    done, _ = await asyncio.wait({getter, stopper}, timeout=self.flush_interval, return_when=asyncio.FIRST_COMPLETED)
+                    done, _ = await asyncio.wait(
+                        {getter, stopper}, timeout=self.flush_interval, return_when=asyncio.FIRST_COMPLETED
+                    )
                     if getter in done:
                         await self._handle(getter.result(), redis)
                     else:
                         getter.cancel()
-                    if len(self._buffer) >= self.batch_size or time.monotonic() - self._last_flush >= self.flush_interval:
+                    if (
+                        len(self._buffer) >= self.batch_size
+                        or time.monotonic() - self._last_flush >= self.flush_interval
+                    ):
                         await self._flush()
                         await self._flush_api(redis, spot)
             finally:
@@ -203,8 +248,14 @@ class Collector:
         if isinstance(ev, (BookSnapshot, PriceChange)):
             book = self.stream.book(ev.token_id) if self.stream else None  # type: ignore[union-attr]
             if book is not None:
-                snap = BookSnapshot(book.market_id, book.token_id, tuple(book.bids()), tuple(book.asks()), book.ts_ms,
-                                    tick_size=book.tick_size)
+                snap = BookSnapshot(
+                    book.market_id,
+                    book.token_id,
+                    tuple(book.bids()),
+                    tuple(book.asks()),
+                    book.ts_ms,
+                    tick_size=book.tick_size,
+                )
                 pipe.set(f"{self.channel}:book:{ev.token_id}", event_to_json(snap), ex=3600)
         elif isinstance(ev, SpotTick):
             pipe.set(f"{self.channel}:spot", text, ex=3600)

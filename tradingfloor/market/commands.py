@@ -11,13 +11,17 @@ commands = typer.Typer(help="Market data: simulator and recorder.")
 
 
 @commands.command("sim")
-def sim(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-        port: int = typer.Option(8765, help="Port for HTTP and WebSockets."),
-        seed: int = typer.Option(1, help="Seed: the same seed gives the same market."),
-        speed: float = typer.Option(1.0, min=0.001, help="Simulated seconds per wall second."),
-        pattern: str = typer.Option("none", help="none | momentum | meanReversion"),
-        assets: str = typer.Option("BTC,ETH", help="Comma-separated assets."),
-        start_ms: int = typer.Option(0, help="Simulated start (ms since epoch); 0 = now, rounded down to the minute.")) -> None:
+def sim(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8765, help="Port for HTTP and WebSockets."),
+    seed: int = typer.Option(1, help="Seed: the same seed gives the same market."),
+    speed: float = typer.Option(1.0, min=0.001, help="Simulated seconds per wall second."),
+    pattern: str = typer.Option("none", help="none | momentum | meanReversion"),
+    assets: str = typer.Option("BTC,ETH", help="Comma-separated assets."),
+    start_ms: int = typer.Option(
+        0, help="Simulated start (ms since epoch); 0 = now, rounded down to the minute."
+    ),
+) -> None:
     """Serve a Polymarket-compatible simulator (Gamma, CLOB REST, market and spot WebSockets)."""
     import time
 
@@ -26,23 +30,32 @@ def sim(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     from tradingfloor.sim.server import run_simulator
 
     try:
-        config = SimConfig(seed=seed, pattern=pattern, assets=tuple(a.strip().upper() for a in assets.split(",") if a.strip()),  # type: ignore[arg-type]
-                           start_ms=start_ms or int(time.time()) // 60 * 60_000)
+        config = SimConfig(
+            seed=seed,
+            pattern=pattern,
+            assets=tuple(a.strip().upper() for a in assets.split(",") if a.strip()),  # type: ignore[arg-type]
+            start_ms=start_ms or int(time.time()) // 60 * 60_000,
+        )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     configure_logging("INFO")
-    typer.echo(f"simulator on http://{host}:{port} (market WS /ws/market, spot WS /ws/spot), speed {speed}x, seed {seed}")
+    typer.echo(
+        f"simulator on http://{host}:{port} (market WS /ws/market, spot WS /ws/spot), speed {speed}x, seed {seed}"
+    )
     run_simulator(host, port, config, speed)
 
 
 @commands.command("record")
-def record(output: Path = typer.Option(..., "--output", "-o", help="Recording file (.jsonl.gz)."),
-           asset: str = typer.Option("BTC"), interval: str = typer.Option("15m"),
-           duration: float = typer.Option(60.0, min=0.1, help="Wall seconds to record."),
-           gamma_url: str = typer.Option(None, help="Gamma base URL (default: settings)."),
-           clob_url: str = typer.Option(None, help="CLOB base URL (default: settings)."),
-           market_ws_url: str = typer.Option(None, help="Market WebSocket URL (default: settings)."),
-           spot_ws_url: str = typer.Option(None, help="RTDS-style spot WebSocket URL (optional).")) -> None:
+def record(
+    output: Path = typer.Option(..., "--output", "-o", help="Recording file (.jsonl.gz)."),
+    asset: str = typer.Option("BTC"),
+    interval: str = typer.Option("15m"),
+    duration: float = typer.Option(60.0, min=0.1, help="Wall seconds to record."),
+    gamma_url: str = typer.Option(None, help="Gamma base URL (default: settings)."),
+    clob_url: str = typer.Option(None, help="CLOB base URL (default: settings)."),
+    market_ws_url: str = typer.Option(None, help="Market WebSocket URL (default: settings)."),
+    spot_ws_url: str = typer.Option(None, help="RTDS-style spot WebSocket URL (optional)."),
+) -> None:
     """Write raw market (and spot) frames with receive timestamps to a gzip JSON-lines file."""
     from tradingfloor.market.record import record as do_record
     from tradingfloor.observability.logging import configure_logging
@@ -50,7 +63,16 @@ def record(output: Path = typer.Option(..., "--output", "-o", help="Recording fi
 
     configure_logging("INFO")
     s = Settings.from_env()
-    frames = asyncio.run(do_record(output, asset.upper(), interval, duration, gamma_url=gamma_url or s.gamma_url,
-                                   clob_url=clob_url or s.clob_url, market_ws_url=market_ws_url or s.market_ws_url,
-                                   spot_ws_url=spot_ws_url))
+    frames = asyncio.run(
+        do_record(
+            output,
+            asset.upper(),
+            interval,
+            duration,
+            gamma_url=gamma_url or s.gamma_url,
+            clob_url=clob_url or s.clob_url,
+            market_ws_url=market_ws_url or s.market_ws_url,
+            spot_ws_url=spot_ws_url,
+        )
+    )
     typer.echo(f"{frames} frames written to {output}")

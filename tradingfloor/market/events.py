@@ -133,6 +133,6 @@ class SpotTick:
     volume: Decimal = Decimal(0)  # traded quantity in this tick, in the asset's units
 
 
-MarketEvent = Union[
+MarketEvent = Union[  # noqa: UP007 - a runtime alias used by isinstance()
     BookSnapshot, PriceChange, LastTrade, TickSizeChange, BestBidAsk, NewMarket, MarketResolved, SpotTick
 ]

@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 import random
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Awaitable, Callable
 
 import websockets
 
@@ -45,14 +45,23 @@ class FeedStats:
 
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
     """Exponential backoff with full jitter in [d/2, d] so clients don't reconnect in lockstep."""
-    d = min(cap, base * (2 ** attempt))
+    d = min(cap, base * (2**attempt))
     return d * (0.5 + 0.5 * rng.random())
 
 
 class FeedConnection:
-    def __init__(self, url: str, on_connect: Callable[[object], Awaitable[None]], *, name: str = "feed",
-                 ping_interval: float = 10.0, stale_after: float = 30.0, backoff_base: float = 0.5,
-                 backoff_max: float = 30.0, open_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        on_connect: Callable[[object], Awaitable[None]],
+        *,
+        name: str = "feed",
+        ping_interval: float = 10.0,
+        stale_after: float = 30.0,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        open_timeout: float = 10.0,
+    ) -> None:
         self.url = url
         self.name = name
         self.on_connect = on_connect
@@ -86,14 +95,24 @@ class FeedConnection:
         attempt = 0
         while not self._closed:
             try:
-                ws = await websockets.connect(self.url, ping_interval=None, max_size=None, open_timeout=self.open_timeout,
-                                              user_agent_header="trading-floor/0.1")
-            except (OSError, asyncio.TimeoutError, websockets.WebSocketException) as exc:
+                ws = await websockets.connect(
+                    self.url,
+                    ping_interval=None,
+                    max_size=None,
+                    open_timeout=self.open_timeout,
+                    user_agent_header="trading-floor/0.1",
+                )
+            except (TimeoutError, OSError, websockets.WebSocketException) as exc:
                 self.stats.connect_failures += 1
                 self.stats.last_error = f"connect: {type(exc).__name__}: {exc}"[:200]
                 delay = backoff_delay(attempt, self.backoff_base, self.backoff_max, self._rng)
                 attempt += 1
-                log.warning("feed_connect_failed", feed=self.name, error=self.stats.last_error, retry_in_s=round(delay, 2))
+                log.warning(
+                    "feed_connect_failed",
+                    feed=self.name,
+                    error=self.stats.last_error,
+                    retry_in_s=round(delay, 2),
+                )
                 await asyncio.sleep(delay)
                 continue
             self.ws = ws
@@ -113,7 +132,7 @@ class FeedConnection:
                         break
                     try:
                         raw = await asyncio.wait_for(ws.recv(), timeout=remaining)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         continue  # loop re-checks the staleness bound
                     recv_ms = int(time.time() * 1000)
                     if not (isinstance(raw, str) and raw.strip() in KEEPALIVE_FRAMES):

@@ -15,7 +15,8 @@ from typing import Any
 
 import aiohttp
 
-from tradingfloor.market.codec import FrameError, interval_ms, map_outcomes, to_decimal as _dec
+from tradingfloor.market.codec import FrameError, interval_ms, map_outcomes
+from tradingfloor.market.codec import to_decimal as _dec
 from tradingfloor.market.events import MarketInfo
 from tradingfloor.observability.logging import get_logger
 
@@ -63,12 +64,17 @@ def parse_gamma_market(m: dict, event: dict | None = None) -> MarketInfo:
     up, down = map_outcomes(m.get("outcomes"), tokens, slug)
     if event is None and isinstance(m.get("events"), list) and m["events"]:
         event = m["events"][0]
-    start_ms = _iso_ms(m["eventStartTime"], "eventStartTime") if m.get("eventStartTime") else int(start_s) * 1000
+    start_ms = (
+        _iso_ms(m["eventStartTime"], "eventStartTime") if m.get("eventStartTime") else int(start_s) * 1000
+    )
     end_ms = _iso_ms(m.get("endDate"), "endDate")
     fees_enabled = bool(m.get("feesEnabled", False))
     schedule = m.get("feeSchedule")
     if isinstance(schedule, dict):
-        fee_rate, fee_exponent = _dec(schedule.get("rate"), "feeSchedule.rate"), int(schedule.get("exponent", 1))
+        fee_rate, fee_exponent = (
+            _dec(schedule.get("rate"), "feeSchedule.rate"),
+            int(schedule.get("exponent", 1)),
+        )
     elif not fees_enabled:
         fee_rate, fee_exponent = Decimal(0), 1
     else:
@@ -76,11 +82,20 @@ def parse_gamma_market(m: dict, event: dict | None = None) -> MarketInfo:
     meta = (event or {}).get("eventMetadata") or {}
     ptb = meta.get("priceToBeat") if isinstance(meta, dict) else None
     return MarketInfo(
-        market_id=str(m.get("conditionId") or ""), slug=slug, asset=asset.upper(), interval=interval,  # type: ignore[arg-type]
-        up_token_id=up, down_token_id=down, start_ms=start_ms, end_ms=end_ms,
+        market_id=str(m.get("conditionId") or ""),
+        slug=slug,
+        asset=asset.upper(),
+        interval=interval,  # type: ignore[arg-type]
+        up_token_id=up,
+        down_token_id=down,
+        start_ms=start_ms,
+        end_ms=end_ms,
         tick_size=_dec(m.get("orderPriceMinTickSize"), "orderPriceMinTickSize"),
-        min_size=_dec(m.get("orderMinSize"), "orderMinSize"), fee_rate=fee_rate, fee_exponent=fee_exponent,
-        neg_risk=bool(m.get("negRisk", False)), version=str(m.get("version") or "v1"),
+        min_size=_dec(m.get("orderMinSize"), "orderMinSize"),
+        fee_rate=fee_rate,
+        fee_exponent=fee_exponent,
+        neg_risk=bool(m.get("negRisk", False)),
+        version=str(m.get("version") or "v1"),
         price_to_beat=_dec(ptb, "priceToBeat") if ptb is not None else None,
     )
 
@@ -92,8 +107,12 @@ class GammaClient:
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
 
     async def _get(self, path: str, params: dict | None = None) -> Any:
-        async with self.session.get(f"{self.base_url}{path}", params=params, timeout=self.timeout,
-                                    headers={"User-Agent": USER_AGENT, "Accept": "application/json"}) as resp:
+        async with self.session.get(
+            f"{self.base_url}{path}",
+            params=params,
+            timeout=self.timeout,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        ) as resp:
             if resp.status == 404:
                 return None
             resp.raise_for_status()
@@ -116,8 +135,16 @@ class GammaClient:
         return parse_gamma_market(markets[0], event)
 
 
-async def discover_rounds(gamma: GammaClient, asset: str, interval: str, now_ms: int, count: int = 2, *,
-                          retries: int = 12, retry_delay_s: float = 5.0) -> list[MarketInfo]:
+async def discover_rounds(
+    gamma: GammaClient,
+    asset: str,
+    interval: str,
+    now_ms: int,
+    count: int = 2,
+    *,
+    retries: int = 12,
+    retry_delay_s: float = 5.0,
+) -> list[MarketInfo]:
     """The current round and the next ``count - 1``, skipping unlisted ones; a round whose token
     ids are not published yet is retried up to ``retries`` times ``retry_delay_s`` apart."""
     start = round_start_ms(now_ms, interval)

@@ -14,8 +14,8 @@ import base64
 import gzip
 import json
 import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import AsyncIterator, Iterator
 
 from tradingfloor.market.codec import FrameError, decode_frame, decode_spot_frame, event_from_json
 from tradingfloor.market.events import MarketEvent
@@ -33,8 +33,17 @@ class FrameRecorder:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = gzip.open(self.path, "wt", encoding="utf-8", compresslevel=compresslevel)
-        self._fh.write(json.dumps({"format": FORMAT, "version": VERSION, "started_ms": int(time.time() * 1000),
-                                   "meta": meta or {}}) + "\n")
+        self._fh.write(
+            json.dumps(
+                {
+                    "format": FORMAT,
+                    "version": VERSION,
+                    "started_ms": int(time.time() * 1000),
+                    "meta": meta or {},
+                }
+            )
+            + "\n"
+        )
         self.frames = 0
 
     def write(self, src: str, raw: str | bytes, recv_ms: int) -> None:

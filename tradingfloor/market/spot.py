@@ -6,7 +6,8 @@ implementing the same one-method protocol."""
 from __future__ import annotations
 
 import json
-from typing import AsyncIterator, Protocol
+from collections.abc import AsyncIterator
+from typing import Protocol
 
 from tradingfloor.market.codec import decode_spot_frame
 from tradingfloor.market.events import SpotTick
@@ -22,20 +23,43 @@ class SpotSource(Protocol):
 
 
 class RtdsSpotStream:
-    def __init__(self, url: str, assets: tuple[str, ...] = ("BTC", "ETH"), *, ping_interval: float = 5.0,
-                 stale_after: float = 30.0, backoff_base: float = 0.5, backoff_max: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        assets: tuple[str, ...] = ("BTC", "ETH"),
+        *,
+        ping_interval: float = 5.0,
+        stale_after: float = 30.0,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+    ) -> None:
         self.symbols = [f"{a.lower()}usdt" for a in assets]
         self.last_ts: dict[str, int] = {}
-        self.feed = FeedConnection(url, self._on_connect, name="spot", ping_interval=ping_interval,
-                                   stale_after=stale_after, backoff_base=backoff_base, backoff_max=backoff_max)
+        self.feed = FeedConnection(
+            url,
+            self._on_connect,
+            name="spot",
+            ping_interval=ping_interval,
+            stale_after=stale_after,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+        )
 
     @property
     def stats(self):
         return self.feed.stats
 
     async def _on_connect(self, ws) -> None:
-        await ws.send(json.dumps({"action": "subscribe", "subscriptions": [
-            {"topic": "crypto_prices", "type": "update", "filters": ",".join(self.symbols)}]}))
+        await ws.send(
+            json.dumps(
+                {
+                    "action": "subscribe",
+                    "subscriptions": [
+                        {"topic": "crypto_prices", "type": "update", "filters": ",".join(self.symbols)}
+                    ],
+                }
+            )
+        )
 
     async def close(self) -> None:
         await self.feed.close()

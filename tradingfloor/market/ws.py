@@ -11,11 +11,10 @@ counted and logged with their reason; they never stop the stream.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
-from typing import AsyncIterator, Callable
 
 from tradingfloor.market.book import OrderBook
 from tradingfloor.market.clob import ClobRest
@@ -30,9 +29,20 @@ RawSink = Callable[[str | bytes, int], None]
 
 
 class MarketStream:
-    def __init__(self, url: str, token_ids: list[str], *, clob: ClobRest | None = None, ping_interval: float = 10.0,
-                 stale_after: float = 30.0, snapshot_wait: float = 2.0, backoff_base: float = 0.5,
-                 backoff_max: float = 30.0, custom_features: bool = True, raw_sink: RawSink | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        token_ids: list[str],
+        *,
+        clob: ClobRest | None = None,
+        ping_interval: float = 10.0,
+        stale_after: float = 30.0,
+        snapshot_wait: float = 2.0,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        custom_features: bool = True,
+        raw_sink: RawSink | None = None,
+    ) -> None:
         self.tokens: list[str] = list(dict.fromkeys(token_ids))
         self.clob = clob
         self.snapshot_wait = snapshot_wait
@@ -43,16 +53,31 @@ class MarketStream:
         self.desyncs = 0
         self.resyncs = 0
         self.held_back = 0
-        self.feed = FeedConnection(url, self._on_connect, name="market", ping_interval=ping_interval,
-                                   stale_after=stale_after, backoff_base=backoff_base, backoff_max=backoff_max)
+        self.feed = FeedConnection(
+            url,
+            self._on_connect,
+            name="market",
+            ping_interval=ping_interval,
+            stale_after=stale_after,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+        )
 
     @property
     def stats(self):
         return self.feed.stats
 
     async def _on_connect(self, ws) -> None:
-        await ws.send(json.dumps({"type": "market", "assets_ids": self.tokens, "initial_dump": True,
-                                  "custom_feature_enabled": self.custom_features}))
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "market",
+                    "assets_ids": self.tokens,
+                    "initial_dump": True,
+                    "custom_feature_enabled": self.custom_features,
+                }
+            )
+        )
 
     async def subscribe(self, token_ids: list[str]) -> None:
         new = [t for t in token_ids if t not in self.tokens]
@@ -62,8 +87,16 @@ class MarketStream:
         now = time.monotonic()
         for t in new:
             self.awaiting[t] = now
-        await self.feed.send(json.dumps({"operation": "subscribe", "assets_ids": new, "initial_dump": True,
-                                         "custom_feature_enabled": self.custom_features}))
+        await self.feed.send(
+            json.dumps(
+                {
+                    "operation": "subscribe",
+                    "assets_ids": new,
+                    "initial_dump": True,
+                    "custom_feature_enabled": self.custom_features,
+                }
+            )
+        )
 
     async def unsubscribe(self, token_ids: list[str]) -> None:
         gone = set(token_ids)
@@ -92,7 +125,11 @@ class MarketStream:
             events, errors = decode_frame(raw)
             for err in errors:
                 self.stats.count_malformed(err.reason)
-                log.warning("md_malformed_frame", reason=err.reason, sample=str(err.raw if err.raw is not None else raw)[:200])
+                log.warning(
+                    "md_malformed_frame",
+                    reason=err.reason,
+                    sample=str(err.raw if err.raw is not None else raw)[:200],
+                )
             for ev in events:
                 if self._apply(ev):
                     yield ev
@@ -110,10 +147,16 @@ class MarketStream:
             if ev.best_bid is not None or ev.best_ask is not None:
                 want_bid = None if ev.best_bid == _ZERO else ev.best_bid
                 want_ask = None if ev.best_ask == _ONE else ev.best_ask
-                if (ev.best_bid is not None and book.best_bid() != want_bid) or (ev.best_ask is not None and book.best_ask() != want_ask):
+                if (ev.best_bid is not None and book.best_bid() != want_bid) or (
+                    ev.best_ask is not None and book.best_ask() != want_ask
+                ):
                     self.desyncs += 1
-                    log.warning("md_book_desync", token=ev.token_id[:16], ours=(str(book.best_bid()), str(book.best_ask())),
-                                venue=(str(want_bid), str(want_ask)))
+                    log.warning(
+                        "md_book_desync",
+                        token=ev.token_id[:16],
+                        ours=(str(book.best_bid()), str(book.best_ask())),
+                        venue=(str(want_bid), str(want_ask)),
+                    )
                     self.awaiting[ev.token_id] = 0.0  # overdue at once: resync from REST
             return True
         if isinstance(ev, BookSnapshot):
@@ -143,7 +186,7 @@ class MarketStream:
         for token in due:
             try:
                 snap = await self.clob.get_book(token)
-            except (FrameError, OSError, asyncio.TimeoutError, Exception) as exc:  # REST trouble: try again later
+            except (TimeoutError, FrameError, OSError, Exception) as exc:  # REST trouble: try again later
                 log.warning("md_resync_failed", token=token[:16], error=f"{type(exc).__name__}: {exc}"[:200])
                 self.awaiting[token] = now
                 continue

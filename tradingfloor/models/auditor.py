@@ -7,7 +7,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tradingfloor.models.common import API_VERSION, AgentSelector, RestartPolicy, SpecModel, StatusModel, WorkloadStatus
+from tradingfloor.models.common import (
+    API_VERSION,
+    AgentSelector,
+    RestartPolicy,
+    SpecModel,
+    StatusModel,
+    WorkloadStatus,
+)
 from tradingfloor.models.types import decimal_between
 
 KIND = "Auditor"
@@ -15,10 +22,18 @@ PLURAL = "auditors"
 
 
 class AuditThresholds(SpecModel):
-    maxPriceDeviationBps: int = Field(default=100, ge=0, le=10000,
-                                      description="Fill price vs the book it met, beyond which a trade is flagged.")
-    pnlTolerance: decimal_between("0", "1000") = Field(default="0.01", description="USD difference allowed when recomputing P&L.")
-    feeTolerance: decimal_between("0", "1000") = Field(default="0.00001", description="USD difference allowed on fees.")
+    maxPriceDeviationBps: int = Field(
+        default=100,
+        ge=0,
+        le=10000,
+        description="Fill price vs the book it met, beyond which a trade is flagged.",
+    )
+    pnlTolerance: decimal_between("0", "1000") = Field(
+        default="0.01", description="USD difference allowed when recomputing P&L."
+    )
+    feeTolerance: decimal_between("0", "1000") = Field(
+        default="0.00001", description="USD difference allowed on fees."
+    )
 
 
 class AuditorSpec(SpecModel):

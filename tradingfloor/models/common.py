@@ -30,7 +30,10 @@ class StatusModel(BaseModel):
 class Condition(StatusModel):
     """The standard metav1.Condition shape."""
 
-    type: str = Field(max_length=316, pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$")
+    type: str = Field(
+        max_length=316,
+        pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$",
+    )
     status: Literal["True", "False", "Unknown"]
     reason: str = Field(min_length=1, max_length=1024, pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
     message: str = Field(default="", max_length=32768)
@@ -45,11 +48,14 @@ class RestartPolicy(SpecModel):
     backoffBaseSeconds: int = Field(default=1, ge=1, le=3600)
     backoffCapSeconds: int = Field(default=300, ge=1, le=86400)
     healthyResetSeconds: int = Field(
-        default=600, ge=1, le=86400,
-        description="Running this long without a failure resets the backoff.")
+        default=600, ge=1, le=86400, description="Running this long without a failure resets the backoff."
+    )
     heartbeatTimeoutSeconds: int = Field(
-        default=90, ge=3, le=3600,
-        description="A heartbeat older than this counts as missed; 3 misses restart the agent.")
+        default=90,
+        ge=3,
+        le=3600,
+        description="A heartbeat older than this counts as missed; 3 misses restart the agent.",
+    )
 
 
 class SecretRef(SpecModel):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Union
 
 import yaml
 from pydantic import ValidationError
@@ -13,7 +13,7 @@ from tradingfloor.models.common import API_VERSION
 from tradingfloor.models.monitor import Monitor
 from tradingfloor.models.trader_agent import TraderAgent
 
-Resource = Union[TraderAgent, Auditor, Monitor]
+Resource = TraderAgent | Auditor | Monitor
 MODELS: dict[str, type] = {"TraderAgent": TraderAgent, "Auditor": Auditor, "Monitor": Monitor}
 
 
@@ -37,7 +37,9 @@ def parse_resource(doc: dict, source: str = "<manifest>") -> Resource:
     if kind not in MODELS:
         raise ManifestError(f"{source}: kind {kind!r} is not one of {sorted(MODELS)}")
     if doc.get("apiVersion") != API_VERSION:
-        raise ManifestError(f"{source}: {kind}/{name}: apiVersion must be {API_VERSION}, got {doc.get('apiVersion')!r}")
+        raise ManifestError(
+            f"{source}: {kind}/{name}: apiVersion must be {API_VERSION}, got {doc.get('apiVersion')!r}"
+        )
     if not (doc.get("metadata") or {}).get("name"):
         raise ManifestError(f"{source}: {kind}: metadata.name is required")
     try:

@@ -7,7 +7,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tradingfloor.models.common import API_VERSION, AgentSelector, RestartPolicy, SpecModel, StatusModel, WorkloadStatus
+from tradingfloor.models.common import (
+    API_VERSION,
+    AgentSelector,
+    RestartPolicy,
+    SpecModel,
+    StatusModel,
+    WorkloadStatus,
+)
 
 KIND = "Monitor"
 PLURAL = "monitors"
@@ -30,7 +37,9 @@ class MonitorSpec(SpecModel):
     """A monitor: computes performance every interval, writes it into status, alerts and reports."""
 
     selector: AgentSelector = Field(default_factory=AgentSelector)
-    intervalSeconds: int = Field(default=300, ge=5, le=86400, description="How often metrics are computed (5 min).")
+    intervalSeconds: int = Field(
+        default=300, ge=5, le=86400, description="How often metrics are computed (5 min)."
+    )
     alerts: AlertThresholds = Field(default_factory=AlertThresholds)
     reports: Reports = Field(default_factory=Reports)
     lifecycle: Literal["Active", "Paused", "Retired"] = "Active"

@@ -8,7 +8,12 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from tradingfloor.models.common import (
-    API_VERSION, RestartPolicy, SecretRef, SpecModel, StatusModel, WorkloadStatus,
+    API_VERSION,
+    RestartPolicy,
+    SecretRef,
+    SpecModel,
+    StatusModel,
+    WorkloadStatus,
 )
 from tradingfloor.models.types import DecimalStr, decimal_between
 from tradingfloor.strategies.params import PARAM_MODELS, StrategyName, parse_params
@@ -25,7 +30,9 @@ class MarketRef(SpecModel):
 class Risk(SpecModel):
     """Risk limits. Ratios are basis points of the agent's capital (200 bps = 2 %)."""
 
-    capital: decimal_between("1", "100000000") = Field(default="1000", description="Capital allocated to this agent, in USD.")
+    capital: decimal_between("1", "100000000") = Field(
+        default="1000", description="Capital allocated to this agent, in USD."
+    )
     riskPerTradeBps: int = Field(default=200, ge=1, le=10000)
     maxPositionBps: int = Field(default=1000, ge=1, le=10000, description="Open exposure cap for this agent.")
     maxConcurrentTrades: int = Field(default=3, ge=1, le=100)
@@ -37,7 +44,9 @@ class Risk(SpecModel):
 
 class Evaluation(SpecModel):
     testingPeriodHours: int = Field(default=168, ge=0, le=8760, description="Testing stage length (7 days).")
-    testingCapitalBps: int = Field(default=2500, ge=1, le=10000, description="Share of capital used while Testing.")
+    testingCapitalBps: int = Field(
+        default=2500, ge=1, le=10000, description="Share of capital used while Testing."
+    )
 
 
 class Lineage(SpecModel):
@@ -49,27 +58,51 @@ class Lineage(SpecModel):
 class TraderAgentSpec(SpecModel):
     """A trader agent: one strategy trading one market series, with its risk limits and lifecycle."""
 
-    strategy: StrategyName = Field(json_schema_extra={"x-kubernetes-validations": [
-        {"rule": "self == oldSelf", "message": "strategy is immutable; create a new TraderAgent instead"}]})
+    strategy: StrategyName = Field(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self == oldSelf",
+                    "message": "strategy is immutable; create a new TraderAgent instead",
+                }
+            ]
+        }
+    )
     market: MarketRef
     params: dict[str, int | str] = Field(
-        default_factory=dict, description="Strategy parameters; keys depend on the strategy.",
-        json_schema_extra={"maxProperties": 32})
+        default_factory=dict,
+        description="Strategy parameters; keys depend on the strategy.",
+        json_schema_extra={"maxProperties": 32},
+    )
     risk: Risk = Field(default_factory=Risk)
     mode: Literal["paper", "live"] = "paper"
     credentialsSecretRef: SecretRef | None = Field(
-        default=None, description="Secret with the Polymarket keys; required when mode is live.")
-    lifecycle: Literal["Active", "Paused", "Retired"] = Field(default="Active", json_schema_extra={"x-kubernetes-validations": [
-        {"rule": "oldSelf != 'Retired' || self == 'Retired'", "message": "a Retired agent cannot return to Active or Paused"}]})
+        default=None, description="Secret with the Polymarket keys; required when mode is live."
+    )
+    lifecycle: Literal["Active", "Paused", "Retired"] = Field(
+        default="Active",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "oldSelf != 'Retired' || self == 'Retired'",
+                    "message": "a Retired agent cannot return to Active or Paused",
+                }
+            ]
+        },
+    )
     restartPolicy: RestartPolicy = Field(default_factory=RestartPolicy)
     evaluation: Evaluation = Field(default_factory=Evaluation)
     lineage: Lineage = Field(default_factory=Lineage)
-    image: str | None = Field(default=None, max_length=512, description="Overrides the operator's agent image.")
+    image: str | None = Field(
+        default=None, max_length=512, description="Overrides the operator's agent image."
+    )
 
     @model_validator(mode="after")
-    def _check(self) -> "TraderAgentSpec":
+    def _check(self) -> TraderAgentSpec:
         if self.mode == "live" and self.credentialsSecretRef is None:
-            raise ValueError("mode live requires credentialsSecretRef (the Secret holding the Polymarket keys)")
+            raise ValueError(
+                "mode live requires credentialsSecretRef (the Secret holding the Polymarket keys)"
+            )
         try:
             parse_params(self.strategy, self.params)
         except ValueError as exc:
@@ -137,7 +170,12 @@ PRINTER_COLUMNS = [
     {"name": "WinRate", "type": "string", "jsonPath": ".status.performance.winRate"},
     {"name": "Trades", "type": "integer", "jsonPath": ".status.performance.trades"},
     {"name": "Restarts", "type": "integer", "jsonPath": ".status.restarts.total"},
-    {"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type=='Ready')].status", "priority": 1},
+    {
+        "name": "Ready",
+        "type": "string",
+        "jsonPath": ".status.conditions[?(@.type=='Ready')].status",
+        "priority": 1,
+    },
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
 ]
 
@@ -148,14 +186,21 @@ def params_cel_rule() -> dict:
     for name, model in PARAM_MODELS.items():
         keys = ", ".join(f"'{k}'" for k in model.model_fields)
         clauses.append(f"(self.strategy != '{name}' || self.params.all(k, k in [{keys}]))")
-    return {"rule": " && ".join(clauses),
-            "message": "params has a key the strategy does not know (see docs/strategies.md)",
-            "fieldPath": ".params"}
+    return {
+        "rule": " && ".join(clauses),
+        "message": "params has a key the strategy does not know (see docs/strategies.md)",
+        "fieldPath": ".params",
+    }
 
 
 SPEC_RULES = [
-    {"rule": "self.mode != 'live' || has(self.credentialsSecretRef)",
-     "message": "mode live requires credentialsSecretRef", "fieldPath": ".credentialsSecretRef"},
-    {"rule": "self.restartPolicy.backoffCapSeconds >= self.restartPolicy.backoffBaseSeconds",
-     "message": "restartPolicy.backoffCapSeconds must be at least backoffBaseSeconds"},
+    {
+        "rule": "self.mode != 'live' || has(self.credentialsSecretRef)",
+        "message": "mode live requires credentialsSecretRef",
+        "fieldPath": ".credentialsSecretRef",
+    },
+    {
+        "rule": "self.restartPolicy.backoffCapSeconds >= self.restartPolicy.backoffBaseSeconds",
+        "message": "restartPolicy.backoffCapSeconds must be at least backoffBaseSeconds",
+    },
 ]

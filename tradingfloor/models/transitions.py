@@ -12,7 +12,9 @@ from tradingfloor.models.manifests import ManifestError
 def check_update(kind: str, name: str, old_spec: dict, new_spec: dict) -> None:
     if kind == "TraderAgent" and old_spec.get("strategy") != new_spec.get("strategy"):
         raise ManifestError(
-            f"{kind}/{name}: spec.strategy: strategy is immutable; create a new TraderAgent instead")
+            f"{kind}/{name}: spec.strategy: strategy is immutable; create a new TraderAgent instead"
+        )
     if old_spec.get("lifecycle") == "Retired" and new_spec.get("lifecycle", "Active") != "Retired":
         raise ManifestError(
-            f"{kind}/{name}: spec.lifecycle: a Retired agent cannot return to Active or Paused")
+            f"{kind}/{name}: spec.lifecycle: a Retired agent cannot return to Active or Paused"
+        )

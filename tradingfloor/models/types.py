@@ -16,7 +16,7 @@ DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 
 def _to_decimal(value: object) -> object:
     if isinstance(value, bool):
-        raise ValueError("expected a decimal number written as a string, e.g. \"0.25\"")
+        raise ValueError('expected a decimal number written as a string, e.g. "0.25"')
     if isinstance(value, (int, float)):
         return Decimal(str(value))
     return value
@@ -36,12 +36,16 @@ def decimal_between(low: str, high: str) -> object:
     return Annotated[
         DecimalStr,
         Field(ge=lo, le=hi),
-        WithJsonSchema({
-            "type": "string",
-            "pattern": DECIMAL_PATTERN,
-            "x-kubernetes-validations": [{
-                "rule": f"double(self) >= {float(lo)} && double(self) <= {float(hi)}",
-                "message": f"must be between {low} and {high}",
-            }],
-        }),
+        WithJsonSchema(
+            {
+                "type": "string",
+                "pattern": DECIMAL_PATTERN,
+                "x-kubernetes-validations": [
+                    {
+                        "rule": f"double(self) >= {float(lo)} && double(self) <= {float(hi)}",
+                        "message": f"must be between {low} and {high}",
+                    }
+                ],
+            }
+        ),
     ]

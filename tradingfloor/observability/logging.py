@@ -22,6 +22,7 @@ is rendered:
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import sys
@@ -32,16 +33,47 @@ import structlog
 REDACTED = "***"
 
 _SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
-_SECRET_WORDS = frozenset({
-    "secret", "secrets", "passphrase", "password", "passwords", "passwd", "pwd", "credential", "credentials",
-    "mnemonic", "auth", "authorization", "cookie", "cookies", "jwt", "bearer", "apikey", "privatekey", "privkey",
-})
+_SECRET_WORDS = frozenset(
+    {
+        "secret",
+        "secrets",
+        "passphrase",
+        "password",
+        "passwords",
+        "passwd",
+        "pwd",
+        "credential",
+        "credentials",
+        "mnemonic",
+        "auth",
+        "authorization",
+        "cookie",
+        "cookies",
+        "jwt",
+        "bearer",
+        "apikey",
+        "privatekey",
+        "privkey",
+    }
+)
 _SECRET_LAST_WORDS = frozenset({"token", "tokens", "signature", "signatures"})
-_SECRET_PAIRS = frozenset({
-    ("private", "key"), ("api", "key"), ("secret", "key"), ("access", "key"), ("signing", "key"),
-    ("seed", "phrase"), ("pass", "phrase"), ("access", "token"), ("refresh", "token"), ("auth", "token"),
-    ("session", "token"), ("api", "token"), ("id", "token"),
-})
+_SECRET_PAIRS = frozenset(
+    {
+        ("private", "key"),
+        ("api", "key"),
+        ("secret", "key"),
+        ("access", "key"),
+        ("signing", "key"),
+        ("seed", "phrase"),
+        ("pass", "phrase"),
+        ("access", "token"),
+        ("refresh", "token"),
+        ("auth", "token"),
+        ("session", "token"),
+        ("api", "token"),
+        ("id", "token"),
+    }
+)
 _IDENTIFIER_LAST_WORDS = frozenset({"id", "ids", "hash", "hashes", "digest", "checksum"})
 
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^\s/]*)(?=@)", re.IGNORECASE)
@@ -50,7 +82,8 @@ _AUTH_HEADER = re.compile(r"\b(Bearer|Basic)(\s+)[A-Za-z0-9._~+/=-]+", re.IGNORE
 _KV_SECRET = re.compile(
     r"(?P<key>\b(?:password|passwd|pwd|secret|passphrase|api[_-]?key|private[_-]?key|access[_-]?token|auth[_-]?token|token)\b"
     r"[\"']?\s*[=:]\s*[\"']?)(?P<value>[^\s\"',;&}]+)",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 def _words(key: str) -> list[str]:
@@ -64,7 +97,7 @@ def is_secret_key(key: str) -> bool:
         return False
     if any(w in _SECRET_WORDS for w in words) or words[-1] in _SECRET_LAST_WORDS:
         return True
-    return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:]))
+    return any(pair in _SECRET_PAIRS for pair in itertools.pairwise(words))
 
 
 def is_identifier_key(key: str) -> bool:
@@ -132,15 +165,17 @@ def configure_logging(level: str = "INFO", *, json: bool = True, stream: Any = N
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name, timestamper],
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            redact,
-            renderer,
-        ],
-    ))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name, timestamper],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                redact,
+                renderer,
+            ],
+        )
+    )
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

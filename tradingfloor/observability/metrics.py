@@ -20,28 +20,63 @@ EQUITY = Gauge("tradingfloor_equity_usd", "Cash plus marked position value, in U
 EXPOSURE = Gauge("tradingfloor_exposure_usd", "Capital at risk in open positions, in USD.", ["agent"])
 WIN_RATE = Gauge("tradingfloor_win_rate_ratio", "Share of settled trades that won.", ["agent"])
 DRAWDOWN = Gauge("tradingfloor_drawdown_ratio", "Current drawdown from the equity peak.", ["agent"])
-AGENT_PAUSE_REQUESTED = Gauge("tradingfloor_agent_pause_requested", "1 while the agent asks to be paused.", ["agent"])
-HEARTBEAT = Gauge("tradingfloor_heartbeat_timestamp_seconds", "Unix time of the agent's last heartbeat.", ["agent"])
-FEED_LAG = Gauge("tradingfloor_feed_lag_seconds", "Age of the newest market event the agent has seen.", ["agent"])
+AGENT_PAUSE_REQUESTED = Gauge(
+    "tradingfloor_agent_pause_requested", "1 while the agent asks to be paused.", ["agent"]
+)
+HEARTBEAT = Gauge(
+    "tradingfloor_heartbeat_timestamp_seconds", "Unix time of the agent's last heartbeat.", ["agent"]
+)
+FEED_LAG = Gauge(
+    "tradingfloor_feed_lag_seconds", "Age of the newest market event the agent has seen.", ["agent"]
+)
 ERRORS = Counter("tradingfloor_errors_total", "Errors, by kind.", ["agent", "kind"])
 DECISION_LATENCY = Histogram(
-    "tradingfloor_decision_latency_seconds", "From a market event's arrival to the broker call.", ["agent"],
-    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0))
-AUDIT_CHECKED = Counter("tradingfloor_audit_trades_checked_total", "Trades the auditor re-checked.", ["agent"])
-AUDIT_VIOLATIONS = Counter("tradingfloor_audit_violations_total", "Audit violations found.", ["agent", "rule"])
-PERFORMANCE_ALERTS = Counter("tradingfloor_performance_alerts_total", "Performance alerts raised.", ["agent", "alert"])
+    "tradingfloor_decision_latency_seconds",
+    "From a market event's arrival to the broker call.",
+    ["agent"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+AUDIT_CHECKED = Counter(
+    "tradingfloor_audit_trades_checked_total", "Trades the auditor re-checked.", ["agent"]
+)
+AUDIT_VIOLATIONS = Counter(
+    "tradingfloor_audit_violations_total", "Audit violations found.", ["agent", "rule"]
+)
+PERFORMANCE_ALERTS = Counter(
+    "tradingfloor_performance_alerts_total", "Performance alerts raised.", ["agent", "alert"]
+)
 
 # --- market data (collector, adapters) ----------------------------------------------------------
 MARKET_FRAMES = Counter("tradingfloor_market_frames_total", "Market WebSocket frames received.", ["source"])
-MARKET_MALFORMED = Counter("tradingfloor_market_malformed_frames_total", "Frames rejected as malformed.", ["source", "reason"])
-MARKET_RECONNECTS = Counter("tradingfloor_market_reconnects_total", "Market WebSocket reconnects.", ["source"])
-MARKET_LAST_EVENT = Gauge("tradingfloor_market_last_event_timestamp_seconds", "Unix time of the newest market event.", ["source"])
+MARKET_MALFORMED = Counter(
+    "tradingfloor_market_malformed_frames_total", "Frames rejected as malformed.", ["source", "reason"]
+)
+MARKET_RECONNECTS = Counter(
+    "tradingfloor_market_reconnects_total", "Market WebSocket reconnects.", ["source"]
+)
+MARKET_LAST_EVENT = Gauge(
+    "tradingfloor_market_last_event_timestamp_seconds", "Unix time of the newest market event.", ["source"]
+)
 
 # --- Floor Boss (operator and local supervisor) --------------------------------------------------
-RECONCILES = Counter("floorboss_reconciles_total", "Reconcile passes, by kind and result.", ["kind", "result"])
-RECONCILE_DURATION = Histogram("floorboss_reconcile_duration_seconds", "Time spent in one reconcile pass.", ["kind"])
-RESTARTS = Counter("floorboss_restarts_total", "Agent restarts performed, by kind and cause.", ["kind", "cause"])
+RECONCILES = Counter(
+    "floorboss_reconciles_total", "Reconcile passes, by kind and result.", ["kind", "result"]
+)
+RECONCILE_DURATION = Histogram(
+    "floorboss_reconcile_duration_seconds", "Time spent in one reconcile pass.", ["kind"]
+)
+RESTARTS = Counter(
+    "floorboss_restarts_total", "Agent restarts performed, by kind and cause.", ["kind", "cause"]
+)
 MANAGED = Gauge("floorboss_managed_agents", "Agents under management, by kind and phase.", ["kind", "phase"])
-DECISIONS = Counter("floorboss_decisions_total", "Lifecycle decisions taken (pause, clone, retire …).", ["action"])
-BUDGET_EXHAUSTED = Gauge("floorboss_restart_budget_exhausted", "1 while an agent is left down after using its restart budget.", ["kind", "agent"])
-CIRCUIT_BREAKER_OPEN = Gauge("floorboss_circuit_breaker_open", "1 while a floor-wide circuit breaker pauses trading.", ["breaker"])
+DECISIONS = Counter(
+    "floorboss_decisions_total", "Lifecycle decisions taken (pause, clone, retire …).", ["action"]
+)
+BUDGET_EXHAUSTED = Gauge(
+    "floorboss_restart_budget_exhausted",
+    "1 while an agent is left down after using its restart budget.",
+    ["kind", "agent"],
+)
+CIRCUIT_BREAKER_OPEN = Gauge(
+    "floorboss_circuit_breaker_open", "1 while a floor-wide circuit breaker pauses trading.", ["breaker"]
+)

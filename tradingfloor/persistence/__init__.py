@@ -19,6 +19,12 @@ from tradingfloor.persistence.db import (
 from tradingfloor.persistence.migrate import migrate
 
 __all__ = [
-    "Database", "DatabaseError", "DatabaseUnavailable", "connect", "create_pool", "is_unavailable", "redact_url",
+    "Database",
+    "DatabaseError",
+    "DatabaseUnavailable",
+    "connect",
+    "create_pool",
+    "is_unavailable",
     "migrate",
+    "redact_url",
 ]

@@ -70,7 +70,9 @@ class CheckpointStore:
         except Exception as exc:
             if not is_unavailable(exc):
                 raise
-            log.warning("checkpoint.db_unavailable_reading_file", agent=agent, error=f"{type(exc).__name__}: {exc}")
+            log.warning(
+                "checkpoint.db_unavailable_reading_file", agent=agent, error=f"{type(exc).__name__}: {exc}"
+            )
         else:
             if row is not None:
                 candidates.append(Checkpoint(row.agent, row.seq, row.state, row.created_at, "db"))
@@ -80,7 +82,9 @@ class CheckpointStore:
         for entry in self.writer.journal.pending_entries():
             for op, args in entry.ops:
                 if op == "checkpoint" and args["agent"] == agent:
-                    candidates.append(Checkpoint(agent, args["seq"], args["state"], args["created_at"], "journal"))
+                    candidates.append(
+                        Checkpoint(agent, args["seq"], args["state"], args["created_at"], "journal")
+                    )
         if not candidates:
             return None
         newest = max(candidates, key=lambda c: c.seq)
@@ -103,4 +107,6 @@ class CheckpointStore:
         if raw.get("agent") != agent:
             log.error("checkpoint.file_for_other_agent", path=str(path), found=raw.get("agent"))
             return None
-        return Checkpoint(agent, int(raw["seq"]), raw["state"], datetime.fromisoformat(raw["created_at"]), "file")
+        return Checkpoint(
+            agent, int(raw["seq"]), raw["state"], datetime.fromisoformat(raw["created_at"]), "file"
+        )

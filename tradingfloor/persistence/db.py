@@ -58,6 +58,7 @@ class DatabaseUnavailable(ConnectionError):
 
 # --- JSON ----------------------------------------------------------------------------------------
 
+
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
         if not value.is_finite():
@@ -89,14 +90,19 @@ def _jsonb_decode(data: bytes) -> Any:
 
 async def init_connection(conn: asyncpg.Connection) -> None:
     # jsonb in binary format, so that COPY (binary) works too
-    await conn.set_type_codec("jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode, schema="pg_catalog",
-                              format="binary")
+    await conn.set_type_codec(
+        "jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode, schema="pg_catalog", format="binary"
+    )
     await conn.set_type_codec("json", encoder=dumps, decoder=json.loads, schema="pg_catalog")
 
 
 # --- outage classification -----------------------------------------------------------------------
 
-_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "57", "53")  # connection exception, operator intervention, insufficient resources
+_UNAVAILABLE_SQLSTATE_CLASSES = (
+    "08",
+    "57",
+    "53",
+)  # connection exception, operator intervention, insufficient resources
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -116,12 +122,11 @@ def is_unavailable(exc: BaseException) -> bool:
         # e.g. "cannot switch to state 15; another operation (2) is in progress": an idle pooled
         # connection that has just received the server's FATAL shutdown notice
         return True
-    if isinstance(exc, (ConnectionError, EOFError)):
-        return True
-    return False
+    return bool(isinstance(exc, (ConnectionError, EOFError)))
 
 
 # --- connect / pool ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Retry:
@@ -143,7 +148,7 @@ async def _retrying(url: str, retry: Retry, what: str, open_once):
     for attempt in range(1, retry.attempts + 1):
         try:
             return await open_once()
-        except Exception as exc:  # noqa: BLE001 - classified below
+        except Exception as exc:
             if not is_unavailable(exc):
                 raise DatabaseError(url, exc) from exc
             last = exc
@@ -176,14 +181,31 @@ class DatabaseError(RuntimeError):
         super().__init__(f"PostgreSQL at {self.url} refused the connection: {type(cause).__name__}: {cause}")
 
 
-async def create_pool(url: str, *, min_size: int = 1, max_size: int = 5, retry: Retry = Retry(),
-                      timeout: float = 10.0, command_timeout: float | None = 30.0) -> asyncpg.Pool:
+async def create_pool(
+    url: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 5,
+    retry: Retry = Retry(),
+    timeout: float = 10.0,
+    command_timeout: float | None = 30.0,
+) -> asyncpg.Pool:
     """A connection pool (JSON codecs installed on each connection), retried while unreachable.
 
     Connections lost later (server restart) are replaced by the pool on the next ``acquire``."""
-    return await _retrying(url, retry, "pool", lambda: asyncpg.create_pool(
-        url, min_size=min_size, max_size=max_size, timeout=timeout, command_timeout=command_timeout,
-        init=init_connection))
+    return await _retrying(
+        url,
+        retry,
+        "pool",
+        lambda: asyncpg.create_pool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=timeout,
+            command_timeout=command_timeout,
+            init=init_connection,
+        ),
+    )
 
 
 class Database:
@@ -193,8 +215,15 @@ class Database:
     Unlike a bare ``asyncpg.Pool`` it can be constructed while PostgreSQL is unreachable, which an
     agent starting during an outage needs (its writes go to the journal meanwhile)."""
 
-    def __init__(self, url: str, *, min_size: int = 0, max_size: int = 5, timeout: float = 5.0,
-                 command_timeout: float | None = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        min_size: int = 0,
+        max_size: int = 5,
+        timeout: float = 5.0,
+        command_timeout: float | None = 30.0,
+    ) -> None:
         self.url = url
         self._min_size = min_size
         self._max_size = max_size
@@ -212,15 +241,20 @@ class Database:
         async with self._creating:
             if self._pool is None:
                 self._pool = await create_pool(
-                    self.url, min_size=self._min_size, max_size=self._max_size, retry=NO_RETRY,
-                    timeout=self._timeout, command_timeout=self._command_timeout)
+                    self.url,
+                    min_size=self._min_size,
+                    max_size=self._max_size,
+                    retry=NO_RETRY,
+                    timeout=self._timeout,
+                    command_timeout=self._command_timeout,
+                )
             return self._pool
 
-    def acquire(self) -> "_Acquire":
+    def acquire(self) -> _Acquire:
         """``async with db.acquire() as conn:`` — a pooled connection."""
         return _Acquire(self)
 
-    def transaction(self) -> "_Transaction":
+    def transaction(self) -> _Transaction:
         """``async with db.transaction() as conn:`` — a pooled connection inside a transaction."""
         return _Transaction(self)
 
@@ -265,7 +299,7 @@ class Database:
             pool, self._pool = self._pool, None
             try:
                 await asyncio.wait_for(pool.close(), timeout=5)
-            except Exception:  # noqa: BLE001 - closing a pool to a dead server
+            except Exception:
                 pool.terminate()
 
 
@@ -296,11 +330,11 @@ class _Acquire:
                     pass  # already released by the pool when it closed
                 try:
                     await self._pool.expire_connections()
-                except Exception:  # noqa: BLE001
+                except Exception:
                     pass
             try:
                 await self._pool.release(self._conn, timeout=self._db._timeout)
-            except Exception:  # noqa: BLE001 - a broken connection is dropped by the pool
+            except Exception:
                 self._conn.terminate()
 
 
@@ -331,7 +365,7 @@ class _Transaction:
             else:
                 try:
                     await self._tx.rollback()
-                except Exception:  # noqa: BLE001 - the connection may be gone; the server rolls back
+                except Exception:
                     pass
         finally:
             await self._acquire.__aexit__(type(error) if error is not None else None, error, None)

@@ -31,11 +31,12 @@ import os
 import time
 import uuid
 from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterable, Literal, Sequence
+from typing import Any, Literal
 
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.persistence import repositories as repo
@@ -67,7 +68,10 @@ def encode(value: Any) -> Any:
         name = type(value).__name__
         if _ROW_CLASSES.get(name) is not type(value):
             raise TypeError(f"{name} is not a repository row type")
-        return {"$row": name, "fields": {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+        return {
+            "$row": name,
+            "fields": {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)},
+        }
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
@@ -128,7 +132,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -188,8 +192,10 @@ class Journal:
                 continue
             try:
                 raw = json.loads(line)
-                entry = JournalEntry(int(raw["n"]), tuple((op, decode(args)) for op, args in raw["ops"]), raw.get("ts", ""))
-            except Exception as exc:  # noqa: BLE001 - a damaged line must not block the rest
+                entry = JournalEntry(
+                    int(raw["n"]), tuple((op, decode(args)) for op, args in raw["ops"]), raw.get("ts", "")
+                )
+            except Exception as exc:
                 self._append_rejected(line, f"unreadable journal line {lineno}: {exc}")
                 log.error("journal.line_unreadable", path=str(self.path), line=lineno, error=str(exc))
                 continue
@@ -224,11 +230,18 @@ class Journal:
         ts = datetime.now().astimezone().isoformat()
         encoded = [[op, encode(args)] for op, args in ops]
         entry = JournalEntry(self._next_n, tuple(ops), ts)
-        line = json.dumps({"n": entry.n, "ts": ts, "ops": encoded}, separators=(",", ":"),
-                          ensure_ascii=False, allow_nan=False).encode("utf-8") + b"\n"
+        line = (
+            json.dumps(
+                {"n": entry.n, "ts": ts, "ops": encoded},
+                separators=(",", ":"),
+                ensure_ascii=False,
+                allow_nan=False,
+            ).encode("utf-8")
+            + b"\n"
+        )
         view = memoryview(line)
         while view:
-            view = view[os.write(self._fd, view):]
+            view = view[os.write(self._fd, view) :]
         os.fsync(self._fd)
         self._next_n += 1
         self._pending.append(entry)
@@ -259,13 +272,18 @@ class Journal:
             pass
 
     def reject(self, entry: JournalEntry, error: BaseException) -> None:
-        line = json.dumps({"n": entry.n, "ts": entry.ts, "ops": [[op, encode(a)] for op, a in entry.ops]},
-                          separators=(",", ":"), ensure_ascii=False).encode()
+        line = json.dumps(
+            {"n": entry.n, "ts": entry.ts, "ops": [[op, encode(a)] for op, a in entry.ops]},
+            separators=(",", ":"),
+            ensure_ascii=False,
+        ).encode()
         self._append_rejected(line, f"{type(error).__name__}: {error}")
         self.rejected += 1
 
     def _append_rejected(self, line: bytes, error: str) -> None:
-        record = json.dumps({"error": error, "entry": line.decode("utf-8", "replace")}, ensure_ascii=False) + "\n"
+        record = (
+            json.dumps({"error": error, "entry": line.decode("utf-8", "replace")}, ensure_ascii=False) + "\n"
+        )
         with open(self.rejected_path, "ab") as f:
             f.write(record.encode())
             f.flush()
@@ -282,7 +300,7 @@ class Journal:
     def __del__(self) -> None:  # pragma: no cover - best effort
         try:
             self.close()
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
 
 
@@ -291,21 +309,22 @@ class Journal:
 OpFunc = Callable[..., Awaitable[Any]]
 
 OPERATIONS: dict[str, OpFunc] = {
-    "checkpoint": repo.save_checkpoint,          # agent, seq, state, created_at
-    "trade": repo.record_trade,                  # t: TradeRow
-    "order": repo.record_order,                  # o: OrderRow
-    "order_status": repo.update_order_status,    # client_order_id, status, filled_size, reason, venue_order_id, at
-    "fill": repo.record_fill,                    # f: FillRow
-    "position": repo.upsert_position,            # p: PositionRow
-    "event": repo.record_event,                  # type, message, agent, reason, payload, ts, event_key
-    "performance": repo.insert_performance,      # p: PerformanceRow
-    "audit": repo.append_audit,                  # e: AuditRow
-    "market": repo.upsert_market,                # m: MarketRow
-    "agent_status": repo.patch_agent_status,     # name, patch
+    "checkpoint": repo.save_checkpoint,  # agent, seq, state, created_at
+    "trade": repo.record_trade,  # t: TradeRow
+    "order": repo.record_order,  # o: OrderRow
+    "order_status": repo.update_order_status,  # client_order_id, status, filled_size, reason, venue_order_id, at
+    "fill": repo.record_fill,  # f: FillRow
+    "position": repo.upsert_position,  # p: PositionRow
+    "event": repo.record_event,  # type, message, agent, reason, payload, ts, event_key
+    "performance": repo.insert_performance,  # p: PerformanceRow
+    "audit": repo.append_audit,  # e: AuditRow
+    "market": repo.upsert_market,  # m: MarketRow
+    "agent_status": repo.patch_agent_status,  # name, patch
 }
 
 
 # --- the writer -----------------------------------------------------------------------------------
+
 
 class WriterClosed(RuntimeError):
     pass
@@ -320,9 +339,17 @@ class DurableWriter:
     on disk and will reach the database later.
     """
 
-    def __init__(self, db: Database, journal: Journal | Path | str, *, retry_interval: float = 0.25,
-                 max_retry_interval: float = 2.0, batch_size: int = 200, write_timeout: float = 10.0,
-                 operations: dict[str, OpFunc] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        journal: Journal | Path | str,
+        *,
+        retry_interval: float = 0.25,
+        max_retry_interval: float = 2.0,
+        batch_size: int = 200,
+        write_timeout: float = 10.0,
+        operations: dict[str, OpFunc] | None = None,
+    ) -> None:
         self.db = db
         self.journal = journal if isinstance(journal, Journal) else Journal(journal)
         self.retry_interval = retry_interval
@@ -340,12 +367,12 @@ class DurableWriter:
             self._drained.set()
 
     # lifecycle
-    async def start(self) -> "DurableWriter":
+    async def start(self) -> DurableWriter:
         """Start replaying what an earlier run left in the journal (``submit`` does this too)."""
         self._kick()
         return self
 
-    async def __aenter__(self) -> "DurableWriter":
+    async def __aenter__(self) -> DurableWriter:
         return await self.start()
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -361,7 +388,7 @@ class DurableWriter:
             self._drainer.cancel()
             try:
                 await self._drainer
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+            except (asyncio.CancelledError, Exception):
                 pass
         self.journal.close()
 
@@ -399,8 +426,11 @@ class DurableWriter:
                 except Exception as exc:
                     if not is_unavailable(exc):
                         raise
-                    log.warning("journal.db_unavailable", error=f"{type(exc).__name__}: {exc}",
-                                journal=str(self.journal.path))
+                    log.warning(
+                        "journal.db_unavailable",
+                        error=f"{type(exc).__name__}: {exc}",
+                        journal=str(self.journal.path),
+                    )
             self.journal.append(ops)
             self.journal_writes += 1
             self._drained.clear()
@@ -430,7 +460,7 @@ class DurableWriter:
                 await asyncio.wait_for(self._apply([e.ops for e in batch]), self.write_timeout)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - classified
+            except Exception as exc:
                 if is_unavailable(exc):
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self.max_retry_interval)
@@ -445,8 +475,12 @@ class DurableWriter:
             delay = self.retry_interval
         if self.journal.empty:
             if replayed:
-                log.info("journal.replayed", entries=replayed, seconds=round(time.monotonic() - started, 3),
-                         journal=str(self.journal.path))
+                log.info(
+                    "journal.replayed",
+                    entries=replayed,
+                    seconds=round(time.monotonic() - started, 3),
+                    journal=str(self.journal.path),
+                )
             self._drained.set()
 
     async def _apply_one_by_one(self, batch: Sequence[JournalEntry]) -> bool:
@@ -455,20 +489,30 @@ class DurableWriter:
                 await asyncio.wait_for(self._apply([entry.ops]), self.write_timeout)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - classified
+            except Exception as exc:
                 if is_unavailable(exc):
                     return False
-                log.error("journal.entry_rejected", n=entry.n, ops=[op for op, _ in entry.ops],
-                          error=f"{type(exc).__name__}: {exc}", rejected=str(self.journal.rejected_path))
+                log.error(
+                    "journal.entry_rejected",
+                    n=entry.n,
+                    ops=[op for op, _ in entry.ops],
+                    error=f"{type(exc).__name__}: {exc}",
+                    rejected=str(self.journal.rejected_path),
+                )
                 self.journal.reject(entry, exc)
             self.journal.mark_applied(entry.n)
         return True
 
     # typed helpers for the operations
-    async def save_checkpoint(self, agent: str, seq: int, state: dict[str, Any],
-                              created_at: datetime | None = None) -> Literal["db", "journal"]:
-        return await self.submit(("checkpoint", {"agent": agent, "seq": seq, "state": state,
-                                                 "created_at": created_at or repo.utcnow()}))
+    async def save_checkpoint(
+        self, agent: str, seq: int, state: dict[str, Any], created_at: datetime | None = None
+    ) -> Literal["db", "journal"]:
+        return await self.submit(
+            (
+                "checkpoint",
+                {"agent": agent, "seq": seq, "state": state, "created_at": created_at or repo.utcnow()},
+            )
+        )
 
     async def record_trade(self, t: repo.TradeRow) -> Literal["db", "journal"]:
         return await self.submit(("trade", {"t": t}))
@@ -476,13 +520,29 @@ class DurableWriter:
     async def record_order(self, o: repo.OrderRow) -> Literal["db", "journal"]:
         return await self.submit(("order", {"o": o}))
 
-    async def update_order_status(self, client_order_id: str, status: repo.OrderStatus, *,
-                                  filled_size: Decimal | None = None, reason: str | None = None,
-                                  venue_order_id: str | None = None,
-                                  at: datetime | None = None) -> Literal["db", "journal"]:
-        return await self.submit(("order_status", {
-            "client_order_id": client_order_id, "status": status, "filled_size": filled_size, "reason": reason,
-            "venue_order_id": venue_order_id, "at": at or repo.utcnow()}))
+    async def update_order_status(
+        self,
+        client_order_id: str,
+        status: repo.OrderStatus,
+        *,
+        filled_size: Decimal | None = None,
+        reason: str | None = None,
+        venue_order_id: str | None = None,
+        at: datetime | None = None,
+    ) -> Literal["db", "journal"]:
+        return await self.submit(
+            (
+                "order_status",
+                {
+                    "client_order_id": client_order_id,
+                    "status": status,
+                    "filled_size": filled_size,
+                    "reason": reason,
+                    "venue_order_id": venue_order_id,
+                    "at": at or repo.utcnow(),
+                },
+            )
+        )
 
     async def record_fill(self, f: repo.FillRow) -> Literal["db", "journal"]:
         return await self.submit(("fill", {"f": f}))
@@ -492,12 +552,31 @@ class DurableWriter:
             p = dataclasses.replace(p, updated_at=repo.utcnow())
         return await self.submit(("position", {"p": p}))
 
-    async def record_event(self, type: str, message: str = "", *, agent: str | None = None, reason: str = "",
-                           payload: dict[str, Any] | None = None, ts: datetime | None = None,
-                           event_key: str | None = None) -> Literal["db", "journal"]:
-        return await self.submit(("event", {
-            "type": type, "message": message, "agent": agent, "reason": reason, "payload": payload or {},
-            "ts": ts or repo.utcnow(), "event_key": event_key or uuid.uuid4().hex}))
+    async def record_event(
+        self,
+        type: str,
+        message: str = "",
+        *,
+        agent: str | None = None,
+        reason: str = "",
+        payload: dict[str, Any] | None = None,
+        ts: datetime | None = None,
+        event_key: str | None = None,
+    ) -> Literal["db", "journal"]:
+        return await self.submit(
+            (
+                "event",
+                {
+                    "type": type,
+                    "message": message,
+                    "agent": agent,
+                    "reason": reason,
+                    "payload": payload or {},
+                    "ts": ts or repo.utcnow(),
+                    "event_key": event_key or uuid.uuid4().hex,
+                },
+            )
+        )
 
     async def insert_performance(self, p: repo.PerformanceRow) -> Literal["db", "journal"]:
         return await self.submit(("performance", {"p": p}))

@@ -17,9 +17,9 @@ import os
 import re
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Sequence
 
 import asyncpg
 
@@ -29,7 +29,9 @@ from tradingfloor.persistence.db import Retry, connect, redact_url
 log = get_logger("tradingfloor.persistence.migrate")
 
 # pg_advisory_lock key: the first 8 bytes of sha256("tradingfloor.schema_migrations"), signed
-ADVISORY_LOCK_KEY = int.from_bytes(hashlib.sha256(b"tradingfloor.schema_migrations").digest()[:8], "big", signed=True)
+ADVISORY_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"tradingfloor.schema_migrations").digest()[:8], "big", signed=True
+)
 
 _FILE = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
 
@@ -67,7 +69,9 @@ def load_migrations() -> list[Migration]:
             continue
         version = int(m.group("version"))
         if version in found:
-            raise MigrationError(f"two migrations with version {version}: {found[version].name} and {m.group('name')}")
+            raise MigrationError(
+                f"two migrations with version {version}: {found[version].name} and {m.group('name')}"
+            )
         found[version] = Migration(version, m.group("name"), entry.read_text(encoding="utf-8"))
     return [found[v] for v in sorted(found)]
 
@@ -80,25 +84,33 @@ async def _acquire_lock(conn: asyncpg.Connection, timeout: float) -> None:
             holder = await conn.fetchval(
                 "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
                 "AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1 LIMIT 1",
-                (ADVISORY_LOCK_KEY >> 32) & 0xFFFFFFFF, ADVISORY_LOCK_KEY & 0xFFFFFFFF)
-            raise MigrationError(f"timed out after {timeout:.0f}s waiting for the migration lock (held by backend pid {holder})")
+                (ADVISORY_LOCK_KEY >> 32) & 0xFFFFFFFF,
+                ADVISORY_LOCK_KEY & 0xFFFFFFFF,
+            )
+            raise MigrationError(
+                f"timed out after {timeout:.0f}s waiting for the migration lock (held by backend pid {holder})"
+            )
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.5)
 
 
-async def apply_migrations(conn: asyncpg.Connection, migrations: Sequence[Migration] | None = None,
-                           *, lock_timeout: float = 120.0) -> list[int]:
+async def apply_migrations(
+    conn: asyncpg.Connection, migrations: Sequence[Migration] | None = None, *, lock_timeout: float = 120.0
+) -> list[int]:
     """Apply the missing migrations on ``conn``; returns the versions applied by this call."""
     migrations = list(migrations if migrations is not None else load_migrations())
     await _acquire_lock(conn, lock_timeout)
     try:
         await conn.execute(_CREATE_TABLE)
-        applied = {r["version"]: r for r in await conn.fetch("SELECT version, name, checksum FROM schema_migrations")}
+        applied = {
+            r["version"]: r for r in await conn.fetch("SELECT version, name, checksum FROM schema_migrations")
+        }
         known = {m.version for m in migrations}
         newer = sorted(v for v in applied if v not in known)
         if newer:
             raise MigrationError(
-                f"the database has migrations this code does not know ({newer}); it was migrated by a newer version")
+                f"the database has migrations this code does not know ({newer}); it was migrated by a newer version"
+            )
         done: list[int] = []
         for m in migrations:
             row = applied.get(m.version)
@@ -107,16 +119,24 @@ async def apply_migrations(conn: asyncpg.Connection, migrations: Sequence[Migrat
                     raise MigrationError(
                         f"migration {m.version:04d}_{m.name} changed after it was applied "
                         f"(checksum {row['checksum'][:12]}… in the database, {m.checksum[:12]}… in the file); "
-                        "add a new migration instead of editing an applied one")
+                        "add a new migration instead of editing an applied one"
+                    )
                 continue
             started = time.perf_counter()
             async with conn.transaction():
                 await conn.execute(m.sql)
                 await conn.execute(
                     "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                    m.version, m.name, m.checksum)
-            log.info("db.migration_applied", version=m.version, name=m.name,
-                     ms=round((time.perf_counter() - started) * 1000, 1))
+                    m.version,
+                    m.name,
+                    m.checksum,
+                )
+            log.info(
+                "db.migration_applied",
+                version=m.version,
+                name=m.name,
+                ms=round((time.perf_counter() - started) * 1000, 1),
+            )
             done.append(m.version)
         return done
     finally:
@@ -151,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         applied = asyncio.run(migrate(url))
-    except Exception as exc:  # noqa: BLE001 - a CLI reports and exits
+    except Exception as exc:
         print(f"migration failed on {redact_url(url)}: {exc}", file=sys.stderr)
         return 1
     print(f"{redact_url(url)}: applied {applied or 'nothing (up to date)'}")

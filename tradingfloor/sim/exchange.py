@@ -39,10 +39,20 @@ class SimOrder:
     trade_ids: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict:
-        return {"id": self.id, "status": self.status, "owner": self.owner, "market": self.market, "asset_id": self.token_id,
-                "side": self.side, "original_size": str(self.size), "size_matched": str(self.matched),
-                "price": str(self.price), "order_type": self.order_type, "created_at": self.created_ms // 1000,
-                "associate_trades": self.trade_ids}
+        return {
+            "id": self.id,
+            "status": self.status,
+            "owner": self.owner,
+            "market": self.market,
+            "asset_id": self.token_id,
+            "side": self.side,
+            "original_size": str(self.size),
+            "size_matched": str(self.matched),
+            "price": str(self.price),
+            "order_type": self.order_type,
+            "created_at": self.created_ms // 1000,
+            "associate_trades": self.trade_ids,
+        }
 
 
 class OrderRejected(ValueError):
@@ -62,20 +72,48 @@ class SimExchange:
         try:
             order = self._parse(payload, now_ms)
         except OrderRejected as exc:
-            return {"success": False, "errorMsg": exc.message, "error": exc.code, "orderID": "", "status": "unmatched"}
+            return {
+                "success": False,
+                "errorMsg": exc.message,
+                "error": exc.code,
+                "orderID": "",
+                "status": "unmatched",
+            }
         if order.id in self.orders:
-            return {"success": False, "errorMsg": "order already exists", "error": "INVALID_ORDER_DUPLICATED",
-                    "orderID": order.id, "status": "unmatched"}
+            return {
+                "success": False,
+                "errorMsg": "order already exists",
+                "error": "INVALID_ORDER_DUPLICATED",
+                "orderID": order.id,
+                "status": "unmatched",
+            }
         info = self.model.market(order.market)
         if payload.get("postOnly") and self._would_cross(order):
-            return {"success": False, "errorMsg": "invalid post-only order: order crosses book",
-                    "error": "INVALID_POST_ONLY_ORDER", "orderID": "", "status": "unmatched"}
+            return {
+                "success": False,
+                "errorMsg": "invalid post-only order: order crosses book",
+                "error": "INVALID_POST_ONLY_ORDER",
+                "orderID": "",
+                "status": "unmatched",
+            }
         if order.order_type in ("GTC", "GTD") and order.size < info.min_size:
-            return {"success": False, "errorMsg": f"Size ({order.size}) lower than the minimum: {info.min_size}",
-                    "error": "INVALID_ORDER_MIN_SIZE", "orderID": "", "status": "unmatched"}
-        if order.order_type == "FOK" and not self.fok_fillable(order.token_id, order.side, order.price, order.size):
-            return {"success": False, "errorMsg": "order couldn't be fully filled. FOK orders are fully filled or killed.",
-                    "error": "FOK_ORDER_NOT_FILLED_ERROR", "orderID": "", "status": "unmatched"}
+            return {
+                "success": False,
+                "errorMsg": f"Size ({order.size}) lower than the minimum: {info.min_size}",
+                "error": "INVALID_ORDER_MIN_SIZE",
+                "orderID": "",
+                "status": "unmatched",
+            }
+        if order.order_type == "FOK" and not self.fok_fillable(
+            order.token_id, order.side, order.price, order.size
+        ):
+            return {
+                "success": False,
+                "errorMsg": "order couldn't be fully filled. FOK orders are fully filled or killed.",
+                "error": "FOK_ORDER_NOT_FILLED_ERROR",
+                "orderID": "",
+                "status": "unmatched",
+            }
         fills = self.model.take(order.token_id, order.side, order.price, order.size, now_ms)
         self._record_fills(order, fills, now_ms)
         if order.matched >= order.size:
@@ -85,10 +123,16 @@ class SimExchange:
         self.orders[order.id] = order
         making, taking = self._amounts(order, fills)
         status = {"MATCHED": "matched", "LIVE": "live"}.get(order.status, "unmatched")
-        return {"success": True, "orderID": order.id, "status": status, "errorMsg": "",
-                "makingAmount": str(making), "takingAmount": str(taking),
-                "transactionsHashes": ["0x" + hashlib.sha256(t.encode()).hexdigest() for t in order.trade_ids],
-                "tradeIDs": list(order.trade_ids)}
+        return {
+            "success": True,
+            "orderID": order.id,
+            "status": status,
+            "errorMsg": "",
+            "makingAmount": str(making),
+            "takingAmount": str(taking),
+            "transactionsHashes": ["0x" + hashlib.sha256(t.encode()).hexdigest() for t in order.trade_ids],
+            "tradeIDs": list(order.trade_ids),
+        }
 
     def fok_fillable(self, token_id: str, side: str, price: Decimal, size: Decimal) -> bool:
         book = self.model.book(token_id)
@@ -110,7 +154,9 @@ class SimExchange:
         return {"canceled": canceled, "not_canceled": not_canceled}
 
     def cancel_all(self, owner: str | None = None) -> dict:
-        return self.cancel([o.id for o in self.orders.values() if o.status == "LIVE" and (owner is None or o.owner == owner)])
+        return self.cancel(
+            [o.id for o in self.orders.values() if o.status == "LIVE" and (owner is None or o.owner == owner)]
+        )
 
     def on_tick(self, now_ms: int) -> None:
         """Resting orders fill when the touch reaches them; orders of closed rounds are canceled."""
@@ -149,7 +195,9 @@ class SimExchange:
         try:
             maker, taker = Decimal(str(o["makerAmount"])), Decimal(str(o["takerAmount"]))
         except (KeyError, InvalidOperation):
-            raise OrderRejected("INVALID_ORDER_ERROR", "makerAmount and takerAmount must be integers") from None
+            raise OrderRejected(
+                "INVALID_ORDER_ERROR", "makerAmount and takerAmount must be integers"
+            ) from None
         if maker <= 0 or taker <= 0:
             raise OrderRejected("INVALID_ORDER_ERROR", "amounts must be positive")
         shares = taker if side == "BUY" else maker
@@ -158,10 +206,27 @@ class SimExchange:
         tick = self.model.tick_size(token)
         price = raw_price.quantize(tick)
         if abs(raw_price - price) > Decimal("0.0001") or price < tick or price > 1 - tick:
-            raise OrderRejected("INVALID_ORDER_MIN_TICK_SIZE", f"order is invalid. Price ({raw_price:.6f}) breaks minimum tick size rules")
-        oid = "0x" + hashlib.sha256(f"{o.get('salt')}:{o.get('signature')}:{token}:{maker}:{taker}".encode()).hexdigest()
-        return SimOrder(oid, str(payload.get("owner", "")), rnd.info.market_id, token, side, price,
-                        (shares / UNIT).quantize(Decimal("0.01")), order_type, now_ms)
+            raise OrderRejected(
+                "INVALID_ORDER_MIN_TICK_SIZE",
+                f"order is invalid. Price ({raw_price:.6f}) breaks minimum tick size rules",
+            )
+        oid = (
+            "0x"
+            + hashlib.sha256(
+                f"{o.get('salt')}:{o.get('signature')}:{token}:{maker}:{taker}".encode()
+            ).hexdigest()
+        )
+        return SimOrder(
+            oid,
+            str(payload.get("owner", "")),
+            rnd.info.market_id,
+            token,
+            side,
+            price,
+            (shares / UNIT).quantize(Decimal("0.01")),
+            order_type,
+            now_ms,
+        )
 
     def _would_cross(self, order: SimOrder) -> bool:
         book = self.model.book(order.token_id)
@@ -172,14 +237,29 @@ class SimExchange:
         info = self.model.market(order.market)
         for price, size in fills:
             tid = f"sim-trade-{len(self.trades) + 1}"
-            fee = (size * info.fee_rate * (price * (1 - price)) ** info.fee_exponent).quantize(Decimal("0.00001"))
+            fee = (size * info.fee_rate * (price * (1 - price)) ** info.fee_exponent).quantize(
+                Decimal("0.00001")
+            )
             order.matched += size
             order.trade_ids.append(tid)
-            self.trades.append({"id": tid, "taker_order_id": order.id, "market": order.market, "asset_id": order.token_id,
-                                "side": order.side, "size": str(size), "price": str(price), "fee": str(fee),
-                                "fee_rate_bps": str(int(info.fee_rate * 10_000)), "status": "CONFIRMED",
-                                "match_time": str(now_ms // 1000), "owner": order.owner, "trader_side": "TAKER",
-                                "transaction_hash": "0x" + hashlib.sha256(tid.encode()).hexdigest()})
+            self.trades.append(
+                {
+                    "id": tid,
+                    "taker_order_id": order.id,
+                    "market": order.market,
+                    "asset_id": order.token_id,
+                    "side": order.side,
+                    "size": str(size),
+                    "price": str(price),
+                    "fee": str(fee),
+                    "fee_rate_bps": str(int(info.fee_rate * 10_000)),
+                    "status": "CONFIRMED",
+                    "match_time": str(now_ms // 1000),
+                    "owner": order.owner,
+                    "trader_side": "TAKER",
+                    "transaction_hash": "0x" + hashlib.sha256(tid.encode()).hexdigest(),
+                }
+            )
 
     def _amounts(self, order: SimOrder, fills: list[tuple[Decimal, Decimal]]) -> tuple[Decimal, Decimal]:
         shares = sum((s for _, s in fills), Decimal(0))

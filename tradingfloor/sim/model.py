@@ -26,15 +26,23 @@ import hashlib
 import math
 import random
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterator, Literal
+from typing import Literal
 
 from tradingfloor.market.book import OrderBook
 from tradingfloor.market.codec import interval_ms
 from tradingfloor.market.events import (
-    BookSnapshot, LastTrade, MarketEvent, MarketInfo, MarketResolved, NewMarket, PriceChange,
-    SpotTick, TickSizeChange,
+    BookSnapshot,
+    LastTrade,
+    MarketEvent,
+    MarketInfo,
+    MarketResolved,
+    NewMarket,
+    PriceChange,
+    SpotTick,
+    TickSizeChange,
 )
 
 Pattern = Literal["none", "momentum", "meanReversion"]
@@ -109,8 +117,9 @@ def normal_cdf(x: float) -> float:
     return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
-def fair_up_probability(spot: float, strike: float, tau_s: float, sigma_s: float,
-                        window_sum: float, window_s: float) -> float:
+def fair_up_probability(
+    spot: float, strike: float, tau_s: float, sigma_s: float, window_sum: float, window_s: float
+) -> float:
     """P(TWAP_window(end) ≥ strike) with no drift: the naive no-momentum pricing.
 
     ``window_sum`` is the sum of 1-per-second spot samples already inside the final window
@@ -120,7 +129,7 @@ def fair_up_probability(spot: float, strike: float, tau_s: float, sigma_s: float
         sd = spot * sigma_s * math.sqrt(max(tau_s - window_s + window_s / 3.0, 0.0))
     else:
         mean = (window_sum + spot * tau_s) / window_s
-        sd = spot * sigma_s * math.sqrt(tau_s ** 3 / 3.0) / window_s
+        sd = spot * sigma_s * math.sqrt(tau_s**3 / 3.0) / window_s
     if sd <= 0.0:
         return 1.0 if mean >= strike else 0.0
     return normal_cdf((mean - strike) / sd)
@@ -140,7 +149,9 @@ class _AssetState:
         self.anchor = math.log(self.price)
         self.drift = 0.0
         self.burst_steps = 0
-        self.samples: deque[float] = deque([self.price] * (cfg.twap_window_ms // cfg.step_ms), maxlen=cfg.twap_window_ms // cfg.step_ms)
+        self.samples: deque[float] = deque(
+            [self.price] * (cfg.twap_window_ms // cfg.step_ms), maxlen=cfg.twap_window_ms // cfg.step_ms
+        )
         self.window_sum = self.price * len(self.samples)
 
 
@@ -150,8 +161,8 @@ class MarketSimulator:
         self._interval_ms = interval_ms(c.interval)
         self._dt = c.step_ms / 1000.0
         self._sigma_s = c.volatility / math.sqrt(SECONDS_PER_YEAR)
-        jump_var_s = c.jumps_per_hour / 3600.0 * c.jump_size ** 2
-        self._pricing_sigma_s = math.sqrt(self._sigma_s ** 2 + jump_var_s)  # what the market maker knows
+        jump_var_s = c.jumps_per_hour / 3600.0 * c.jump_size**2
+        self._pricing_sigma_s = math.sqrt(self._sigma_s**2 + jump_var_s)  # what the market maker knows
         self._assets = [_AssetState(a, c, i) for i, a in enumerate(c.assets)]
         self._rounds: dict[str, Round] = {}  # by market id, in listing order
         self._by_token: dict[str, tuple[Round, bool]] = {}  # token -> (round, is_up)
@@ -207,7 +218,9 @@ class MarketSimulator:
     def tick_size(self, token_id: str) -> Decimal:
         return self._tick_dec[self._by_token[token_id][0].tick_milli]
 
-    def take(self, token_id: str, side: str, limit: Decimal, size: Decimal, ts_ms: int) -> list[tuple[Decimal, Decimal]]:
+    def take(
+        self, token_id: str, side: str, limit: Decimal, size: Decimal, ts_ms: int
+    ) -> list[tuple[Decimal, Decimal]]:
         """An outside taker (the simulator's order endpoint) walks the book: returns fills
         [(price, size)] and queues the resulting level changes and trades as events."""
         rnd, is_up = self._by_token[token_id]
@@ -251,11 +264,18 @@ class MarketSimulator:
                 slug = f"{st.asset.lower()}-updown-{c.interval}-{start // 1000}"
                 h = _stable_id(c.seed, slug)
                 info = MarketInfo(
-                    market_id="0x" + h, slug=slug, asset=st.asset, interval=c.interval,  # type: ignore[arg-type]
+                    market_id="0x" + h,
+                    slug=slug,
+                    asset=st.asset,
+                    interval=c.interval,  # type: ignore[arg-type]
                     up_token_id=str(int(_stable_id(c.seed, slug + ":up"), 16)),
                     down_token_id=str(int(_stable_id(c.seed, slug + ":down"), 16)),
-                    start_ms=start, end_ms=start + self._interval_ms, tick_size=c.tick_size,
-                    min_size=c.min_size, fee_rate=c.fee_rate, fee_exponent=c.fee_exponent,
+                    start_ms=start,
+                    end_ms=start + self._interval_ms,
+                    tick_size=c.tick_size,
+                    min_size=c.min_size,
+                    fee_rate=c.fee_rate,
+                    fee_exponent=c.fee_exponent,
                 )
                 rnd = Round(info=info, listed_ms=max(t_ms, start - c.rounds_ahead * self._interval_ms))
                 self._rounds[info.market_id] = rnd
@@ -318,7 +338,11 @@ class MarketSimulator:
         if c.pattern == "momentum":
             if rng.random() < dt / (c.momentum_regime_minutes * 60.0):
                 roll = rng.random()
-                st.drift = 0.0 if roll < 1 / 3 else (1.0 if roll < 2 / 3 else -1.0) * c.momentum_drift_bps_per_min / 1e4 / 60.0
+                st.drift = (
+                    0.0
+                    if roll < 1 / 3
+                    else (1.0 if roll < 2 / 3 else -1.0) * c.momentum_drift_bps_per_min / 1e4 / 60.0
+                )
                 if st.drift:
                     st.burst_steps = int(60 / dt)
             ret += st.drift * dt
@@ -364,8 +388,15 @@ class MarketSimulator:
         rnd.resolved = True
         final = Decimal(f"{rnd.final:.2f}")
         up = final >= rnd.info.price_to_beat  # ties resolve Up (≥), compared as published
-        events.append(MarketResolved(rnd.info.market_id, rnd.info.up_token_id if up else rnd.info.down_token_id,
-                                     "Up" if up else "Down", t, final_price=final))
+        events.append(
+            MarketResolved(
+                rnd.info.market_id,
+                rnd.info.up_token_id if up else rnd.info.down_token_id,
+                "Up" if up else "Down",
+                t,
+                final_price=final,
+            )
+        )
 
     def resolution(self, market_id: str) -> str | None:
         rnd = self._rounds[market_id]
@@ -382,7 +413,9 @@ class MarketSimulator:
         if tau < window:
             n_in = int(window - tau)  # samples already inside the final window
             observed = sum(list(st.samples)[-n_in:]) if n_in > 0 else 0.0
-        return fair_up_probability(st.price, rnd.strike or st.price, tau, self._pricing_sigma_s, observed, window)
+        return fair_up_probability(
+            st.price, rnd.strike or st.price, tau, self._pricing_sigma_s, observed, window
+        )
 
     def _target_ladder(self, rnd: Round, fair: float) -> tuple[dict[int, int], dict[int, int]]:
         c, rng = self.config, self._assets[0].rng
@@ -432,7 +465,9 @@ class MarketSimulator:
             return
         bids, asks = self._target_ladder(rnd, fair)
         # removals before additions, so the book is never crossed between two events
-        changes = [(p, size, "BUY") for p, size in _diff(rnd.up_bids, bids)] + [(p, size, "SELL") for p, size in _diff(rnd.up_asks, asks)]
+        changes = [(p, size, "BUY") for p, size in _diff(rnd.up_bids, bids)] + [
+            (p, size, "SELL") for p, size in _diff(rnd.up_asks, asks)
+        ]
         changes.sort(key=lambda c: c[1] != 0)
         for p, size, side in changes:
             self._emit_level(rnd, side, p, size, t, events)
@@ -445,19 +480,37 @@ class MarketSimulator:
             events.append(TickSizeChange(rnd.info.market_id, tok, old, new, t))
         rnd.info = _replace_info(rnd.info, tick_size=new)
 
-    def _emit_level(self, rnd: Round, up_side: str, p: int, size: int, t: int, events: list[MarketEvent]) -> None:
+    def _emit_level(
+        self, rnd: Round, up_side: str, p: int, size: int, t: int, events: list[MarketEvent]
+    ) -> None:
         """One Up level changed; the Down book's mirror level changes with it."""
         info, tick = rnd.info, rnd.tick_milli
         down_side = "SELL" if up_side == "BUY" else "BUY"
-        events.append(PriceChange(info.market_id, info.up_token_id, up_side, self._price(p, tick), self._size(size), t))  # type: ignore[arg-type]
-        events.append(PriceChange(info.market_id, info.down_token_id, down_side, self._price(MILLI - p, tick), self._size(size), t))  # type: ignore[arg-type]
+        events.append(
+            PriceChange(info.market_id, info.up_token_id, up_side, self._price(p, tick), self._size(size), t)
+        )  # type: ignore[arg-type]
+        events.append(
+            PriceChange(
+                info.market_id,
+                info.down_token_id,
+                down_side,
+                self._price(MILLI - p, tick),
+                self._size(size),
+                t,
+            )
+        )  # type: ignore[arg-type]
 
     def _own_side_levels(self, rnd: Round, is_up: bool) -> tuple[dict[int, int], dict[int, int]]:
         if is_up:
             return rnd.up_bids, rnd.up_asks
-        return ({MILLI - p: s for p, s in rnd.up_asks.items()}, {MILLI - p: s for p, s in rnd.up_bids.items()})
+        return (
+            {MILLI - p: s for p, s in rnd.up_asks.items()},
+            {MILLI - p: s for p, s in rnd.up_bids.items()},
+        )
 
-    def _consume(self, rnd: Round, is_up: bool, side: str, price: int, qty: int, t: int, events: list[MarketEvent]) -> None:
+    def _consume(
+        self, rnd: Round, is_up: bool, side: str, price: int, qty: int, t: int, events: list[MarketEvent]
+    ) -> None:
         """A taker on token (is_up) with ``side`` takes ``qty`` at its own-book ``price``."""
         # in Up terms: buying Up or selling Down hits the Up asks; the other two hit the Up bids
         hits_up_asks = (side == "BUY") == is_up
@@ -472,7 +525,17 @@ class MarketSimulator:
         token = rnd.info.up_token_id if is_up else rnd.info.down_token_id
         rnd.last_trade_milli = up_price
         fee_bps = int(self.config.fee_rate * 10_000)
-        events.append(LastTrade(rnd.info.market_id, token, self._price(price, rnd.tick_milli), self._size(qty), side, t, fee_bps))  # type: ignore[arg-type]
+        events.append(
+            LastTrade(
+                rnd.info.market_id,
+                token,
+                self._price(price, rnd.tick_milli),
+                self._size(qty),
+                side,
+                t,
+                fee_bps,
+            )
+        )  # type: ignore[arg-type]
 
     def _random_trade(self, rnd: Round, st: _AssetState, t: int, events: list[MarketEvent]) -> None:
         rng = st.rng
@@ -486,7 +549,9 @@ class MarketSimulator:
             return
         price = min(levels) if side == "BUY" else max(levels)
         qty = min(levels[price], max(500, int(rng.expovariate(1 / 40.0)) * 100))
-        ts = t + self.config.book_lag_ms + rng.randrange(1, self.config.step_ms - self.config.book_lag_ms)  # between steps
+        ts = (
+            t + self.config.book_lag_ms + rng.randrange(1, self.config.step_ms - self.config.book_lag_ms)
+        )  # between steps
         if ts >= rnd.info.end_ms:
             return
         self._consume(rnd, is_up, side, price, qty, ts, events)
@@ -497,11 +562,15 @@ class MarketSimulator:
             bids, asks = self._levels(rnd, is_up)
             events.append(BookSnapshot(rnd.info.market_id, tok, bids, asks, t, tick_size=tick))
 
-    def _levels(self, rnd: Round, is_up: bool) -> tuple[tuple[tuple[Decimal, Decimal], ...], tuple[tuple[Decimal, Decimal], ...]]:
+    def _levels(
+        self, rnd: Round, is_up: bool
+    ) -> tuple[tuple[tuple[Decimal, Decimal], ...], tuple[tuple[Decimal, Decimal], ...]]:
         bids, asks = self._own_side_levels(rnd, is_up)
         tick = rnd.tick_milli
-        return (tuple((self._price(p, tick), self._size(s)) for p, s in sorted(bids.items(), reverse=True)),
-                tuple((self._price(p, tick), self._size(s)) for p, s in sorted(asks.items())))
+        return (
+            tuple((self._price(p, tick), self._size(s)) for p, s in sorted(bids.items(), reverse=True)),
+            tuple((self._price(p, tick), self._size(s)) for p, s in sorted(asks.items())),
+        )
 
     def _price(self, milli: int, tick_milli: int) -> Decimal:
         key = (milli, tick_milli)
@@ -524,6 +593,7 @@ def _diff(old: dict[int, int], new: dict[int, int]) -> list[tuple[int, int]]:
 
 def _replace_info(info: MarketInfo, **changes: object) -> MarketInfo:
     from dataclasses import replace
+
     return replace(info, **changes)
 
 

@@ -28,8 +28,16 @@ from aiohttp import WSMsgType, web
 
 from tradingfloor.market.book import OrderBook
 from tradingfloor.market.events import (
-    BestBidAsk, BookSnapshot, LastTrade, MarketEvent, MarketInfo, MarketResolved, NewMarket, PriceChange,
-    SpotTick, TickSizeChange,
+    BestBidAsk,
+    BookSnapshot,
+    LastTrade,
+    MarketEvent,
+    MarketInfo,
+    MarketResolved,
+    NewMarket,
+    PriceChange,
+    SpotTick,
+    TickSizeChange,
 )
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.sim import wire
@@ -37,7 +45,7 @@ from tradingfloor.sim.exchange import SimExchange
 from tradingfloor.sim.model import MarketSimulator, SimConfig
 
 log = get_logger("tradingfloor.sim.server")
-SIM_KEY: web.AppKey["SimServer"] = web.AppKey("sim")
+SIM_KEY: web.AppKey[SimServer] = web.AppKey("sim")
 SOCKETS_KEY: web.AppKey[set] = web.AppKey("sockets")
 SUBSCRIBER_QUEUE = 10_000  # a consumer this far behind is dropped, like the venue's "slow consumer" close
 
@@ -85,8 +93,11 @@ class SimServer:
         self.infos: dict[str, MarketInfo] = {}  # published (opened) markets by id
         self.last_trade: dict[str, Decimal] = {}
         self.resolved: dict[str, MarketResolved] = {}
-        self.spot_history: dict[str, deque[tuple[int, Decimal, Decimal]]] = {a: deque(maxlen=120) for a in config.assets}
+        self.spot_history: dict[str, deque[tuple[int, Decimal, Decimal]]] = {
+            a: deque(maxlen=120) for a in config.assets
+        }
         self.market_subs: set[_Sub] = set()
+        self._closing: set[asyncio.Future] = set()
         self.spot_subs: set[_Sub] = set()
         self.heartbeats = 0
         self.frames_sent = 0
@@ -102,14 +113,22 @@ class SimServer:
         self._apply(self.model.advance_to(now), send=True)
 
     def _apply(self, events: list[MarketEvent], send: bool) -> None:
-        out: list[tuple[dict, set[str] | None, bool]] = []  # (message, token filter or None = all, custom only)
+        out: list[
+            tuple[dict, set[str] | None, bool]
+        ] = []  # (message, token filter or None = all, custom only)
         group: list[tuple[PriceChange, Decimal | None, Decimal | None]] = []
         touched: set[str] = set()
 
         def flush() -> None:
             if group:
                 ch0 = group[0][0]
-                out.append((wire.price_change_message(ch0.market_id, ch0.ts_ms, list(group)), {c.token_id for c, _, _ in group}, False))
+                out.append(
+                    (
+                        wire.price_change_message(ch0.market_id, ch0.ts_ms, list(group)),
+                        {c.token_id for c, _, _ in group},
+                        False,
+                    )
+                )
                 group.clear()
 
         for ev in events:
@@ -130,8 +149,19 @@ class SimServer:
                 book = self._book(ev.token_id, ev.market_id)
                 book.apply_snapshot(ev)
                 touched.add(ev.token_id)
-                out.append((wire.book_message(book, self.infos[ev.market_id], last_trade=self.last_trade.get(ev.token_id),
-                                              ts_ms=ev.ts_ms, rest=False), {ev.token_id}, False))
+                out.append(
+                    (
+                        wire.book_message(
+                            book,
+                            self.infos[ev.market_id],
+                            last_trade=self.last_trade.get(ev.token_id),
+                            ts_ms=ev.ts_ms,
+                            rest=False,
+                        ),
+                        {ev.token_id},
+                        False,
+                    )
+                )
             elif isinstance(ev, LastTrade):
                 self.last_trade[ev.token_id] = ev.price
                 out.append((wire.last_trade_message(ev), {ev.token_id}, False))
@@ -154,7 +184,15 @@ class SimServer:
             best = (book.best_bid(), book.best_ask())
             if self._best.get(tok) != best:
                 self._best[tok] = best
-                out.append((wire.best_bid_ask_message(BestBidAsk(book.market_id, tok, best[0], best[1], book.ts_ms)), {tok}, True))
+                out.append(
+                    (
+                        wire.best_bid_ask_message(
+                            BestBidAsk(book.market_id, tok, best[0], best[1], book.ts_ms)
+                        ),
+                        {tok},
+                        True,
+                    )
+                )
         if send and out:
             self._send_market(out)
 
@@ -178,7 +216,9 @@ class SimServer:
         text = None
         for sub in list(self.spot_subs):
             if not sub.symbols or symbol in sub.symbols:
-                text = text or json.dumps(wire.spot_update(ev.asset, ev.price, ev.volume, ev.ts_ms, self.clock.now_ms()))
+                text = text or json.dumps(
+                    wire.spot_update(ev.asset, ev.price, ev.volume, ev.ts_ms, self.clock.now_ms())
+                )
                 self._enqueue(sub, text)
 
     def _enqueue(self, sub: _Sub, text: str) -> None:
@@ -188,7 +228,9 @@ class SimServer:
             log.warning("sim_slow_consumer_dropped")
             self.market_subs.discard(sub)
             self.spot_subs.discard(sub)
-            asyncio.ensure_future(sub.ws.close(code=1013, message=b"slow consumer"))
+            task = asyncio.ensure_future(sub.ws.close(code=1013, message=b"slow consumer"))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     # -- lookups -------------------------------------------------------------------------------
 
@@ -202,11 +244,16 @@ class SimServer:
         up_book = self.books.get(info.up_token_id)
         res = self.resolved.get(info.market_id)
         return wire.gamma_market(
-            info, listed_ms=rnd.listed_ms, now_ms=now, rebate_rate=self.config.rebate_rate,
+            info,
+            listed_ms=rnd.listed_ms,
+            now_ms=now,
+            rebate_rate=self.config.rebate_rate,
             show_tokens=now >= rnd.listed_ms + self.config.token_ids_delay_ms,
             up_price=up_book.mid() if up_book else None,
             best=(up_book.best_bid(), up_book.best_ask()) if up_book else (None, None),
-            resolved=res.winning_outcome if res else None, final_price=res.final_price if res else None)
+            resolved=res.winning_outcome if res else None,
+            final_price=res.final_price if res else None,
+        )
 
     def token_info(self, token_id: str) -> MarketInfo | None:
         try:
@@ -217,6 +264,7 @@ class SimServer:
 
 
 # -- HTTP handlers ------------------------------------------------------------------------------
+
 
 def _err(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
@@ -233,7 +281,11 @@ async def gamma_events(request: web.Request) -> web.Response:
     out = []
     for rnd in srv.visible_rounds():
         m = srv.gamma_market_json(rnd)
-        if (slug and rnd.info.slug == slug) or (series and m["events"][0]["seriesSlug"] == series) or (not slug and not series):
+        if (
+            (slug and rnd.info.slug == slug)
+            or (series and m["events"][0]["seriesSlug"] == series)
+            or (not slug and not series)
+        ):
             out.append(wire.gamma_event(m))
     if "slug" in request.match_info:
         return web.json_response(out[0]) if out else _err(404, "event not found")
@@ -244,8 +296,11 @@ async def gamma_markets(request: web.Request) -> web.Response:
     srv = _srv(request)
     slug = request.query.get("slug") or request.match_info.get("slug")
     cids = set(filter(None, request.query.get("condition_ids", "").split(",")))
-    out = [srv.gamma_market_json(r) for r in srv.visible_rounds()
-           if (slug and r.info.slug == slug) or (r.info.market_id in cids) or (not slug and not cids)]
+    out = [
+        srv.gamma_market_json(r)
+        for r in srv.visible_rounds()
+        if (slug and r.info.slug == slug) or (r.info.market_id in cids) or (not slug and not cids)
+    ]
     if "slug" in request.match_info:
         return web.json_response(out[0]) if out else _err(404, "market not found")
     return web.json_response(out)
@@ -263,7 +318,9 @@ def _book_json(srv: SimServer, token_id: str) -> dict | None:
     if found is None:
         return None
     book, info = found
-    return wire.book_message(book, info, last_trade=srv.last_trade.get(token_id), ts_ms=book.ts_ms or srv.clock.now_ms(), rest=True)
+    return wire.book_message(
+        book, info, last_trade=srv.last_trade.get(token_id), ts_ms=book.ts_ms or srv.clock.now_ms(), rest=True
+    )
 
 
 async def clob_book(request: web.Request) -> web.Response:
@@ -283,7 +340,9 @@ async def clob_books(request: web.Request) -> web.Response:
     if not isinstance(params, list):
         return _err(400, "body must be a list of {token_id}")
     srv = _srv(request)
-    return web.json_response([b for p in params if isinstance(p, dict) and (b := _book_json(srv, str(p.get("token_id"))))])
+    return web.json_response(
+        [b for p in params if isinstance(p, dict) and (b := _book_json(srv, str(p.get("token_id"))))]
+    )
 
 
 def _side_price(book: OrderBook, side: str) -> Decimal | None:
@@ -336,7 +395,11 @@ async def clob_last_trade(request: web.Request) -> web.Response:
 
 async def clob_tick_size(request: web.Request) -> web.Response:
     info = _srv(request).token_info(request.query.get("token_id", ""))
-    return web.json_response({"minimum_tick_size": float(info.tick_size)}) if info else _err(404, "market not found")
+    return (
+        web.json_response({"minimum_tick_size": float(info.tick_size)})
+        if info
+        else _err(404, "market not found")
+    )
 
 
 async def clob_neg_risk(request: web.Request) -> web.Response:
@@ -377,27 +440,53 @@ async def clob_market(request: web.Request) -> web.Response:
         return _err(404, "market not found")
     res = srv.resolved.get(info.market_id)
     opened = info.market_id in srv.infos
-    tokens = [{"token_id": tok if opened else "", "outcome": label,
-               "price": float(srv.books[tok].mid() or 0) if tok in srv.books else 0.5,
-               "winner": bool(res and res.winning_token_id == tok)}
-              for tok, label in ((info.up_token_id, "Up"), (info.down_token_id, "Down"))]
-    return web.json_response({
-        "condition_id": info.market_id, "market_slug": info.slug, "tokens": tokens,
-        "minimum_order_size": float(info.min_size), "minimum_tick_size": float(info.tick_size),
-        "accepting_orders": opened and res is None and srv.clock.now_ms() < info.end_ms,
-        "enable_order_book": opened, "active": res is None, "closed": res is not None, "neg_risk": info.neg_risk,
-        "seconds_delay": 0, "maker_base_fee": 1000, "taker_base_fee": 1000, "end_date_iso": wire.iso(info.end_ms)})
+    tokens = [
+        {
+            "token_id": tok if opened else "",
+            "outcome": label,
+            "price": float(srv.books[tok].mid() or 0) if tok in srv.books else 0.5,
+            "winner": bool(res and res.winning_token_id == tok),
+        }
+        for tok, label in ((info.up_token_id, "Up"), (info.down_token_id, "Down"))
+    ]
+    return web.json_response(
+        {
+            "condition_id": info.market_id,
+            "market_slug": info.slug,
+            "tokens": tokens,
+            "minimum_order_size": float(info.min_size),
+            "minimum_tick_size": float(info.tick_size),
+            "accepting_orders": opened and res is None and srv.clock.now_ms() < info.end_ms,
+            "enable_order_book": opened,
+            "active": res is None,
+            "closed": res is not None,
+            "neg_risk": info.neg_risk,
+            "seconds_delay": 0,
+            "maker_base_fee": 1000,
+            "taker_base_fee": 1000,
+            "end_date_iso": wire.iso(info.end_ms),
+        }
+    )
 
 
 async def clob_market_compact(request: web.Request) -> web.Response:
     info = _market_by_cid(_srv(request), request.match_info["cid"])
     if info is None:
         return _err(404, "market not found")
-    return web.json_response({
-        "t": [{"t": info.up_token_id, "o": "Up"}, {"t": info.down_token_id, "o": "Down"}],
-        "mts": float(info.tick_size), "nr": info.neg_risk, "mos": float(info.min_size),
-        "fd": {"r": float(info.fee_rate), "e": info.fee_exponent, "to": True}, "mbf": 1000, "tbf": 1000,
-        "seconds_delay": 0, "rfq_enabled": False, "taker_order_delay_enabled": False})
+    return web.json_response(
+        {
+            "t": [{"t": info.up_token_id, "o": "Up"}, {"t": info.down_token_id, "o": "Down"}],
+            "mts": float(info.tick_size),
+            "nr": info.neg_risk,
+            "mos": float(info.min_size),
+            "fd": {"r": float(info.fee_rate), "e": info.fee_exponent, "to": True},
+            "mbf": 1000,
+            "tbf": 1000,
+            "seconds_delay": 0,
+            "rfq_enabled": False,
+            "taker_order_delay_enabled": False,
+        }
+    )
 
 
 async def clob_market_by_token(request: web.Request) -> web.Response:
@@ -448,16 +537,24 @@ async def get_order(request: web.Request) -> web.Response:
 
 async def get_orders(request: web.Request) -> web.Response:
     q = request.query
-    data = [o.as_json() for o in _srv(request).exchange.orders.values()
-            if o.status == "LIVE" and (not q.get("market") or o.market == q["market"])
-            and (not q.get("asset_id") or o.token_id == q["asset_id"]) and (not q.get("id") or o.id == q["id"])]
+    data = [
+        o.as_json()
+        for o in _srv(request).exchange.orders.values()
+        if o.status == "LIVE"
+        and (not q.get("market") or o.market == q["market"])
+        and (not q.get("asset_id") or o.token_id == q["asset_id"])
+        and (not q.get("id") or o.id == q["id"])
+    ]
     return web.json_response({"data": data, "next_cursor": "LTE=", "limit": len(data), "count": len(data)})
 
 
 async def get_trades(request: web.Request) -> web.Response:
     q = request.query
-    data = [t for t in _srv(request).exchange.trades
-            if (not q.get("id") or t["id"] == q["id"]) and (not q.get("market") or t["market"] == q["market"])]
+    data = [
+        t
+        for t in _srv(request).exchange.trades
+        if (not q.get("id") or t["id"] == q["id"]) and (not q.get("market") or t["market"] == q["market"])
+    ]
     return web.json_response({"data": data, "next_cursor": "LTE=", "limit": len(data), "count": len(data)})
 
 
@@ -469,7 +566,13 @@ async def heartbeat(request: web.Request) -> web.Response:
 
 async def api_key(request: web.Request) -> web.Response:
     # credentials are not checked by the simulator; any well-formed triple works
-    return web.json_response({"apiKey": "00000000-0000-4000-8000-000000000000", "secret": "c2ltdWxhdG9y", "passphrase": "simulator"})
+    return web.json_response(
+        {
+            "apiKey": "00000000-0000-4000-8000-000000000000",
+            "secret": "c2ltdWxhdG9y",
+            "passphrase": "simulator",
+        }
+    )
 
 
 async def balance_allowance(request: web.Request) -> web.Response:
@@ -481,18 +584,40 @@ async def sim_book(request: web.Request) -> web.Response:
     book = srv.books.get(request.query.get("token_id", ""))
     if book is None:
         return _err(404, "no book for that token")
-    return web.json_response({"token_id": book.token_id, "market": book.market_id, "ts_ms": book.ts_ms,
-                              "tick_size": str(book.tick_size), "bids": [[str(p), str(s)] for p, s in book.bids()],
-                              "asks": [[str(p), str(s)] for p, s in book.asks()]})
+    return web.json_response(
+        {
+            "token_id": book.token_id,
+            "market": book.market_id,
+            "ts_ms": book.ts_ms,
+            "tick_size": str(book.tick_size),
+            "bids": [[str(p), str(s)] for p, s in book.bids()],
+            "asks": [[str(p), str(s)] for p, s in book.asks()],
+        }
+    )
 
 
 async def sim_state(request: web.Request) -> web.Response:
     srv = _srv(request)
-    return web.json_response({"now_ms": srv.clock.now_ms(), "paused": srv.clock.paused_at is not None,
-                              "speed": srv.clock.speed, "frames_sent": srv.frames_sent,
-                              "markets": [{"market_id": i.market_id, "slug": i.slug, "start_ms": i.start_ms, "end_ms": i.end_ms,
-                                           "resolved": srv.resolved[i.market_id].winning_outcome if i.market_id in srv.resolved else None}
-                                          for i in srv.infos.values()]})
+    return web.json_response(
+        {
+            "now_ms": srv.clock.now_ms(),
+            "paused": srv.clock.paused_at is not None,
+            "speed": srv.clock.speed,
+            "frames_sent": srv.frames_sent,
+            "markets": [
+                {
+                    "market_id": i.market_id,
+                    "slug": i.slug,
+                    "start_ms": i.start_ms,
+                    "end_ms": i.end_ms,
+                    "resolved": srv.resolved[i.market_id].winning_outcome
+                    if i.market_id in srv.resolved
+                    else None,
+                }
+                for i in srv.infos.values()
+            ],
+        }
+    )
 
 
 async def sim_pause(request: web.Request) -> web.Response:
@@ -506,6 +631,7 @@ async def sim_resume(request: web.Request) -> web.Response:
 
 
 # -- WebSockets ---------------------------------------------------------------------------------
+
 
 async def _writer(sub: _Sub, srv: SimServer) -> None:
     while True:
@@ -557,8 +683,13 @@ def _market_request(srv: SimServer, sub: _Sub, req: dict) -> None:
     sub.custom = sub.custom or bool(req.get("custom_feature_enabled"))
     srv.market_subs.add(sub)
     if req.get("initial_dump", True):
-        dump = [wire.book_message(b, srv.token_info(t), last_trade=srv.last_trade.get(t), ts_ms=b.ts_ms, rest=False)
-                for t in sorted(new) if (b := srv.books.get(t)) is not None and srv.token_info(t)]
+        dump = [
+            wire.book_message(
+                b, srv.token_info(t), last_trade=srv.last_trade.get(t), ts_ms=b.ts_ms, rest=False
+            )
+            for t in sorted(new)
+            if (b := srv.books.get(t)) is not None and srv.token_info(t)
+        ]
         if dump:
             sub.queue.put_nowait(json.dumps(dump, separators=(",", ":")))
         elif sub.custom and not new:
@@ -587,6 +718,7 @@ async def ws_spot(request: web.Request) -> web.WebSocketResponse:
 
 
 # -- app and lifecycle --------------------------------------------------------------------------
+
 
 def build_app(srv: SimServer) -> web.Application:
     app = web.Application()
@@ -679,8 +811,15 @@ async def _tick_forever(srv: SimServer) -> None:
         await asyncio.sleep(srv.tick_s)
 
 
-async def start_simulator(host: str = "127.0.0.1", port: int = 0, config: SimConfig | None = None, speed: float = 1.0,
-                          *, clock: SimClock | None = None, tick_s: float = 0.02) -> SimHandle:
+async def start_simulator(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    config: SimConfig | None = None,
+    speed: float = 1.0,
+    *,
+    clock: SimClock | None = None,
+    tick_s: float = 0.02,
+) -> SimHandle:
     config = config or SimConfig()
     clock = clock or SimClock(start_ms=config.start_ms, speed=speed)
     srv = SimServer(config, clock, tick_s)
@@ -690,11 +829,19 @@ async def start_simulator(host: str = "127.0.0.1", port: int = 0, config: SimCon
     await site.start()
     actual_port = runner.addresses[0][1]
     ticker = asyncio.create_task(_tick_forever(srv))
-    log.info("sim_started", url=f"http://{host}:{actual_port}", speed=clock.speed, seed=config.seed, pattern=config.pattern)
+    log.info(
+        "sim_started",
+        url=f"http://{host}:{actual_port}",
+        speed=clock.speed,
+        seed=config.seed,
+        pattern=config.pattern,
+    )
     return SimHandle(srv, runner, host, actual_port, ticker)
 
 
-def run_simulator(host: str = "127.0.0.1", port: int = 8765, config: SimConfig | None = None, speed: float = 1.0) -> None:
+def run_simulator(
+    host: str = "127.0.0.1", port: int = 8765, config: SimConfig | None = None, speed: float = 1.0
+) -> None:
     """Blocking: serve until interrupted (the ``floor sim`` command)."""
 
     async def main() -> None:

@@ -9,35 +9,58 @@ strings).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from tradingfloor.market.book import OrderBook, book_summary_hash
 from tradingfloor.market.events import (
-    BestBidAsk, LastTrade, MarketInfo, MarketResolved, NewMarket,
-    PriceChange, TickSizeChange,
+    BestBidAsk,
+    LastTrade,
+    MarketInfo,
+    MarketResolved,
+    NewMarket,
+    PriceChange,
+    TickSizeChange,
 )
 
 
 def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _lv(levels: list[tuple[Decimal, Decimal]]) -> list[dict]:
     return [{"price": str(p), "size": str(s)} for p, s in levels]
 
 
-def book_message(book: OrderBook, info: MarketInfo, *, last_trade: Decimal | None, ts_ms: int, rest: bool) -> dict:
+def book_message(
+    book: OrderBook, info: MarketInfo, *, last_trade: Decimal | None, ts_ms: int, rest: bool
+) -> dict:
     """A ``book`` message (WS) or ``/book`` response (REST), best level last on each side."""
     bids = _lv(list(reversed(book.bids())))
     asks = _lv(list(reversed(book.asks())))
     tick = str(book.tick_size or info.tick_size)
     ltp = str(last_trade) if last_trade is not None else "0.5"
-    digest = book_summary_hash(market=info.market_id, asset_id=book.token_id, timestamp=str(ts_ms), bids=bids,
-                               asks=asks, min_order_size=str(info.min_size), tick_size=tick,
-                               neg_risk=info.neg_risk, last_trade_price=ltp)
-    msg = {"market": info.market_id, "asset_id": book.token_id, "timestamp": str(ts_ms), "hash": digest,
-           "bids": bids, "asks": asks, "tick_size": tick, "last_trade_price": ltp}
+    digest = book_summary_hash(
+        market=info.market_id,
+        asset_id=book.token_id,
+        timestamp=str(ts_ms),
+        bids=bids,
+        asks=asks,
+        min_order_size=str(info.min_size),
+        tick_size=tick,
+        neg_risk=info.neg_risk,
+        last_trade_price=ltp,
+    )
+    msg = {
+        "market": info.market_id,
+        "asset_id": book.token_id,
+        "timestamp": str(ts_ms),
+        "hash": digest,
+        "bids": bids,
+        "asks": asks,
+        "tick_size": tick,
+        "last_trade_price": ltp,
+    }
     if rest:
         msg["min_order_size"] = str(info.min_size)
         msg["neg_risk"] = info.neg_risk
@@ -46,56 +69,121 @@ def book_message(book: OrderBook, info: MarketInfo, *, last_trade: Decimal | Non
     return msg
 
 
-def price_change_message(market_id: str, ts_ms: int,
-                         entries: list[tuple[PriceChange, Decimal | None, Decimal | None]]) -> dict:
+def price_change_message(
+    market_id: str, ts_ms: int, entries: list[tuple[PriceChange, Decimal | None, Decimal | None]]
+) -> dict:
     """One market's level changes at one instant; each entry carries its token's best prices after it."""
-    return {"event_type": "price_change", "market": market_id, "timestamp": str(ts_ms), "price_changes": [
-        {"asset_id": ch.token_id, "price": str(ch.price), "size": str(ch.size), "side": ch.side,
-         "hash": f"{ch.token_id[-8:]}-{ts_ms}-{i}",
-         "best_bid": str(bb) if bb is not None else "0", "best_ask": str(ba) if ba is not None else "1"}
-        for i, (ch, bb, ba) in enumerate(entries)]}
+    return {
+        "event_type": "price_change",
+        "market": market_id,
+        "timestamp": str(ts_ms),
+        "price_changes": [
+            {
+                "asset_id": ch.token_id,
+                "price": str(ch.price),
+                "size": str(ch.size),
+                "side": ch.side,
+                "hash": f"{ch.token_id[-8:]}-{ts_ms}-{i}",
+                "best_bid": str(bb) if bb is not None else "0",
+                "best_ask": str(ba) if ba is not None else "1",
+            }
+            for i, (ch, bb, ba) in enumerate(entries)
+        ],
+    }
 
 
 def last_trade_message(ev: LastTrade) -> dict:
-    return {"event_type": "last_trade_price", "market": ev.market_id, "asset_id": ev.token_id,
-            "fee_rate_bps": str(ev.fee_rate_bps), "price": str(ev.price), "side": ev.side, "size": str(ev.size),
-            "timestamp": str(ev.ts_ms), "transaction_hash": "0x" + format(abs(hash((ev.token_id, ev.ts_ms))), "x").rjust(64, "0")}
+    return {
+        "event_type": "last_trade_price",
+        "market": ev.market_id,
+        "asset_id": ev.token_id,
+        "fee_rate_bps": str(ev.fee_rate_bps),
+        "price": str(ev.price),
+        "side": ev.side,
+        "size": str(ev.size),
+        "timestamp": str(ev.ts_ms),
+        "transaction_hash": "0x" + format(abs(hash((ev.token_id, ev.ts_ms))), "x").rjust(64, "0"),
+    }
 
 
 def tick_size_message(ev: TickSizeChange) -> dict:
-    return {"event_type": "tick_size_change", "market": ev.market_id, "asset_id": ev.token_id,
-            "old_tick_size": str(ev.old_tick_size), "new_tick_size": str(ev.new_tick_size), "timestamp": str(ev.ts_ms)}
+    return {
+        "event_type": "tick_size_change",
+        "market": ev.market_id,
+        "asset_id": ev.token_id,
+        "old_tick_size": str(ev.old_tick_size),
+        "new_tick_size": str(ev.new_tick_size),
+        "timestamp": str(ev.ts_ms),
+    }
 
 
 def best_bid_ask_message(ev: BestBidAsk) -> dict:
     spread = str(ev.best_ask - ev.best_bid) if ev.best_bid is not None and ev.best_ask is not None else ""
-    return {"event_type": "best_bid_ask", "market": ev.market_id, "asset_id": ev.token_id,
-            "best_bid": str(ev.best_bid) if ev.best_bid is not None else "",
-            "best_ask": str(ev.best_ask) if ev.best_ask is not None else "", "spread": spread, "timestamp": str(ev.ts_ms)}
+    return {
+        "event_type": "best_bid_ask",
+        "market": ev.market_id,
+        "asset_id": ev.token_id,
+        "best_bid": str(ev.best_bid) if ev.best_bid is not None else "",
+        "best_ask": str(ev.best_ask) if ev.best_ask is not None else "",
+        "spread": spread,
+        "timestamp": str(ev.ts_ms),
+    }
 
 
 def fee_schedule(info: MarketInfo, rebate_rate: Decimal) -> dict:
-    return {"exponent": info.fee_exponent, "rate": float(info.fee_rate), "takerOnly": True, "rebateRate": float(rebate_rate)}
+    return {
+        "exponent": info.fee_exponent,
+        "rate": float(info.fee_rate),
+        "takerOnly": True,
+        "rebateRate": float(rebate_rate),
+    }
 
 
 def new_market_message(ev: NewMarket, rebate_rate: Decimal) -> dict:
     info = ev.info
     tokens = [info.up_token_id, info.down_token_id]
-    return {"event_type": "new_market", "id": info.market_id[-8:], "question": question(info), "market": info.market_id,
-            "slug": info.slug, "description": rule_text(info), "assets_ids": tokens, "outcomes": ["Up", "Down"],
-            "clob_token_ids": tokens, "condition_id": info.market_id, "active": True,
-            "order_price_min_tick_size": str(info.tick_size), "order_min_size": str(info.min_size),
-            "fee_schedule": fee_schedule(info, rebate_rate), "fees_enabled": True, "taker_base_fee": 1000,
-            "end_ms": info.end_ms, "price_to_beat": str(info.price_to_beat) if info.price_to_beat is not None else None,
-            "event_message": {"id": info.market_id[-8:], "ticker": info.slug, "slug": info.slug, "title": question(info)},
-            "tags": ["crypto", "up-or-down"], "timestamp": str(ev.ts_ms)}
+    return {
+        "event_type": "new_market",
+        "id": info.market_id[-8:],
+        "question": question(info),
+        "market": info.market_id,
+        "slug": info.slug,
+        "description": rule_text(info),
+        "assets_ids": tokens,
+        "outcomes": ["Up", "Down"],
+        "clob_token_ids": tokens,
+        "condition_id": info.market_id,
+        "active": True,
+        "order_price_min_tick_size": str(info.tick_size),
+        "order_min_size": str(info.min_size),
+        "fee_schedule": fee_schedule(info, rebate_rate),
+        "fees_enabled": True,
+        "taker_base_fee": 1000,
+        "end_ms": info.end_ms,
+        "price_to_beat": str(info.price_to_beat) if info.price_to_beat is not None else None,
+        "event_message": {
+            "id": info.market_id[-8:],
+            "ticker": info.slug,
+            "slug": info.slug,
+            "title": question(info),
+        },
+        "tags": ["crypto", "up-or-down"],
+        "timestamp": str(ev.ts_ms),
+    }
 
 
 def resolved_message(ev: MarketResolved, info: MarketInfo) -> dict:
-    return {"event_type": "market_resolved", "id": info.market_id[-8:], "market": ev.market_id,
-            "assets_ids": [info.up_token_id, info.down_token_id], "winning_asset_id": ev.winning_token_id,
-            "winning_outcome": ev.winning_outcome, "final_price": str(ev.final_price) if ev.final_price is not None else None,
-            "timestamp": str(ev.ts_ms), "tags": ["crypto"]}
+    return {
+        "event_type": "market_resolved",
+        "id": info.market_id[-8:],
+        "market": ev.market_id,
+        "assets_ids": [info.up_token_id, info.down_token_id],
+        "winning_asset_id": ev.winning_token_id,
+        "winning_outcome": ev.winning_outcome,
+        "final_price": str(ev.final_price) if ev.final_price is not None else None,
+        "timestamp": str(ev.ts_ms),
+        "tags": ["crypto"],
+    }
 
 
 _NAMES = {"BTC": "Bitcoin", "ETH": "Ethereum"}
@@ -106,14 +194,25 @@ def question(info: MarketInfo) -> str:
 
 
 def rule_text(info: MarketInfo) -> str:
-    return (f'This market will resolve to "Up" if the time-weighted average price (TWAP) of {_NAMES.get(info.asset, info.asset)} '
-            "over the last 60 seconds of the time range in the title is greater than or equal to the price at the "
-            'beginning of that range. Otherwise, it will resolve to "Down". (Simulated.)')
+    return (
+        f'This market will resolve to "Up" if the time-weighted average price (TWAP) of {_NAMES.get(info.asset, info.asset)} '
+        "over the last 60 seconds of the time range in the title is greater than or equal to the price at the "
+        'beginning of that range. Otherwise, it will resolve to "Down". (Simulated.)'
+    )
 
 
-def gamma_market(info: MarketInfo, *, listed_ms: int, now_ms: int, show_tokens: bool, rebate_rate: Decimal,
-                 up_price: Decimal | None, best: tuple[Decimal | None, Decimal | None], resolved: str | None,
-                 final_price: Decimal | None) -> dict:
+def gamma_market(
+    info: MarketInfo,
+    *,
+    listed_ms: int,
+    now_ms: int,
+    show_tokens: bool,
+    rebate_rate: Decimal,
+    up_price: Decimal | None,
+    best: tuple[Decimal | None, Decimal | None],
+    resolved: str | None,
+    final_price: Decimal | None,
+) -> dict:
     closed = resolved is not None
     if resolved is not None:
         prices = ["1", "0"] if resolved == "Up" else ["0", "1"]
@@ -122,28 +221,62 @@ def gamma_market(info: MarketInfo, *, listed_ms: int, now_ms: int, show_tokens: 
         prices = [str(up), str(Decimal(1) - up)]
     tokens = [info.up_token_id, info.down_token_id] if show_tokens else []
     interval = info.interval
-    event = {"id": info.market_id[-8:], "slug": info.slug, "title": question(info), "startTime": iso(info.start_ms),
-             "endDate": iso(info.end_ms), "seriesSlug": f"{info.asset.lower()}-up-or-down-{interval}",
-             "series": [{"id": "sim", "slug": f"{info.asset.lower()}-up-or-down-{interval}", "recurrence": interval}],
-             "eventMetadata": ({"priceToBeat": float(info.price_to_beat)} if info.price_to_beat is not None else {})
-             | ({"finalPrice": float(final_price)} if final_price is not None else {})}
+    event = {
+        "id": info.market_id[-8:],
+        "slug": info.slug,
+        "title": question(info),
+        "startTime": iso(info.start_ms),
+        "endDate": iso(info.end_ms),
+        "seriesSlug": f"{info.asset.lower()}-up-or-down-{interval}",
+        "series": [
+            {"id": "sim", "slug": f"{info.asset.lower()}-up-or-down-{interval}", "recurrence": interval}
+        ],
+        "eventMetadata": (
+            {"priceToBeat": float(info.price_to_beat)} if info.price_to_beat is not None else {}
+        )
+        | ({"finalPrice": float(final_price)} if final_price is not None else {}),
+    }
     return {
-        "id": info.market_id[-8:], "question": question(info), "conditionId": info.market_id, "slug": info.slug,
+        "id": info.market_id[-8:],
+        "question": question(info),
+        "conditionId": info.market_id,
+        "slug": info.slug,
         "resolutionSource": f"https://data.chain.link/streams/{info.asset.lower()}-usd-twap-60s-streams",
-        "description": rule_text(info), "startDate": iso(listed_ms).replace("Z", ".000000Z"), "endDate": iso(info.end_ms),
-        "eventStartTime": iso(info.start_ms), "outcomes": json.dumps(["Up", "Down"]), "outcomePrices": json.dumps(prices),
-        "clobTokenIds": json.dumps(tokens), "enableOrderBook": show_tokens, "active": not closed, "closed": closed,
+        "description": rule_text(info),
+        "startDate": iso(listed_ms).replace("Z", ".000000Z"),
+        "endDate": iso(info.end_ms),
+        "eventStartTime": iso(info.start_ms),
+        "outcomes": json.dumps(["Up", "Down"]),
+        "outcomePrices": json.dumps(prices),
+        "clobTokenIds": json.dumps(tokens),
+        "enableOrderBook": show_tokens,
+        "active": not closed,
+        "closed": closed,
         "acceptingOrders": show_tokens and not closed and now_ms < info.end_ms,
-        "orderPriceMinTickSize": float(info.tick_size), "orderMinSize": float(info.min_size),
-        "makerBaseFee": 1000, "takerBaseFee": 1000, "negRisk": info.neg_risk, "version": info.version,
-        "feesEnabled": True, "feeType": "crypto_fees_v2", "feeSchedule": fee_schedule(info, rebate_rate),
+        "orderPriceMinTickSize": float(info.tick_size),
+        "orderMinSize": float(info.min_size),
+        "makerBaseFee": 1000,
+        "takerBaseFee": 1000,
+        "negRisk": info.neg_risk,
+        "version": info.version,
+        "feesEnabled": True,
+        "feeType": "crypto_fees_v2",
+        "feeSchedule": fee_schedule(info, rebate_rate),
         "makerRebatesFeeShareBps": 10000,
         "cryptoMarketConfigId": f"{info.asset.lower()}-{interval}-twap-60",
-        "cryptoMarketConfig": {"id": f"{info.asset.lower()}-{interval}-twap-60", "asset": info.asset.lower(),
-                               "duration": interval, "twapEnabled": True, "twapLookbackSeconds": 60},
+        "cryptoMarketConfig": {
+            "id": f"{info.asset.lower()}-{interval}-twap-60",
+            "asset": info.asset.lower(),
+            "duration": interval,
+            "twapEnabled": True,
+            "twapLookbackSeconds": 60,
+        },
         "bestBid": float(best[0]) if best[0] is not None else None,
         "bestAsk": float(best[1]) if best[1] is not None else None,
-        "umaResolutionStatuses": "[]", "rfqEnabled": False, "clearBookOnStart": False, "events": [event],
+        "umaResolutionStatuses": "[]",
+        "rfqEnabled": False,
+        "clearBookOnStart": False,
+        "events": [event],
     }
 
 
@@ -154,13 +287,29 @@ def gamma_event(market: dict) -> dict:
 
 
 def spot_update(asset: str, price: Decimal, volume: Decimal, ts_ms: int, now_ms: int) -> dict:
-    return {"topic": "crypto_prices", "type": "update", "timestamp": now_ms,
-            "payload": {"symbol": f"{asset.lower()}usdt", "timestamp": ts_ms, "value": float(price),
-                        "full_accuracy_value": str(price), "volume": str(volume)}}
+    return {
+        "topic": "crypto_prices",
+        "type": "update",
+        "timestamp": now_ms,
+        "payload": {
+            "symbol": f"{asset.lower()}usdt",
+            "timestamp": ts_ms,
+            "value": float(price),
+            "full_accuracy_value": str(price),
+            "volume": str(volume),
+        },
+    }
 
 
 def spot_snapshot(asset: str, history: list[tuple[int, Decimal, Decimal]]) -> dict:
-    return {"topic": "crypto_prices", "type": "subscribe",
-            "payload": {"symbol": f"{asset.lower()}usdt",
-                        "data": [{"timestamp": ts, "value": float(p), "full_accuracy_value": str(p), "volume": str(v)}
-                                 for ts, p, v in history]}}
+    return {
+        "topic": "crypto_prices",
+        "type": "subscribe",
+        "payload": {
+            "symbol": f"{asset.lower()}usdt",
+            "data": [
+                {"timestamp": ts, "value": float(p), "full_accuracy_value": str(p), "volume": str(v)}
+                for ts, p, v in history
+            ],
+        },
+    }

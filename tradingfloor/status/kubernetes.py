@@ -34,8 +34,14 @@ class KubernetesStatusSink:
         api = client.CustomObjectsApi(await self._client())
         try:
             await api.patch_namespaced_custom_object_status(
-                GROUP, VERSION, self.namespace, PLURALS[kind], name, {"status": patch},
-                _content_type=MERGE_PATCH)
+                GROUP,
+                VERSION,
+                self.namespace,
+                PLURALS[kind],
+                name,
+                {"status": patch},
+                _content_type=MERGE_PATCH,
+            )
         except client.ApiException as exc:
             if exc.status == 404:
                 raise StatusTargetMissing(f"{kind} {self.namespace}/{name} not found") from None

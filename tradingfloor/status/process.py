@@ -15,11 +15,11 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from tradingfloor.bus.heartbeats import Heartbeat
+from tradingfloor.models.manifests import ManifestError, Resource, load_manifests, parse_resource
 from tradingfloor.observability.logging import configure_logging
 from tradingfloor.observability.metrics import HEARTBEAT
 from tradingfloor.persistence.db import create_pool
 from tradingfloor.settings import Settings
-from tradingfloor.models.manifests import ManifestError, Resource, load_manifests, parse_resource
 from tradingfloor.status.database import DatabaseStatusSink
 from tradingfloor.status.kubernetes import PLURALS, KubernetesStatusSink
 from tradingfloor.status.sink import StatusSink
@@ -39,7 +39,8 @@ async def load_resource(kind: str, manifest: Path | None, resource: str | None, 
     config.load_incluster_config()
     async with client.ApiClient() as api:
         doc = await client.CustomObjectsApi(api).get_namespaced_custom_object(
-            "tradingfloor.dev", "v1alpha1", namespace, PLURALS[kind], resource)
+            "tradingfloor.dev", "v1alpha1", namespace, PLURALS[kind], resource
+        )
     return parse_resource(doc, f"{namespace}/{resource}")
 
 
@@ -81,8 +82,9 @@ class AgentProcess:
     status sink, health server, heartbeats, ``agent_started``/``agent_stopped`` messages and a
     stop event set by SIGTERM/SIGINT."""
 
-    def __init__(self, kind: str, manifest: Path | None, resource: str | None, namespace: str,
-                 metrics_port: int) -> None:
+    def __init__(
+        self, kind: str, manifest: Path | None, resource: str | None, namespace: str, metrics_port: int
+    ) -> None:
         self.kind, self.manifest, self.resource, self.namespace = kind, manifest, resource, namespace
         self.health = HealthServer(metrics_port)
         self.stop = asyncio.Event()
@@ -96,7 +98,7 @@ class AgentProcess:
     def name(self) -> str:
         return self.resource_model.metadata["name"]
 
-    async def __aenter__(self) -> "AgentProcess":
+    async def __aenter__(self) -> AgentProcess:
         settings = Settings.from_env()
         configure_logging(settings.log_level)
         if not settings.database_url:
@@ -139,12 +141,13 @@ class AgentProcess:
     async def publish(self, type_: str, payload: dict[str, Any]) -> None:
         if self.redis is None or self.resource_model is None:
             return
-        await self.redis.publish(CHANNEL, json.dumps({"type": type_, "sender": self.name, "payload": payload,
-                                                      "ts": time.time()}))
+        await self.redis.publish(
+            CHANNEL, json.dumps({"type": type_, "sender": self.name, "payload": payload, "ts": time.time()})
+        )
 
     async def sleep(self, seconds: float) -> None:
         """Sleep, or return early when asked to stop."""
         try:
             await asyncio.wait_for(self.stop.wait(), timeout=seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass

@@ -35,7 +35,8 @@ def check_ownership(kind: str, patch: dict[str, Any]) -> None:
     foreign = sorted(set(patch) - OWNED_KEYS[kind])
     if foreign:
         raise StatusOwnershipError(
-            f"status patch for {kind} may only set {sorted(OWNED_KEYS[kind])}, not {foreign}")
+            f"status patch for {kind} may only set {sorted(OWNED_KEYS[kind])}, not {foreign}"
+        )
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -61,14 +61,18 @@ class Strategy:
             return None
         return info
 
-    def enter(self, info: MarketInfo, outcome: Outcome, strength: float, view: MarketView, reason: str) -> Intent | None:
+    def enter(
+        self, info: MarketInfo, outcome: Outcome, strength: float, view: MarketView, reason: str
+    ) -> Intent | None:
         book = view.book(info.token_of(outcome))
         mid = book.mid() if book is not None else None
         if mid is None:
             return None
         p = min(0.99, float(mid) + min(MAX_EDGE, EDGE_PER_STRENGTH * strength))
         self.last_entered = info.market_id
-        return Intent(info.market_id, outcome, "BUY", Decimal(p).quantize(_CENT), self._max_price, view.now_ms, reason)
+        return Intent(
+            info.market_id, outcome, "BUY", Decimal(p).quantize(_CENT), self._max_price, view.now_ms, reason
+        )
 
     # --- checkpoint -------------------------------------------------------------------
     def state(self) -> dict[str, Any]:

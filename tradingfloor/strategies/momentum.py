@@ -32,8 +32,13 @@ class MomentumStrategy(Strategy):
         if info is None:
             return None
         up = (move > 0) == self.follow
-        return self.enter(info, "Up" if up else "Down", abs(move) / self.threshold, view,
-                          f"spot moved {move:+.1f} bps in {self.params.lookbackSeconds}s")
+        return self.enter(
+            info,
+            "Up" if up else "Down",
+            abs(move) / self.threshold,
+            view,
+            f"spot moved {move:+.1f} bps in {self.params.lookbackSeconds}s",
+        )
 
     def _signal_state(self) -> dict[str, Any]:
         return {"window": self.window.to_json()}

@@ -34,5 +34,10 @@ class OrderFlowStrategy(Strategy):
         imbalance = (bid - ask) / (bid + ask)
         if abs(imbalance) < self.threshold:
             return None
-        return self.enter(info, "Up" if imbalance > 0 else "Down", abs(imbalance) / self.threshold, view,
-                          f"book imbalance {imbalance:+.2f} over {self.levels} levels")
+        return self.enter(
+            info,
+            "Up" if imbalance > 0 else "Down",
+            abs(imbalance) / self.threshold,
+            view,
+            f"book imbalance {imbalance:+.2f} over {self.levels} levels",
+        )

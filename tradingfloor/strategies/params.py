@@ -21,10 +21,12 @@ class StrategyParams(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, validate_default=True)
 
     maxEntryPrice: Price = Field(default="0.70", description="Never pay more than this per share.")
-    minSecondsToClose: int = Field(default=60, ge=0, le=3600,
-                                   description="No new entries this close to the round's end.")
-    minSecondsFromOpen: int = Field(default=0, ge=0, le=3600,
-                                    description="No new entries this soon after the round opens.")
+    minSecondsToClose: int = Field(
+        default=60, ge=0, le=3600, description="No new entries this close to the round's end."
+    )
+    minSecondsFromOpen: int = Field(
+        default=0, ge=0, le=3600, description="No new entries this soon after the round opens."
+    )
 
 
 class MomentumParams(StrategyParams):

@@ -20,7 +20,9 @@ class TechnicalPatternStrategy(Strategy):
     def __init__(self, params: TechnicalPatternParams, asset) -> None:
         super().__init__(params, asset)
         if params.fastPeriod >= params.slowPeriod:
-            raise ValueError(f"fastPeriod ({params.fastPeriod}) must be below slowPeriod ({params.slowPeriod})")
+            raise ValueError(
+                f"fastPeriod ({params.fastPeriod}) must be below slowPeriod ({params.slowPeriod})"
+            )
         self.bar_ms = params.barSeconds * 1000
         self.alpha_fast = 2.0 / (params.fastPeriod + 1)
         self.alpha_slow = 2.0 / (params.slowPeriod + 1)
@@ -44,9 +46,14 @@ class TechnicalPatternStrategy(Strategy):
         if info is None:
             return None
         gap_bps = abs(self.fast - self.slow) / self.slow * 10_000.0
-        return self.enter(info, signal, min(2.0, 1.0 + gap_bps), view,
-                          f"EMA{self.params.fastPeriod} crossed {'above' if signal == 'Up' else 'below'} "
-                          f"EMA{self.params.slowPeriod}")
+        return self.enter(
+            info,
+            signal,
+            min(2.0, 1.0 + gap_bps),
+            view,
+            f"EMA{self.params.fastPeriod} crossed {'above' if signal == 'Up' else 'below'} "
+            f"EMA{self.params.slowPeriod}",
+        )
 
     def _close_bar(self):
         if self.fast is None:

@@ -53,12 +53,20 @@ class VolumeSpikeStrategy(Strategy):
         info = self.entry_market(view)
         if info is None:
             return None
-        return self.enter(info, "Up" if move > 0 else "Down", min(2.0, ratio / self.multiple), view,
-                          f"volume {ratio:.1f}x baseline, spot {move:+.1f} bps")
+        return self.enter(
+            info,
+            "Up" if move > 0 else "Down",
+            min(2.0, ratio / self.multiple),
+            view,
+            f"volume {ratio:.1f}x baseline, spot {move:+.1f} bps",
+        )
 
     def _signal_state(self) -> dict[str, Any]:
-        return {"recent": [list(r) for r in self.recent], "baseline": [list(b) for b in self.baseline],
-                "first_ms": self.first_ms}
+        return {
+            "recent": [list(r) for r in self.recent],
+            "baseline": [list(b) for b in self.baseline],
+            "first_ms": self.first_ms,
+        }
 
     def _load_signal_state(self, state: dict[str, Any]) -> None:
         self.recent = deque((int(t), float(v), float(p)) for t, v, p in state.get("recent", []))

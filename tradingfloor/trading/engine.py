@@ -17,13 +17,22 @@ The capital itself, the ledger and the loss limits are unchanged. It is part of 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
-from typing import Any, Callable
+from typing import Any
 
 from tradingfloor.market.book import OrderBook
 from tradingfloor.market.events import (
-    Asset, BookSnapshot, LastTrade, MarketEvent, MarketInfo, MarketResolved, NewMarket, PriceChange, SpotTick,
+    Asset,
+    BookSnapshot,
+    LastTrade,
+    MarketEvent,
+    MarketInfo,
+    MarketResolved,
+    NewMarket,
+    PriceChange,
+    SpotTick,
     TickSizeChange,
 )
 from tradingfloor.strategies.params import StrategyParams
@@ -58,13 +67,25 @@ class EngineConfig:
     slippage_ticks: int = 2  # limit = best ask + this many ticks (never above maxEntryPrice)
 
     def to_json(self) -> dict[str, Any]:
-        return {"agent": self.agent, "strategy": self.strategy, "asset": self.asset, "params": dict(self.params),
-                "order_type": self.order_type, "slippage_ticks": self.slippage_ticks}
+        return {
+            "agent": self.agent,
+            "strategy": self.strategy,
+            "asset": self.asset,
+            "params": dict(self.params),
+            "order_type": self.order_type,
+            "slippage_ticks": self.slippage_ticks,
+        }
 
 
 class TradingEngine:
-    def __init__(self, config: EngineConfig, limits: RiskLimits, broker_config: BrokerConfig | None = None,
-                 floor: FloorCapital | None = None, book_factory: Callable[[str, str, Decimal], Any] | None = None) -> None:
+    def __init__(
+        self,
+        config: EngineConfig,
+        limits: RiskLimits,
+        broker_config: BrokerConfig | None = None,
+        floor: FloorCapital | None = None,
+        book_factory: Callable[[str, str, Decimal], Any] | None = None,
+    ) -> None:
         self.config = config
         self.params: StrategyParams = create_strategy(config.strategy, config.params, config.asset).params
         self.strategy = create_strategy(config.strategy, self.params, config.asset)
@@ -151,7 +172,9 @@ class TradingEngine:
                 fills = broker.on_trade(event)
                 if fills:
                     out = out or EngineOutput()
-                    out.results.append(OrderResult(fills[0].client_id, "partial", tuple(fills), "resting order filled"))
+                    out.results.append(
+                        OrderResult(fills[0].client_id, "partial", tuple(fills), "resting order filled")
+                    )
         elif cls is NewMarket:
             if event.info.asset == self.config.asset:
                 self._add_market(event.info)
@@ -221,7 +244,9 @@ class TradingEngine:
         if ask is None:
             return "no ask"
         data_ms = min(self.data_ms.get(info.market_id, 0), self.spot_ms)
-        reason = self.risk.check(self.now_ms, info.end_ms, data_ms, self._open_trades(), self.realized_equity())
+        reason = self.risk.check(
+            self.now_ms, info.end_ms, data_ms, self._open_trades(), self.realized_equity()
+        )
         if reason:
             return reason
         tick = book.tick_size or info.tick_size
@@ -231,8 +256,16 @@ class TradingEngine:
             return f"ask {ask} above max price {intent.max_price}"
         capital = self.limits.capital * self.size_multiplier
         max_stake = min(self.risk.max_stake(self._exposure(), capital), self.broker.free_cash())
-        size = size_buy(intent.p_win, ask, info, capital, self.limits.kelly_fraction, max_stake,
-                        self.broker.config.size_step, worst_price=limit)
+        size = size_buy(
+            intent.p_win,
+            ask,
+            info,
+            capital,
+            self.limits.kelly_fraction,
+            max_stake,
+            self.broker.config.size_step,
+            worst_price=limit,
+        )
         if size.shares == 0:
             return size.reason
         reserve = size.stake  # the most this order can cost, in whole micro-dollars
@@ -240,8 +273,17 @@ class TradingEngine:
             return "floor-wide deployed capital cap reached"
         seq = self.order_seq.get(info.market_id, 0)
         self.order_seq[info.market_id] = seq + 1
-        order = Order(client_order_id(self.config.agent, info.market_id, seq), self.config.agent, info.market_id,
-                      token, "BUY", limit, size.shares, self.config.order_type, self.now_ms)
+        order = Order(
+            client_order_id(self.config.agent, info.market_id, seq),
+            self.config.agent,
+            info.market_id,
+            token,
+            "BUY",
+            limit,
+            size.shares,
+            self.config.order_type,
+            self.now_ms,
+        )
         self.floor_reserved[info.market_id] = self.floor_reserved.get(info.market_id, ZERO) + reserve
         self.order_reserve[order.client_id] = (info.market_id, reserve)
         out.orders.append(order)
@@ -319,12 +361,18 @@ class TradingEngine:
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any], floor: FloorCapital | None = None,
-                   book_factory: Callable[[str, str, Decimal], Any] | None = None) -> "TradingEngine":
+    def from_state(
+        cls,
+        state: dict[str, Any],
+        floor: FloorCapital | None = None,
+        book_factory: Callable[[str, str, Decimal], Any] | None = None,
+    ) -> TradingEngine:
         if state.get("version") != STATE_VERSION:
             raise ValueError(f"engine state version {state.get('version')!r} is not {STATE_VERSION}")
         c = state["config"]
-        config = EngineConfig(c["agent"], c["strategy"], c["asset"], c["params"], c["order_type"], c["slippage_ticks"])
+        config = EngineConfig(
+            c["agent"], c["strategy"], c["asset"], c["params"], c["order_type"], c["slippage_ticks"]
+        )
         engine = cls(config, RiskLimits.from_json(state["limits"]), floor=floor, book_factory=book_factory)
         engine.broker = PaperBroker.from_json(state["broker"])
         engine.risk.load_json(state["risk"])

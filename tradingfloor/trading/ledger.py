@@ -33,14 +33,29 @@ class Position:
     opened_ms: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"market_id": self.market_id, "token_id": self.token_id, "outcome": self.outcome,
-                "shares": str(self.shares), "cost_basis": str(self.cost_basis), "fees": str(self.fees),
-                "realized": str(self.realized), "opened_ms": self.opened_ms}
+        return {
+            "market_id": self.market_id,
+            "token_id": self.token_id,
+            "outcome": self.outcome,
+            "shares": str(self.shares),
+            "cost_basis": str(self.cost_basis),
+            "fees": str(self.fees),
+            "realized": str(self.realized),
+            "opened_ms": self.opened_ms,
+        }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Position":
-        return cls(d["market_id"], d["token_id"], d["outcome"], Decimal(d["shares"]), Decimal(d["cost_basis"]),
-                   Decimal(d["fees"]), Decimal(d["realized"]), int(d["opened_ms"]))
+    def from_json(cls, d: dict[str, Any]) -> Position:
+        return cls(
+            d["market_id"],
+            d["token_id"],
+            d["outcome"],
+            Decimal(d["shares"]),
+            Decimal(d["cost_basis"]),
+            Decimal(d["fees"]),
+            Decimal(d["realized"]),
+            int(d["opened_ms"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +75,27 @@ class ClosedTrade:
         return self.gross_pnl - self.costs
 
     def to_json(self) -> dict[str, Any]:
-        return {"market_id": self.market_id, "token_id": self.token_id, "outcome": self.outcome,
-                "gross_pnl": str(self.gross_pnl), "costs": str(self.costs),
-                "opened_ms": self.opened_ms, "closed_ms": self.closed_ms}
+        return {
+            "market_id": self.market_id,
+            "token_id": self.token_id,
+            "outcome": self.outcome,
+            "gross_pnl": str(self.gross_pnl),
+            "costs": str(self.costs),
+            "opened_ms": self.opened_ms,
+            "closed_ms": self.closed_ms,
+        }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "ClosedTrade":
-        return cls(d["market_id"], d["token_id"], d["outcome"], Decimal(d["gross_pnl"]), Decimal(d["costs"]),
-                   int(d["opened_ms"]), int(d["closed_ms"]))
+    def from_json(cls, d: dict[str, Any]) -> ClosedTrade:
+        return cls(
+            d["market_id"],
+            d["token_id"],
+            d["outcome"],
+            Decimal(d["gross_pnl"]),
+            Decimal(d["costs"]),
+            int(d["opened_ms"]),
+            int(d["closed_ms"]),
+        )
 
 
 class Ledger:
@@ -86,8 +114,16 @@ class Ledger:
     def costs(self) -> Decimal:
         return self.fees + self.redemption_costs
 
-    def buy(self, market_id: str, token_id: str, outcome: Outcome, shares: Decimal, price: Decimal,
-            fee: Decimal, ts_ms: int) -> None:
+    def buy(
+        self,
+        market_id: str,
+        token_id: str,
+        outcome: Outcome,
+        shares: Decimal,
+        price: Decimal,
+        fee: Decimal,
+        ts_ms: int,
+    ) -> None:
         notional = shares * price
         if notional + fee > self.cash:
             raise LedgerError(f"insufficient cash: need {notional + fee}, have {self.cash}")
@@ -130,8 +166,11 @@ class Ledger:
         self.realized += pnl
         if pos.shares == 0:
             del self.positions[pos.token_id]
-            self.closed.append(ClosedTrade(pos.market_id, pos.token_id, pos.outcome, pos.realized, pos.fees,
-                                           pos.opened_ms, ts_ms))
+            self.closed.append(
+                ClosedTrade(
+                    pos.market_id, pos.token_id, pos.outcome, pos.realized, pos.fees, pos.opened_ms, ts_ms
+                )
+            )
 
     def position_value(self, marks: dict[str, Decimal]) -> Decimal:
         return sum((p.shares * marks[p.token_id] for p in self.positions.values()), ZERO)
@@ -154,17 +193,23 @@ class Ledger:
 
     def invariant_gap(self, marks: dict[str, Decimal]) -> Decimal:
         """cash + position value − (start + realized + unrealized − costs); always exactly 0."""
-        return self.equity(marks) - (self.starting_capital + self.realized + self.unrealized(marks) - self.costs)
+        return self.equity(marks) - (
+            self.starting_capital + self.realized + self.unrealized(marks) - self.costs
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"starting_capital": str(self.starting_capital), "cash": str(self.cash),
-                "realized": str(self.realized), "fees": str(self.fees),
-                "redemption_costs": str(self.redemption_costs),
-                "positions": [p.to_json() for p in self.positions.values()],
-                "closed": [c.to_json() for c in self.closed]}
+        return {
+            "starting_capital": str(self.starting_capital),
+            "cash": str(self.cash),
+            "realized": str(self.realized),
+            "fees": str(self.fees),
+            "redemption_costs": str(self.redemption_costs),
+            "positions": [p.to_json() for p in self.positions.values()],
+            "closed": [c.to_json() for c in self.closed],
+        }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Ledger":
+    def from_json(cls, d: dict[str, Any]) -> Ledger:
         led = cls(Decimal(d["starting_capital"]))
         led.cash = Decimal(d["cash"])
         led.realized = Decimal(d["realized"])

@@ -45,11 +45,14 @@ class BrokerConfig:
     redemption_cost: Decimal = Decimal("0.005")  # USD per winning redemption (gas; 0 when relayed)
 
     def to_json(self) -> dict[str, Any]:
-        return {"latency_ms": self.latency_ms, "size_step": str(self.size_step),
-                "redemption_cost": str(self.redemption_cost)}
+        return {
+            "latency_ms": self.latency_ms,
+            "size_step": str(self.size_step),
+            "redemption_cost": str(self.redemption_cost),
+        }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "BrokerConfig":
+    def from_json(cls, d: dict[str, Any]) -> BrokerConfig:
         return cls(int(d["latency_ms"]), Decimal(d["size_step"]), Decimal(d["redemption_cost"]))
 
 
@@ -145,7 +148,9 @@ class PaperBroker:
             raise OrderRejected(f"token {order.token_id} is not part of market {info.slug}")
         tick = self.tick_sizes[order.market_id]
         if order.price % tick != 0 or not tick <= order.price <= _ONE - tick:
-            raise OrderRejected(f"price {order.price} is not on the tick grid {tick} within ({tick}, {_ONE - tick})")
+            raise OrderRejected(
+                f"price {order.price} is not on the tick grid {tick} within ({tick}, {_ONE - tick})"
+            )
         if order.size <= 0 or order.size % self.config.size_step != 0:
             raise OrderRejected(f"size {order.size} must be a positive multiple of {self.config.size_step}")
         if order.size < info.min_size:
@@ -154,10 +159,19 @@ class PaperBroker:
             if self._max_cost(order) > self.free_cash():
                 raise OrderRejected(f"insufficient free cash {self.free_cash()} for {self._max_cost(order)}")
         else:
-            held = self.ledger.positions[order.token_id].shares if order.token_id in self.ledger.positions else ZERO
-            selling = sum((o.size for o in self.open_orders() if o.side == "SELL" and o.token_id == order.token_id), ZERO)
+            held = (
+                self.ledger.positions[order.token_id].shares
+                if order.token_id in self.ledger.positions
+                else ZERO
+            )
+            selling = sum(
+                (o.size for o in self.open_orders() if o.side == "SELL" and o.token_id == order.token_id),
+                ZERO,
+            )
             if order.size > held - selling:
-                raise OrderRejected(f"cannot sell {order.size} shares of {order.token_id}: {held - selling} free")
+                raise OrderRejected(
+                    f"cannot sell {order.size} shares of {order.token_id}: {held - selling} free"
+                )
 
     def _max_cost(self, order: Order) -> Decimal:
         info = self.markets[order.market_id]
@@ -170,11 +184,15 @@ class PaperBroker:
         filled = sum((f.size for f in fills), ZERO)
         if order.order_type == "FOK" and filled < order.size:
             self.reserved.pop(order.client_id, None)
-            return OrderResult(order.client_id, "rejected", reason="FOK: not enough liquidity within the limit")
+            return OrderResult(
+                order.client_id, "rejected", reason="FOK: not enough liquidity within the limit"
+            )
         self._book_fills(fills)
         remaining = order.size - filled
         if order.order_type == "GTC" and remaining > 0:
-            levels = book.bids() if book is not None and order.side == "BUY" else (book.asks() if book else [])
+            levels = (
+                book.bids() if book is not None and order.side == "BUY" else (book.asks() if book else [])
+            )
             ahead = next((s for p, s in levels if p == order.price), ZERO)
             self.resting[order.client_id] = _Resting(order, remaining, ahead)
             if order.side == "BUY":
@@ -209,8 +227,19 @@ class PaperBroker:
             fee = taker_fee(take, price, info.fee_rate, info.fee_exponent)
             if buying and order.order_type != "FOK" and not self._affordable(fills, take, price, fee):
                 break
-            fills.append(Fill(order.client_id, order.market_id, order.token_id, order.side, price, take, fee,
-                              "taker", now_ms))
+            fills.append(
+                Fill(
+                    order.client_id,
+                    order.market_id,
+                    order.token_id,
+                    order.side,
+                    price,
+                    take,
+                    fee,
+                    "taker",
+                    now_ms,
+                )
+            )
             remaining -= take
         return fills
 
@@ -225,7 +254,9 @@ class PaperBroker:
                 key = (f.token_id, "SELL" if f.side == "BUY" else "BUY", f.price)
                 self.consumed[key] = self.consumed.get(key, ZERO) + f.size
             if f.side == "BUY":
-                self.ledger.buy(f.market_id, f.token_id, info.outcome_of(f.token_id), f.size, f.price, f.fee, f.ts_ms)
+                self.ledger.buy(
+                    f.market_id, f.token_id, info.outcome_of(f.token_id), f.size, f.price, f.fee, f.ts_ms
+                )
             else:
                 self.ledger.sell(f.token_id, f.size, f.price, f.fee, f.ts_ms)
 
@@ -292,22 +323,28 @@ class PaperBroker:
             "tick_sizes": {k: str(v) for k, v in self.tick_sizes.items()},
             "seen": sorted(self.seen),
             "pending": [{"due_ms": t, "order": to_json(o)} for t, o in self.pending],
-            "resting": [{"order": to_json(r.order), "remaining": str(r.remaining), "queue_ahead": str(r.queue_ahead)}
-                        for r in self.resting.values()],
+            "resting": [
+                {"order": to_json(r.order), "remaining": str(r.remaining), "queue_ahead": str(r.queue_ahead)}
+                for r in self.resting.values()
+            ],
             "reserved": {k: str(v) for k, v in self.reserved.items()},
             "consumed": [[t, s, str(p), str(q)] for (t, s, p), q in self.consumed.items()],
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "PaperBroker":
+    def from_json(cls, d: dict[str, Any]) -> PaperBroker:
         broker = cls(Ledger.from_json(d["ledger"]), BrokerConfig.from_json(d["config"]))
         for m in d["markets"]:
             broker.register_market(market_info_from_json(m))
         broker.tick_sizes = {k: Decimal(v) for k, v in d["tick_sizes"].items()}
         broker.seen = set(d["seen"])
         broker.pending = [(int(p["due_ms"]), from_json(Order, p["order"])) for p in d["pending"]]
-        broker.resting = {r["order"]["client_id"]: _Resting(from_json(Order, r["order"]), Decimal(r["remaining"]),
-                                                             Decimal(r["queue_ahead"])) for r in d["resting"]}
+        broker.resting = {
+            r["order"]["client_id"]: _Resting(
+                from_json(Order, r["order"]), Decimal(r["remaining"]), Decimal(r["queue_ahead"])
+            )
+            for r in d["resting"]
+        }
         broker.reserved = {k: Decimal(v) for k, v in d["reserved"].items()}
         broker.consumed = {(t, s, Decimal(p)): Decimal(q) for t, s, p, q in d["consumed"]}
         return broker

@@ -36,21 +36,28 @@ class RiskLimits:
     close_guard_ms: int = 30_000  # no order this close to the round's end
 
     @classmethod
-    def from_spec(cls, risk: Any, **overrides: Any) -> "RiskLimits":
+    def from_spec(cls, risk: Any, **overrides: Any) -> RiskLimits:
         """From a TraderAgent ``spec.risk`` model (``tradingfloor.models.trader_agent.Risk``)."""
-        return cls(capital=Decimal(risk.capital), risk_per_trade=Decimal(risk.riskPerTradeBps) / _BPS,
-                   max_exposure=Decimal(risk.maxPositionBps) / _BPS, max_concurrent_trades=risk.maxConcurrentTrades,
-                   daily_loss_limit=Decimal(risk.dailyLossLimitBps) / _BPS,
-                   max_drawdown=Decimal(risk.maxDrawdownBps) / _BPS,
-                   max_consecutive_losses=risk.maxConsecutiveLosses, kelly_fraction=Decimal(risk.kellyFraction),
-                   **overrides)
+        return cls(
+            capital=Decimal(risk.capital),
+            risk_per_trade=Decimal(risk.riskPerTradeBps) / _BPS,
+            max_exposure=Decimal(risk.maxPositionBps) / _BPS,
+            max_concurrent_trades=risk.maxConcurrentTrades,
+            daily_loss_limit=Decimal(risk.dailyLossLimitBps) / _BPS,
+            max_drawdown=Decimal(risk.maxDrawdownBps) / _BPS,
+            max_consecutive_losses=risk.maxConsecutiveLosses,
+            kelly_fraction=Decimal(risk.kellyFraction),
+            **overrides,
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in
-                ((f, getattr(self, f)) for f in self.__dataclass_fields__)}
+        return {
+            k: (str(v) if isinstance(v, Decimal) else v)
+            for k, v in ((f, getattr(self, f)) for f in self.__dataclass_fields__)
+        }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "RiskLimits":
+    def from_json(cls, d: dict[str, Any]) -> RiskLimits:
         return cls(**{k: (Decimal(v) if isinstance(v, str) else v) for k, v in d.items()})
 
 
@@ -91,7 +98,9 @@ class RiskManager:
         ``capital`` is the capital the agent sizes against (default: all of it; the engine passes
         less while the Floor Boss's size multiplier is below 1)."""
         cap = self.limits.capital if capital is None else capital
-        return max(Decimal(0), min(self.limits.risk_per_trade * cap, self.limits.max_exposure * cap - exposure))
+        return max(
+            Decimal(0), min(self.limits.risk_per_trade * cap, self.limits.max_exposure * cap - exposure)
+        )
 
     def check(self, now_ms: int, end_ms: int, data_ms: int, open_trades: int, equity: Decimal) -> str | None:
         """Why no order may be placed now, or None."""
@@ -136,8 +145,13 @@ class RiskManager:
             self.day_start_equity = equity
 
     def to_json(self) -> dict[str, Any]:
-        return {"consecutive_losses": self.consecutive_losses, "peak_equity": str(self.peak_equity),
-                "day": self.day, "day_start_equity": str(self.day_start_equity), "pause_reason": self.pause_reason}
+        return {
+            "consecutive_losses": self.consecutive_losses,
+            "peak_equity": str(self.peak_equity),
+            "day": self.day,
+            "day_start_equity": str(self.day_start_equity),
+            "pause_reason": self.pause_reason,
+        }
 
     def load_json(self, d: dict[str, Any]) -> None:
         self.consecutive_losses = int(d["consecutive_losses"])

@@ -32,8 +32,16 @@ def kelly_fraction(p_win: Decimal, all_in_price: Decimal) -> Decimal:
     return max(ZERO, (p_win - all_in_price) / (1 - all_in_price))
 
 
-def size_buy(p_win: Decimal, price: Decimal, info: MarketInfo, capital: Decimal, kelly_multiplier: Decimal,
-             max_stake: Decimal, size_step: Decimal, worst_price: Decimal | None = None) -> SizeDecision:
+def size_buy(
+    p_win: Decimal,
+    price: Decimal,
+    info: MarketInfo,
+    capital: Decimal,
+    kelly_multiplier: Decimal,
+    max_stake: Decimal,
+    size_step: Decimal,
+    worst_price: Decimal | None = None,
+) -> SizeDecision:
     """Shares to buy at ``price`` (0 with a reason when the bet is not worth it or too small).
 
     Kelly is taken at ``price`` (the ask); the ``max_stake`` cap at ``worst_price`` (the order's

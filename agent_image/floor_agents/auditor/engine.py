@@ -12,14 +12,23 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from floor_agents.auditor import log as audit_log
 from tradingfloor.audit.checks import (
-    AccountState, BookLevels, ClosedTrade, Execution, FeeSchedule, RiskLimits, Thresholds, Violation,
-    account_state, audit_execution, check_pnl,
+    AccountState,
+    BookLevels,
+    ClosedTrade,
+    Execution,
+    FeeSchedule,
+    RiskLimits,
+    Thresholds,
+    Violation,
+    account_state,
+    audit_execution,
+    check_pnl,
 )
 from tradingfloor.models.trader_agent import Risk
 from tradingfloor.observability.logging import get_logger
@@ -33,8 +42,18 @@ _FILL_COLUMNS = """f.id, f.fill_id, f.price, f.size, f.fee, f.liquidity, f.ts,
 
 
 def _execution(row: Any) -> Execution:
-    return Execution(row["fill_id"], row["agent"], row["market_id"], row["token_id"], row["side"], row["price"],
-                     row["size"], row["fee"], row["liquidity"], int(row["ts"].timestamp() * 1000))
+    return Execution(
+        row["fill_id"],
+        row["agent"],
+        row["market_id"],
+        row["token_id"],
+        row["side"],
+        row["price"],
+        row["size"],
+        row["fee"],
+        row["liquidity"],
+        int(row["ts"].timestamp() * 1000),
+    )
 
 
 def parse_book(data: Any) -> BookLevels | None:
@@ -43,9 +62,15 @@ def parse_book(data: Any) -> BookLevels | None:
     if not isinstance(data, dict) or "bids" not in data or "asks" not in data:
         return None
     try:
+
         def levels(raw: Any) -> list[tuple[Decimal, Decimal]]:
-            return [(Decimal(str(lv["price"])), Decimal(str(lv["size"]))) if isinstance(lv, dict)
-                    else (Decimal(str(lv[0])), Decimal(str(lv[1]))) for lv in raw]
+            return [
+                (Decimal(str(lv["price"])), Decimal(str(lv["size"])))
+                if isinstance(lv, dict)
+                else (Decimal(str(lv[0])), Decimal(str(lv[1])))
+                for lv in raw
+            ]
+
         bids = sorted(levels(data["bids"]), key=lambda lv: -lv[0])
         asks = sorted(levels(data["asks"]), key=lambda lv: lv[0])
     except (KeyError, IndexError, TypeError, ArithmeticError, ValueError):
@@ -91,8 +116,13 @@ class PassStats:
 
 
 class Auditor:
-    def __init__(self, name: str, thresholds: Thresholds, agents: list[str] | None = None,
-                 books: BookCache | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        thresholds: Thresholds,
+        agents: list[str] | None = None,
+        books: BookCache | None = None,
+    ) -> None:
         self.name = name
         self.thresholds = thresholds
         self.agents = agents  # None: every trader
@@ -105,38 +135,77 @@ class Auditor:
         row = await conn.fetchrow(
             """SELECT payload FROM market_data WHERE market_id = $1 AND token_id = $2 AND kind = 'book'
                AND ts <= $3 AND payload IS NOT NULL ORDER BY ts DESC, id DESC LIMIT 1""",
-            ex.market_id, ex.token_id, ts)
+            ex.market_id,
+            ex.token_id,
+            ts,
+        )
         return parse_book(row["payload"]) if row else None
 
     async def _limits(self, conn: Any, agent: str) -> RiskLimits | None:
         spec = await conn.fetchval("SELECT spec FROM agents WHERE name = $1 AND kind = 'TraderAgent'", agent)
-        return RiskLimits.from_spec(Risk.model_validate((spec or {}).get("risk", {}))) if spec is not None else None
+        return (
+            RiskLimits.from_spec(Risk.model_validate((spec or {}).get("risk", {})))
+            if spec is not None
+            else None
+        )
 
     async def _state_before(self, conn: Any, fill_row: Any) -> AccountState:
         prior = await conn.fetch(
             f"""SELECT {_FILL_COLUMNS} FROM fills f JOIN orders o USING (client_order_id)
                 WHERE o.agent = $1 AND (f.ts, f.id) < ($2, $3) ORDER BY f.ts, f.id""",
-            fill_row["agent"], fill_row["ts"], fill_row["id"])
+            fill_row["agent"],
+            fill_row["ts"],
+            fill_row["id"],
+        )
         closed = await conn.fetch(
             "SELECT id, agent, token_id, gross_pnl, fees, net_pnl, closed_at FROM trades WHERE agent = $1 AND closed_at <= $2",
-            fill_row["agent"], fill_row["ts"])
-        day_start = fill_row["ts"].astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-        return account_state([_execution(r) for r in prior], [_closed(r) for r in closed],
-                             int(day_start.timestamp() * 1000))
+            fill_row["agent"],
+            fill_row["ts"],
+        )
+        day_start = fill_row["ts"].astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return account_state(
+            [_execution(r) for r in prior], [_closed(r) for r in closed], int(day_start.timestamp() * 1000)
+        )
 
     async def audit_fill(self, conn: Any, row: Any) -> list[Violation]:
         ex = _execution(row)
-        market = await conn.fetchrow("SELECT fee_rate, fee_exponent FROM markets WHERE condition_id = $1", ex.market_id)
+        market = await conn.fetchrow(
+            "SELECT fee_rate, fee_exponent FROM markets WHERE condition_id = $1", ex.market_id
+        )
         schedule = FeeSchedule(market["fee_rate"], market["fee_exponent"]) if market else None
         limits = await self._limits(conn, ex.agent)
         book = await self._book(conn, ex, row["ts"])
-        violations = audit_execution(ex, limits=limits, before=await self._state_before(conn, row), book=book,
-                                     schedule=schedule, thresholds=self.thresholds)
-        skipped = [name for name, known in (("risk", limits), ("book", book), ("fee", schedule)) if known is None]
-        await self._commit(conn, f"fill:{ex.trade_id}", "fill_checked", ex.agent, violations, {
-            "fill_id": ex.trade_id, "agent": ex.agent, "market_id": ex.market_id, "token_id": ex.token_id,
-            "side": ex.side, "price": ex.price, "size": ex.size, "fee": ex.fee, "liquidity": ex.liquidity,
-            "ts_ms": ex.ts_ms, "skipped": skipped})
+        violations = audit_execution(
+            ex,
+            limits=limits,
+            before=await self._state_before(conn, row),
+            book=book,
+            schedule=schedule,
+            thresholds=self.thresholds,
+        )
+        skipped = [
+            name for name, known in (("risk", limits), ("book", book), ("fee", schedule)) if known is None
+        ]
+        await self._commit(
+            conn,
+            f"fill:{ex.trade_id}",
+            "fill_checked",
+            ex.agent,
+            violations,
+            {
+                "fill_id": ex.trade_id,
+                "agent": ex.agent,
+                "market_id": ex.market_id,
+                "token_id": ex.token_id,
+                "side": ex.side,
+                "price": ex.price,
+                "size": ex.size,
+                "fee": ex.fee,
+                "liquidity": ex.liquidity,
+                "ts_ms": ex.ts_ms,
+                "skipped": skipped,
+            },
+        )
         return violations
 
     async def audit_trade(self, conn: Any, row: Any) -> list[Violation]:
@@ -144,34 +213,73 @@ class Auditor:
         fills = await conn.fetch(
             f"""SELECT {_FILL_COLUMNS} FROM fills f JOIN orders o USING (client_order_id)
                 WHERE o.agent = $1 AND o.token_id = $2 AND f.ts <= $3 ORDER BY f.ts, f.id""",
-            row["agent"], row["token_id"], row["closed_at"])
+            row["agent"],
+            row["token_id"],
+            row["closed_at"],
+        )
         violations = check_pnl(trade, [_execution(f) for f in fills], self.thresholds)
-        await self._commit(conn, f"trade:{row['id']}", "trade_checked", trade.agent, violations, {
-            "trade_id": str(row["id"]), "agent": trade.agent, "token_id": trade.token_id,
-            "gross_pnl": trade.gross_pnl, "fees": trade.fees, "net_pnl": trade.net_pnl, "fills": len(fills)})
+        await self._commit(
+            conn,
+            f"trade:{row['id']}",
+            "trade_checked",
+            trade.agent,
+            violations,
+            {
+                "trade_id": str(row["id"]),
+                "agent": trade.agent,
+                "token_id": trade.token_id,
+                "gross_pnl": trade.gross_pnl,
+                "fees": trade.fees,
+                "net_pnl": trade.net_pnl,
+                "fills": len(fills),
+            },
+        )
         return violations
 
-    async def _commit(self, conn: Any, subject: str, kind: str, agent: str, violations: list[Violation],
-                      payload: dict[str, Any]) -> None:
-        now = datetime.now(timezone.utc)
-        await audit_log.append(conn, self.name, subject, kind,
-                               {**payload, "violations": [v.to_json() for v in violations]}, now)
+    async def _commit(
+        self,
+        conn: Any,
+        subject: str,
+        kind: str,
+        agent: str,
+        violations: list[Violation],
+        payload: dict[str, Any],
+    ) -> None:
+        now = datetime.now(UTC)
+        await audit_log.append(
+            conn, self.name, subject, kind, {**payload, "violations": [v.to_json() for v in violations]}, now
+        )
         for v in violations:
-            await record_event(conn, "audit_violation", v.message, agent=agent, reason=v.rule,
-                               payload={"auditor": self.name, **v.to_json()}, ts=now,
-                               event_key=f"{self.name}:{subject}:{v.rule}:{v.message}"[:500])
+            await record_event(
+                conn,
+                "audit_violation",
+                v.message,
+                agent=agent,
+                reason=v.rule,
+                payload={"auditor": self.name, **v.to_json()},
+                ts=now,
+                event_key=f"{self.name}:{subject}:{v.rule}:{v.message}"[:500],
+            )
 
     async def _pending(self, conn: Any, batch: int) -> tuple[list[Any], list[Any]]:
         fills = await conn.fetch(
             f"""SELECT {_FILL_COLUMNS} FROM fills f JOIN orders o USING (client_order_id)
                 WHERE ($1::text[] IS NULL OR o.agent = ANY($1))
                   AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.subject = 'fill:' || f.fill_id AND a.agent = $2)
-                ORDER BY f.id LIMIT $3""", self.agents, self.name, batch)
+                ORDER BY f.id LIMIT $3""",
+            self.agents,
+            self.name,
+            batch,
+        )
         trades = await conn.fetch(
             """SELECT t.id, t.agent, t.token_id, t.gross_pnl, t.fees, t.net_pnl, t.closed_at, t.exit_kind, t.exit_price
                FROM trades t WHERE ($1::text[] IS NULL OR t.agent = ANY($1))
                  AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.subject = 'trade:' || t.id AND a.agent = $2)
-               ORDER BY t.id LIMIT $3""", self.agents, self.name, batch)
+               ORDER BY t.id LIMIT $3""",
+            self.agents,
+            self.name,
+            batch,
+        )
         return list(fills), list(trades)
 
     async def run_pass(self, pool: Any, batch: int = 500) -> PassStats:
@@ -184,14 +292,17 @@ class Auditor:
                     async with conn.transaction():
                         await conn.execute("SELECT pg_advisory_xact_lock($1)", audit_log.APPEND_LOCK)
                         subject = f"fill:{row['fill_id']}" if kind == "fill" else f"trade:{row['id']}"
-                        if await conn.fetchval("SELECT 1 FROM audit_log WHERE subject = $1 AND agent = $2",
-                                               subject, self.name):
+                        if await conn.fetchval(
+                            "SELECT 1 FROM audit_log WHERE subject = $1 AND agent = $2", subject, self.name
+                        ):
                             continue  # another instance of this auditor got there first
                         found = await audit(conn, row)
                     AUDIT_CHECKED.labels(agent=row["agent"]).inc()
                     for v in found:
                         AUDIT_VIOLATIONS.labels(agent=v.agent, rule=v.rule).inc()
-                        log.warning("audit.violation", rule=v.rule, agent=v.agent, trade=v.trade_id, message=v.message)
+                        log.warning(
+                            "audit.violation", rule=v.rule, agent=v.agent, trade=v.trade_id, message=v.message
+                        )
                     stats.checked += 1
                     stats.violations += found
         return stats
@@ -202,19 +313,33 @@ class Auditor:
             row = await conn.fetchrow(
                 """SELECT count(*) AS checked,
                           coalesce(sum(jsonb_array_length(payload->'violations')), 0) AS violations
-                   FROM audit_log WHERE agent = $1""", self.name)
+                   FROM audit_log WHERE agent = $1""",
+                self.name,
+            )
             last = await conn.fetchrow(
                 """SELECT payload->'violations'->0->>'message' AS message FROM audit_log
                    WHERE agent = $1 AND jsonb_array_length(payload->'violations') > 0 ORDER BY seq DESC LIMIT 1""",
-                self.name)
+                self.name,
+            )
             head = await audit_log.head(conn)
-        return {"reportedAt": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
-                "tradesChecked": row["checked"], "violations": row["violations"],
-                "lastViolation": last["message"] if last else None,
-                "chainHead": f"{head.seq}:{head.hash}" if head else None}
+        return {
+            "reportedAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "tradesChecked": row["checked"],
+            "violations": row["violations"],
+            "lastViolation": last["message"] if last else None,
+            "chainHead": f"{head.seq}:{head.hash}" if head else None,
+        }
 
 
 def _closed(row: Any) -> ClosedTrade:
     payout = row.get("exit_price") if row.get("exit_kind") == "settled" else None
-    return ClosedTrade(str(row["id"]), row["agent"], row["token_id"], row["gross_pnl"], row["fees"], row["net_pnl"],
-                       int(row["closed_at"].timestamp() * 1000), payout)
+    return ClosedTrade(
+        str(row["id"]),
+        row["agent"],
+        row["token_id"],
+        row["gross_pnl"],
+        row["fees"],
+        row["net_pnl"],
+        int(row["closed_at"].timestamp() * 1000),
+        payout,
+    )

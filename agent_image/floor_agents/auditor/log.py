@@ -9,7 +9,7 @@ persistence layer's JSON codecs (``tradingfloor.persistence.db.connect`` / ``cre
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -24,13 +24,19 @@ async def head(conn: asyncpg.Connection) -> AuditEntry | None:
     return await last_audit(conn)
 
 
-async def append(conn: asyncpg.Connection, agent: str, subject: str, kind: str, payload: dict[str, Any],
-                 ts: datetime | None = None) -> AuditEntry:
+async def append(
+    conn: asyncpg.Connection,
+    agent: str,
+    subject: str,
+    kind: str,
+    payload: dict[str, Any],
+    ts: datetime | None = None,
+) -> AuditEntry:
     """Append one entry; must run inside a transaction (the lock is released at its end)."""
     if not conn.is_in_transaction():
         raise RuntimeError("audit log append must run inside a transaction")
     await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
-    e = next_entry(await head(conn), agent, subject, kind, payload, ts or datetime.now(timezone.utc))
+    e = next_entry(await head(conn), agent, subject, kind, payload, ts or datetime.now(UTC))
     await append_audit(conn, e)
     return e
 

@@ -59,19 +59,22 @@ async def run(manifest: Path | None, resource: str | None, namespace: str, metri
                     try:
                         auditor.agents = await selected_agents(proc.pool, spec.selector.matchLabels)
                         stats = await auditor.run_pass(proc.pool)
-                        await proc.sink.patch_status("Auditor", proc.name, {"audit": await auditor.summary(proc.pool)})
+                        await proc.sink.patch_status(
+                            "Auditor", proc.name, {"audit": await auditor.summary(proc.pool)}
+                        )
                         proc.health.healthy = True
                         if stats.checked:
                             log.info("auditor.pass", checked=stats.checked, violations=len(stats.violations))
-                    except Exception as exc:  # noqa: BLE001 - the next pass retries; nothing is lost
+                    except Exception as exc:
                         ERRORS.labels(agent=proc.name, kind=type(exc).__name__).inc()
                         proc.health.healthy = False
                         log.exception("auditor.pass_failed")
                 wake.clear()
                 waiter = asyncio.create_task(wake.wait())
                 stopper = asyncio.create_task(proc.stop.wait())
-                await asyncio.wait({waiter, stopper}, timeout=spec.checkIntervalSeconds,
-                                   return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    {waiter, stopper}, timeout=spec.checkIntervalSeconds, return_when=asyncio.FIRST_COMPLETED
+                )
                 waiter.cancel()
                 stopper.cancel()
         finally:

@@ -24,8 +24,10 @@ def parse_chain_head(text: str | None) -> tuple[int, str] | None:
 
 async def recorded_head(conn) -> tuple[int, str] | None:
     """The newest head any auditor recorded in its status (local floor), to catch a truncated tail."""
-    rows = await conn.fetch("SELECT status->'audit'->>'chainHead' AS head FROM agents "
-                            "WHERE kind = 'Auditor' AND status->'audit' ? 'chainHead'")
+    rows = await conn.fetch(
+        "SELECT status->'audit'->>'chainHead' AS head FROM agents "
+        "WHERE kind = 'Auditor' AND status->'audit' ? 'chainHead'"
+    )
     heads = [h for h in (parse_chain_head(r["head"]) for r in rows) if h]
     return max(heads, default=None)
 

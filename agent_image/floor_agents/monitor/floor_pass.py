@@ -10,14 +10,26 @@ from decimal import Decimal
 from typing import Any
 
 from floor_agents.monitor.performance import (
-    AgentMetrics, Alert, AlertThresholds, TradePnl, agent_metrics, alerts_for, floor_metrics, floor_status,
+    AgentMetrics,
+    Alert,
+    AlertThresholds,
+    TradePnl,
+    agent_metrics,
+    alerts_for,
+    floor_metrics,
+    floor_status,
 )
 from tradingfloor.bus.heartbeats import read_heartbeats
 from tradingfloor.models.trader_agent import Risk
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.observability.metrics import PERFORMANCE_ALERTS
 from tradingfloor.persistence.repositories import (
-    PerformanceRow, insert_performance, list_agents, list_positions, list_trades, record_event,
+    PerformanceRow,
+    insert_performance,
+    list_agents,
+    list_positions,
+    list_trades,
+    record_event,
 )
 from tradingfloor.status.sink import StatusSink, StatusTargetMissing
 
@@ -65,11 +77,20 @@ class PassResult:
     alerts: list[Alert]
 
 
-async def run_pass(ex: Any, sink: StatusSink, monitor: str, thresholds: AlertThresholds, now: datetime,
-                   redis: Any = None, match_labels: dict[str, str] | None = None) -> PassResult:
+async def run_pass(
+    ex: Any,
+    sink: StatusSink,
+    monitor: str,
+    thresholds: AlertThresholds,
+    now: datetime,
+    redis: Any = None,
+    match_labels: dict[str, str] | None = None,
+) -> PassResult:
     ledger = await load_ledger(ex, match_labels)
-    metrics = [agent_metrics(a, ledger.capital[a], ledger.trades.get(a, []), now, ledger.exposure.get(a, Decimal(0)))
-               for a in sorted(ledger.capital)]
+    metrics = [
+        agent_metrics(a, ledger.capital[a], ledger.trades.get(a, []), now, ledger.exposure.get(a, Decimal(0)))
+        for a in sorted(ledger.capital)
+    ]
     floor = floor_metrics(ledger.capital, [t for ts in ledger.trades.values() for t in ts], now)
     alerts: list[Alert] = []
     beats = await read_heartbeats(redis, [m.agent for m in metrics]) if redis is not None else {}
@@ -82,30 +103,65 @@ async def run_pass(ex: Any, sink: StatusSink, monitor: str, thresholds: AlertThr
             log.info("monitor.status_target_missing", agent=m.agent, error=str(exc))
         await _store(ex, m, now)
     await _store(ex, floor, now)
-    await sink.patch_status("Monitor", monitor, {"floor": floor_status(floor, len(metrics), len(alerts), now)})
+    await sink.patch_status(
+        "Monitor", monitor, {"floor": floor_status(floor, len(metrics), len(alerts), now)}
+    )
     for a in alerts:
         await _raise(ex, redis, monitor, a, now)
     return PassResult(metrics, floor, alerts)
 
 
 async def _store(ex: Any, m: AgentMetrics, now: datetime) -> None:
-    finite = (lambda x: Decimal(repr(x)) if x == x and abs(x) != float("inf") else None)  # noqa: E731
-    await insert_performance(ex, PerformanceRow(
-        agent=m.agent, ts=now, period="all", trades=m.trades, wins=m.wins, losses=m.losses,
-        win_rate=finite(m.win_rate), pnl=m.pnl, fees=m.fees, equity=m.equity, sharpe=finite(m.sharpe),
-        sortino=finite(m.sortino), max_drawdown=finite(m.max_drawdown), profit_factor=finite(m.profit_factor),
-        extra={"psr": m.psr if m.psr == m.psr else None, "drawdown": m.drawdown, "dailyPnl": str(m.daily_pnl),
-               "consecutiveLosses": m.consecutive_losses}))
+    finite = lambda x: Decimal(repr(x)) if x == x and abs(x) != float("inf") else None  # noqa: E731
+    await insert_performance(
+        ex,
+        PerformanceRow(
+            agent=m.agent,
+            ts=now,
+            period="all",
+            trades=m.trades,
+            wins=m.wins,
+            losses=m.losses,
+            win_rate=finite(m.win_rate),
+            pnl=m.pnl,
+            fees=m.fees,
+            equity=m.equity,
+            sharpe=finite(m.sharpe),
+            sortino=finite(m.sortino),
+            max_drawdown=finite(m.max_drawdown),
+            profit_factor=finite(m.profit_factor),
+            extra={
+                "psr": m.psr if m.psr == m.psr else None,
+                "drawdown": m.drawdown,
+                "dailyPnl": str(m.daily_pnl),
+                "consecutiveLosses": m.consecutive_losses,
+            },
+        ),
+    )
 
 
 async def _raise(ex: Any, redis: Any, monitor: str, a: Alert, now: datetime) -> None:
     """Metric, system event, pub/sub message and log line for one alert."""
     PERFORMANCE_ALERTS.labels(agent=a.agent, alert=a.alert).inc()
-    await record_event(ex, "performance_alert", a.message, agent=a.agent, reason=a.alert,
-                       payload={"monitor": monitor, "alert": a.alert}, ts=now)
+    await record_event(
+        ex,
+        "performance_alert",
+        a.message,
+        agent=a.agent,
+        reason=a.alert,
+        payload={"monitor": monitor, "alert": a.alert},
+        ts=now,
+    )
     log.warning("monitor.alert", agent=a.agent, alert=a.alert, message=a.message)
     if redis is not None:
-        await redis.publish(CHANNEL, json.dumps({
-            "type": "performance_alert", "sender": monitor, "ts": now.timestamp(),
-            "payload": {"agent": a.agent, "alert": a.alert, "message": a.message}}))
-
+        await redis.publish(
+            CHANNEL,
+            json.dumps(
+                {
+                    "type": "performance_alert",
+                    "sender": monitor,
+                    "ts": now.timestamp(),
+                    "payload": {"agent": a.agent, "alert": a.alert, "message": a.message},
+                }
+            ),
+        )

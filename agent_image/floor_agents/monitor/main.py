@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from floor_agents.monitor.floor_pass import run_pass
@@ -27,11 +27,18 @@ async def run(manifest: Path | None, resource: str | None, namespace: str, metri
             if spec.lifecycle == "Active" and loop.time() >= next_pass:
                 next_pass = loop.time() + spec.intervalSeconds
                 try:
-                    result = await run_pass(proc.pool, proc.sink, proc.name, thresholds, datetime.now(timezone.utc),
-                                            redis=proc.redis, match_labels=spec.selector.matchLabels)
+                    result = await run_pass(
+                        proc.pool,
+                        proc.sink,
+                        proc.name,
+                        thresholds,
+                        datetime.now(UTC),
+                        redis=proc.redis,
+                        match_labels=spec.selector.matchLabels,
+                    )
                     proc.health.healthy = True
                     log.info("monitor.pass", agents=len(result.agents), alerts=len(result.alerts))
-                except Exception as exc:  # noqa: BLE001 - one failed pass must not end the process
+                except Exception as exc:
                     ERRORS.labels(agent=proc.name, kind=type(exc).__name__).inc()
                     proc.health.healthy = False
                     log.exception("monitor.pass_failed")

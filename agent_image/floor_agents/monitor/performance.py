@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from tradingfloor.analytics.stats import max_drawdown, summarize
@@ -43,9 +43,11 @@ class AlertThresholds:
     heartbeat_stale_seconds: int = 90
 
     @classmethod
-    def from_spec(cls, alerts) -> "AlertThresholds":
+    def from_spec(cls, alerts) -> AlertThresholds:
         """From a Monitor ``spec.alerts``."""
-        return cls(alerts.drawdownBps, alerts.dailyLossBps, alerts.consecutiveLosses, alerts.heartbeatStaleSeconds)
+        return cls(
+            alerts.drawdownBps, alerts.dailyLossBps, alerts.consecutiveLosses, alerts.heartbeatStaleSeconds
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +85,24 @@ class AgentMetrics:
     def status(self, now: datetime) -> dict[str, object]:
         """The ``status.performance`` shape of a TraderAgent."""
         return {
-            "reportedAt": now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
-            "trades": self.trades, "wins": self.wins, "losses": self.losses,
-            "winRate": ratio(self.win_rate), "winRateLow": ratio(self.win_rate_low),
-            "pnl": money(self.pnl), "dailyPnl": money(self.daily_pnl), "equity": money(self.equity),
-            "exposure": money(self.exposure), "sharpe": ratio(self.sharpe), "sortino": ratio(self.sortino),
-            "maxDrawdown": ratio(self.max_drawdown), "drawdown": ratio(self.drawdown),
-            "profitFactor": ratio(self.profit_factor), "psr": ratio(self.psr),
-            "consecutiveLosses": self.consecutive_losses, "fees": money(self.fees),
+            "reportedAt": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "trades": self.trades,
+            "wins": self.wins,
+            "losses": self.losses,
+            "winRate": ratio(self.win_rate),
+            "winRateLow": ratio(self.win_rate_low),
+            "pnl": money(self.pnl),
+            "dailyPnl": money(self.daily_pnl),
+            "equity": money(self.equity),
+            "exposure": money(self.exposure),
+            "sharpe": ratio(self.sharpe),
+            "sortino": ratio(self.sortino),
+            "maxDrawdown": ratio(self.max_drawdown),
+            "drawdown": ratio(self.drawdown),
+            "profitFactor": ratio(self.profit_factor),
+            "psr": ratio(self.psr),
+            "consecutiveLosses": self.consecutive_losses,
+            "fees": money(self.fees),
         }
 
 
@@ -105,7 +117,7 @@ def money(x: Decimal) -> str:
 
 
 def _day_start(t: datetime) -> datetime:
-    return t.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return t.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def daily_equity(capital: Decimal, trades: Sequence[TradePnl], now: datetime) -> list[float]:
@@ -133,8 +145,9 @@ def trailing_losses(trades: Sequence[TradePnl]) -> int:
     return count
 
 
-def agent_metrics(agent: str, capital: Decimal, trades: Sequence[TradePnl], now: datetime,
-                  exposure: Decimal = ZERO) -> AgentMetrics:
+def agent_metrics(
+    agent: str, capital: Decimal, trades: Sequence[TradePnl], now: datetime, exposure: Decimal = ZERO
+) -> AgentMetrics:
     """``trades`` are the agent's closed trades in closing order."""
     trades = sorted(trades, key=lambda t: t.closed_at)
     equity, curve = capital, [(trades[0].closed_at if trades else now, capital)]
@@ -142,18 +155,32 @@ def agent_metrics(agent: str, capital: Decimal, trades: Sequence[TradePnl], now:
         equity += t.pnl
         curve.append((t.closed_at, equity))
     values = [float(v) for _, v in curve]
-    summary = summarize([float(t.pnl) for t in trades], daily_equity(capital, trades, now), periods_per_year=365)
+    summary = summarize(
+        [float(t.pnl) for t in trades], daily_equity(capital, trades, now), periods_per_year=365
+    )
     peak = max(values)
     today = _day_start(now)
     return AgentMetrics(
-        agent=agent, capital=capital, trades=summary.trades, wins=summary.wins, losses=summary.losses,
-        win_rate=summary.win_rate, win_rate_low=summary.wilson_low,
+        agent=agent,
+        capital=capital,
+        trades=summary.trades,
+        wins=summary.wins,
+        losses=summary.losses,
+        win_rate=summary.win_rate,
+        win_rate_low=summary.wilson_low,
         pnl=sum((t.pnl for t in trades), ZERO),
         daily_pnl=sum((t.pnl for t in trades if t.closed_at >= today), ZERO),
-        equity=equity, exposure=exposure, fees=sum((t.fees for t in trades), ZERO),
-        sharpe=summary.sharpe, sortino=summary.sortino, psr=summary.psr, profit_factor=summary.profit_factor,
-        max_drawdown=max_drawdown(values), drawdown=(peak - values[-1]) / peak if peak > 0 else 0.0,
-        consecutive_losses=trailing_losses(trades), curve=tuple(curve),
+        equity=equity,
+        exposure=exposure,
+        fees=sum((t.fees for t in trades), ZERO),
+        sharpe=summary.sharpe,
+        sortino=summary.sortino,
+        psr=summary.psr,
+        profit_factor=summary.profit_factor,
+        max_drawdown=max_drawdown(values),
+        drawdown=(peak - values[-1]) / peak if peak > 0 else 0.0,
+        consecutive_losses=trailing_losses(trades),
+        curve=tuple(curve),
     )
 
 
@@ -162,27 +189,57 @@ def alerts_for(m: AgentMetrics, thresholds: AlertThresholds, heartbeat_age: floa
     ``heartbeat_age`` is None when the agent never heartbeat (nothing to call stale)."""
     out = []
     if m.drawdown * 10000 >= thresholds.drawdown_bps:
-        out.append(Alert(m.agent, "drawdown", f"drawdown {m.drawdown:.2%} reached the {thresholds.drawdown_bps} bps alert"))
+        out.append(
+            Alert(
+                m.agent,
+                "drawdown",
+                f"drawdown {m.drawdown:.2%} reached the {thresholds.drawdown_bps} bps alert",
+            )
+        )
     daily_limit = m.capital * thresholds.daily_loss_bps / BPS
     if -m.daily_pnl >= daily_limit:
-        out.append(Alert(m.agent, "daily_loss", f"today's P&L {m.daily_pnl} reached the daily loss alert -{daily_limit}"))
+        out.append(
+            Alert(
+                m.agent,
+                "daily_loss",
+                f"today's P&L {m.daily_pnl} reached the daily loss alert -{daily_limit}",
+            )
+        )
     if m.consecutive_losses >= thresholds.consecutive_losses:
-        out.append(Alert(m.agent, "consecutive_losses",
-                         f"{m.consecutive_losses} losses in a row (alert at {thresholds.consecutive_losses})"))
+        out.append(
+            Alert(
+                m.agent,
+                "consecutive_losses",
+                f"{m.consecutive_losses} losses in a row (alert at {thresholds.consecutive_losses})",
+            )
+        )
     if heartbeat_age is not None and heartbeat_age > thresholds.heartbeat_stale_seconds:
-        out.append(Alert(m.agent, "heartbeat_stale",
-                         f"last heartbeat {heartbeat_age:.0f} s ago (alert after {thresholds.heartbeat_stale_seconds} s)"))
+        out.append(
+            Alert(
+                m.agent,
+                "heartbeat_stale",
+                f"last heartbeat {heartbeat_age:.0f} s ago (alert after {thresholds.heartbeat_stale_seconds} s)",
+            )
+        )
     return out
 
 
-def floor_metrics(capital_by_agent: dict[str, Decimal], trades: Sequence[TradePnl], now: datetime) -> AgentMetrics:
+def floor_metrics(
+    capital_by_agent: dict[str, Decimal], trades: Sequence[TradePnl], now: datetime
+) -> AgentMetrics:
     """The floor as one account: all agents' capital and trades together."""
     return agent_metrics("floor", sum(capital_by_agent.values(), ZERO), trades, now)
 
 
 def floor_status(floor: AgentMetrics, agents: int, alerts: int, now: datetime) -> dict[str, object]:
     """The ``status.floor`` shape of a Monitor."""
-    return {"reportedAt": now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
-            "agents": agents, "trades": floor.trades, "pnl": money(floor.pnl),
-            "winRate": ratio(floor.win_rate), "sharpe": ratio(floor.sharpe),
-            "maxDrawdown": ratio(floor.max_drawdown), "alerts": alerts}
+    return {
+        "reportedAt": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "agents": agents,
+        "trades": floor.trades,
+        "pnl": money(floor.pnl),
+        "winRate": ratio(floor.win_rate),
+        "sharpe": ratio(floor.sharpe),
+        "maxDrawdown": ratio(floor.max_drawdown),
+        "alerts": alerts,
+    }

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from floor_agents.monitor.floor_pass import Ledger, load_ledger
-from floor_agents.monitor.performance import AgentMetrics, AlertThresholds, agent_metrics, alerts_for, floor_metrics
+from floor_agents.monitor.performance import (
+    AgentMetrics,
+    AlertThresholds,
+    agent_metrics,
+    alerts_for,
+    floor_metrics,
+)
 from floor_agents.monitor.render import write_report
 from tradingfloor.persistence.db import connect
 from tradingfloor.services.local import floor_database
@@ -27,7 +33,10 @@ def window_metrics(ledger: Ledger, start: datetime, end: datetime) -> tuple[list
         trades = ledger.trades.get(agent, [])
         opening[agent] = capital + sum((t.pnl for t in trades if t.closed_at < start), Decimal(0))
         inside[agent] = [t for t in trades if start <= t.closed_at < end]
-    agents = [agent_metrics(a, opening[a], inside[a], end, ledger.exposure.get(a, Decimal(0))) for a in sorted(opening)]
+    agents = [
+        agent_metrics(a, opening[a], inside[a], end, ledger.exposure.get(a, Decimal(0)))
+        for a in sorted(opening)
+    ]
     return agents, floor_metrics(opening, [t for ts in inside.values() for t in ts], end)
 
 
@@ -56,6 +65,6 @@ def main(window: str, out: Path, fmt: str, database_url: str | None) -> int:
         return 2
     settings = Settings.from_env()
     with floor_database(settings.state_dir, database_url or settings.database_url) as url:
-        page = asyncio.run(build(url, window, Path(out), fmt, datetime.now(timezone.utc)))
+        page = asyncio.run(build(url, window, Path(out), fmt, datetime.now(UTC)))
     print(f"report written to {page}")
     return 0

@@ -52,8 +52,20 @@ from tradingfloor.market.events import MarketEvent, MarketResolved, NewMarket
 from tradingfloor.models.trader_agent import TraderAgentSpec
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.observability.metrics import (
-    AGENT_PAUSE_REQUESTED, DECISION_LATENCY, DRAWDOWN, EQUITY, ERRORS, EXPOSURE, FEED_LAG, FEES, FILLS, HEARTBEAT,
-    ORDERS, PNL, TRADES, WIN_RATE,
+    AGENT_PAUSE_REQUESTED,
+    DECISION_LATENCY,
+    DRAWDOWN,
+    EQUITY,
+    ERRORS,
+    EXPOSURE,
+    FEED_LAG,
+    FEES,
+    FILLS,
+    HEARTBEAT,
+    ORDERS,
+    PNL,
+    TRADES,
+    WIN_RATE,
 )
 from tradingfloor.settings import Settings
 from tradingfloor.status.sink import StatusSink
@@ -79,10 +91,19 @@ class Timers:
 
 
 class TraderRuntime:
-    def __init__(self, name: str, spec: TraderAgentSpec, settings: Settings, store: TraderStore,
-                 redis: aioredis.Redis | None, sink: StatusSink | None, timers: Timers,
-                 cache: MarketCache | None = None, status: StatusReader | None = None,
-                 floor: RedisFloorCapital | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        spec: TraderAgentSpec,
+        settings: Settings,
+        store: TraderStore,
+        redis: aioredis.Redis | None,
+        sink: StatusSink | None,
+        timers: Timers,
+        cache: MarketCache | None = None,
+        status: StatusReader | None = None,
+        floor: RedisFloorCapital | None = None,
+    ) -> None:
         self.name = name
         self.spec = spec
         self.settings = settings
@@ -95,8 +116,11 @@ class TraderRuntime:
         self.floor = floor
         self.api: ApiCounter | None = None  # the live broker's venue-call counts
         # ``tf:heartbeat:<agent>``, expiring after three missed beats
-        self.beats = Heartbeat(redis, name, ttl=3 * timers.heartbeat_s, interval=timers.heartbeat_s) \
-            if redis is not None else None
+        self.beats = (
+            Heartbeat(redis, name, ttl=3 * timers.heartbeat_s, interval=timers.heartbeat_s)
+            if redis is not None
+            else None
+        )
         self.lock = asyncio.Lock()
         self.seq = 0
         self.fill_counts: dict[str, dict[str, int]] = {}  # market id -> client id -> fills booked
@@ -122,21 +146,30 @@ class TraderRuntime:
         await self.store.open()
         restored = await self.store.load()
         if restored is None:
-            engine = TradingEngine(EngineConfig(self.name, self.spec.strategy, self.spec.market.asset,
-                                                dict(self.spec.params)), RiskLimits.from_spec(self.spec.risk),
-                                   floor=self.floor)
+            engine = TradingEngine(
+                EngineConfig(self.name, self.spec.strategy, self.spec.market.asset, dict(self.spec.params)),
+                RiskLimits.from_spec(self.spec.risk),
+                floor=self.floor,
+            )
         else:
             self.seq, state = restored
             if state.get("version") != STATE_VERSION:
-                raise ValueError(f"checkpoint {self.seq} of {self.name} has version {state.get('version')!r},"
-                                 f" not {STATE_VERSION}")
+                raise ValueError(
+                    f"checkpoint {self.seq} of {self.name} has version {state.get('version')!r},"
+                    f" not {STATE_VERSION}"
+                )
             engine = TradingEngine.from_state(state["engine"], floor=self.floor)
             self.fill_counts = state["fill_counts"]
             self.lots = {t: Lot.from_json(v) for t, v in state["lots"].items()}
             self.traded = set(state["traded"])
         self.stored_positions = set(engine.broker.ledger.positions)
-        broker = make_broker(self.spec, self.settings, engine.broker.ledger, config=engine.broker.config,
-                             journal=self._journal_live_intent)
+        broker = make_broker(
+            self.spec,
+            self.settings,
+            engine.broker.ledger,
+            config=engine.broker.config,
+            journal=self._journal_live_intent,
+        )
         if self.spec.mode == "live":  # make_broker gave the live broker (or refused)
             from tradingfloor.brokers.live import Submission
 
@@ -153,10 +186,18 @@ class TraderRuntime:
         await self.refresh_size()
         self._instrument(engine)
         self._update_gauges()
-        log.info("trader.started", agent=self.name, resumed_seq=self.seq, live=self.live,
-                 cash=str(engine.broker.ledger.cash), positions=len(engine.broker.ledger.positions),
-                 journaled=self.store.pending)
-        await self._publish("agent_started", {"agent": self.name, "pid_seq": self.seq, "mode": self.spec.mode})
+        log.info(
+            "trader.started",
+            agent=self.name,
+            resumed_seq=self.seq,
+            live=self.live,
+            cash=str(engine.broker.ledger.cash),
+            positions=len(engine.broker.ledger.positions),
+            journaled=self.store.pending,
+        )
+        await self._publish(
+            "agent_started", {"agent": self.name, "pid_seq": self.seq, "mode": self.spec.mode}
+        )
 
     async def catch_up(self) -> int:
         """Replay the collector's cache: settle what resolved while we were away, then take up the
@@ -165,15 +206,21 @@ class TraderRuntime:
             return 0
         try:
             snap = await self.cache.snapshot()
-        except Exception as exc:  # noqa: BLE001 - Redis trouble: the live feed still brings new rounds
+        except Exception as exc:
             ERRORS.labels(self.name, "redis").inc()
             log.warning("trader.catch_up_failed", agent=self.name, error=str(exc))
             return 0
         events = catch_up_events(self.engine.markets, self.spec.market.asset, snap)  # type: ignore[union-attr]
         for event in events:
             await self._step(event, time.perf_counter_ns())
-        log.info("trader.caught_up", agent=self.name, events=len(events), markets=len(snap.markets),
-                 resolved=len(snap.resolved), books=len(snap.books))
+        log.info(
+            "trader.caught_up",
+            agent=self.name,
+            events=len(events),
+            markets=len(snap.markets),
+            resolved=len(snap.resolved),
+            books=len(snap.books),
+        )
         return len(events)
 
     def _instrument(self, engine: TradingEngine) -> None:
@@ -190,7 +237,9 @@ class TraderRuntime:
 
     def _journal_live_intent(self, sub: Submission) -> None:
         # Called by the live broker from the worker thread, before the order is sent.
-        future = asyncio.run_coroutine_threadsafe(self.store.record_intent(sub.order, sub.to_json()), self._loop)
+        future = asyncio.run_coroutine_threadsafe(
+            self.store.record_intent(sub.order, sub.to_json()), self._loop
+        )
         future.result(timeout=15)
 
     # --- the step ---------------------------------------------------------------------------
@@ -219,15 +268,18 @@ class TraderRuntime:
     async def _look_up(self, market_id: str, event: MarketEvent) -> None:
         try:
             snap = await self.cache.market(market_id, event if isinstance(event, NewMarket) else None)  # type: ignore[union-attr]
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             ERRORS.labels(self.name, "redis").inc()
             log.warning("trader.cache_lookup_failed", agent=self.name, market=market_id, error=str(exc))
             return
         if market_id in snap.resolved:
             self._lookups[market_id] = float("inf")  # over: never look it up again
             return
-        events = catch_up_events(self.engine.markets, self.spec.market.asset,  # type: ignore[union-attr]
-                                 CacheSnapshot(markets=snap.markets, books=snap.books))
+        events = catch_up_events(
+            self.engine.markets,
+            self.spec.market.asset,  # type: ignore[union-attr]
+            CacheSnapshot(markets=snap.markets, books=snap.books),
+        )
         for e in events:
             await self._step(e, time.perf_counter_ns())
         if events:
@@ -299,9 +351,13 @@ class TraderRuntime:
         return batch, fills
 
     def _state(self) -> dict[str, Any]:
-        return {"version": STATE_VERSION, "engine": self.engine.export_state(),  # type: ignore[union-attr]
-                "fill_counts": self.fill_counts, "lots": {t: lot.to_json() for t, lot in self.lots.items()},
-                "traded": sorted(self.traded)}
+        return {
+            "version": STATE_VERSION,
+            "engine": self.engine.export_state(),  # type: ignore[union-attr]
+            "fill_counts": self.fill_counts,
+            "lots": {t: lot.to_json() for t, lot in self.lots.items()},
+            "traded": sorted(self.traded),
+        }
 
     async def _commit(self, batch: Batch) -> None:
         self.seq += 1
@@ -315,11 +371,18 @@ class TraderRuntime:
             res = next((r for r in out.results if r.client_id == order.client_id), None)
             ORDERS.labels(self.name, order.side, res.status if res else "pending").inc()
         books = self._books_met(fills)
-        for (fid, fill), book in zip(fills, books):
+        for (fid, fill), book in zip(fills, books, strict=False):
             FILLS.labels(self.name).inc()
             FEES.labels(self.name).inc(float(fill.fee))
-            await self._publish("trade_executed", {"agent": self.name, "fill_id": fid,
-                                                   "trade": {"fill_id": fid, **to_json(fill)}, "book": book})
+            await self._publish(
+                "trade_executed",
+                {
+                    "agent": self.name,
+                    "fill_id": fid,
+                    "trade": {"fill_id": fid, **to_json(fill)},
+                    "book": book,
+                },
+            )
         for trade in out.closed:
             TRADES.labels(self.name, "win" if trade.net_pnl > 0 else "loss").inc()
         if out.pause_requested:
@@ -332,10 +395,15 @@ class TraderRuntime:
     def _books_met(self, fills: list[tuple[str, Fill]]) -> list[dict[str, Any] | None]:
         """The book each fill of this step met: the engine's book less the liquidity the broker had
         already taken, including earlier fills of the same step (walked level by level)."""
-        return [book_met(self.engine.books.get(f.token_id),  # type: ignore[union-attr]
-                         getattr(self.engine.broker, "consumed", {}),  # type: ignore[union-attr]
-                         [g for _, g in fills[i:] if g.token_id == f.token_id and g.liquidity == "taker"], f)
-                for i, (_, f) in enumerate(fills)]
+        return [
+            book_met(
+                self.engine.books.get(f.token_id),  # type: ignore[union-attr]
+                getattr(self.engine.broker, "consumed", {}),  # type: ignore[union-attr]
+                [g for _, g in fills[i:] if g.token_id == f.token_id and g.liquidity == "taker"],
+                f,
+            )
+            for i, (_, f) in enumerate(fills)
+        ]
 
     # --- timers -------------------------------------------------------------------------------
     async def checkpoint(self) -> None:
@@ -349,7 +417,7 @@ class TraderRuntime:
         if self.beats is not None:
             try:
                 await self.beats.beat()
-            except Exception as exc:  # noqa: BLE001 - Redis down must not stop trading
+            except Exception as exc:
                 ERRORS.labels(self.name, "redis").inc()
                 log.warning("trader.heartbeat_failed", agent=self.name, error=str(exc))
             if self.api is not None:
@@ -362,7 +430,7 @@ class TraderRuntime:
             return
         try:
             multiplier = size_multiplier(await self.status())
-        except Exception as exc:  # noqa: BLE001 - an unreadable status must not stop trading
+        except Exception as exc:
             ERRORS.labels(self.name, "status_read").inc()
             log.warning("trader.status_read_failed", agent=self.name, error=f"{type(exc).__name__}: {exc}")
             return
@@ -379,15 +447,21 @@ class TraderRuntime:
         engine = self.engine
         led = engine.broker.ledger  # type: ignore[union-attr]
         exposure = led.open_exposure()
-        return performance(led.closed, led.starting_capital, engine.equity(), exposure, led.costs,  # type: ignore[union-attr]
-                           engine.risk.day_start_equity)  # type: ignore[union-attr]
+        return performance(
+            led.closed,
+            led.starting_capital,
+            engine.equity(),
+            exposure,
+            led.costs,  # type: ignore[union-attr]
+            engine.risk.day_start_equity,
+        )  # type: ignore[union-attr]
 
     async def report(self) -> None:
         if self.sink is None:
             return
         try:
             await self.sink.patch_status("TraderAgent", self.name, {"performance": self.performance()})
-        except Exception as exc:  # noqa: BLE001 - reporting is best effort; trading goes on
+        except Exception as exc:
             ERRORS.labels(self.name, "status").inc()
             log.warning("trader.report_failed", agent=self.name, error=str(exc))
 
@@ -410,30 +484,40 @@ class TraderRuntime:
             return
         try:
             await signals.publish(self.redis, self.name, kind, payload)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             ERRORS.labels(self.name, "redis").inc()
             log.warning("trader.publish_failed", agent=self.name, kind=kind, error=str(exc))
 
     async def run_timers(self) -> None:
         """Checkpoint, heartbeat and report on their own periods until asked to stop."""
         due = {"checkpoint": 0.0, "heartbeat": 0.0, "report": 0.0, "status": 0.0}
-        periods = {"checkpoint": self.timers.checkpoint_s, "heartbeat": self.timers.heartbeat_s,
-                   "report": self.timers.report_s, "status": self.timers.status_s}
-        actions = {"checkpoint": self.checkpoint, "heartbeat": self.heartbeat, "report": self.report,
-                   "status": self.refresh_size}
+        periods = {
+            "checkpoint": self.timers.checkpoint_s,
+            "heartbeat": self.timers.heartbeat_s,
+            "report": self.timers.report_s,
+            "status": self.timers.status_s,
+        }
+        actions = {
+            "checkpoint": self.checkpoint,
+            "heartbeat": self.heartbeat,
+            "report": self.report,
+            "status": self.refresh_size,
+        }
         while not self.stopping.is_set():
             now = time.monotonic()
             for key, at in due.items():
                 if now >= at:
                     try:
                         await actions[key]()
-                    except Exception as exc:  # noqa: BLE001 - a failing timer is counted, not fatal
+                    except Exception as exc:
                         ERRORS.labels(self.name, key).inc()
                         log.error("trader.timer_failed", agent=self.name, timer=key, error=str(exc))
                     due[key] = now + periods[key]
             try:
-                await asyncio.wait_for(self.stopping.wait(), timeout=max(0.05, min(due.values()) - time.monotonic()))
-            except asyncio.TimeoutError:
+                await asyncio.wait_for(
+                    self.stopping.wait(), timeout=max(0.05, min(due.values()) - time.monotonic())
+                )
+            except TimeoutError:
                 pass
 
     async def stop(self) -> None:
@@ -448,9 +532,9 @@ class TraderRuntime:
             self.floor.close()
 
 
-
-def book_met(book: Any, consumed: dict[tuple[str, str, Any], Any], later_fills: list[Fill],
-             fill: Fill) -> dict[str, Any] | None:
+def book_met(
+    book: Any, consumed: dict[tuple[str, str, Any], Any], later_fills: list[Fill], fill: Fill
+) -> dict[str, Any] | None:
     """``{ts_ms, bids, asks}`` as ``fill`` met them. ``consumed`` is the broker's taken liquidity
     after the step, keyed (token, book side, price); ``later_fills`` are ``fill`` and the taker fills
     after it in the same step on the same token, whose size is given back to their levels. Levels
@@ -470,11 +554,17 @@ def book_met(book: Any, consumed: dict[tuple[str, str, Any], Any], later_fills: 
             if left <= 0:
                 continue
             out.append([str(price), str(left)])
-            through = fill.side == taken_by and (price > fill.price if taken_by == "BUY" else price < fill.price)
+            through = fill.side == taken_by and (
+                price > fill.price if taken_by == "BUY" else price < fill.price
+            )
             if through or fill.side != taken_by:
                 beyond += 1
                 if beyond >= n:
                     break
         return out
 
-    return {"ts_ms": book.ts_ms, "bids": side(book.bids(), "BUY", "SELL"), "asks": side(book.asks(), "SELL", "BUY")}
+    return {
+        "ts_ms": book.ts_ms,
+        "bids": side(book.bids(), "BUY", "SELL"),
+        "asks": side(book.asks(), "SELL", "BUY"),
+    }

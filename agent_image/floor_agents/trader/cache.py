@@ -42,8 +42,7 @@ def catch_up_events(known: Iterable[str], asset: str, snap: CacheSnapshot) -> li
     out: list[MarketEvent] = []
     for mid in sorted(known & set(snap.resolved)):
         out.append(snap.resolved[mid])
-    live = [m for mid, m in snap.markets.items()
-            if mid not in snap.resolved and m.info.asset == asset]
+    live = [m for mid, m in snap.markets.items() if mid not in snap.resolved and m.info.asset == asset]
     live.sort(key=lambda m: m.info.start_ms)
     out += [m for m in live if m.info.market_id not in known]
     for m in live:
@@ -80,7 +79,7 @@ class MarketCache:
             return {}
         raws = await self.client.mget([f"{self.prefix}:book:{t}" for t in tokens])
         books = {}
-        for token, raw in zip(tokens, raws):
+        for token, raw in zip(tokens, raws, strict=False):
             book = self._parse(raw, BookSnapshot)
             if book is not None:
                 books[token] = book  # type: ignore[assignment]
@@ -109,7 +108,9 @@ class MarketCache:
         if resolved is not None:
             snap.resolved[market_id] = resolved  # type: ignore[assignment]
             return snap
-        listing = announced or self._parse(await self.client.hget(f"{self.prefix}:markets", market_id), NewMarket)
+        listing = announced or self._parse(
+            await self.client.hget(f"{self.prefix}:markets", market_id), NewMarket
+        )
         if listing is not None:
             snap.markets[market_id] = listing  # type: ignore[assignment]
             snap.books = await self._books([listing])  # type: ignore[list-item]

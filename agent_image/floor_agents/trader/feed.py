@@ -18,10 +18,14 @@ def channel(asset: str, interval: str) -> str:
     return f"tf:md:{asset}:{interval}"
 
 
-async def redis_events(client: aioredis.Redis, asset: str, interval: str, agent: str,
-                       poll_timeout_s: float = 1.0,
-                       on_subscribed: Callable[[], Awaitable[object]] | None = None,
-                       ) -> AsyncIterator[tuple[MarketEvent, int] | None]:
+async def redis_events(
+    client: aioredis.Redis,
+    asset: str,
+    interval: str,
+    agent: str,
+    poll_timeout_s: float = 1.0,
+    on_subscribed: Callable[[], Awaitable[object]] | None = None,
+) -> AsyncIterator[tuple[MarketEvent, int] | None]:
     """Yields (event, arrival perf_counter_ns), or None after ``poll_timeout_s`` of silence (so the
     caller can run its timers). ``on_subscribed`` runs once the subscription is in place and before
     the first event is read (catching up from the cache there misses nothing: what is published

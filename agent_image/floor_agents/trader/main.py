@@ -53,20 +53,32 @@ def _status_sink(resource: str | None, namespace: str, store: TraderStore) -> St
 def floor_capital(redis_url: str, agent: str, raw: str | None) -> RedisFloorCapital | None:
     """The floor-wide capital cap from ``FLOOR_CAPITAL`` (``raw``), or None when it is not set."""
     if raw is None or not raw.strip():
-        log.warning("trader.no_floor_capital_cap", agent=agent,
-                    reason="FLOOR_CAPITAL is not set: no floor-wide deployed-capital cap")
+        log.warning(
+            "trader.no_floor_capital_cap",
+            agent=agent,
+            reason="FLOOR_CAPITAL is not set: no floor-wide deployed-capital cap",
+        )
         return None
     try:
         total = Decimal(raw.strip())
     except InvalidOperation:
-        raise ValueError(f"FLOOR_CAPITAL={raw!r} is not an amount (the floor's total capital in USDC)") from None
+        raise ValueError(
+            f"FLOOR_CAPITAL={raw!r} is not an amount (the floor's total capital in USDC)"
+        ) from None
     if not total.is_finite() or total <= 0:
-        raise ValueError(f"FLOOR_CAPITAL={raw!r} must be a positive amount (the floor's total capital in USDC)")
+        raise ValueError(
+            f"FLOOR_CAPITAL={raw!r} must be a positive amount (the floor's total capital in USDC)"
+        )
     return RedisFloorCapital(redis_url, agent, total * FLOOR_DEPLOYED_SHARE)
 
 
-async def run(manifest: Path | None, resource: str | None, namespace: str, metrics_port: int,
-              settings: Settings | None = None) -> None:
+async def run(
+    manifest: Path | None,
+    resource: str | None,
+    namespace: str,
+    metrics_port: int,
+    settings: Settings | None = None,
+) -> None:
     settings = settings or Settings.from_env()
     if manifest is not None:
         name, spec = manifests.from_file(manifest)
@@ -76,15 +88,23 @@ async def run(manifest: Path | None, resource: str | None, namespace: str, metri
         log.info("trader.retired", agent=name)
         return
     if settings.redis_url is None:
-        raise ValueError("REDIS_URL is not set: the trader reads market events from the collector through Redis")
+        raise ValueError(
+            "REDIS_URL is not set: the trader reads market events from the collector through Redis"
+        )
     redis = aioredis.Redis.from_url(settings.redis_url)
     store = TraderStore(settings.database_url, settings.state_dir, name)
-    timers = Timers(checkpoint_s=settings.checkpoint_interval, heartbeat_s=settings.heartbeat_interval,
-                    report_s=float(os.environ.get("TRADER_REPORT_INTERVAL", "60")),
-                    status_s=float(os.environ.get("TRADER_STATUS_INTERVAL", "30")))
+    timers = Timers(
+        checkpoint_s=settings.checkpoint_interval,
+        heartbeat_s=settings.heartbeat_interval,
+        report_s=float(os.environ.get("TRADER_REPORT_INTERVAL", "60")),
+        status_s=float(os.environ.get("TRADER_STATUS_INTERVAL", "30")),
+    )
     cache = MarketCache(redis, spec.market.asset, spec.market.interval, name)
-    status = manifests.resource_status(resource, namespace) if resource is not None else (
-        manifests.database_status(store.db, name) if store.db is not None else None)
+    status = (
+        manifests.resource_status(resource, namespace)
+        if resource is not None
+        else (manifests.database_status(store.db, name) if store.db is not None else None)
+    )
     floor = floor_capital(settings.redis_url, name, os.environ.get("FLOOR_CAPITAL"))
     runtime = TraderRuntime(name, spec, settings, store, redis, None, timers, cache, status, floor)
     loop = asyncio.get_running_loop()
@@ -92,12 +112,21 @@ async def run(manifest: Path | None, resource: str | None, namespace: str, metri
         loop.add_signal_handler(sig, runtime.stopping.set)
     await runtime.start()
     runtime.sink = _status_sink(resource, namespace, store)
-    metrics = await start_metrics_server(metrics_port, lambda: not runtime.stopping.is_set()) if metrics_port else None
+    metrics = (
+        await start_metrics_server(metrics_port, lambda: not runtime.stopping.is_set())
+        if metrics_port
+        else None
+    )
     timers_task = asyncio.create_task(runtime.run_timers())
     trading = spec.lifecycle == "Active"
     try:
-        async for item in redis_events(redis, spec.market.asset, spec.market.interval, name,
-                                       on_subscribed=runtime.catch_up if trading else None):
+        async for item in redis_events(
+            redis,
+            spec.market.asset,
+            spec.market.interval,
+            name,
+            on_subscribed=runtime.catch_up if trading else None,
+        ):
             if runtime.stopping.is_set():
                 break
             if item is not None and trading:
@@ -112,8 +141,12 @@ async def run(manifest: Path | None, resource: str | None, namespace: str, metri
         log.info("trader.stopped", agent=name, seq=runtime.seq)
 
 
-def main(manifest: Path | None = None, resource: str | None = None, namespace: str = "default",
-         metrics_port: int = 9100) -> None:
+def main(
+    manifest: Path | None = None,
+    resource: str | None = None,
+    namespace: str = "default",
+    metrics_port: int = 9100,
+) -> None:
     settings = Settings.from_env()
     configure_logging(settings.log_level)
     asyncio.run(run(manifest, resource, namespace, metrics_port, settings))

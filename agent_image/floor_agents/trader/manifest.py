@@ -16,7 +16,9 @@ from tradingfloor.models.manifests import ManifestError, load_manifests, parse_r
 from tradingfloor.models.trader_agent import PLURAL, TraderAgent, TraderAgentSpec
 from tradingfloor.persistence import repositories as repo
 
-StatusReader = Callable[[], Awaitable[Mapping[str, Any] | None]]  # the agent's own status, None when it has none
+StatusReader = Callable[
+    [], Awaitable[Mapping[str, Any] | None]
+]  # the agent's own status, None when it has none
 
 
 def from_file(path: Path) -> tuple[str, TraderAgentSpec]:
@@ -33,7 +35,8 @@ async def _get_resource(name: str, namespace: str) -> dict[str, Any]:
     config.load_incluster_config(client_configuration=configuration)
     async with client.ApiClient(configuration) as api:
         return await client.CustomObjectsApi(api).get_namespaced_custom_object(
-            "tradingfloor.dev", "v1alpha1", namespace, PLURAL, name)
+            "tradingfloor.dev", "v1alpha1", namespace, PLURAL, name
+        )
 
 
 async def from_resource(name: str, namespace: str) -> tuple[str, TraderAgentSpec]:
@@ -44,6 +47,7 @@ async def from_resource(name: str, namespace: str) -> tuple[str, TraderAgentSpec
 
 def resource_status(name: str, namespace: str) -> StatusReader:
     """Reads the custom resource's ``status`` (Kubernetes)."""
+
     async def read() -> Mapping[str, Any] | None:
         return (await _get_resource(name, namespace)).get("status")
 
@@ -52,6 +56,7 @@ def resource_status(name: str, namespace: str) -> StatusReader:
 
 def database_status(db: repo.Executor, name: str) -> StatusReader:
     """Reads the ``status`` column of the agent's row in the shared ``agents`` table (local floor)."""
+
     async def read() -> Mapping[str, Any] | None:
         row = await repo.get_agent(db, name)
         return None if row is None else row.status

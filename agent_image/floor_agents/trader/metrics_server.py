@@ -8,7 +8,9 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 
-async def start_metrics_server(port: int, healthy: Callable[[], bool], host: str = "0.0.0.0") -> web.AppRunner:
+async def start_metrics_server(
+    port: int, healthy: Callable[[], bool], host: str = "0.0.0.0"
+) -> web.AppRunner:
     async def metrics(request: web.Request) -> web.Response:
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 

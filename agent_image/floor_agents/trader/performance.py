@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,8 +23,15 @@ def consecutive_losses(closed: list[ClosedTrade]) -> int:
     return streak
 
 
-def performance(closed: list[ClosedTrade], starting_capital: Decimal, equity: Decimal, exposure: Decimal,
-                fees: Decimal, day_start_equity: Decimal, now: datetime | None = None) -> dict[str, Any]:
+def performance(
+    closed: list[ClosedTrade],
+    starting_capital: Decimal,
+    equity: Decimal,
+    exposure: Decimal,
+    fees: Decimal,
+    day_start_equity: Decimal,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Trade statistics from the ledger's closed trades; the equity curve is the capital after each one."""
     pnls = [float(t.net_pnl) for t in closed]
     curve = [float(starting_capital)]
@@ -34,12 +41,22 @@ def performance(closed: list[ClosedTrade], starting_capital: Decimal, equity: De
     peak = max(curve)
     drawdown = (peak - float(equity)) / peak if peak > 0 else 0.0
     return {
-        "reportedAt": (now or datetime.now(timezone.utc)).isoformat(),
-        "trades": s.trades, "wins": s.wins, "losses": s.losses,
-        "winRate": _fmt(s.win_rate), "winRateLow": _fmt(s.wilson_low),
-        "pnl": str(equity - starting_capital), "dailyPnl": str(equity - day_start_equity),
-        "equity": str(equity), "exposure": str(exposure),
-        "sharpe": _fmt(s.sharpe), "sortino": _fmt(s.sortino), "maxDrawdown": _fmt(s.max_drawdown),
-        "drawdown": _fmt(max(0.0, drawdown)), "profitFactor": _fmt(s.profit_factor), "psr": _fmt(s.psr),
-        "consecutiveLosses": consecutive_losses(closed), "fees": str(fees),
+        "reportedAt": (now or datetime.now(UTC)).isoformat(),
+        "trades": s.trades,
+        "wins": s.wins,
+        "losses": s.losses,
+        "winRate": _fmt(s.win_rate),
+        "winRateLow": _fmt(s.wilson_low),
+        "pnl": str(equity - starting_capital),
+        "dailyPnl": str(equity - day_start_equity),
+        "equity": str(equity),
+        "exposure": str(exposure),
+        "sharpe": _fmt(s.sharpe),
+        "sortino": _fmt(s.sortino),
+        "maxDrawdown": _fmt(s.max_drawdown),
+        "drawdown": _fmt(max(0.0, drawdown)),
+        "profitFactor": _fmt(s.profit_factor),
+        "psr": _fmt(s.psr),
+        "consecutiveLosses": consecutive_losses(closed),
+        "fees": str(fees),
     }

@@ -15,4 +15,6 @@ BUS_CHANNEL = "trading_floor"
 
 async def publish(client: aioredis.Redis, sender: str, kind: str, payload: dict[str, Any]) -> None:
     """A ``trading_floor`` bus message: JSON {type, sender, payload, ts}."""
-    await client.publish(BUS_CHANNEL, dumps({"type": kind, "sender": sender, "payload": payload, "ts": time.time()}))
+    await client.publish(
+        BUS_CHANNEL, dumps({"type": kind, "sender": sender, "payload": payload, "ts": time.time()})
+    )

@@ -55,10 +55,14 @@ def fill_id(client_id: str, n: int) -> str:
 
 # --- extra journaled operations (all idempotent on replay) ------------------------------------
 
+
 async def _record_intent(ex: Any, o: repo.OrderRow, submission: dict[str, Any]) -> None:
     await repo.record_order(ex, o)
-    await ex.execute("UPDATE orders SET submission = $2 WHERE client_order_id = $1 AND submission IS NULL",
-                     o.client_order_id, submission)
+    await ex.execute(
+        "UPDATE orders SET submission = $2 WHERE client_order_id = $1 AND submission IS NULL",
+        o.client_order_id,
+        submission,
+    )
 
 
 async def _upsert_order(ex: Any, o: repo.OrderRow) -> None:
@@ -70,14 +74,28 @@ async def _upsert_order(ex: Any, o: repo.OrderRow) -> None:
 async def _sync_filled_size(ex: Any, client_order_id: str) -> None:
     await ex.execute(
         """UPDATE orders SET filled_size = coalesce((SELECT sum(size) FROM fills f
-               WHERE f.client_order_id = $1), 0) WHERE client_order_id = $1""", client_order_id)
+               WHERE f.client_order_id = $1), 0) WHERE client_order_id = $1""",
+        client_order_id,
+    )
 
 
-async def _resolve_market(ex: Any, m: repo.MarketRow, resolution: str, winning_token_id: str,
-                          resolved_at: Any, final_price: Decimal | None) -> None:
+async def _resolve_market(
+    ex: Any,
+    m: repo.MarketRow,
+    resolution: str,
+    winning_token_id: str,
+    resolved_at: Any,
+    final_price: Decimal | None,
+) -> None:
     await repo.upsert_market(ex, m)
-    await repo.resolve_market(ex, m.condition_id, resolution, winning_token_id, resolved_at,  # type: ignore[arg-type]
-                              final_price)
+    await repo.resolve_market(
+        ex,
+        m.condition_id,
+        resolution,
+        winning_token_id,
+        resolved_at,  # type: ignore[arg-type]
+        final_price,
+    )
 
 
 TRADER_OPERATIONS = {
@@ -92,6 +110,7 @@ TRADER_OPERATIONS = {
 
 
 # --- what one step changed ------------------------------------------------------------------------
+
 
 @dataclass
 class Lot:
@@ -114,7 +133,7 @@ class Lot:
         return [str(self.bought), str(self.buy_notional), str(self.sold), str(self.sell_notional)]
 
     @classmethod
-    def from_json(cls, d: list[str]) -> "Lot":
+    def from_json(cls, d: list[str]) -> Lot:
         return cls(*(Decimal(x) for x in d))
 
 
@@ -131,17 +150,39 @@ class Batch:
 
     def order(self, order: Order, status: repo.OrderStatus, reason: str = "") -> None:
         now = repo.utcnow()
-        row = dataclasses.replace(repo.OrderRow.from_order(order, status=status, mode=self.mode),
-                                  reason=reason[:500], updated_at=now)
+        row = dataclasses.replace(
+            repo.OrderRow.from_order(order, status=status, mode=self.mode),
+            reason=reason[:500],
+            updated_at=now,
+        )
         self.ops.append(("trader_order", {"o": row}))
 
     def order_status(self, client_id: str, status: repo.OrderStatus, reason: str) -> None:
-        self.ops.append(("order_status", {"client_order_id": client_id, "status": status, "filled_size": None,
-                                          "reason": reason[:500], "venue_order_id": None, "at": repo.utcnow()}))
+        self.ops.append(
+            (
+                "order_status",
+                {
+                    "client_order_id": client_id,
+                    "status": status,
+                    "filled_size": None,
+                    "reason": reason[:500],
+                    "venue_order_id": None,
+                    "at": repo.utcnow(),
+                },
+            )
+        )
 
     def fill(self, fid: str, f: Fill) -> None:
-        self.ops.append(("fill", {"f": repo.FillRow(fid, f.client_id, f.price, f.size, f.fee,
-                                                     repo.ts_from_ms(f.ts_ms), f.liquidity)}))
+        self.ops.append(
+            (
+                "fill",
+                {
+                    "f": repo.FillRow(
+                        fid, f.client_id, f.price, f.size, f.fee, repo.ts_from_ms(f.ts_ms), f.liquidity
+                    )
+                },
+            )
+        )
         self.ops.append(("trader_filled_size", {"client_order_id": f.client_id}))
 
     def trade(self, t: ClosedTrade, lot: Lot, settled: bool) -> None:
@@ -154,17 +195,45 @@ class Batch:
             exit_price = payout / left if left > 0 else ZERO
         else:
             exit_price = lot.sell_notional / lot.sold if lot.sold > 0 else ZERO
-        self.ops.append(("trade", {"t": repo.TradeRow(
-            trade_key(self.agent, t), self.agent, t.market_id, t.token_id, size, entry, exit_price,
-            "settled" if settled else "sold", repo.ts_from_ms(t.opened_ms), repo.ts_from_ms(t.closed_ms),
-            t.gross_pnl, t.costs, t.net_pnl, outcome=t.outcome, mode=self.mode,
-            details={"sold_shares": str(lot.sold)})}))
+        self.ops.append(
+            (
+                "trade",
+                {
+                    "t": repo.TradeRow(
+                        trade_key(self.agent, t),
+                        self.agent,
+                        t.market_id,
+                        t.token_id,
+                        size,
+                        entry,
+                        exit_price,
+                        "settled" if settled else "sold",
+                        repo.ts_from_ms(t.opened_ms),
+                        repo.ts_from_ms(t.closed_ms),
+                        t.gross_pnl,
+                        t.costs,
+                        t.net_pnl,
+                        outcome=t.outcome,
+                        mode=self.mode,
+                        details={"sold_shares": str(lot.sold)},
+                    )
+                },
+            )
+        )
 
     def resolution(self, info: MarketInfo, event: MarketResolved) -> None:
-        self.ops.append(("trader_resolve_market", {
-            "m": repo.MarketRow.from_info(info), "resolution": event.winning_outcome,
-            "winning_token_id": event.winning_token_id, "resolved_at": repo.ts_from_ms(event.ts_ms),
-            "final_price": event.final_price}))
+        self.ops.append(
+            (
+                "trader_resolve_market",
+                {
+                    "m": repo.MarketRow.from_info(info),
+                    "resolution": event.winning_outcome,
+                    "winning_token_id": event.winning_token_id,
+                    "resolved_at": repo.ts_from_ms(event.ts_ms),
+                    "final_price": event.final_price,
+                },
+            )
+        )
 
     def positions(self, ledger: Ledger, previous: set[str]) -> set[str]:
         """Replace the agent's positions with the ledger's; returns the tokens now stored."""
@@ -172,9 +241,26 @@ class Batch:
         for token in sorted(previous - set(ledger.positions)):
             self.ops.append(("delete_position", {"agent": self.agent, "token_id": token}))
         for p in ledger.positions.values():
-            self.ops.append(("position", {"p": repo.PositionRow(
-                self.agent, p.token_id, p.market_id, p.shares, p.cost_basis / p.shares if p.shares else ZERO,
-                p.cost_basis, p.fees, p.realized, p.outcome, repo.ts_from_ms(p.opened_ms), now)}))
+            self.ops.append(
+                (
+                    "position",
+                    {
+                        "p": repo.PositionRow(
+                            self.agent,
+                            p.token_id,
+                            p.market_id,
+                            p.shares,
+                            p.cost_basis / p.shares if p.shares else ZERO,
+                            p.cost_basis,
+                            p.fees,
+                            p.realized,
+                            p.outcome,
+                            repo.ts_from_ms(p.opened_ms),
+                            now,
+                        )
+                    },
+                )
+            )
         return set(ledger.positions)
 
     def __bool__(self) -> bool:
@@ -183,18 +269,22 @@ class Batch:
 
 # --- the store ------------------------------------------------------------------------------------
 
+
 class TraderStore:
     """``database_url`` None: journal only (nothing reaches a database until a store with one opens
     the same journal). ``startup_wait_s``: how long ``load`` waits for an unreachable database when
     nothing local says where the agent stands (it never starts from scratch on a guess)."""
 
-    def __init__(self, database_url: str | None, state_dir: Path, agent: str, *, startup_wait_s: float = 60.0) -> None:
+    def __init__(
+        self, database_url: str | None, state_dir: Path, agent: str, *, startup_wait_s: float = 60.0
+    ) -> None:
         self.database_url = database_url
         self.agent = agent
         self.startup_wait_s = startup_wait_s
         self.journal_path = Path(state_dir) / "trader" / f"{agent}.journal"
-        self.db: Database | None = Database(database_url, max_size=3, timeout=5.0, command_timeout=15.0) \
-            if database_url else None
+        self.db: Database | None = (
+            Database(database_url, max_size=3, timeout=5.0, command_timeout=15.0) if database_url else None
+        )
         self.journal: Journal | None = None
         self.writer: DurableWriter | None = None
         self.migrated = False
@@ -216,10 +306,12 @@ class TraderStore:
             return self.migrated
         try:
             await migrate(self.database_url, retry=retry)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if not is_unavailable(exc):
                 raise
-            log.warning("trader.db_unavailable_at_start", agent=self.agent, error=f"{type(exc).__name__}: {exc}")
+            log.warning(
+                "trader.db_unavailable_at_start", agent=self.agent, error=f"{type(exc).__name__}: {exc}"
+            )
             return False
         self.migrated = True
         return True
@@ -236,8 +328,10 @@ class TraderStore:
     async def commit(self, seq: int, state: dict[str, Any], batch: Batch) -> bool:
         """Write ``batch`` and checkpoint ``seq`` in one transaction; True when committed to the
         database, False when journaled (safe on disk, replayed later)."""
-        ops: list[Op] = [*batch.ops, ("checkpoint", {"agent": self.agent, "seq": seq, "state": state,
-                                                   "created_at": repo.utcnow()})]
+        ops: list[Op] = [
+            *batch.ops,
+            ("checkpoint", {"agent": self.agent, "seq": seq, "state": state, "created_at": repo.utcnow()}),
+        ]
         if seq % PRUNE_EVERY == 0:
             ops.append(("prune_checkpoints", {"agent": self.agent, "keep": KEEP_CHECKPOINTS}))
         if self.writer is None:
@@ -247,7 +341,9 @@ class TraderStore:
 
     async def record_intent(self, order: Order, submission: dict[str, Any]) -> None:
         """A live order's signed form, durable before it is sent (outside the step transaction)."""
-        row = dataclasses.replace(repo.OrderRow.from_order(order, status="new", mode="live"), updated_at=repo.utcnow())
+        row = dataclasses.replace(
+            repo.OrderRow.from_order(order, status="new", mode="live"), updated_at=repo.utcnow()
+        )
         op: Op = ("trader_intent", {"o": row, "submission": submission})
         if self.writer is None:
             self.journal.append([op])  # type: ignore[union-attr]
@@ -269,12 +365,14 @@ class TraderStore:
                 await self._migrate(Retry(attempts=1))
                 row = await repo.load_checkpoint(self.db, self.agent)
                 return (int(row.seq), row.state) if row is not None else None
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 if not is_unavailable(exc):
                     raise
                 if time.monotonic() >= deadline:
                     raise DatabaseUnavailable(self.db.url, 1, exc) from exc
-                log.warning("trader.waiting_for_database", agent=self.agent, error=f"{type(exc).__name__}: {exc}")
+                log.warning(
+                    "trader.waiting_for_database", agent=self.agent, error=f"{type(exc).__name__}: {exc}"
+                )
                 await asyncio.sleep(delay)
                 delay = min(2.0, delay * 2)
 
@@ -282,7 +380,11 @@ class TraderStore:
         best: tuple[int, dict[str, Any]] | None = None
         for entry in self.journal.pending_entries():  # type: ignore[union-attr]
             for op, args in entry.ops:
-                if op == "checkpoint" and args["agent"] == self.agent and (best is None or args["seq"] > best[0]):
+                if (
+                    op == "checkpoint"
+                    and args["agent"] == self.agent
+                    and (best is None or args["seq"] > best[0])
+                ):
                     best = (int(args["seq"]), args["state"])
         return best
 
@@ -303,8 +405,10 @@ class TraderStore:
             try:
                 rows = await self.db.fetch(
                     "SELECT client_order_id, submission FROM orders WHERE agent = $1 AND status = 'new'"
-                    " AND submission IS NOT NULL", self.agent)
-            except Exception as exc:  # noqa: BLE001
+                    " AND submission IS NOT NULL",
+                    self.agent,
+                )
+            except Exception as exc:
                 if not is_unavailable(exc):
                     raise
                 rows = []

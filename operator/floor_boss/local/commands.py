@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -22,7 +21,7 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
 
 
-def _state_dir(value: Optional[Path]) -> Path:
+def _state_dir(value: Path | None) -> Path:
     import os
 
     return value or Path(os.environ.get("FLOOR_STATE_DIR") or "var")
@@ -31,14 +30,24 @@ def _state_dir(value: Optional[Path]) -> Path:
 @commands.command("up")
 def up(
     manifests: Path = typer.Option(Path("examples"), "--manifests", "-f", help="Manifest file or folder."),
-    market: str = typer.Option("sim", help="sim (the local simulator) or polymarket (live data, paper money)."),
+    market: str = typer.Option(
+        "sim", help="sim (the local simulator) or polymarket (live data, paper money)."
+    ),
     speed: float = typer.Option(30.0, help="Simulator speed: 30 makes a 15-minute round last 30 s."),
     seed: int = typer.Option(1, help="Simulator seed."),
     pattern: str = typer.Option("none", help="Simulator pattern: none, momentum or meanReversion."),
-    run_for: Optional[str] = typer.Option(None, "--for", help="Stop after this long (e.g. 10m); default: until Ctrl-C."),
-    state_dir: Optional[Path] = typer.Option(None, "--state-dir", help="Where the floor keeps its data (FLOOR_STATE_DIR, default var/)."),
-    policy_file: Optional[Path] = typer.Option(None, "--policy", help="YAML overriding the Floor Boss policy thresholds."),
-    dashboard: Optional[bool] = typer.Option(None, "--dashboard/--no-dashboard", help="Live table (default: when on a terminal)."),
+    run_for: str | None = typer.Option(
+        None, "--for", help="Stop after this long (e.g. 10m); default: until Ctrl-C."
+    ),
+    state_dir: Path | None = typer.Option(
+        None, "--state-dir", help="Where the floor keeps its data (FLOOR_STATE_DIR, default var/)."
+    ),
+    policy_file: Path | None = typer.Option(
+        None, "--policy", help="YAML overriding the Floor Boss policy thresholds."
+    ),
+    dashboard: bool | None = typer.Option(
+        None, "--dashboard/--no-dashboard", help="Live table (default: when on a terminal)."
+    ),
 ) -> None:
     """Run the whole floor on this machine: database, cache, simulator, collectors, agents, dashboard."""
     import asyncio
@@ -71,16 +80,25 @@ def up(
     # the live table owns the terminal: logs go to a file then
     log_stream = open(state / "floor.log", "a") if show else sys.stderr
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"), stream=log_stream)
-    options = FloorOptions(manifests=manifests, state_dir=state, market=market, speed=speed, seed=seed,
-                           pattern=pattern, duration_s=parse_duration(run_for) if run_for else None,
-                           dashboard=show, database_url=os.environ.get("DATABASE_URL") or None,
-                           redis_url=os.environ.get("REDIS_URL") or None, policy=policy)
+    options = FloorOptions(
+        manifests=manifests,
+        state_dir=state,
+        market=market,
+        speed=speed,
+        seed=seed,
+        pattern=pattern,
+        duration_s=parse_duration(run_for) if run_for else None,
+        dashboard=show,
+        database_url=os.environ.get("DATABASE_URL") or None,
+        redis_url=os.environ.get("REDIS_URL") or None,
+        policy=policy,
+    )
     try:
         with floor_lock(state):
             summary = asyncio.run(Floor(options, console).run())
     except FloorAlreadyRunning as exc:
         console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     _print_summary(console, summary)
 
 
@@ -89,14 +107,16 @@ def _print_summary(console, summary: dict) -> None:
 
     rows = [AgentRow(**a) for a in summary.get("agents", [])]
     totals = floor_totals(rows)
-    console.print(f"floor stopped: {totals['agents']} traders, {totals['trades']} trades, "
-                  f"P&L {totals['pnl']}, {totals['restarts']} restarts")
+    console.print(
+        f"floor stopped: {totals['agents']} traders, {totals['trades']} trades, "
+        f"P&L {totals['pnl']}, {totals['restarts']} restarts"
+    )
 
 
 @commands.command("status")
 def status(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    state_dir: Optional[Path] = typer.Option(None, "--state-dir"),
+    state_dir: Path | None = typer.Option(None, "--state-dir"),
 ) -> None:
     """Print the floor's agents once (the same table as the dashboard)."""
     import asyncio
@@ -114,10 +134,15 @@ def status(
             rows, events, totals = asyncio.run(read_status(url, state))
     except FileNotFoundError as exc:
         typer.echo(str(exc), err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     if as_json:
-        typer.echo(json.dumps({"agents": [r.to_json() for r in rows], "floor": totals, "events": events},
-                              default=str, indent=2))
+        typer.echo(
+            json.dumps(
+                {"agents": [r.to_json() for r in rows], "floor": totals, "events": events},
+                default=str,
+                indent=2,
+            )
+        )
         return
     from floor_boss.local.dashboard import render
 

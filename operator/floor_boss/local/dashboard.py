@@ -40,17 +40,24 @@ def rows_from_agents(agents: list[dict], heartbeat_ages: dict[str, float]) -> li
         perf = status.get("performance") or {}
         market = spec.get("market") or {}
         lineage = spec.get("lineage") or {}
-        rows.append(AgentRow(
-            name=agent["name"], kind=agent["kind"],
-            strategy=spec.get("strategy", "-"),
-            market=f"{market.get('asset', '-')} {market.get('interval', '')}".strip() if market else "-",
-            mode=spec.get("mode", "-") if agent["kind"] == "TraderAgent" else "-",
-            phase=status.get("phase") or "Pending",
-            pnl=perf.get("pnl"), win_rate=perf.get("winRate"), trades=int(perf.get("trades") or 0),
-            restarts=int((status.get("restarts") or {}).get("total") or 0),
-            heartbeat_age=heartbeat_ages.get(agent["name"]),
-            lineage=f"{lineage['parent']} g{lineage.get('generation', 0)}" if lineage.get("parent") else None,
-        ))
+        rows.append(
+            AgentRow(
+                name=agent["name"],
+                kind=agent["kind"],
+                strategy=spec.get("strategy", "-"),
+                market=f"{market.get('asset', '-')} {market.get('interval', '')}".strip() if market else "-",
+                mode=spec.get("mode", "-") if agent["kind"] == "TraderAgent" else "-",
+                phase=status.get("phase") or "Pending",
+                pnl=perf.get("pnl"),
+                win_rate=perf.get("winRate"),
+                trades=int(perf.get("trades") or 0),
+                restarts=int((status.get("restarts") or {}).get("total") or 0),
+                heartbeat_age=heartbeat_ages.get(agent["name"]),
+                lineage=f"{lineage['parent']} g{lineage.get('generation', 0)}"
+                if lineage.get("parent")
+                else None,
+            )
+        )
     return rows
 
 
@@ -72,8 +79,14 @@ def floor_totals(rows: list[AgentRow]) -> dict:
     }
 
 
-_PHASE_STYLE = {"Running": "green", "Backoff": "yellow", "Paused": "yellow", "Failed": "red",
-                "Retired": "dim", "Pending": "cyan"}
+_PHASE_STYLE = {
+    "Running": "green",
+    "Backoff": "yellow",
+    "Paused": "yellow",
+    "Failed": "red",
+    "Retired": "dim",
+    "Pending": "cyan",
+}
 
 
 def _money(text: str | None) -> Text:
@@ -95,23 +108,51 @@ def _age(seconds: float | None) -> str:
 
 def render(rows: list[AgentRow], events: list[dict], title: str = "Trading Floor") -> Group:
     table = Table(title=title, expand=True)
-    for column in ("Agent", "Kind", "Strategy", "Market", "Mode", "Phase", "P&L", "Win rate", "Trades",
-                   "Restarts", "Heartbeat"):
-        table.add_column(column, justify="right" if column in ("P&L", "Win rate", "Trades", "Restarts") else "left")
+    for column in (
+        "Agent",
+        "Kind",
+        "Strategy",
+        "Market",
+        "Mode",
+        "Phase",
+        "P&L",
+        "Win rate",
+        "Trades",
+        "Restarts",
+        "Heartbeat",
+    ):
+        table.add_column(
+            column, justify="right" if column in ("P&L", "Win rate", "Trades", "Restarts") else "left"
+        )
     for r in rows:
         name = r.name if not r.lineage else f"{r.name}\n[dim]← {r.lineage}[/dim]"
-        table.add_row(name, r.kind, r.strategy, r.market, r.mode,
-                      Text(r.phase, style=_PHASE_STYLE.get(r.phase, "")), _money(r.pnl),
-                      _percent(r.win_rate) if r.trades else "-",
-                      str(r.trades), str(r.restarts), _age(r.heartbeat_age))
+        table.add_row(
+            name,
+            r.kind,
+            r.strategy,
+            r.market,
+            r.mode,
+            Text(r.phase, style=_PHASE_STYLE.get(r.phase, "")),
+            _money(r.pnl),
+            _percent(r.win_rate) if r.trades else "-",
+            str(r.trades),
+            str(r.restarts),
+            _age(r.heartbeat_age),
+        )
     totals = floor_totals(rows)
     summary = Text(
         f"Floor: {totals['agents']} traders ({totals['running']} running) · {totals['trades']} trades · "
-        f"P&L {_decimal(totals['pnl']):+.2f} · {totals['restarts']} restarts", style="bold")
+        f"P&L {_decimal(totals['pnl']):+.2f} · {totals['restarts']} restarts",
+        style="bold",
+    )
     recent = Table(title="Recent events", expand=True, show_header=True)
     for column in ("Time", "Agent", "Event", "Reason"):
         recent.add_column(column)
     for event in events[:8]:
-        recent.add_row(str(event.get("ts", ""))[11:19], event.get("agent") or "-", event.get("type", ""),
-                       (event.get("message") or event.get("reason") or "")[:90])
+        recent.add_row(
+            str(event.get("ts", ""))[11:19],
+            event.get("agent") or "-",
+            event.get("type", ""),
+            (event.get("message") or event.get("reason") or "")[:90],
+        )
     return Group(table, summary, recent)

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from floor_boss.local.dashboard import render
-from floor_boss.local.status import agent_rows, recent_events
 from floor_boss.local.processes import AgentProcesses
+from floor_boss.local.status import agent_rows, recent_events
 from floor_boss.local.store import LocalStore
 from floor_boss.local.supervisor import LocalSupervisor
 from tradingfloor.decisions import FloorPolicy
@@ -64,7 +64,9 @@ def floor_lock(state_dir: Path):
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.close()
-        raise FloorAlreadyRunning(f"another `floor up` is running in {state_dir}/ (see {state_dir}/services.json)") from None
+        raise FloorAlreadyRunning(
+            f"another `floor up` is running in {state_dir}/ (see {state_dir}/services.json)"
+        ) from None
     try:
         yield
     finally:
@@ -85,13 +87,22 @@ def read_manifests(path: Path) -> tuple[list[Resource], list[str]]:
 
 
 def floor_capital(agents: list[repo.AgentRow]) -> Decimal:
-    return sum((Decimal(str((a.spec.get("risk") or {}).get("capital", "0"))) for a in agents
-                if a.kind == "TraderAgent" and a.spec.get("lifecycle") != "Retired"), Decimal(0))
+    return sum(
+        (
+            Decimal(str((a.spec.get("risk") or {}).get("capital", "0")))
+            for a in agents
+            if a.kind == "TraderAgent" and a.spec.get("lifecycle") != "Retired"
+        ),
+        Decimal(0),
+    )
 
 
 def _market_series(agents: list[repo.AgentRow]) -> set[tuple[str, str]]:
-    return {(a.spec["market"]["asset"], a.spec["market"].get("interval", "15m"))
-            for a in agents if a.kind == "TraderAgent" and a.spec.get("lifecycle") != "Retired"}
+    return {
+        (a.spec["market"]["asset"], a.spec["market"].get("interval", "15m"))
+        for a in agents
+        if a.kind == "TraderAgent" and a.spec.get("lifecycle") != "Retired"
+    }
 
 
 class Floor:
@@ -105,11 +116,15 @@ class Floor:
 
     async def run(self) -> dict:
         opts = self.options
-        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # the simulator's request log is noise here
+        logging.getLogger("aiohttp.access").setLevel(
+            logging.WARNING
+        )  # the simulator's request log is noise here
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stopping.set)
-        svc = await asyncio.to_thread(services.start_services, opts.state_dir, opts.database_url, opts.redis_url)
+        svc = await asyncio.to_thread(
+            services.start_services, opts.state_dir, opts.database_url, opts.redis_url
+        )
         sim = pool = redis = supervisor = None
         try:
             from redis import asyncio as aioredis
@@ -120,15 +135,21 @@ class Floor:
             await migrate(svc.database_url)
             pool = await create_pool(svc.database_url, max_size=4)
             redis = aioredis.Redis.from_url(svc.redis_url)
-            env = {"DATABASE_URL": svc.database_url, "REDIS_URL": svc.redis_url,
-                   "FLOOR_STATE_DIR": str(opts.state_dir.resolve()), "TRADER_REPORT_INTERVAL": "10",
-                   "HEARTBEAT_INTERVAL": os.environ.get("HEARTBEAT_INTERVAL", "10"),
-                   **({"FLOOR_CAPITAL": os.environ["FLOOR_CAPITAL"]} if os.environ.get("FLOOR_CAPITAL") else {}),
-                   **opts.agent_env}
+            env = {
+                "DATABASE_URL": svc.database_url,
+                "REDIS_URL": svc.redis_url,
+                "FLOOR_STATE_DIR": str(opts.state_dir.resolve()),
+                "TRADER_REPORT_INTERVAL": "10",
+                "HEARTBEAT_INTERVAL": os.environ.get("HEARTBEAT_INTERVAL", "10"),
+                **({"FLOOR_CAPITAL": os.environ["FLOOR_CAPITAL"]} if os.environ.get("FLOOR_CAPITAL") else {}),
+                **opts.agent_env,
+            }
             urls = await self._start_market()
             sim = urls.pop("_handle", None)
             env.update(urls)
-            services.publish(opts.state_dir, svc, market=opts.market, **{k.lower(): v for k, v in urls.items()})
+            services.publish(
+                opts.state_dir, svc, market=opts.market, **{k.lower(): v for k, v in urls.items()}
+            )
             store = LocalStore(pool)
             resources, errors = read_manifests(opts.manifests)
             for message in errors:
@@ -169,39 +190,64 @@ class Floor:
             from tradingfloor.settings import Settings
 
             s = Settings.from_env()
-            return {"POLYMARKET_GAMMA_URL": s.gamma_url, "POLYMARKET_CLOB_URL": s.clob_url,
-                    "POLYMARKET_WS_URL": s.market_ws_url}
+            return {
+                "POLYMARKET_GAMMA_URL": s.gamma_url,
+                "POLYMARKET_CLOB_URL": s.clob_url,
+                "POLYMARKET_WS_URL": s.market_ws_url,
+            }
         from tradingfloor.sim.model import SimConfig
         from tradingfloor.sim.server import start_simulator
 
         start_ms = (int(time.time() * 1000) // 900_000) * 900_000  # today's 15-minute grid
-        handle = await start_simulator("127.0.0.1", 0, SimConfig(seed=opts.seed, pattern=opts.pattern,
-                                                                start_ms=start_ms), opts.speed)
-        self._say(f"simulator on {handle.url} (speed ×{opts.speed:g}, seed {opts.seed}, pattern {opts.pattern})")
-        return {"POLYMARKET_GAMMA_URL": handle.url, "POLYMARKET_CLOB_URL": handle.url,
-                "POLYMARKET_WS_URL": handle.market_ws_url, "POLYMARKET_SPOT_WS_URL": handle.spot_ws_url,
-                "_handle": handle}
+        handle = await start_simulator(
+            "127.0.0.1", 0, SimConfig(seed=opts.seed, pattern=opts.pattern, start_ms=start_ms), opts.speed
+        )
+        self._say(
+            f"simulator on {handle.url} (speed ×{opts.speed:g}, seed {opts.seed}, pattern {opts.pattern})"
+        )
+        return {
+            "POLYMARKET_GAMMA_URL": handle.url,
+            "POLYMARKET_CLOB_URL": handle.url,
+            "POLYMARKET_WS_URL": handle.market_ws_url,
+            "POLYMARKET_SPOT_WS_URL": handle.spot_ws_url,
+            "_handle": handle,
+        }
 
-    def _ensure_collectors(self, agents: list[repo.AgentRow], redis_url: str, database_url: str,
-                           urls: dict[str, str]) -> None:
+    def _ensure_collectors(
+        self, agents: list[repo.AgentRow], redis_url: str, database_url: str, urls: dict[str, str]
+    ) -> None:
         from tradingfloor.market.collector import Collector, CollectorUrls, PostgresSink
 
         for series, task in list(self.collectors.items()):
             if task.done():  # a collector that died is started again on this pass
                 self.collectors.pop(series)
-                log.error("collector.stopped", series=series,
-                          error=repr(task.exception()) if not task.cancelled() else "cancelled")
+                log.error(
+                    "collector.stopped",
+                    series=series,
+                    error=repr(task.exception()) if not task.cancelled() else "cancelled",
+                )
         for series in _market_series(agents) - set(self.collectors):
             asset, interval = series
-            collector = Collector(asset, interval, CollectorUrls(
-                urls["POLYMARKET_GAMMA_URL"], urls["POLYMARKET_CLOB_URL"], urls["POLYMARKET_WS_URL"],
-                urls.get("POLYMARKET_SPOT_WS_URL")), redis_url, PostgresSink(database_url))
-            self.collectors[series] = asyncio.create_task(collector.run(self.stopping),
-                                                          name=f"collector-{asset}-{interval}")
+            collector = Collector(
+                asset,
+                interval,
+                CollectorUrls(
+                    urls["POLYMARKET_GAMMA_URL"],
+                    urls["POLYMARKET_CLOB_URL"],
+                    urls["POLYMARKET_WS_URL"],
+                    urls.get("POLYMARKET_SPOT_WS_URL"),
+                ),
+                redis_url,
+                PostgresSink(database_url),
+            )
+            self.collectors[series] = asyncio.create_task(
+                collector.run(self.stopping), name=f"collector-{asset}-{interval}"
+            )
             self._say(f"collector for {asset} {interval} started")
 
-    async def _loop(self, store: LocalStore, supervisor: LocalSupervisor, redis_url: str, database_url: str,
-                    urls: dict) -> None:
+    async def _loop(
+        self, store: LocalStore, supervisor: LocalSupervisor, redis_url: str, database_url: str, urls: dict
+    ) -> None:
         opts = self.options
         deadline = time.monotonic() + opts.duration_s if opts.duration_s else None
         live, shown = None, 0.0
@@ -239,5 +285,3 @@ class Floor:
         if self.console is not None:
             self.console.print(message)
         log.info("floor", message=message)
-
-

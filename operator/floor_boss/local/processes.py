@@ -49,10 +49,22 @@ class AgentProcesses:
         log = open(logs / f"{agent}.log", "ab")
         try:
             proc = subprocess.Popen(
-                [self.python, "-m", "tradingfloor.cli", "agent", KIND_COMMAND[kind], "--manifest", str(manifest),
-                 "--metrics-port", str(metrics_port)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env={**os.environ, **self.env, "FLOOR_AGENT_NAME": agent}, start_new_session=True,
+                [
+                    self.python,
+                    "-m",
+                    "tradingfloor.cli",
+                    "agent",
+                    KIND_COMMAND[kind],
+                    "--manifest",
+                    str(manifest),
+                    "--metrics-port",
+                    str(metrics_port),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, **self.env, "FLOOR_AGENT_NAME": agent},
+                start_new_session=True,
             )
         finally:
             log.close()

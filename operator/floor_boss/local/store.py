@@ -48,8 +48,15 @@ class LocalStore:
                 check_update(resource.kind, name, existing.spec, spec)
             labels = {**(resource.metadata.get("labels") or {}), MANIFEST_HASH_LABEL: digest}
             lineage = spec.get("lineage") or {}
-            await repo.upsert_agent(self.pool, name, resource.kind, spec, labels=labels,
-                                    generation=int(lineage.get("generation", 0)), parent=lineage.get("parent"))
+            await repo.upsert_agent(
+                self.pool,
+                name,
+                resource.kind,
+                spec,
+                labels=labels,
+                generation=int(lineage.get("generation", 0)),
+                parent=lineage.get("parent"),
+            )
             applied.append(f"{'updated' if existing else 'created'} {resource.kind}/{name}")
         return applied
 
@@ -60,8 +67,15 @@ class LocalStore:
         agent = await repo.get_agent(self.pool, name)
         if agent is None or agent.spec.get("lifecycle") == lifecycle:
             return
-        await repo.upsert_agent(self.pool, name, agent.kind, {**agent.spec, "lifecycle": lifecycle},
-                                labels=agent.labels, generation=agent.generation, parent=agent.parent)
+        await repo.upsert_agent(
+            self.pool,
+            name,
+            agent.kind,
+            {**agent.spec, "lifecycle": lifecycle},
+            labels=agent.labels,
+            generation=agent.generation,
+            parent=agent.parent,
+        )
         if lifecycle == "Retired":
             await repo.retire_agent(self.pool, name)
 
@@ -71,8 +85,15 @@ class LocalStore:
             return name  # already created by an earlier pass: clones are idempotent by name
         spec = manifest["spec"]
         lineage = spec.get("lineage") or {}
-        await repo.upsert_agent(self.pool, name, "TraderAgent", spec, labels=manifest["metadata"].get("labels") or {},
-                                generation=int(lineage.get("generation", 0)), parent=lineage.get("parent"))
+        await repo.upsert_agent(
+            self.pool,
+            name,
+            "TraderAgent",
+            spec,
+            labels=manifest["metadata"].get("labels") or {},
+            generation=int(lineage.get("generation", 0)),
+            parent=lineage.get("parent"),
+        )
         return name
 
     async def patch_status(self, name: str, patch: dict) -> None:
@@ -86,9 +107,15 @@ def write_manifest(agent: repo.AgentRow, folder: Path) -> Path:
     """The agent's current manifest as a file for its process (clones have no file of their own)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{agent.name}.yaml"
-    doc = {"apiVersion": API_VERSION, "kind": agent.kind,
-           "metadata": {"name": agent.name, "labels": {k: v for k, v in agent.labels.items() if k != MANIFEST_HASH_LABEL}},
-           "spec": agent.spec}
+    doc = {
+        "apiVersion": API_VERSION,
+        "kind": agent.kind,
+        "metadata": {
+            "name": agent.name,
+            "labels": {k: v for k, v in agent.labels.items() if k != MANIFEST_HASH_LABEL},
+        },
+        "spec": agent.spec,
+    }
     tmp = path.with_suffix(".tmp")
     tmp.write_text(yaml.safe_dump(doc, sort_keys=False))
     tmp.replace(path)

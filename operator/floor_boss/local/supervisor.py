@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,18 @@ from tradingfloor.bus import api_health
 from tradingfloor.bus.api_health import ApiHealth
 from tradingfloor.bus.heartbeats import read_heartbeats
 from tradingfloor.decisions import (
-    CreateClone, FamilyMember, FloorPolicy, FloorSignals, Instance, Observation, SetLifecycle, StartInstance,
-    StopInstance, decide, floor_pnl, open_breakers,
+    CreateClone,
+    FamilyMember,
+    FloorPolicy,
+    FloorSignals,
+    Instance,
+    Observation,
+    SetLifecycle,
+    StartInstance,
+    StopInstance,
+    decide,
+    floor_pnl,
+    open_breakers,
 )
 from tradingfloor.models.manifests import MODELS
 from tradingfloor.observability.logging import get_logger
@@ -32,14 +42,18 @@ log = get_logger("floor_boss.local")
 
 
 def _utc(ts: float | None) -> datetime | None:
-    return datetime.fromtimestamp(ts, timezone.utc) if ts is not None else None
+    return datetime.fromtimestamp(ts, UTC) if ts is not None else None
 
 
 def instance_of(state: ProcessState) -> Instance:
     if state.exit_code is None:
         return Instance(state.name, "running", _utc(state.started_at))
-    return Instance(state.name, "succeeded" if state.exit_code == 0 else "failed", _utc(state.started_at),
-                    detail=f"exit code {state.exit_code}")
+    return Instance(
+        state.name,
+        "succeeded" if state.exit_code == 0 else "failed",
+        _utc(state.started_at),
+        detail=f"exit code {state.exit_code}",
+    )
 
 
 def lineage_root(name: str, parents: dict[str, str | None]) -> str:
@@ -77,34 +91,62 @@ class LocalSupervisor:
         """The floor's venue calls and failures over the last minutes (``tradingfloor.bus.api_health``)."""
         return await api_health.read(self.redis) if self.redis is not None else ApiHealth()
 
-    def _floor_signals(self, agents: list[AgentRow], database_reachable: bool, api: ApiHealth) -> FloorSignals:
+    def _floor_signals(
+        self, agents: list[AgentRow], database_reachable: bool, api: ApiHealth
+    ) -> FloorSignals:
         traders = [a for a in agents if a.kind == "TraderAgent" and a.spec.get("lifecycle") != "Retired"]
         pnl, capital = floor_pnl(
-            (_float((a.spec.get("risk") or {}).get("capital")) or 0.0,
-             _float(((a.status or {}).get("performance") or {}).get("dailyPnl"))) for a in traders)
-        return FloorSignals(daily_pnl=pnl, capital=capital, api_requests=api.requests, api_errors=api.errors,
-                            database_reachable=database_reachable)
+            (
+                _float((a.spec.get("risk") or {}).get("capital")) or 0.0,
+                _float(((a.status or {}).get("performance") or {}).get("dailyPnl")),
+            )
+            for a in traders
+        )
+        return FloorSignals(
+            daily_pnl=pnl,
+            capital=capital,
+            api_requests=api.requests,
+            api_errors=api.errors,
+            database_reachable=database_reachable,
+        )
 
     def observe(self, agent: AgentRow, agents: list[AgentRow], beats: dict[str, datetime]) -> Observation:
         model = MODELS[agent.kind]
         spec = model.model_fields["spec"].annotation.model_validate(agent.spec)
         status = model.model_fields["status"].annotation.__args__[0].model_validate(agent.status or {})
         states = self.processes.poll()
-        instances = tuple(instance_of(states[i]) for i in sorted(self.instances.get(agent.name, ())) if i in states)
+        instances = tuple(
+            instance_of(states[i]) for i in sorted(self.instances.get(agent.name, ())) if i in states
+        )
         parents = {a.name: a.parent for a in agents}
         root = lineage_root(agent.name, parents)
         family = tuple(
-            FamilyMember(a.name, a.parent, a.created_at,
-                         _float(((a.status or {}).get("performance") or {}).get("sharpe")))
-            for a in agents if a.kind == "TraderAgent" and lineage_root(a.name, parents) == root)
-        return Observation(kind=agent.kind, name=agent.name, spec=spec, status=status,
-                           generation=agent.spec_generation, labels=agent.labels, instances=instances,
-                           heartbeats_enabled=True, heartbeat_at=beats.get(agent.name), family=family,
-                           breakers=self.breakers)
+            FamilyMember(
+                a.name,
+                a.parent,
+                a.created_at,
+                _float(((a.status or {}).get("performance") or {}).get("sharpe")),
+            )
+            for a in agents
+            if a.kind == "TraderAgent" and lineage_root(a.name, parents) == root
+        )
+        return Observation(
+            kind=agent.kind,
+            name=agent.name,
+            spec=spec,
+            status=status,
+            generation=agent.spec_generation,
+            labels=agent.labels,
+            instances=instances,
+            heartbeats_enabled=True,
+            heartbeat_at=beats.get(agent.name),
+            family=family,
+            breakers=self.breakers,
+        )
 
     async def reconcile(self, now: datetime | None = None) -> float:
         """One pass over every agent; returns seconds until the next pass is needed."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         agents = await self.store.agents()
         signals = self._floor_signals(agents, True, await self.api_health())
         self.breakers = open_breakers(signals, self.policy)
