@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tradingfloor.models.common import (
     API_VERSION,
     AgentSelector,
+    Lifecycle,
+    ResourceModel,
     RestartPolicy,
     SpecModel,
     StatusModel,
     WorkloadStatus,
+    lifecycle_field,
 )
 from tradingfloor.models.types import decimal_between
 
@@ -42,7 +45,7 @@ class AuditorSpec(SpecModel):
     selector: AgentSelector = Field(default_factory=AgentSelector)
     checkIntervalSeconds: int = Field(default=10, ge=1, le=3600)
     thresholds: AuditThresholds = Field(default_factory=AuditThresholds)
-    lifecycle: Literal["Active", "Paused", "Retired"] = "Active"
+    lifecycle: Lifecycle = lifecycle_field()
     restartPolicy: RestartPolicy = Field(default_factory=RestartPolicy)
     image: str | None = Field(default=None, max_length=512)
 
@@ -59,10 +62,10 @@ class AuditorStatus(WorkloadStatus):
     audit: AuditSummary = Field(default_factory=AuditSummary)
 
 
-class Auditor(BaseModel):
+class Auditor(ResourceModel):
     apiVersion: Literal["tradingfloor.dev/v1alpha1"] = API_VERSION
     kind: Literal["Auditor"] = KIND
-    metadata: dict = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
     spec: AuditorSpec
     status: AuditorStatus | None = None
 
