@@ -13,6 +13,7 @@ checked with jsonschema after mapping the Kubernetes extensions (nullable, int-o
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,8 @@ def decode_request(data: bytes) -> tuple[list[Any], list[str]]:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return [], ["invalid UTF-8"]
+    if max(text.count("["), text.count("{")) > 10000:  # rough: the decoder's nesting limit is 10000
+        return [], ["exceeded max depth"]
     try:
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
         for node in nodes:
@@ -160,9 +163,14 @@ def to_json_schema(node: Any) -> Any:
 _env = celpy.Environment()
 
 
+@functools.cache
+def _program(rule: str) -> Any:
+    return _env.program(_env.compile(rule))
+
+
 def _cel(rule: str, self_value: Any, old_value: Any) -> bool:
     """True when the rule holds; a rule that errors at run time rejects, as on the API server."""
-    program = _env.program(_env.compile(rule))
+    program = _program(rule)
     activation = {"self": celpy.json_to_cel(self_value)}
     if old_value is not _MISSING:
         activation["oldSelf"] = celpy.json_to_cel(old_value)

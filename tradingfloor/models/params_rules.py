@@ -58,29 +58,37 @@ def _param(name: str, info: FieldInfo) -> str:
     return f"(has({ref}) ? {ref} : {_default_literal(info)})"
 
 
-def _guard(strategy: str | None) -> str:
-    return "" if strategy is None else f"self.strategy != '{strategy}' || "
+# Guards are written as ``cond ? true : rule`` rather than ``cond || rule``: the same meaning,
+# but evaluators stop at the guard, so the rules of other strategies cost next to nothing.
+def _unless(condition: str, rule: str) -> str:
+    return f"{condition} ? true : ({rule})"
+
+
+def _for_strategy(strategy: str, rule: str) -> str:
+    return _unless(f"self.strategy != '{strategy}'", rule)
+
+
+def _if_present(name: str, rule: str) -> str:
+    return _unless(f"!has(self.params.{name})", rule)
 
 
 def params_rules() -> list[dict[str, str]]:
     rules = []
-    keys_clauses = []
     for strategy, model in PARAM_MODELS.items():
         keys = ", ".join(f"'{k}'" for k in model.model_fields)
-        keys_clauses.append(f"(self.strategy != '{strategy}' || self.params.all(k, k in [{keys}]))")
-    rules.append(
-        {
-            "rule": " && ".join(keys_clauses),
-            "message": "params has a key the strategy does not know (see docs/strategies.md)",
-            "fieldPath": ".params",
-        }
-    )
+        rules.append(
+            {
+                "rule": _for_strategy(strategy, f"self.params.all(k, k in [{keys}])"),
+                "message": f"params has a key strategy {strategy} does not know (see docs/strategies.md)",
+                "fieldPath": ".params",
+            }
+        )
     shared = StrategyParams.model_fields
     for name, info in shared.items():
         test, words = _value_test(info, f"self.params.{name}")
         rules.append(
             {
-                "rule": f"!has(self.params.{name}) || ({test})",
+                "rule": _if_present(name, test),
                 "message": f"params.{name} must be {words}",
                 "fieldPath": f".params.{name}",
             }
@@ -92,7 +100,7 @@ def params_rules() -> list[dict[str, str]]:
             test, words = _value_test(info, f"self.params.{name}")
             rules.append(
                 {
-                    "rule": f"{_guard(strategy)}!has(self.params.{name}) || ({test})",
+                    "rule": _for_strategy(strategy, _if_present(name, test)),
                     "message": f"params.{name} must be {words} for strategy {strategy}",
                     "fieldPath": f".params.{name}",
                 }
@@ -108,7 +116,8 @@ def params_rules() -> list[dict[str, str]]:
             )
             rules.append(
                 {
-                    "rule": f"{_guard(strategy)}!({typed}) || {compare}",
+                    # a wrongly typed value is reported by its own rule; this one only compares numbers
+                    "rule": _for_strategy(strategy, _unless(f"!({typed})", compare)),
                     "message": f"params.{low} must be below params.{high} for strategy {strategy}",
                     "fieldPath": f".params.{low}",
                 }

@@ -52,6 +52,33 @@ class _StrictLoader(yaml.SafeLoader):
 _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
 
 
+def _flow_depth(text: str, limit: int) -> int:
+    """The deepest ``[``/``{`` nesting (up to ``limit + 1``) outside quotes and comments. PyYAML's
+    scanner slows quadratically with flow nesting, so deep brackets are refused before parsing;
+    anything this rough pass misses is still caught by the parser-event check."""
+    depth = deepest = 0
+    quote = ""
+    comment = False
+    for ch in text:
+        if comment:
+            comment = ch != "\n"
+        elif quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#":
+            comment = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                break
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
 def _check_shape(text: str) -> None:
     """One pass over the parser's events (iterative, so deep input cannot overflow the stack):
     depth and the size the document has once every alias is expanded."""
@@ -74,6 +101,8 @@ def _check_shape(text: str) -> None:
                 f"more than {MAX_EXPANDED_NODES} values once aliases are expanded (alias bomb?)"
             )
 
+    if _flow_depth(text, MAX_DEPTH) > MAX_DEPTH:
+        raise YAMLInputError(f"nesting deeper than {MAX_DEPTH} levels")
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             stack.append([0, 0, event.anchor])
