@@ -12,9 +12,13 @@ from pathlib import Path
 
 import typer
 
+from tradingfloor.observability.redact import install_excepthook
+
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
+    # Typer's pretty tracebacks print local variables (URLs, keys); ours go through redaction.
+    pretty_exceptions_enable=False,
     help="Trading Floor: a self-managing trading floor for Polymarket's short crypto rounds.",
 )
 
@@ -84,6 +88,7 @@ def _merge_area_commands() -> None:
 
 
 _merge_area_commands()
+install_excepthook()
 
 if __name__ == "__main__":
     app()
