@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from floor_boss.admission_kube import admission_refusal
 from floor_boss.heartbeats import Heartbeats
 from floor_boss.kube import Kube, KubeError
 from floor_boss.pods import build_pod, pod_instance
@@ -193,6 +194,10 @@ class FloorBoss:
             if isinstance(action, StopInstance):
                 await self.kube.delete_pod(namespace, action.name)
             elif isinstance(action, StartInstance):
+                refused = await admission_refusal(self.kube, dict(body), self.settings.agent_image)
+                if refused:  # no Pod for a foreign image or an unlabelled Secret (admission.py)
+                    await self.kube.post_event(dict(body), "Warning", "AdmissionRefused", refused)
+                    continue
                 await self.kube.create_pod(build_pod(dict(body), action.name, self.settings))
             elif isinstance(action, SetLifecycle):
                 await self.kube.patch_spec(kind, namespace, name, {"lifecycle": action.lifecycle})
