@@ -317,9 +317,10 @@ class Floor:
                 if self.services.is_up("postgres"):
                     try:
                         await self._flush_events(store)
-                        if now - manifests_seen >= MANIFEST_POLL_SECONDS and self._watch.changed():
-                            await self._apply_manifests(store)
-                        manifests_seen = now
+                        if now - manifests_seen >= MANIFEST_POLL_SECONDS:
+                            manifests_seen = now
+                            if self._watch.changed():
+                                await self._apply_manifests(store)
                         self._agents = await store.agents()
                         self._ensure_collectors(self._agents, svc)
                         if self.services.is_up("redis") and now >= self._heartbeat_grace_until:

@@ -55,7 +55,7 @@ class ManifestWatch:
         for file in _files(self.path):
             key = str(file)
             try:
-                found = load_manifests(file)
+                found = list(load_manifests(file))  # a generator: parse errors surface here
             except (ManifestError, OSError) as exc:
                 errors[key] = str(exc)
                 names_by_file[key] = self.names_by_file.get(key, set())  # its agents stay as they are
