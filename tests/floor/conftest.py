@@ -110,6 +110,8 @@ def lenient_trader(name: str, strategy: str = "momentum", asset: str = "BTC") ->
             "market": {"asset": asset, "interval": "15m"},
             "params": {"lookbackSeconds": 120, "thresholdBps": 15, "maxEntryPrice": "0.90"},
             "risk": {"capital": "1000", "riskPerTradeBps": 200},
+            # straight to Production: the Testing stage's quarter size is below the market's 5-share minimum
+            "evaluation": {"testingPeriodHours": 0},
         },
     }
 
@@ -118,7 +120,7 @@ class FloorProcess:
     """``floor up`` as a real OS process with its own embedded PostgreSQL and Redis, as a user runs it
     (piped output, so one plain line per message)."""
 
-    def __init__(self, state_dir: Path, manifests: Path, speed: float = 120.0) -> None:
+    def __init__(self, state_dir: Path, manifests: Path, speed: float = 30.0) -> None:
         self.state_dir, self.manifests, self.speed = state_dir, manifests, speed
         self.proc: subprocess.Popen | None = None
         self.out = state_dir.parent / "floor-up.out"
@@ -227,7 +229,7 @@ def floor_process(tmp_path):
     """``floor_process(manifests...)`` → a FloorProcess (not started) over a manifest folder of its own."""
     made: list[FloorProcess] = []
 
-    def make(*manifests: str | dict, speed: float = 120.0) -> FloorProcess:
+    def make(*manifests: str | dict, speed: float = 30.0) -> FloorProcess:
         folder = tmp_path / "manifests"
         folder.mkdir(exist_ok=True)
         for manifest in manifests:

@@ -63,9 +63,11 @@ def check_state_dir(state_dir: Path) -> None:
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise ServiceError(f"{state_dir}/ is full: free some space, or {hint}") from None
-        reason = {errno.EROFS: "read-only file system", errno.EACCES: "permission denied"}.get(
-            exc.errno or 0, exc.strerror or str(exc)
-        )
+        reason = {
+            errno.EROFS: "read-only file system",
+            errno.EACCES: "permission denied",
+            errno.EPERM: "not permitted",
+        }.get(exc.errno or 0, exc.strerror or str(exc))
         raise ServiceError(f"cannot write to {state_dir}/ ({reason}): {hint}") from None
     free_mb = shutil.disk_usage(state_dir).free // 1_000_000
     if free_mb < MIN_FREE_MB:

@@ -110,6 +110,24 @@ def _market_series(agents: list[repo.AgentRow]) -> set[tuple[str, str]]:
     }
 
 
+# How long a verdict must hold, and between clones: durations of the market's life, not the machine's
+MARKET_DURATIONS = (
+    "retire_after_seconds",
+    "clone_after_seconds",
+    "reduce_after_seconds",
+    "clone_cooldown_seconds",
+)
+
+
+def market_clock_policy(policy: FloorPolicy, speed: float) -> FloorPolicy:
+    """The policy with its evaluation durations on a simulated market's clock: at 240x, "24 hours
+    above 60 %" is 24 market hours (6 wall minutes). Restart backoff and heartbeats stay on the wall
+    clock: they are about processes, not markets. The evidence bar itself is unchanged."""
+    if speed <= 0:
+        raise ValueError(f"speed must be positive, got {speed}")
+    return policy.model_copy(update={name: getattr(policy, name) / speed for name in MARKET_DURATIONS})
+
+
 def read_market_clock(state_dir: Path) -> int | None:
     """The simulated market's time (ms) when the floor last ran, if it ran a simulator."""
     try:
@@ -204,9 +222,8 @@ class Floor:
         # the floor-wide deployed-capital cap (40 %) is taken of every active trader's capital
         env.setdefault("FLOOR_CAPITAL", str(floor_capital(await store.agents())))
         processes = AgentProcesses(opts.state_dir, env)
-        self.supervisor = LocalSupervisor(
-            store, processes, self._redis, opts.state_dir / "manifests", opts.policy
-        )
+        policy = opts.policy if self._sim is None else market_clock_policy(opts.policy, opts.speed)
+        self.supervisor = LocalSupervisor(store, processes, self._redis, opts.state_dir / "manifests", policy)
         await self._loop(store, self.supervisor, svc)
 
     async def _shutdown(self) -> None:
@@ -293,7 +310,10 @@ class Floor:
         if self._sim is None:
             return f"wall clock {datetime.now(UTC):%H:%M:%S} UTC"
         now = datetime.fromtimestamp(self._sim.server.clock.now_ms() / 1000, UTC)
-        return f"market clock {now:%Y-%m-%d %H:%M:%S} UTC (simulated ×{self.options.speed:g})"
+        return (
+            f"market clock {now:%Y-%m-%d %H:%M:%S} UTC (simulated ×{self.options.speed:g}; "
+            "policy durations on this clock)"
+        )
 
     # -- the loop --------------------------------------------------------------------------------
 
