@@ -162,6 +162,7 @@ class Floor:
         self._agents: list[repo.AgentRow] = []  # the last agents read, for when the database is away
         self._rows: list[AgentRow] = []
         self._recorded_pids: dict[str, dict] = {}
+        self._collector_runs: dict[tuple[str, str], tuple[float, int]] = {}  # started/retry-at, failures
         self._heartbeat_grace_until = 0.0
         self._sim: Any = None
         self._svc: services.LocalServices | None = None
@@ -457,15 +458,23 @@ class Floor:
         from tradingfloor.market.collector import Collector, CollectorUrls, PostgresSink
 
         urls = self._urls
+        now = time.monotonic()
         for series, task in list(self.collectors.items()):
-            if task.done():  # a collector that died is started again on this pass
+            if task.done():  # a collector that died is started again, after a backoff
                 self.collectors.pop(series)
-                log.error(
-                    "collector.stopped",
-                    series=series,
-                    error=repr(task.exception()) if not task.cancelled() else "cancelled",
-                )
+                error = _one_line(task.exception()) if not task.cancelled() else "cancelled"  # type: ignore[arg-type]
+                started, failures = self._collector_runs.get(series, (now, 0))
+                failures = 0 if now - started > 60 else failures + 1  # it ran a while: a fresh failure
+                self._collector_runs[series] = (now + min(30.0, 2.0**failures), failures)
+                if failures <= 1:  # said once per run of failures; the log has every one
+                    self._note(
+                        f"{series[0]} {series[1]}", "CollectorStopped", f"restarting: {error}", warning=True
+                    )
+                log.error("collector.stopped", series=series, error=error)
         for series in _market_series(agents) - set(self.collectors):
+            retry_at, failures = self._collector_runs.get(series, (0.0, 0))
+            if now < retry_at:
+                continue
             asset, interval = series
             collector = Collector(
                 asset,
@@ -482,7 +491,9 @@ class Floor:
             self.collectors[series] = asyncio.create_task(
                 collector.run(self.stopping), name=f"collector-{asset}-{interval}"
             )
-            self._say(f"collector for {asset} {interval} started")
+            if series not in self._collector_runs:
+                self._say(f"collector for {asset} {interval} started")
+            self._collector_runs[series] = (now, failures)
 
     # -- state file and view ---------------------------------------------------------------------
 
