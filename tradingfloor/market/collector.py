@@ -167,7 +167,7 @@ class Collector:
         redis = aioredis.from_url(self.redis_url)
         async with aiohttp.ClientSession(trace_configs=[api_trace(self.api)]) as http:
             clob = ClobRest(self.urls.clob_url, http)
-            gamma = GammaClient(self.urls.gamma_url, http)
+            gamma = GammaClient(self.urls.gamma_url, http, clob_url=self.urls.clob_url)
             now = await clob.server_time_ms()
             rounds = await discover_rounds(
                 gamma,
