@@ -77,7 +77,7 @@ class SimConfig:
     # Real rounds are listed about a day ahead and accept orders long before they start (research
     # §11: bid/ask 0.50/0.51 the day before a start). ``book_lead_ms`` 0 opens books at the start.
     listing_lead_ms: int = 86_400_000
-    book_lead_ms: int = 900_000
+    book_lead_ms: int = 300_000
     fee_rate: Decimal = Decimal("0.07")  # crypto_fees_v2: rate 0.07, exponent 1, taker only
     fee_exponent: int = 1
     rebate_rate: Decimal = Decimal("0.2")

@@ -43,7 +43,7 @@ from floor_agents.trader.cache import CacheSnapshot, MarketCache, catch_up_event
 from floor_agents.trader.manifest import StatusReader, size_multiplier
 from floor_agents.trader.performance import performance
 from floor_agents.trader.store import Batch, Lot, TraderStore, fill_id
-from tradingfloor.brokers.factory import make_broker
+from tradingfloor.brokers.factory import make_broker, user_ws_url
 from tradingfloor.bus.api_health import ApiCounter
 from tradingfloor.bus.exposure import RedisFloorCapital
 from tradingfloor.bus.heartbeats import Heartbeat
@@ -169,6 +169,7 @@ class TraderRuntime:
             engine.broker.ledger,
             config=engine.broker.config,
             journal=self._journal_live_intent,
+            user_ws_url=user_ws_url(self.settings),  # live only: fills from the venue's user channel
         )
         if self.spec.mode == "live":  # make_broker gave the live broker (or refused)
             from tradingfloor.brokers.live import Submission
