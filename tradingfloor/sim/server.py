@@ -322,19 +322,36 @@ def _srv(request: web.Request) -> SimServer:
     return request.app[SIM_KEY]
 
 
+def _gamma_rounds(request: web.Request, srv: SimServer) -> list | web.Response:
+    """Listed rounds matching Gamma's filters (slug, series_slug, condition_ids, closed, limit/offset),
+    selected before any JSON is built: a day of listings is a few hundred rounds."""
+    q = request.query
+    slug = q.get("slug") or request.match_info.get("slug")
+    series = q.get("series_slug")
+    cids = set(filter(None, q.get("condition_ids", "").split(",")))
+    closed = {"true": True, "false": False}.get(q.get("closed", "").lower())
+    rounds = [
+        r
+        for r in srv.visible_rounds()
+        if (not slug or r.info.slug == slug)
+        and (not series or f"{r.info.asset.lower()}-up-or-down-{r.info.interval}" == series)
+        and (not cids or r.info.market_id in cids)
+        and (closed is None or (r.info.market_id in srv.resolved) == closed)
+    ]
+    try:
+        offset = int(q.get("offset", "0"))
+        limit = int(q["limit"]) if "limit" in q else len(rounds)
+    except ValueError:
+        return _err(400, "limit and offset must be integers")
+    return rounds[offset : offset + limit]
+
+
 async def gamma_events(request: web.Request) -> web.Response:
     srv = _srv(request)
-    slug = request.query.get("slug") or request.match_info.get("slug")
-    series = request.query.get("series_slug")
-    out = []
-    for rnd in srv.visible_rounds():
-        m = srv.gamma_market_json(rnd)
-        if (
-            (slug and rnd.info.slug == slug)
-            or (series and m["events"][0]["seriesSlug"] == series)
-            or (not slug and not series)
-        ):
-            out.append(wire.gamma_event(m))
+    rounds = _gamma_rounds(request, srv)
+    if isinstance(rounds, web.Response):
+        return rounds
+    out = [wire.gamma_event(srv.gamma_market_json(r)) for r in rounds]
     if "slug" in request.match_info:
         return web.json_response(out[0]) if out else _err(404, "event not found")
     return web.json_response(out)
@@ -344,13 +361,10 @@ async def gamma_markets(request: web.Request) -> web.Response:
     srv = _srv(request)
     if "next_cursor" in request.query and "slug" not in request.match_info:
         return await clob_markets(request)  # the CLOB's paged list shares the path with Gamma's
-    slug = request.query.get("slug") or request.match_info.get("slug")
-    cids = set(filter(None, request.query.get("condition_ids", "").split(",")))
-    out = [
-        srv.gamma_market_json(r)
-        for r in srv.visible_rounds()
-        if (slug and r.info.slug == slug) or (r.info.market_id in cids) or (not slug and not cids)
-    ]
+    rounds = _gamma_rounds(request, srv)
+    if isinstance(rounds, web.Response):
+        return rounds
+    out = [srv.gamma_market_json(r) for r in rounds]
     if "slug" in request.match_info:
         return web.json_response(out[0]) if out else _err(404, "market not found")
     return web.json_response(out)
