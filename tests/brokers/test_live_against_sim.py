@@ -159,3 +159,52 @@ async def test_without_the_user_channel_rest_reconciliation_books_the_fills():
         await asyncio.to_thread(_assert_ledger_matches_venue, broker, client, info)
     finally:
         await handle.stop()
+
+
+async def test_what_the_user_channel_missed_while_down_is_reconciled_on_reconnect():
+    handle = await start_simulator("127.0.0.1", 0, SimConfig(seed=3, assets=("BTC",)), speed=1)
+    channel = None
+    try:
+        await asyncio.sleep(0.2)
+        handle.clock.pause()
+        info, ask, _ = await _current_round(handle)
+        client = ClobClient(host=handle.url, chain_id=137, key=Account.create().key.hex(), creds=CREDS)
+        broker = LiveBroker(Ledger(D(1000)), client, reconcile_every_ms=10**9)
+        broker.register_market(info)
+        channel = UserChannel(
+            handle.user_ws_url, CREDS.api_key, CREDS.api_secret, CREDS.api_passphrase, retry_s=0.3
+        ).start()
+        broker.attach_user_channel(channel)
+        assert await asyncio.to_thread(channel.connected.wait, 5.0)
+        order = Order(
+            client_order_id("a1", info.market_id, 3), "a1", info.market_id, info.up_token_id,
+            "BUY", ask - D("0.05"), D(10), "GTC", handle.clock.now_ms(),
+        )  # fmt: skip
+        assert (await asyncio.to_thread(broker.submit, order, {}, order.ts_ms)).status == "resting"
+        await asyncio.to_thread(_until, broker, lambda _: channel.connects == 1 and channel.updates.empty())
+
+        for sub in list(handle.server.user_subs):  # the venue drops the socket …
+            await sub.ws.close()
+        await asyncio.to_thread(lambda: _wait(lambda: not channel.connected.is_set()))
+        venue_hash = broker.submissions[order.client_id].order_hash
+        handle.server.exchange.cancel([venue_hash], handle.clock.now_ms())  # … and the order closes meanwhile
+        handle.server.tick()  # its CANCELLATION goes out to nobody
+        assert await asyncio.to_thread(lambda: _wait(lambda: channel.connects == 2))
+
+        # the reconnection makes the broker ask the venue by REST: the order is closed, unfilled
+        done = await asyncio.to_thread(_until, broker, lambda rs: any(r.status == "cancelled" for r in rs))
+        assert [r.status for r in done] == ["cancelled"] and not broker.open_submissions()
+        assert broker.ledger.cash == D(1000)
+    finally:
+        if channel is not None:
+            channel.stop()
+        await handle.stop()
+
+
+def _wait(pred, timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return False

@@ -334,15 +334,21 @@ class LiveBroker(PaperBroker):
 
     def _on_user_message(self, msg: dict[str, Any], now_ms: int) -> list[OrderResult]:
         if msg.get("event_type") == "trade":
-            out = []
-            for oid in order_ids_in(msg):
-                sub = self.by_hash.get(oid)
-                if sub is None or sub.state in _TERMINAL:
-                    continue
-                fills = self._book_trade(sub, msg, now_ms)
-                if fills:
-                    out.append(self._progress(sub, fills))
-            return out
+            return self._on_trade_message(msg, now_ms)
+        return self._on_order_message(msg, now_ms)
+
+    def _on_trade_message(self, msg: dict[str, Any], now_ms: int) -> list[OrderResult]:
+        out = []
+        for oid in order_ids_in(msg):
+            sub = self.by_hash.get(oid)
+            if sub is None or sub.state in _TERMINAL:
+                continue
+            fills = self._book_trade(sub, msg, now_ms)
+            if fills:
+                out.append(self._progress(sub, fills))
+        return out
+
+    def _on_order_message(self, msg: dict[str, Any], now_ms: int) -> list[OrderResult]:
         sub = self.by_hash.get(str(msg.get("id")))
         if sub is None or sub.state in _TERMINAL:
             return []
