@@ -48,7 +48,7 @@ async def record(
         async with aiohttp.ClientSession() as http:
             clob = ClobRest(clob_url, http)
             rounds = await discover_rounds(
-                GammaClient(gamma_url, http, clob_url=clob_url),
+                GammaClient(gamma_url, http),
                 asset,
                 interval,
                 await clob.server_time_ms(),
