@@ -12,13 +12,13 @@ from floor_agents.trader.agent import Timers, TraderRuntime
 from floor_agents.trader.main import floor_capital
 from floor_agents.trader.store import TraderStore
 from tests.agent.test_runtime import SPEC
-from tests.trading.test_engine import INFO, run, session
+from tests.trading.test_pipeline import INFO, run, session
 from tradingfloor.bus.exposure import ExposureLedger, RedisFloorCapital, from_micro, to_micro
 from tradingfloor.market.events import MarketResolved
 from tradingfloor.settings import Settings
 from tradingfloor.sim.model import MarketSimulator, SimConfig
-from tradingfloor.trading.engine import EngineConfig, TradingEngine
 from tradingfloor.trading.paper_broker import BrokerConfig
+from tradingfloor.trading.pipeline import EngineConfig, TradingEngine
 from tradingfloor.trading.risk import RiskLimits
 
 CAP_REFUSAL = "floor-wide deployed capital cap reached"

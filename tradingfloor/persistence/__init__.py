@@ -1,6 +1,7 @@
 """PostgreSQL persistence, the floor's source of truth.
 
-- :mod:`.db` — connections and pools with retry, JSON codecs, outage classification, URL redaction.
+- :mod:`.db` — connections and pools with retry, JSON codecs, outage classification, (URLs are redacted by
+  :mod:`tradingfloor.observability.redact`).
 - :mod:`.migrate` — numbered SQL migrations under an advisory lock (``migrate(url)`` at start-up).
 - :mod:`.repositories` — typed rows and one function per query.
 - :mod:`.journal` — the local journal and the :class:`DurableWriter` (exactly-once replay).
@@ -14,7 +15,6 @@ from tradingfloor.persistence.db import (
     connect,
     create_pool,
     is_unavailable,
-    redact_url,
 )
 from tradingfloor.persistence.migrate import migrate
 
@@ -26,5 +26,4 @@ __all__ = [
     "create_pool",
     "is_unavailable",
     "migrate",
-    "redact_url",
 ]

@@ -69,8 +69,8 @@ from tradingfloor.observability.metrics import (
 )
 from tradingfloor.settings import Settings
 from tradingfloor.status.sink import StatusSink
-from tradingfloor.trading.engine import EngineConfig, EngineOutput, TradingEngine
 from tradingfloor.trading.orders import Fill, to_json
+from tradingfloor.trading.pipeline import EngineConfig, EngineOutput, TradingEngine
 from tradingfloor.trading.risk import RiskLimits
 
 if TYPE_CHECKING:

@@ -35,10 +35,11 @@ from tradingfloor.market.events import (
     SpotTick,
     TickSizeChange,
 )
+from tradingfloor.strategies.intent import Intent
 from tradingfloor.strategies.params import StrategyParams
 from tradingfloor.strategies.registry import create_strategy
 from tradingfloor.trading.ledger import ClosedTrade, Ledger
-from tradingfloor.trading.orders import Intent, Order, OrderResult, OrderType, client_order_id
+from tradingfloor.trading.orders import Order, OrderResult, OrderType, client_order_id
 from tradingfloor.trading.paper_broker import BrokerConfig, PaperBroker
 from tradingfloor.trading.risk import FloorCapital, InMemoryFloorCapital, RiskLimits, RiskManager
 from tradingfloor.trading.serde import market_info_from_json, market_info_to_json
