@@ -5,7 +5,6 @@
 - :mod:`.migrate` — numbered SQL migrations under an advisory lock (``migrate(url)`` at start-up).
 - :mod:`.repositories` — typed rows and one function per query.
 - :mod:`.journal` — the local journal and the :class:`DurableWriter` (exactly-once replay).
-- :mod:`.checkpoints` — agent checkpoints, database first with a file fallback.
 """
 
 from tradingfloor.persistence.db import (

@@ -122,7 +122,7 @@ class TradingEngine:
         self.current = next((m for m in self.markets.values() if m.start_ms <= self.now_ms < m.end_ms), None)
         return self.current
 
-    def book(self, token_id: str):
+    def book(self, token_id: str) -> OrderBook | None:
         return self.books.get(token_id)
 
     # --- events ------------------------------------------------------------------------
@@ -140,15 +140,14 @@ class TradingEngine:
         if broker.pending and broker.pending[0][0] < ts:
             out = EngineOutput()
             self._settle_results(broker.advance(ts, self.books), out)
-        cls = type(event)
-        if cls is SpotTick:
+        if isinstance(event, SpotTick):
             if event.asset != self.config.asset:
                 return out
             self.spot_ms = ts
             intent = self.strategy.on_spot(event, self)
             if intent is not None:
                 out = self._act(intent, out)
-        elif cls is PriceChange:
+        elif isinstance(event, PriceChange):
             book = self.books.get(event.token_id)
             if book is None:
                 return out
@@ -158,7 +157,7 @@ class TradingEngine:
                 broker.on_level_update(event.token_id, event.side, event.price)
             if self._strategy_books:
                 out = self._on_book(event.token_id, out)
-        elif cls is BookSnapshot:
+        elif isinstance(event, BookSnapshot):
             book = self.books.get(event.token_id)
             if book is None:
                 return out
@@ -167,7 +166,7 @@ class TradingEngine:
             broker.on_book_snapshot(event.token_id)
             if self._strategy_books:
                 out = self._on_book(event.token_id, out)
-        elif cls is LastTrade:
+        elif isinstance(event, LastTrade):
             if event.token_id in self.books:
                 self.data_ms[event.market_id] = ts
                 fills = broker.on_trade(event)
@@ -176,13 +175,13 @@ class TradingEngine:
                     out.results.append(
                         OrderResult(fills[0].client_id, "partial", tuple(fills), "resting order filled")
                     )
-        elif cls is NewMarket:
+        elif isinstance(event, NewMarket):
             if event.info.asset == self.config.asset:
                 self._add_market(event.info)
-        elif cls is MarketResolved:
+        elif isinstance(event, MarketResolved):
             if event.market_id in self.markets:
                 out = self._resolve(event, out or EngineOutput())
-        elif cls is TickSizeChange:
+        elif isinstance(event, TickSizeChange):
             book = self.books.get(event.token_id)
             if book is not None:
                 book.tick_size = event.new_tick_size
