@@ -8,7 +8,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from floor_agents.trader.agent import Timers, TraderRuntime
+from floor_agents.trader.agent import TraderRuntime
 from floor_agents.trader.main import floor_capital
 from floor_agents.trader.store import TraderStore
 from tests.agent.test_runtime import SPEC
@@ -103,17 +103,9 @@ async def test_trader_resets_its_share_on_start_to_what_its_engine_holds(redis, 
     assert floor is not None and floor.cap == D(1000)
     config = SimConfig(seed=2, assets=("BTC",), pattern="momentum")
     events = MarketSimulator(config).advance_to(config.start_ms + 600_000)  # mid-round: positions open
-    runtime = TraderRuntime(
-        "fc",
-        SPEC,
-        Settings(state_dir=tmp_path),
-        TraderStore(db_url, tmp_path, "fc"),
-        None,
-        None,
-        Timers(),
-        floor=floor,
+    runtime = await TraderRuntime.start(
+        "fc", SPEC, Settings(state_dir=tmp_path), TraderStore(db_url, tmp_path, "fc"), floor=floor
     )
-    await runtime.start()
     for e in events:
         await runtime.on_event(e, 0)
     held = sum(runtime.engine.floor_reserved.values(), D(0))
@@ -122,17 +114,13 @@ async def test_trader_resets_its_share_on_start_to_what_its_engine_holds(redis, 
 
     ledger = ExposureLedger(redis)
     await ledger.reset("fc", D(300))  # whatever a crashed life left behind
-    again = TraderRuntime(
+    again = await TraderRuntime.start(
         "fc",
         SPEC,
         Settings(state_dir=tmp_path),
         TraderStore(db_url, tmp_path, "fc"),
-        None,
-        None,
-        Timers(),
         floor=floor_capital(redis_url, "fc", "2500"),
     )
-    await again.start()
     assert sum(again.engine.floor_reserved.values(), D(0)) == held
     assert await ledger.of("fc") == from_micro(to_micro(held))
     await again.stop()

@@ -107,6 +107,7 @@ class TradingEngine:
         self.order_reserve: dict[str, tuple[str, Decimal]] = {}  # client id -> (market, reserved amount)
         self.size_multiplier = Decimal(1)
         self._strategy_books = self.strategy.wants_books
+        self.before_submit: Callable[[], None] | None = None  # e.g. the trader's decision-latency clock
 
     def set_size_multiplier(self, multiplier: Decimal) -> None:
         """Size new positions against ``multiplier`` × capital (0 ≤ multiplier ≤ 1); open positions stay."""
@@ -287,6 +288,8 @@ class TradingEngine:
         self.floor_reserved[info.market_id] = self.floor_reserved.get(info.market_id, ZERO) + reserve
         self.order_reserve[order.client_id] = (info.market_id, reserve)
         out.orders.append(order)
+        if self.before_submit is not None:
+            self.before_submit()
         self._settle_results([self.broker.submit(order, self.books, self.now_ms)], out)
         return None
 
