@@ -16,10 +16,12 @@ import asyncio
 import json
 import re
 import secrets
+import shlex
 import signal
 import ssl
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
@@ -32,12 +34,29 @@ from tests.e2e.support.kubelet import Kubelet, free_port
 REPO = Path(__file__).resolve().parents[3]
 
 
-def entrypoint(dockerfile: Path) -> list[str]:
-    """The exec-form ENTRYPOINT of the last stage of ``dockerfile``."""
-    found = re.findall(r"^ENTRYPOINT\s+(\[.*\])\s*$", dockerfile.read_text(), re.MULTILINE)
-    if not found:
-        raise ValueError(f"{dockerfile} has no exec-form ENTRYPOINT")
-    return list(json.loads(found[-1]))
+@dataclass(frozen=True)
+class Image:
+    """What the kubelet takes from an image: its ENTRYPOINT, CMD and ENV (of the last stage)."""
+
+    entrypoint: list[str]
+    cmd: list[str]
+    env: dict[str, str]
+
+
+def image_from_dockerfile(dockerfile: Path) -> Image:
+    text = re.sub(r"\\\n", " ", dockerfile.read_text())
+    last = text[text.rindex("\nFROM ") :] if "\nFROM " in text else text
+    entrypoint = re.findall(r"^ENTRYPOINT\s+(\[.*\])\s*$", last, re.MULTILINE)
+    cmd = re.findall(r"^CMD\s+(\[.*\])\s*$", last, re.MULTILINE)
+    if not entrypoint:
+        raise ValueError(f"{dockerfile} has no exec-form ENTRYPOINT in its last stage")
+    env: dict[str, str] = {}
+    for line in re.findall(r"^ENV\s+(.*)$", last, re.MULTILINE):
+        for item in shlex.split(line):
+            key, sep, value = item.partition("=")
+            if sep and key != "PATH":  # PATH is the kubelet's: the worktree's .venv/bin first
+                env[key] = value
+    return Image(json.loads(entrypoint[-1]), json.loads(cmd[-1]) if cmd else [], env)
 
 
 def make_certificate(folder: Path, service_ip: str) -> tuple[Path, Path]:
@@ -97,7 +116,7 @@ def kubeconfig(server: str, ca_pem: str, token: str) -> str:
     )
 
 
-async def serve(workdir: Path, port: int, images: dict[str, list[str]], bin_dirs: list[Path]) -> None:
+async def serve(workdir: Path, port: int, images: dict[str, Image], bin_dirs: list[Path]) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     # The `kubernetes` Service: its own loopback address on port 443, as Pods expect the API there.
     service_ip = f"127.{secrets.randbelow(250) + 2}.{secrets.randbelow(254) + 1}.{secrets.randbelow(254) + 1}"
@@ -140,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
         repo, sep, dockerfile = item.partition("=")
         if not sep:
             parser.error(f"--image {item!r}: expected REPOSITORY=Dockerfile")
-        images[repo] = entrypoint(
+        images[repo] = image_from_dockerfile(
             REPO / dockerfile if not Path(dockerfile).is_absolute() else Path(dockerfile)
         )
     bin_dirs = [p.absolute() for p in args.bin_dir] or [Path(sys.executable).parent]

@@ -66,14 +66,14 @@ class Kubelet:
         service: tuple[str, int],
         token: str,
         ca_pem: str,
-        entrypoints: dict[str, list[str]],
+        images: dict[str, Any],
         bin_dirs: list[Path],
         restart_backoff: float = 1.0,
     ) -> None:
         self.api, self.root = api, root
         self.service_host, self.service_port = service  # the `kubernetes` Service: the API server
         self.token, self.ca_pem = token, ca_pem
-        self.entrypoints = entrypoints  # image repository → its ENTRYPOINT
+        self.images = images  # image repository → its ENTRYPOINT, CMD and ENV (cluster.Image)
         self.path = os.pathsep.join([*(str(p) for p in bin_dirs), os.environ.get("PATH", "/usr/bin:/bin")])
         self.restart_backoff = restart_backoff
         self.pods: dict[str, Running] = {}
@@ -354,7 +354,11 @@ class Kubelet:
         run.folder.mkdir(parents=True, exist_ok=True)
         if not run.ports:
             run.ports = {int(p["containerPort"]): free_port() for p in container.get("ports") or []}
+        image_name = container.get("image", "")
+        repository = image_name.rsplit(":", 1)[0] if ":" in image_name.rsplit("/", 1)[-1] else image_name
+        image = self.images.get(repository)
         env: dict[str, str] = {
+            **(image.env if image else {}),
             "PATH": self.path,
             "HOME": str(run.folder),
             "HOSTNAME": meta["name"],
@@ -413,13 +417,12 @@ class Kubelet:
                 for key, value in env.items():
                     if value == target or value.startswith(target.rstrip("/") + "/"):
                         env[key] = str(folder) + value[len(target.rstrip("/")) :]
-        image = container.get("image", "")
-        repository = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
-        entrypoint = self.entrypoints.get(repository, [])
-        command = container.get("command") or entrypoint
-        args = container.get("args") or []  # no image CMD: every Pod here sets its args
+        command = container.get("command") or (image.entrypoint if image else [])
+        args = container.get("args") or ([] if container.get("command") or image is None else image.cmd)
         if not command:
-            raise ConfigError(f"image {image!r} has no known ENTRYPOINT and the container sets no command")
+            raise ConfigError(
+                f"image {image_name!r} has no known ENTRYPOINT and the container sets no command"
+            )
         argv = [_VAR.sub(lambda m: env.get(m.group(1), m.group(0)), a) for a in [*command, *args]]
         for cport, hport in run.ports.items():
             argv = [re.sub(rf":{cport}(?=/|$)", f":{hport}", a) for a in argv]
