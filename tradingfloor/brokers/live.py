@@ -45,8 +45,8 @@ from py_clob_client_v2.order_utils.model.signature_type_v2 import SignatureTypeV
 
 from tradingfloor.brokers.user_channel import CONNECTED, TRADE_FAILED, UserChannel, fill_of, order_ids_in
 from tradingfloor.bus.api_health import ApiCounter
+from tradingfloor.market.book_view import BookView
 from tradingfloor.observability.logging import get_logger
-from tradingfloor.trading.book_view import BookView
 from tradingfloor.trading.fees import taker_fee
 from tradingfloor.trading.ledger import ZERO, Ledger
 from tradingfloor.trading.orders import Fill, Order, OrderResult, from_json, to_json
