@@ -21,7 +21,9 @@ NamespaceOpt = typer.Option("default", "--namespace", help="Namespace of --resou
 StateDirOpt = typer.Option(
     None, "--state-dir", envvar="FLOOR_STATE_DIR", help="The local floor's data folder (default var/)."
 )
-MetricsPortOpt = typer.Option(9100, "--metrics-port", help="Port for /metrics and /healthz (0 = off).")
+MetricsPortOpt = typer.Option(
+    9100, "--metrics-port", envvar="METRICS_PORT", help="Port for /metrics and /healthz (0 = off)."
+)
 
 
 def _source(manifest: Path | None, resource: str | None) -> None:

@@ -455,7 +455,8 @@ class Floor:
     # -- collectors ------------------------------------------------------------------------------
 
     def _ensure_collectors(self, agents: list[repo.AgentRow], svc: services.LocalServices) -> None:
-        from tradingfloor.market.collector import Collector, CollectorUrls, PostgresSink
+        from tradingfloor.market.collector import Collector, CollectorUrls
+        from tradingfloor.persistence.market_archive import PostgresSink
 
         urls = self._urls
         now = time.monotonic()
