@@ -386,7 +386,7 @@ class Floor:
             self._note(
                 "floor",
                 "DatabaseUnreachable",
-                "breaker open: agents keep running on their journals and enter no new positions",
+                "breaker open: the Floor Boss holds its decisions; agents keep running on their journals",
                 warning=True,
             )
         if event.service == "postgres" and event.reason == "ServiceRecovered":
@@ -420,6 +420,7 @@ class Floor:
                 event["message"][:1000],
                 agent=None if event["agent"] in ("floor", "postgres", "redis") else event["agent"],
                 reason=event["reason"],
+                ts=event["ts"],  # when it happened, not when the database could take it
             )
             self._unrecorded.pop(0)
 
