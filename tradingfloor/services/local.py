@@ -126,7 +126,12 @@ def start_services(
         postgres = EmbeddedPostgres(state_dir / "pg").start()
         database_url = postgres.url
     if with_redis and not redis_url:
-        redis = EmbeddedRedis(state_dir / "redis").start()
+        try:
+            redis = EmbeddedRedis(state_dir / "redis").start()
+        except BaseException:
+            if postgres is not None:  # nothing of a failed start stays behind
+                postgres.stop()
+            raise
         redis_url = redis.url
     return LocalServices(database_url, redis_url, postgres, redis)
 

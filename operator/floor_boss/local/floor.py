@@ -399,6 +399,7 @@ class Floor:
 
     def _note(self, agent: str, reason: str, message: str, *, warning: bool) -> None:
         """An event for the dashboard now and for the event log (stored when the database can)."""
+        message = " ".join(message.split())  # one line, whatever the source (YAML errors span several)
         event = {
             "ts": datetime.now(UTC),
             "agent": agent,
