@@ -65,7 +65,14 @@ def database_status(db: repo.Executor, name: str) -> StatusReader:
 
 
 def size_multiplier(status: Mapping[str, Any] | None) -> Decimal:
-    """``status.sizeMultiplier`` as a Decimal in [0, 1]; 1 when the Floor Boss has not set one."""
+    """``status.sizeMultiplier`` as a Decimal in [0, 1]; 1 when the Floor Boss has not set one;
+    0 while a floor circuit breaker pauses trading (no new entries; open positions run to settlement)."""
+    if any(
+        c.get("type") == "Paused" and c.get("status") == "True" and c.get("reason") == "CircuitBreakerOpen"
+        for c in (status or {}).get("conditions") or []
+        if isinstance(c, dict)
+    ):
+        return Decimal(0)
     raw = (status or {}).get("sizeMultiplier")
     if raw is None:
         return Decimal(1)
