@@ -63,8 +63,11 @@ class FloorEmulator(kmock.KubernetesEmulator):
 
     def _stored(self, request: rendering.Request) -> Any:
         key = (request.resource, request.namespace, request.name)
-        obj = self.objects.get(key, None)
-        return None if obj is None or obj.deleted else obj
+        try:
+            obj = self.objects[key]
+        except KeyError:
+            return None
+        return None if obj.deleted else obj
 
     async def _handle(self, request: rendering.Request):  # type: ignore[override]
         self._inflight.add(id(request))

@@ -50,9 +50,10 @@ def prepare(d: Draft) -> None:
 
 
 def stop_all(d: Draft, reason: str, message: str, keep_ended: bool = False) -> None:
-    """Stop every instance; ``keep_ended`` leaves ended ones in place so their logs stay readable."""
+    """Stop every instance; ``keep_ended`` leaves the last ended one in place so its logs stay readable."""
     for inst in d.obs.instances:
-        if not inst.deleting and not (keep_ended and inst.state in ("succeeded", "failed")):
+        last_ended = inst.state in ("succeeded", "failed") and inst.name == d.status.podName
+        if not inst.deleting and not (keep_ended and last_ended):
             d.act(StopInstance(inst.name, reason))
     d.status.restarts.nextRestartAfter = None
     d.condition(conds.BACKOFF, False, "NotRunning", message)
@@ -69,6 +70,9 @@ def supervise(d: Draft, policy: FloorPolicy) -> None:
     if restarts.nextRestartAfter is not None:  # backing off after a failure
         for inst in live:  # the failed instance stays until its successor runs (kubectl logs)
             d.act(StopInstance(inst.name, "restart pending"))
+        for inst in ended:
+            if inst.name != d.status.podName:
+                d.act(StopInstance(inst.name, "ended instance of an earlier attempt"))
         if d.now >= restarts.nextRestartAfter:
             name = instance_name(d.obs.name, restarts.total + 1)
             if _name_taken(d, name):
@@ -81,11 +85,13 @@ def supervise(d: Draft, policy: FloorPolicy) -> None:
     current = d.status.podName
     failure: tuple[str, str] | None = None
     keep = next((i for i in live if i.name == current), live[0] if live else None)
-    successor_runs = keep is not None and keep.state == "running"
+    # An earlier attempt's ended instance goes once its successor runs or has ended too: the
+    # newest ended instance is always kept for its logs.
+    superseded = (keep is not None and keep.state == "running") or any(i.name == current for i in ended)
     for inst in ended:
         if inst.name == current:
             failure = (CRASHED, f"{inst.name} {inst.state}" + (f" ({inst.detail})" if inst.detail else ""))
-        elif successor_runs:  # an earlier attempt's instance goes once its successor runs
+        elif superseded:
             d.act(StopInstance(inst.name, "ended instance of an earlier attempt"))
 
     if failure is None and keep is not None and keep.state == "running" and d.obs.heartbeats_enabled:

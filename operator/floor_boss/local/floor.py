@@ -98,11 +98,10 @@ def floor_capital(agents: list[repo.AgentRow]) -> Decimal:
 
 
 def _market_series(agents: list[repo.AgentRow]) -> set[tuple[str, str]]:
-    return {
-        (a.spec["market"]["asset"], a.spec["market"].get("interval", "15m"))
-        for a in agents
-        if a.kind == "TraderAgent" and a.spec.get("lifecycle") != "Retired"
-    }
+    # the same "series needed" rule as the operator's collector Pods (floor_boss.collectors)
+    from floor_boss.collectors import series_needed
+
+    return {(s.asset, s.interval) for s in series_needed(a.spec for a in agents if a.kind == "TraderAgent")}
 
 
 class Floor:
@@ -258,9 +257,8 @@ class Floor:
             live.start()
         try:
             while not self.stopping.is_set():
-                agents = await store.agents()
-                self._ensure_collectors(agents, redis_url, database_url, urls)
-                wait = await supervisor.reconcile()
+                wait = await supervisor.reconcile()  # holds (never raises) while PostgreSQL is away
+                self._ensure_collectors(supervisor.rows, redis_url, database_url, urls)
                 if live is not None and time.monotonic() - shown >= 1.0:
                     live.update(await self._view(store, supervisor))
                     shown = time.monotonic()

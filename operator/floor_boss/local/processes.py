@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-KIND_COMMAND = {"TraderAgent": "trader", "Auditor": "auditor", "Monitor": "monitor"}
+from tradingfloor.decisions.kinds import COMMANDS
 
 
 @dataclass
@@ -54,7 +54,7 @@ class AgentProcesses:
                     "-m",
                     "tradingfloor.cli",
                     "agent",
-                    KIND_COMMAND[kind],
+                    COMMANDS[kind],
                     "--manifest",
                     str(manifest),
                     "--metrics-port",
