@@ -168,11 +168,7 @@ class Reconciler:
         def root(a: AgentRecord) -> str:
             if a.labels.get(f"{GROUP}/lineage-root"):
                 return lineage_root(a.name, dict(a.labels))
-            name, seen = a.name, set()
-            while parents.get(name) and name not in seen:
-                seen.add(name)
-                name = parents[name]  # type: ignore[assignment]
-            return name
+            return root_by_parents(a.name, parents)
 
         mine = root(agent)
         return tuple(
@@ -318,6 +314,15 @@ class Reconciler:
         self.written[agent.key] = status
         await self.platform.post_event(agent, "Warning", "InvalidSpec", message, {})
         log.error("invalid spec for %s %s: %s", agent.kind, agent.name, message)
+
+
+def root_by_parents(name: str, parents: Mapping[str, str | None]) -> str:
+    """Follow stored parents up to the lineage root (a cycle ends instead of looping)."""
+    seen = set()
+    while parents.get(name) and name not in seen:
+        seen.add(name)
+        name = parents[name]  # type: ignore[assignment]
+    return name
 
 
 def _parent(agent: AgentRecord) -> str | None:
