@@ -9,14 +9,12 @@ import logging
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from floor_boss.collectors import LABEL_SERIES, CollectorBook, Running, Series, collector_pod, series_needed
-from floor_boss.kube import KubeError
+from floor_boss.kube import Kube, KubeError
 from floor_boss.pods import pod_instance
-
-if TYPE_CHECKING:
-    from floor_boss.runtime import FloorBoss
+from floor_boss.settings import BossSettings
 
 log = logging.getLogger("floor_boss.collectors")
 IDLE_SECONDS = 5.0
@@ -28,8 +26,12 @@ def series_of(slug: str) -> Series | None:
 
 
 class KubeCollectors:
-    def __init__(self, boss: FloorBoss) -> None:
-        self.boss = boss
+    def __init__(
+        self, bodies: Mapping[tuple[str, str, str], dict[str, Any]], kube: Kube, settings: BossSettings
+    ) -> None:
+        self.bodies = bodies  # the runtime's index of agents, read on every pass
+        self.kube = kube
+        self.settings = settings
         self.pods: dict[tuple[str, Series], Running] = {}
         self.books: dict[str, CollectorBook] = defaultdict(CollectorBook)
         self._wake = asyncio.Event()
@@ -53,7 +55,7 @@ class KubeCollectors:
 
     def needed(self) -> dict[str, set[Series]]:
         specs: dict[str, list[Any]] = defaultdict(list)
-        for (kind, ns, _), body in list(self.boss.bodies.items()):
+        for (kind, ns, _), body in list(self.bodies.items()):
             if kind == "TraderAgent" and not body["metadata"].get("deletionTimestamp"):
                 specs[ns].append(body.get("spec") or {})
         return {ns: series_needed(raw) for ns, raw in specs.items()}
@@ -70,10 +72,10 @@ class KubeCollectors:
                 seen = self.pods.get((ns, series))
                 if seen is not None:  # counted once: the next pass waits for it to go
                     self.pods[(ns, series)] = Running(seen.state, seen.started_at, deleting=True)
-                await self.boss.kube.delete_pod(ns, series.pod_name)
+                await self.kube.delete_pod(ns, series.pod_name)
                 log.info("collector %s/%s stopped", ns, series.pod_name)
             for series in plan.start:
-                if await self.boss.kube.create_pod(collector_pod(series, ns, self.boss.settings)):
+                if await self.kube.create_pod(collector_pod(series, ns, self.settings)):
                     log.info("collector %s/%s started", ns, series.pod_name)
                     self.pods.setdefault((ns, series), Running("pending"))
             if plan.retry_in is not None:

@@ -38,7 +38,7 @@ from tradingfloor.decisions import (
     open_breakers,
 )
 from tradingfloor.decisions.circuit_breakers import BREAKERS
-from tradingfloor.decisions.evolution import LABEL_PARENT, lineage_root
+from tradingfloor.decisions.evolution import LABEL_PARENT, root_from_labels
 from tradingfloor.decisions.kinds import kind_info
 from tradingfloor.decisions.performance import number
 from tradingfloor.decisions.status import EXHAUSTED, is_true, set_condition
@@ -167,8 +167,8 @@ class Reconciler:
 
         def root(a: AgentRecord) -> str:
             if a.labels.get(f"{GROUP}/lineage-root"):
-                return lineage_root(a.name, dict(a.labels))
-            return root_by_parents(a.name, parents)
+                return root_from_labels(a.name, dict(a.labels))
+            return root_from_parents(a.name, parents)
 
         mine = root(agent)
         return tuple(
@@ -316,7 +316,7 @@ class Reconciler:
         log.error("invalid spec for %s %s: %s", agent.kind, agent.name, message)
 
 
-def root_by_parents(name: str, parents: Mapping[str, str | None]) -> str:
+def root_from_parents(name: str, parents: Mapping[str, str | None]) -> str:
     """Follow stored parents up to the lineage root (a cycle ends instead of looping)."""
     seen = set()
     while parents.get(name) and name not in seen:

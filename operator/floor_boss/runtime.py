@@ -67,7 +67,7 @@ class FloorBoss:
         self._locks: dict[Key, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._kicks: dict[Key, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.collectors = KubeCollectors(self)
+        self.collectors = KubeCollectors(self.bodies, kube, settings)
 
     @property
     def policy(self) -> FloorPolicy:

@@ -11,7 +11,6 @@ from tradingfloor.decisions.circuit_breakers import (
     floor_signals,
     open_breakers,
 )
-from tradingfloor.decisions.engine import decide
 from tradingfloor.decisions.lifecycle import instance_name
 from tradingfloor.decisions.observation import (
     Action,
@@ -26,6 +25,7 @@ from tradingfloor.decisions.observation import (
     StartInstance,
     StopInstance,
 )
+from tradingfloor.decisions.planner import decide
 from tradingfloor.decisions.policy import FloorPolicy
 
 __all__ = [

@@ -20,8 +20,11 @@ from typing import Any
 from floor_boss.local.processes import AgentProcesses, ProcessState
 from floor_boss.local.store import LocalStore, write_manifest
 from floor_boss.probes import api_health
-from floor_boss.reconciler import AgentRecord, Reconciler
-from floor_boss.reconciler import root_by_parents as lineage_root  # noqa: F401  (kept entry point)
+from floor_boss.reconciler import (
+    AgentRecord,
+    Reconciler,
+    root_from_parents,  # noqa: F401  (kept entry point)
+)
 from tradingfloor.bus.api_health import ApiHealth
 from tradingfloor.bus.heartbeats import read_heartbeats
 from tradingfloor.decisions import FloorPolicy, Instance, ProbeStreak
