@@ -31,15 +31,18 @@ async def load_configuration(server: str | None = None) -> client.Configuration:
         configuration.host = explicit.rstrip("/")
         configuration.verify_ssl = False  # a development URL: no cluster CA to check against
         return configuration
-    if os.environ.get("KUBECONFIG"):
-        await config.load_kube_config(client_configuration=configuration)
+    if os.environ.get("KUBECONFIG"):  # read now: the library's default was fixed when it was imported
+        await config.load_kube_config(
+            config_file=os.environ["KUBECONFIG"], client_configuration=configuration
+        )
         return configuration
     try:
         config.load_incluster_config(client_configuration=configuration, try_refresh_token=True)
         return configuration
     except config.ConfigException as in_cluster:
-        if (Path.home() / ".kube" / "config").exists():
-            await config.load_kube_config(client_configuration=configuration)
+        home_config = Path.home() / ".kube" / "config"
+        if home_config.exists():
+            await config.load_kube_config(config_file=str(home_config), client_configuration=configuration)
             return configuration
         raise KubeConfigError(
             f"cannot reach Kubernetes: set {SERVER_ENV} to the API server URL, or KUBECONFIG, "

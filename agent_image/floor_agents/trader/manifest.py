@@ -29,11 +29,11 @@ def from_file(path: Path) -> tuple[str, TraderAgentSpec]:
 
 
 async def _get_resource(name: str, namespace: str) -> dict[str, Any]:
-    from kubernetes_asyncio import client, config
+    from kubernetes_asyncio import client
 
-    configuration = client.Configuration()
-    config.load_incluster_config(client_configuration=configuration)
-    async with client.ApiClient(configuration) as api:
+    from tradingfloor.kubeclient import load_configuration  # in-cluster, KUBECONFIG or FLOOR_KUBE_SERVER
+
+    async with client.ApiClient(await load_configuration()) as api:
         return await client.CustomObjectsApi(api).get_namespaced_custom_object(
             "tradingfloor.dev", "v1alpha1", namespace, PLURAL, name
         )
