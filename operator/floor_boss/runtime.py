@@ -35,6 +35,19 @@ def _time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
+def reports_requested(spec: Mapping[str, Any]) -> list[str]:
+    """The report windows a Monitor spec asks for (the model's defaults: hourly and daily)."""
+    from pydantic import ValidationError
+
+    from tradingfloor.models.monitor import Reports
+
+    try:
+        reports = Reports.model_validate(spec.get("reports") or {})
+    except ValidationError:
+        return []  # an invalid spec is reported by its own pass
+    return [w for w in ("hourly", "daily") if getattr(reports, w)]
+
+
 def record_of(body: Mapping[str, Any]) -> AgentRecord:
     meta = body["metadata"]
     return AgentRecord(
@@ -68,6 +81,7 @@ class FloorBoss:
         self._kicks: dict[Key, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.collectors = KubeCollectors(self.bodies, kube, settings)
+        self._reports_explained: set[tuple[Key, int]] = set()
 
     @property
     def policy(self) -> FloorPolicy:
@@ -160,6 +174,26 @@ class FloorBoss:
                 return
             if outcome.requeue_after is not None:
                 self.kick(key, outcome.requeue_after + 0.05)
+            if agent.kind == "Monitor" and outcome.result == "ok":
+                await self._explain_reports(agent)
+
+    async def _explain_reports(self, agent: AgentRecord) -> None:
+        """``spec.reports`` asks for files the operator cannot keep in a Pod: say so once per generation
+        (Event ``ReportsNotScheduled``) and point at the CronJob recipe, instead of silently ignoring it."""
+        wanted = reports_requested(agent.spec)
+        mark = (agent.key, agent.generation)
+        if not wanted or mark in self._reports_explained:
+            return
+        self._reports_explained.add(mark)
+        message = (
+            f"spec.reports asks for {' and '.join(wanted)} reports; in Kubernetes the Floor Boss does not "
+            "write report files (a Pod has no lasting place for them): schedule `floor report --hourly` / "
+            "`--daily` as a CronJob with a volume of your choice (docs/deploy-kubernetes.md, Reports)"
+        )
+        try:
+            await self.kube.post_event(agent.ref, "Normal", "ReportsNotScheduled", message)
+        except KubeError as exc:
+            log.warning("could not post ReportsNotScheduled for %s: %s", agent.name, exc)
 
     # --- the Platform verbs -----------------------------------------------------------------------
     async def start_instance(self, agent: AgentRecord, name: str) -> bool:

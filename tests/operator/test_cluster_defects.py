@@ -232,3 +232,18 @@ async def test_clone_keeps_the_parents_own_labels(emulator):
         labels = agent(emulator, clone)["metadata"]["labels"]
         assert labels["team"] == "alpha" and labels["tradingfloor.dev/parent"] == "lab"
         assert "tradingfloor.dev/manifest-hash" not in labels  # the floor's own labels are set afresh
+
+
+async def test_monitor_reports_are_explained_not_ignored(emulator):
+    monitor = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Monitor",
+        "metadata": {"name": "mon", "namespace": NS},
+        "spec": {"reports": {"hourly": True, "daily": False}},
+    }
+    async with running_operator(emulator):
+        await apply(emulator, monitor, plural="monitors")
+        found = await wait_for(lambda: events(emulator, "ReportsNotScheduled"), what="ReportsNotScheduled")
+        assert "hourly" in found[0]["message"] and "CronJob" in found[0]["message"]
+        await asyncio.sleep(1.5)  # several resyncs: said once per generation, not on every pass
+        assert len(events(emulator, "ReportsNotScheduled")) == 1
