@@ -66,7 +66,8 @@ class CollectorMetrics:
 
 
 def collector_from_env(asset: str, interval: str) -> Any:
-    from tradingfloor.market.collector import Collector, CollectorUrls, PostgresSink
+    from tradingfloor.market.collector import Collector, CollectorUrls
+    from tradingfloor.persistence.market_archive import PostgresSink
     from tradingfloor.settings import Settings
 
     settings = Settings.from_env()

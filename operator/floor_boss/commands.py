@@ -15,12 +15,17 @@ def operator_command(
     """Run the Floor Boss operator (kopf) against the current cluster."""
     import asyncio
     import dataclasses
+    import os
 
     import kopf
 
     from floor_boss.handlers import build_registry
     from floor_boss.settings import BossSettings
+    from tradingfloor.observability.logging import configure_logging
 
+    configure_logging(
+        os.environ.get("LOG_LEVEL", "INFO")
+    )  # `kubectl logs` of the operator shows its decisions
     settings = BossSettings.from_env()
     namespaces = tuple(namespace) or settings.namespaces
     registry = build_registry(dataclasses.replace(settings, namespaces=namespaces))
