@@ -11,10 +11,8 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from tradingfloor.decisions.draft import OWNED_STATUS_FIELDS
-from tradingfloor.models.auditor import Auditor, AuditorSpec, AuditorStatus
+from tradingfloor.models import auditor, monitor, trader_agent
 from tradingfloor.models.common import WorkloadStatus
-from tradingfloor.models.monitor import Monitor, MonitorSpec, MonitorStatus
-from tradingfloor.models.trader_agent import TraderAgent, TraderAgentSpec, TraderAgentStatus
 
 
 @dataclass(frozen=True)
@@ -37,16 +35,32 @@ KINDS: dict[str, KindInfo] = {
     info.kind: info
     for info in (
         KindInfo(
-            "TraderAgent",
-            "traderagents",
+            trader_agent.KIND,
+            trader_agent.PLURAL,
             "trader",
-            TraderAgent,
-            TraderAgentSpec,
-            TraderAgentStatus,
+            trader_agent.TraderAgent,
+            trader_agent.TraderAgentSpec,
+            trader_agent.TraderAgentStatus,
             frozenset({"performance"}),
         ),
-        KindInfo("Auditor", "auditors", "auditor", Auditor, AuditorSpec, AuditorStatus, frozenset({"audit"})),
-        KindInfo("Monitor", "monitors", "monitor", Monitor, MonitorSpec, MonitorStatus, frozenset({"floor"})),
+        KindInfo(
+            auditor.KIND,
+            auditor.PLURAL,
+            "auditor",
+            auditor.Auditor,
+            auditor.AuditorSpec,
+            auditor.AuditorStatus,
+            frozenset({"audit"}),
+        ),
+        KindInfo(
+            monitor.KIND,
+            monitor.PLURAL,
+            "monitor",
+            monitor.Monitor,
+            monitor.MonitorSpec,
+            monitor.MonitorStatus,
+            frozenset({"floor"}),
+        ),
     )
 }
 PLURALS: dict[str, str] = {k: info.plural for k, info in KINDS.items()}
