@@ -85,7 +85,7 @@ class TradingEngine:
         limits: RiskLimits,
         broker_config: BrokerConfig | None = None,
         floor: FloorCapital | None = None,
-        book_factory: Callable[[str, str, Decimal], Any] | None = None,
+        book_factory: Callable[[str, str, Decimal], OrderBook] | None = None,
     ) -> None:
         self.config = config
         self.params: StrategyParams = create_strategy(config.strategy, config.params, config.asset).params
@@ -95,7 +95,7 @@ class TradingEngine:
         self.broker = PaperBroker(Ledger(limits.capital), broker_config)
         self.floor = floor or InMemoryFloorCapital(limits.capital)
         self._book_factory = book_factory or (lambda token, market, tick: OrderBook(token, market, tick))
-        self.books: dict[str, Any] = {}
+        self.books: dict[str, OrderBook] = {}
         self.markets: dict[str, MarketInfo] = {}
         self.token_market: dict[str, str] = {}
         self.current: MarketInfo | None = None
@@ -242,7 +242,7 @@ class TradingEngine:
         token = info.token_of(intent.outcome)
         book = self.books.get(token)
         ask = book.best_ask() if book is not None else None
-        if ask is None:
+        if book is None or ask is None:
             return "no ask"
         data_ms = min(self.data_ms.get(info.market_id, 0), self.spot_ms)
         reason = self.risk.check(

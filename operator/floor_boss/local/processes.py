@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tradingfloor.decisions.kinds import COMMANDS
+from tradingfloor.services.lifetime import die_with_parent
 
 
 @dataclass
@@ -65,6 +66,7 @@ class AgentProcesses:
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, **self.env, "FLOOR_AGENT_NAME": agent},
                 start_new_session=True,
+                preexec_fn=die_with_parent(signal.SIGTERM),  # a SIGKILLed floor takes its agents along
             )
         finally:
             log.close()
