@@ -5,18 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubernetes_asyncio import client
+
 from floor_boss.admission import AdmissionPolicy, credentials_secret_name, refusal
 from floor_boss.kube import Kube, KubeError
 
 
 async def secret_labels(kube: Kube, namespace: str, name: str) -> dict[str, str] | None:
     try:
-        secret = await kube._call("GET", f"/api/v1/namespaces/{namespace}/secrets/{name}")
-    except KubeError as exc:
+        secret = await kube.core.read_namespaced_secret(name, namespace)
+    except client.ApiException as exc:
         if exc.status == 404:
             return None
-        raise
-    return dict(((secret or {}).get("metadata") or {}).get("labels") or {})
+        raise KubeError(exc.status or 0, str(exc.reason)[:200]) from None
+    return dict(secret.metadata.labels or {})
 
 
 async def admission_refusal(kube: Kube, body: dict[str, Any], default_image: str) -> str | None:

@@ -386,10 +386,13 @@ def test_operator_gets_exactly_what_it_uses(rendered):
     }
     pods = {("", "pods", v) for v in ("get", "list", "watch", "create", "delete")}
     events = {("", "events", v) for v in ("create", "patch")}
+    claims = {("", "persistentvolumeclaims", v) for v in ("get", "create")}  # traders' journal claims
     # secrets/get: the admission check reads the labels of a credentials Secret. Creating Pods that
     # mount Secrets already reaches their data, so this adds no power the operator lacked.
     secrets = {("", "secrets", "get")}
-    assert grants == crs | status | pods | events | secrets | {("tradingfloor.dev", "traderagents", "create")}
+    assert grants == crs | status | pods | events | claims | secrets | {
+        ("tradingfloor.dev", "traderagents", "create")
+    }
     # The Floor Boss disables kopf's scanning, so nothing cluster-scoped by default.
     assert not find(rendered, "ClusterRole") and not find(rendered, "ClusterRoleBinding")
 

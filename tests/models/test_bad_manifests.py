@@ -23,6 +23,7 @@ from tests.k8s_schema import decode_request, load_crd_schema, validate
 from tradingfloor.cli import app
 from tradingfloor.models.crd import RESOURCES
 from tradingfloor.models.manifests import ManifestError, parse_resource
+from tradingfloor.models.params_rules import bounds
 from tradingfloor.models.transitions import check_update
 from tradingfloor.strategies.params import PARAM_MODELS
 
@@ -167,8 +168,7 @@ def param_cases() -> Iterator[Any]:
         doc = base("TraderAgent")
         doc["spec"].update(strategy=strategy, params={})
         for index, (name, info) in enumerate(model.model_fields.items()):
-            low = next(m.ge for m in info.metadata if hasattr(m, "ge"))
-            high = next(m.le for m in info.metadata if hasattr(m, "le"))
+            low, high = bounds(info)
             # one wrong type and one value out of range per parameter (sides alternate)
             if info.annotation is int:
                 values = (
@@ -192,13 +192,15 @@ def param_cases() -> Iterator[Any]:
         )
         for low_name, high_name in model.ORDERED:
             default_high = model.model_fields[high_name].default
+            decimal = isinstance(default_high, Decimal)
+            as_written = format(default_high, "f") if decimal else default_high
             yield pytest.param(
-                set_path(doc, ("spec", "params", low_name), default_high),
+                set_path(doc, ("spec", "params", low_name), as_written),
                 id=f"{strategy}.{low_name}-equal-default-{high_name}",
             )
-            both = set_path(doc, ("spec", "params", low_name), 30)
+            both = set_path(doc, ("spec", "params", low_name), "0.60" if decimal else 30)
             yield pytest.param(
-                set_path(both, ("spec", "params", high_name), 29),
+                set_path(both, ("spec", "params", high_name), "0.50" if decimal else 29),
                 id=f"{strategy}.{low_name}-above-{high_name}",
             )
     own_parent = set_path(

@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from tradingfloor.audit.chain import AuditEntry, VerifyResult, verify_chain
 
@@ -103,10 +103,3 @@ def check_continuation(
             )
     start = (exported.seq, exported.hash) if exported else None
     return verify_chain(newer, key=key, start=start)
-
-
-def kubernetes_configmap_store(name: str, namespace: str, configuration: Any = None) -> HeadStore:
-    """The head in ConfigMap ``name`` (key ``head.json``); the Auditor's Role may update only it."""
-    from tradingfloor.audit.configmap_head import ConfigMapHeadStore
-
-    return ConfigMapHeadStore(name, namespace, configuration)

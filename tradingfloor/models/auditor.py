@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import Field
 
+from tradingfloor.decimal_fields import Between, DecimalStr
 from tradingfloor.models.common import (
     API_VERSION,
     AgentSelector,
@@ -18,9 +20,8 @@ from tradingfloor.models.common import (
     WorkloadStatus,
     lifecycle_field,
 )
-from tradingfloor.models.types import decimal_between
 
-KIND = "Auditor"
+KIND: Final = "Auditor"
 PLURAL = "auditors"
 
 
@@ -31,11 +32,11 @@ class AuditThresholds(SpecModel):
         le=10000,
         description="Fill price vs the book it met, beyond which a trade is flagged.",
     )
-    pnlTolerance: decimal_between("0", "1000") = Field(
-        default="0.01", description="USD difference allowed when recomputing P&L."
+    pnlTolerance: Annotated[DecimalStr, Between("0", "1000")] = Field(
+        default=Decimal("0.01"), description="USD difference allowed when recomputing P&L."
     )
-    feeTolerance: decimal_between("0", "1000") = Field(
-        default="0.00001", description="USD difference allowed on fees."
+    feeTolerance: Annotated[DecimalStr, Between("0", "1000")] = Field(
+        default=Decimal("0.00001"), description="USD difference allowed on fees."
     )
 
 
@@ -70,7 +71,7 @@ class Auditor(ResourceModel):
     status: AuditorStatus | None = None
 
 
-PRINTER_COLUMNS = [
+PRINTER_COLUMNS: list[dict[str, Any]] = [
     {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
     {"name": "Checked", "type": "integer", "jsonPath": ".status.audit.tradesChecked"},
     {"name": "Violations", "type": "integer", "jsonPath": ".status.audit.violations"},

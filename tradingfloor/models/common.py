@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from tradingfloor.decimal_fields import integral
 from tradingfloor.models.names import as_metadata
-from tradingfloor.models.types import integral
 
-GROUP = "tradingfloor.dev"
-VERSION = "v1alpha1"
-API_VERSION = f"{GROUP}/{VERSION}"
+GROUP: Final = "tradingfloor.dev"
+VERSION: Final = "v1alpha1"
+API_VERSION: Final = "tradingfloor.dev/v1alpha1"  # f"{GROUP}/{VERSION}", spelled out as a literal type
 CATEGORY = "tradingfloor"
 
 ConditionType = Literal["Ready", "Paused", "Retired", "RestartBackoff", "RestartBudgetExhausted", "Degraded"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import Field
 
@@ -19,7 +19,7 @@ from tradingfloor.models.common import (
     lifecycle_field,
 )
 
-KIND = "Monitor"
+KIND: Final = "Monitor"
 PLURAL = "monitors"
 
 
@@ -73,7 +73,7 @@ class Monitor(ResourceModel):
     status: MonitorStatus | None = None
 
 
-PRINTER_COLUMNS = [
+PRINTER_COLUMNS: list[dict[str, Any]] = [
     {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
     {"name": "Agents", "type": "integer", "jsonPath": ".status.floor.agents"},
     {"name": "PnL", "type": "string", "jsonPath": ".status.floor.pnl"},

@@ -13,13 +13,19 @@ from typing import Any
 import annotated_types
 from pydantic.fields import FieldInfo
 
-from tradingfloor.models.types import DECIMAL_PATTERN
+from tradingfloor.decimal_fields import DECIMAL_PATTERN
 from tradingfloor.strategies.params import PARAM_MODELS, StrategyParams
 
 
-def _bounds(info: FieldInfo) -> tuple[Any, Any]:
+def bounds(info: FieldInfo) -> tuple[Any, Any]:
+    """(low, high) of a parameter, from ``Field(ge=, le=)`` or a grouped ``Between``."""
     low = high = None
-    for item in info.metadata:
+    flat = [
+        m
+        for item in info.metadata
+        for m in (item if isinstance(item, annotated_types.GroupedMetadata) else [item])
+    ]
+    for item in flat:
         if isinstance(item, annotated_types.Ge):
             low = item.ge
         elif isinstance(item, annotated_types.Le):
@@ -31,7 +37,7 @@ def _bounds(info: FieldInfo) -> tuple[Any, Any]:
 
 def _value_test(info: FieldInfo, ref: str) -> tuple[str, str]:
     """(CEL test on ``ref``, words for the message) for one parameter's type and bounds."""
-    low, high = _bounds(info)
+    low, high = bounds(info)
     if info.annotation is int:
         return f"type({ref}) == int && {ref} >= {low} && {ref} <= {high}", f"an integer from {low} to {high}"
     if info.annotation is Decimal:
@@ -72,6 +78,23 @@ def _if_present(name: str, rule: str) -> str:
     return _unless(f"!has(self.params.{name})", rule)
 
 
+def _ordered_rule(model: type[StrategyParams], low: str, high: str, strategy: str | None) -> dict[str, str]:
+    lo_info, hi_info = model.model_fields[low], model.model_fields[high]
+    typed = " && ".join(
+        f"(!has(self.params.{n}) || type(self.params.{n}) == {'int' if i.annotation is int else 'string'})"
+        for n, i in ((low, lo_info), (high, hi_info))
+    )
+    compare = f"{_numeric(lo_info, _param(low, lo_info))} < {_numeric(hi_info, _param(high, hi_info))}"
+    # a wrongly typed value is reported by its own rule; this one only compares numbers
+    rule = _unless(f"!({typed})", compare)
+    where = f" for strategy {strategy}" if strategy else ""
+    return {
+        "rule": _for_strategy(strategy, rule) if strategy else rule,
+        "message": f"params.{low} must be below params.{high}{where}",
+        "fieldPath": f".params.{low}",
+    }
+
+
 def params_rules() -> list[dict[str, str]]:
     rules = []
     for strategy, model in PARAM_MODELS.items():
@@ -106,20 +129,9 @@ def params_rules() -> list[dict[str, str]]:
                 }
             )
         for low, high in model.ORDERED:
-            lo_info, hi_info = model.model_fields[low], model.model_fields[high]
-            typed = " && ".join(
-                f"(!has(self.params.{n}) || type(self.params.{n}) == {'int' if i.annotation is int else 'string'})"
-                for n, i in ((low, lo_info), (high, hi_info))
-            )
-            compare = (
-                f"{_numeric(lo_info, _param(low, lo_info))} < {_numeric(hi_info, _param(high, hi_info))}"
-            )
-            rules.append(
-                {
-                    # a wrongly typed value is reported by its own rule; this one only compares numbers
-                    "rule": _for_strategy(strategy, _unless(f"!({typed})", compare)),
-                    "message": f"params.{low} must be below params.{high} for strategy {strategy}",
-                    "fieldPath": f".params.{low}",
-                }
-            )
+            if (low, high) in StrategyParams.ORDERED:
+                continue  # shared by every strategy: emitted once below
+            rules.append(_ordered_rule(model, low, high, strategy))
+    for low, high in StrategyParams.ORDERED:
+        rules.append(_ordered_rule(StrategyParams, low, high, None))
     return rules

@@ -174,3 +174,9 @@ def install_excepthook(stream: Any = None) -> None:
 
     sys.excepthook = hook
     threading.excepthook = thread_hook
+
+
+def redact_url(url: str) -> str:
+    """A connection URL (or libpq ``key=value`` string) with its password replaced by ``***``,
+    whatever characters the password holds (``/``, ``@``, ``:`` included)."""
+    return redact_text(url)

@@ -7,15 +7,16 @@ CEL rules generated from these models (``tradingfloor.models.params_rules``), at
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from tradingfloor.models.types import decimal_between, integral
+from tradingfloor.decimal_fields import Between, DecimalStr, integral
 
 StrategyName = Literal["momentum", "meanReversion", "volumeSpike", "orderFlow", "technicalPattern"]
 
-Price = decimal_between("0.01", "0.99")
+Price = Annotated[DecimalStr, Between("0.01", "0.99")]
 
 
 class StrategyParams(BaseModel):
@@ -24,7 +25,7 @@ class StrategyParams(BaseModel):
     )
 
     # (smaller, larger): the first must be strictly below the second, defaults included.
-    ORDERED: ClassVar[tuple[tuple[str, str], ...]] = ()
+    ORDERED: ClassVar[tuple[tuple[str, str], ...]] = (("minEntryPrice", "maxEntryPrice"),)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -39,7 +40,12 @@ class StrategyParams(BaseModel):
                 raise ValueError(f"{low} ({getattr(self, low)}) must be below {high} ({getattr(self, high)})")
         return self
 
-    maxEntryPrice: Price = Field(default="0.70", description="Never pay more than this per share.")
+    maxEntryPrice: Price = Field(default=Decimal("0.70"), description="Never pay more than this per share.")
+    minEntryPrice: Annotated[DecimalStr, Between("0.001", "0.99")] = Field(
+        default=Decimal("0.05"),
+        description="Never buy a side priced below this: sub-cent shares are lottery tickets, "
+        "not a conservative rule's trade (lower it in the manifest to allow them).",
+    )
     minSecondsToClose: int = Field(
         default=60, ge=0, le=3600, description="No new entries this close to the round's end."
     )
@@ -65,11 +71,11 @@ class MeanReversionParams(StrategyParams):
 class VolumeSpikeParams(StrategyParams):
     """Trade in the direction of the move when recent spot volume is spikeMultiple × its baseline."""
 
-    ORDERED = (("windowSeconds", "baselineSeconds"),)
+    ORDERED = (*StrategyParams.ORDERED, ("windowSeconds", "baselineSeconds"))
 
     windowSeconds: int = Field(default=60, ge=5, le=3600)
     baselineSeconds: int = Field(default=900, ge=60, le=86400)
-    spikeMultiple: decimal_between("1.1", "100") = Field(default="3")
+    spikeMultiple: Annotated[DecimalStr, Between("1.1", "100")] = Field(default=Decimal("3"))
     minMoveBps: int = Field(default=5, ge=0, le=5000)
 
 
@@ -77,13 +83,13 @@ class OrderFlowParams(StrategyParams):
     """Follow the side whose resting depth dominates: (bid − ask) / (bid + ask) beyond the threshold."""
 
     depthLevels: int = Field(default=5, ge=1, le=50)
-    imbalanceThreshold: decimal_between("0.05", "0.95") = Field(default="0.30")
+    imbalanceThreshold: Annotated[DecimalStr, Between("0.05", "0.95")] = Field(default=Decimal("0.30"))
 
 
 class TechnicalPatternParams(StrategyParams):
     """EMA crossover on spot bars: buy Up when the fast EMA crosses above the slow one, Down below."""
 
-    ORDERED = (("fastPeriod", "slowPeriod"),)
+    ORDERED = (*StrategyParams.ORDERED, ("fastPeriod", "slowPeriod"))
 
     barSeconds: int = Field(default=60, ge=1, le=3600)
     fastPeriod: int = Field(default=5, ge=2, le=200)
@@ -99,7 +105,7 @@ PARAM_MODELS: dict[str, type[StrategyParams]] = {
 }
 
 
-def parse_params(strategy: str, params: dict | None) -> StrategyParams:
+def parse_params(strategy: str, params: dict[str, Any] | None) -> StrategyParams:
     """Validate ``params`` with the strategy's model; errors name the strategy and the key."""
     try:
         model = PARAM_MODELS[strategy]

@@ -14,7 +14,6 @@ from tradingfloor.audit.heads import (
     FileHeadStore,
     HeadStore,
     check_continuation,
-    kubernetes_configmap_store,
     local_head_path,
 )
 
@@ -25,7 +24,9 @@ def head_store(state_dir: Path, namespace: str, in_cluster: bool) -> HeadStore:
     """A ConfigMap when the chart names one (``AUDIT_HEAD_CONFIGMAP``), else a file under the state dir."""
     name = os.environ.get(HEAD_CONFIGMAP_ENV)
     if in_cluster and name:
-        return kubernetes_configmap_store(name, namespace)
+        from floor_agents.auditor.configmap_head import ConfigMapHeadStore
+
+        return ConfigMapHeadStore(name, namespace)
     return FileHeadStore(local_head_path(state_dir))
 
 

@@ -68,31 +68,33 @@ async def verify(
 
 def _store(state_dir: Path, head_file: Path | None, head_configmap: str | None, namespace: str) -> HeadStore:
     if head_configmap:
-        from tradingfloor.audit.heads import kubernetes_configmap_store
+        from floor_agents.auditor.configmap_head import ConfigMapHeadStore
 
-        return kubernetes_configmap_store(head_configmap, namespace)
+        return ConfigMapHeadStore(head_configmap, namespace)
     return FileHeadStore(head_file or local_head_path(state_dir))
 
 
 def main(
     database_url: str | None,
+    state_dir: Path | None = None,
     key_file: Path | None = None,
     head_file: Path | None = None,
     head_configmap: str | None = None,
     namespace: str = "default",
 ) -> int:
     settings = Settings.from_env()
+    state = state_dir or settings.state_dir
     env = dict(os.environ)
     if key_file is not None:
         env[KEY_FILE_ENV] = str(key_file)
         env.pop("AUDIT_HMAC_KEY", None)
     try:
-        key = load_key(settings.state_dir, env)
-        exported = asyncio.run(_store(settings.state_dir, head_file, head_configmap, namespace).read())
+        key = load_key(state, env)
+        exported = asyncio.run(_store(state, head_file, head_configmap, namespace).read())
     except (AuditKeyError, ValueError, OSError) as exc:
         print(f"cannot verify: {exc}", file=sys.stderr)
         return 2
-    with floor_database(settings.state_dir, database_url or settings.database_url) as url:
+    with floor_database(state, database_url or settings.database_url) as url:
         result = asyncio.run(verify(url, key, exported, require_head=True))
     print(result.describe(), file=sys.stdout if result.ok else sys.stderr)
     return 0 if result.ok else 1

@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tradingfloor.decisions.kinds import COMMANDS
 from tradingfloor.models.names import child_path
-
-KIND_COMMAND = {"TraderAgent": "trader", "Auditor": "auditor", "Monitor": "monitor"}
+from tradingfloor.services.lifetime import die_with_parent
 
 
 @dataclass
@@ -56,7 +56,7 @@ class AgentProcesses:
                     "-m",
                     "tradingfloor.cli",
                     "agent",
-                    KIND_COMMAND[kind],
+                    COMMANDS[kind],
                     "--manifest",
                     str(manifest),
                     "--metrics-port",
@@ -67,6 +67,7 @@ class AgentProcesses:
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, **self.env, "FLOOR_AGENT_NAME": agent},
                 start_new_session=True,
+                preexec_fn=die_with_parent(signal.SIGTERM),  # a SIGKILLed floor takes its agents along
             )
         finally:
             log.close()

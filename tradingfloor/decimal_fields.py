@@ -1,22 +1,27 @@
-"""Field types shared by the custom-resource models.
+"""Decimal fields written as strings, shared by the resource models and the strategies' parameters.
 
 Money, prices and ratios in a spec are strings holding decimals (Kubernetes API conventions avoid
-floats in specs); they parse to ``Decimal`` in Python and carry a pattern in the CRD schema. The
-CRD's types are the contract, so a manifest gets the same typing here as at the API server: a
+floats in specs); they parse to ``Decimal`` in Python and carry a pattern in the CRD schema. This
+module sits below both ``models`` and ``strategies`` so neither has to import the other for it.
+
+The CRD's types are the contract, so a manifest gets the same typing here as at the API server: a
 decimal must be written as a string, an integer as a number (``"5"`` and ``true`` are refused).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
+import annotated_types
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 _DECIMAL_RE = re.compile(DECIMAL_PATTERN)
-_MAX_DECIMAL_CHARS = 64
+MAX_DECIMAL_CHARS = 64
 
 
 def _to_decimal(value: object) -> object:
@@ -26,7 +31,7 @@ def _to_decimal(value: object) -> object:
             raise ValueError(f"{value} is not a finite decimal")
         return value
     if isinstance(value, str):
-        if len(value) > _MAX_DECIMAL_CHARS or not _DECIMAL_RE.match(value):
+        if len(value) > MAX_DECIMAL_CHARS or not _DECIMAL_RE.match(value):
             raise ValueError(
                 f'expected a decimal number written as a string, e.g. "0.25", got {value[:40]!r}'
             )
@@ -55,25 +60,29 @@ DecimalStr = Annotated[
 ]
 
 
-def decimal_cel(low: Decimal, high: Decimal) -> str:
-    """The CEL test that a decimal string lies in [low, high] (``self`` is the string)."""
-    return f"double(self) >= {float(low)} && double(self) <= {float(high)}"
+@dataclass(frozen=True)
+class Between(annotated_types.GroupedMetadata):
+    """Bounds a :data:`DecimalStr` to [low, high]: ``Annotated[DecimalStr, Between("0", "1")]``.
 
+    The model checks the bounds; the CRD schema gets the same bounds as a CEL rule."""
 
-def decimal_between(low: str, high: str) -> Any:
-    """A DecimalStr bounded to [low, high] (checked by the model; the CRD gets a CEL rule)."""
-    lo, hi = Decimal(low), Decimal(high)
-    return Annotated[
-        DecimalStr,
-        Field(ge=lo, le=hi),
-        WithJsonSchema(
+    low: str
+    high: str
+
+    def __iter__(self) -> Iterator[object]:
+        lo, hi = Decimal(self.low), Decimal(self.high)
+        yield annotated_types.Ge(lo)
+        yield annotated_types.Le(hi)
+        yield WithJsonSchema(
             {
                 "type": "string",
                 "pattern": DECIMAL_PATTERN,
-                "maxLength": _MAX_DECIMAL_CHARS,
+                "maxLength": MAX_DECIMAL_CHARS,
                 "x-kubernetes-validations": [
-                    {"rule": decimal_cel(lo, hi), "message": f"must be between {low} and {high}"}
+                    {
+                        "rule": f"double(self) >= {float(lo)} && double(self) <= {float(hi)}",
+                        "message": f"must be between {self.low} and {self.high}",
+                    }
                 ],
             }
-        ),
-    ]
+        )

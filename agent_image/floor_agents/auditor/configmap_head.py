@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubernetes_asyncio import client, config
+from kubernetes_asyncio import client
 
 from tradingfloor.audit.heads import ChainHead
+from tradingfloor.kubeclient import load_configuration
 
 DATA_KEY = "head.json"
 
@@ -17,12 +18,8 @@ class ConfigMapHeadStore:
         self._configuration = configuration
 
     async def _api(self) -> client.ApiClient:
-        if self._configuration is None:
-            self._configuration = client.Configuration()
-            try:  # inside the cluster (the Auditor), else the user's kubeconfig (floor audit verify)
-                config.load_incluster_config(client_configuration=self._configuration)
-            except config.ConfigException:
-                await config.load_kube_config(client_configuration=self._configuration)
+        if self._configuration is None:  # in-cluster (the Auditor), or KUBECONFIG (floor audit verify)
+            self._configuration = await load_configuration()
         return client.ApiClient(self._configuration)
 
     async def read(self) -> ChainHead | None:
