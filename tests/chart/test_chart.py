@@ -419,7 +419,7 @@ def test_chart_crds_are_copies_of_the_generated_crds():
     )
     stale = [name for name in generated if shipped[name] != generated[name]]
     assert not stale, (
-        f"charts/trading-floor/crds/ differs from crds/ for {stale}: cp crds/*.yaml charts/trading-floor/crds/"
+        f"charts/trading-floor/crds/ differs from crds/ for {stale}: run `floor crds` (it writes both folders)"
     )
 
 
