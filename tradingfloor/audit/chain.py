@@ -61,7 +61,8 @@ def normalize_payload(payload: dict[str, Any]) -> dict[str, Any]:
     """The payload as it will be stored (Decimals and datetimes as strings); raises on floats."""
     if not isinstance(payload, dict):
         raise CanonicalJSONError(f"payload: expected a dict, got {type(payload).__name__}")
-    return _normalize(payload, "payload")
+    normalized: dict[str, Any] = _normalize(payload, "payload")
+    return normalized
 
 
 def canonical_json(value: Any) -> bytes:
@@ -88,11 +89,11 @@ def entry_hash(
     key: bytes | None = None,
 ) -> str:
     body = canonical_json({"agent": agent, "subject": subject, "kind": kind, "payload": payload})
-    digest: Any = hmac.new(key, digestmod=hashlib.sha256) if key is not None else hashlib.sha256()
-    for part in (prev_hash.encode("ascii"), body, str(seq).encode("ascii"), format_ts(ts).encode("ascii")):
-        digest.update(part)
-        digest.update(_SEP)
-    return digest.hexdigest()
+    parts = (prev_hash.encode("ascii"), body, str(seq).encode("ascii"), format_ts(ts).encode("ascii"))
+    message = b"".join(part + _SEP for part in parts)
+    if key is not None:
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hashlib.sha256(message).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
