@@ -33,7 +33,7 @@ from tradingfloor.decisions import (
 from tradingfloor.decisions.circuit_breakers import BREAKERS
 from tradingfloor.decisions.draft import OWNED_STATUS_FIELDS
 from tradingfloor.decisions.evolution import LABEL_ROOT, lineage_root
-from tradingfloor.decisions.performance import number
+from tradingfloor.decisions.performance import family_sharpe, number
 from tradingfloor.decisions.status import EXHAUSTED, is_true, set_condition
 from tradingfloor.models.auditor import AuditorSpec, AuditorStatus
 from tradingfloor.models.monitor import MonitorSpec, MonitorStatus
@@ -270,7 +270,7 @@ class FloorBoss:
                     name=name,
                     parent=(spec.get("lineage") or {}).get("parent"),
                     created_at=datetime.fromisoformat(created.replace("Z", "+00:00")) if created else None,
-                    sharpe=number(perf.get("sharpe")),
+                    sharpe=family_sharpe(perf),
                 )
             )
         return tuple(members)

@@ -315,7 +315,7 @@ class TraderRuntime:
 
     def _batch(self, out: EngineOutput) -> tuple[Batch, list[tuple[str, Fill]]]:
         engine = self.engine
-        batch = Batch(self.name, "live" if self.live else "paper")
+        batch = Batch(self.name, "live" if self.live else "paper", capital=self.engine.limits.capital)  # type: ignore[union-attr]
         for order in out.orders:
             if order.market_id not in self.traded:
                 info = engine.markets.get(order.market_id)  # type: ignore[union-attr]
@@ -450,11 +450,11 @@ class TraderRuntime:
         return performance(
             led.closed,
             led.starting_capital,
-            engine.equity(),
+            engine.equity(),  # type: ignore[union-attr]
             exposure,
-            led.costs,  # type: ignore[union-attr]
-            engine.risk.day_start_equity,
-        )  # type: ignore[union-attr]
+            engine.risk.day_start_equity,  # type: ignore[union-attr]
+            engine.risk.consecutive_losses,  # type: ignore[union-attr]
+        )
 
     async def report(self) -> None:
         if self.sink is None:

@@ -32,6 +32,7 @@ from tradingfloor.decisions import (
     floor_pnl,
     open_breakers,
 )
+from tradingfloor.decisions.performance import family_sharpe
 from tradingfloor.models.manifests import MODELS
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.observability.metrics import CIRCUIT_BREAKER_OPEN, DECISIONS, MANAGED, RECONCILES, RESTARTS
@@ -125,7 +126,7 @@ class LocalSupervisor:
                 a.name,
                 a.parent,
                 a.created_at,
-                _float(((a.status or {}).get("performance") or {}).get("sharpe")),
+                family_sharpe((a.status or {}).get("performance")),
             )
             for a in agents
             if a.kind == "TraderAgent" and lineage_root(a.name, parents) == root
