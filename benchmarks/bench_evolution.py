@@ -11,8 +11,8 @@ each a real trading engine with the paper broker, fed by the deterministic marke
     (Bailey & López de Prado 2012, MinTRL at 95 % vs Sharpe 0) of that edge, estimated from the
     per-trade returns the momentum agent made over all edge seeds.
 
-Usage:  .venv/bin/python benchmarks/bench_evolution.py [--seeds N] [--days D] [--edge-seeds N]
-        [--edge-days D] [--step-ms MS] [--jsonl FILE]
+Usage:  .venv/bin/python benchmarks/bench_evolution.py [--seeds N] [--days D] [--edge-seeds N] [--first-seed S]
+        [--edge-days D] [--step-ms MS] [--policy FIELD=VALUE] [--jsonl FILE] [--from-jsonl FILE]
 The default is a quick look (minutes); the documented study (docs/floor-boss.md) is
 ``--seeds 100 --days 30``. The last line printed is JSON:
 ``{"null_floor_days": N, "false_clone_rate": x, "detect_trades_median": y, "min_trl": z}``.
@@ -48,15 +48,62 @@ def run_floor(
     return floor.feed(simulate(config, int(days * DAY_MS)))
 
 
+def summarize(lines: list[dict[str, Any]], started: float) -> dict[str, Any]:
+    """The study's figures from its per-floor records (one run or several appended to one file)."""
+    null = [r for r in lines if r["pattern"] == "none"]
+    edge = [r for r in lines if r["pattern"] == "momentum"]
+    families = sum(r["families"] for r in null)
+    cloned = sum(len(r["cloned_families"]) for r in null)
+    detect = [r["first_clone"]["parent_trades"] for r in edge if r["first_clone"]]
+    track = sharpe_track([x for r in edge for x in r["edge_returns"]])
+    min_trl = (
+        min_track_record_length(track.sharpe, track.skew, track.kurtosis) if track.periods > 1 else math.inf
+    )
+    rate = cloned / families if families else 0.0
+    median = statistics.median(detect) if detect else math.inf
+    days = sum(r["days"] for r in null)
+    print(
+        f"null: {cloned} of {families} families cloned over {len(null)} floors, {days:g} floor-days "
+        f"(false clone rate {rate:.3f}, 95 % upper bound {clopper_pearson_upper(cloned, families):.3f}); "
+        f"edge: first clone after median {median} trades ({len(detect)} of {len(edge)} floors cloned), "
+        f"per-trade Sharpe {track.sharpe:.3f} skew {track.skew:.2f} kurtosis {track.kurtosis:.2f} over "
+        f"{track.periods} trades -> MinTRL {min_trl:.1f}; {time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+    )
+    return {
+        "null_floor_days": round(days),
+        "false_clone_rate": round(rate, 4),
+        "detect_trades_median": median if math.isfinite(median) else None,
+        "min_trl": round(min_trl, 1) if math.isfinite(min_trl) else None,
+    }
+
+
+def clopper_pearson_upper(k: int, n: int, confidence: float = 0.95) -> float:
+    """One-sided exact upper bound of a binomial rate (Clopper & Pearson, Biometrika 26(4), 1934),
+    by bisection on the binomial CDF: the largest p with P(X ≤ k; n, p) ≥ 1 − confidence."""
+    if n == 0:
+        return 1.0
+    if k >= n:
+        return 1.0
+
+    def cdf(p: float) -> float:
+        return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k + 1))
+
+    lo, hi = k / n, 1.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if cdf(mid) > 1 - confidence else (lo, mid)
+    return hi
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=3, help="null-market seeds (default 3)")
     ap.add_argument("--days", type=float, default=30.0, help="simulated days per null floor (default 30)")
     ap.add_argument("--edge-seeds", type=int, default=3, help="planted-edge seeds (default 3)")
-    ap.add_argument(
-        "--edge-days", type=float, default=10.0, help="simulated days per edge floor (default 10)"
-    )
-    ap.add_argument("--step-ms", type=int, default=5_000, help="simulator step (default 5000 ms)")
+    ap.add_argument("--edge-days", type=float, default=3.0, help="simulated days per edge floor (default 3)")
+    ap.add_argument("--first-seed", type=int, default=1, help="first seed (to split a study over processes)")
+    ap.add_argument("--step-ms", type=int, default=15_000, help="simulator step (default 15000 ms)")
     ap.add_argument(
         "--policy",
         action="append",
@@ -65,91 +112,73 @@ def main(argv: list[str] | None = None) -> None:
         help="override a FloorPolicy field (to study a trade-off); repeatable",
     )
     ap.add_argument("--jsonl", type=Path, help="append one JSON line per floor here (a long study's record)")
+    ap.add_argument(
+        "--from-jsonl",
+        type=Path,
+        action="append",
+        default=[],
+        help="only summarize records written by --jsonl (repeatable)",
+    )
     args = ap.parse_args(argv)
-    if args.seeds < 1 or args.edge_seeds < 1 or args.days <= 0 or args.edge_days <= 0:
-        ap.error("--seeds, --edge-seeds, --days and --edge-days must be positive")
+    started = time.perf_counter()
+    if args.from_jsonl:
+        lines = [json.loads(x) for f in args.from_jsonl for x in f.read_text().splitlines() if x.strip()]
+        print(json.dumps(summarize(lines, started)))
+        return
+    if args.seeds < 0 or args.edge_seeds < 0 or args.days <= 0 or args.edge_days <= 0:
+        ap.error("--seeds and --edge-seeds must be >= 0, --days and --edge-days positive")
     try:
         policy = FloorPolicy(**dict(item.split("=", 1) for item in args.policy))
     except ValueError as exc:
         ap.error(f"--policy: {exc}")
     manifests = example_manifests(sorted((ROOT / "examples").glob("*.yaml")))
     record = args.jsonl.open("a", encoding="utf-8") if args.jsonl else None
+    lines: list[dict[str, Any]] = []
 
     def log(line: dict[str, Any]) -> None:
-        print("  " + json.dumps(line), flush=True)
+        lines.append(line)
+        brief = {k: v for k, v in line.items() if k != "edge_returns"}
+        print("  " + json.dumps(brief), flush=True)
         if record is not None:
             record.write(json.dumps(line) + "\n")
             record.flush()
 
-    started = time.perf_counter()
-    families = cloned = 0
-    for seed in range(1, args.seeds + 1):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         t0 = time.perf_counter()
         run = run_floor(seed, args.days, "none", args.step_ms, manifests, policy)
         roots = run.families()
-        false = [r for r in roots if run.first_clone(r) is not None]
-        families += len(roots)
-        cloned += len(false)
-        trades = {a.name: len(a.trades()) for a in run.agents.values()}
         log(
             {
                 "pattern": "none",
                 "seed": seed,
                 "days": args.days,
                 "families": len(roots),
-                "cloned_families": false,
-                "trades": trades,
+                "cloned_families": [r for r in roots if run.first_clone(r) is not None],
+                "trades": {a.name: len(a.trades()) for a in run.agents.values()},
                 "clones": [c.__dict__ for c in run.clones],
                 "seconds": round(time.perf_counter() - t0, 1),
             }
         )
-
-    detect: list[int] = []
-    edge_returns: list[float] = []
-    for seed in range(1, args.edge_seeds + 1):
+    for seed in range(10_000 + args.first_seed, 10_000 + args.first_seed + args.edge_seeds):
         t0 = time.perf_counter()
-        run = run_floor(10_000 + seed, args.edge_days, "momentum", args.step_ms, manifests, policy)
+        run = run_floor(seed, args.edge_days, "momentum", args.step_ms, manifests, policy)
         first = run.first_clone(EDGE_FAMILY)
         original = run.agents[EDGE_FAMILY]
         pnls = [t.net_pnl for t in original.trades()]
-        edge_returns += trade_returns(original.engine.limits.capital, pnls)
-        if first is not None:
-            detect.append(first.parent_trades)
         log(
             {
                 "pattern": "momentum",
-                "seed": 10_000 + seed,
+                "seed": seed,
                 "days": args.edge_days,
                 "edge_trades": len(pnls),
                 "first_clone": first.__dict__ if first else None,
+                "edge_returns": trade_returns(original.engine.limits.capital, pnls),
                 "seconds": round(time.perf_counter() - t0, 1),
             }
         )
-
-    track = sharpe_track(edge_returns)
-    min_trl = min_track_record_length(track.sharpe, track.skew, track.kurtosis)
-    rate = cloned / families if families else 0.0
-    median = statistics.median(detect) if detect else math.inf
-    print(
-        f"null: {cloned} of {families} families cloned over {args.seeds} seeds x {args.days:g} days "
-        f"(false clone rate {rate:.3f}); edge: first clone after median {median} trades "
-        f"({len(detect)} of {args.edge_seeds} seeds cloned), per-trade Sharpe {track.sharpe:.3f} "
-        f"skew {track.skew:.2f} kurtosis {track.kurtosis:.2f} over {track.periods} trades -> MinTRL "
-        f"{min_trl:.1f}; {time.perf_counter() - started:.0f} s",
-        file=sys.stderr,
-    )
     if record is not None:
         record.close()
-    print(
-        json.dumps(
-            {
-                "null_floor_days": round(args.seeds * args.days),
-                "false_clone_rate": round(rate, 4),
-                "detect_trades_median": median if math.isfinite(median) else None,
-                "min_trl": round(min_trl, 1) if math.isfinite(min_trl) else None,
-            }
-        )
-    )
+    print(json.dumps(summarize(lines, started)))
 
 
 if __name__ == "__main__":

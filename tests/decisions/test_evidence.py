@@ -65,7 +65,7 @@ def test_full_deflated_sharpe_for_the_family(policy):
     assert float(eight.facts["sharpeBenchmark"]) == pytest.approx(stats.expected_max_sharpe(8, var), abs=1e-4)
     assert float(eight.facts["dsr"]) < float(one.facts["dsr"])
     assert eight.facts["familySize"] == "8" and float(eight.facts["deflatedConfidence"]) == pytest.approx(
-        0.95 ** (1 / 8), abs=1e-4
+        policy.confidence ** (1 / 8), abs=1e-4
     )
 
 
