@@ -19,12 +19,13 @@ app = typer.Typer(
 )
 
 AREA_COMMANDS = [
-    "tradingfloor.market.commands",  # sim, record
+    "tradingfloor.market.commands",  # record
+    "tradingfloor.sim.commands",  # sim
     "tradingfloor.backtest.commands",  # backtest
     "floor_agents.commands",  # agent, audit, report
     "floor_boss.commands",  # operator
     "floor_boss.local.commands",  # up, status
-    "tradingfloor.analytics.commands",  # explain
+    "tradingfloor.status.commands",  # explain
 ]
 
 

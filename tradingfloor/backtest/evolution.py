@@ -31,15 +31,16 @@ from tradingfloor.decisions import (
     FloorPolicy,
     Instance,
     Observation,
+    Plan,
     SetLifecycle,
     decide,
 )
-from tradingfloor.decisions.evolution import LABEL_PARENT, LABEL_ROOT, lineage_root
+from tradingfloor.decisions.evolution import LABEL_PARENT, LABEL_ROOT, root_from_labels
 from tradingfloor.decisions.performance import family_sharpe
 from tradingfloor.market.events import MarketEvent
 from tradingfloor.models.trader_agent import Performance, TraderAgentSpec, TraderAgentStatus
-from tradingfloor.trading.engine import EngineConfig, TradingEngine
 from tradingfloor.trading.ledger import ClosedTrade
+from tradingfloor.trading.pipeline import EngineConfig, TradingEngine
 from tradingfloor.trading.risk import RiskLimits
 
 DAY_MS = 86_400_000
@@ -63,7 +64,7 @@ class FloorAgent:
 
     @property
     def root(self) -> str:
-        return lineage_root(self.name, self.labels)
+        return root_from_labels(self.name, self.labels)
 
     @property
     def parent(self) -> str | None:
@@ -220,14 +221,14 @@ class SimulatedFloor:
         else:
             risk.pause_reason = risk.pause_reason or f"Floor Boss: {lifecycle}"  # no new entries
 
-    def _clone(self, parent: FloorAgent, manifest: dict[str, Any], now_ms: int, plan: Any) -> None:
+    def _clone(self, parent: FloorAgent, manifest: dict[str, Any], now_ms: int, plan: Plan) -> None:
         name = manifest["metadata"]["name"]
         if name in self.run.agents:
             return  # the runtimes' create is idempotent on the deterministic name
         spec = TraderAgentSpec.model_validate(manifest["spec"])
         labels = manifest["metadata"].get("labels") or {}
         self.run.agents[name] = new_agent(name, spec, labels, now_ms)
-        evidence = next((d.evidence for d in plan.decisions if d.action == "clone"), {})
+        evidence: dict[str, str] = next((d.evidence for d in plan.decisions if d.action == "clone"), {})
         self.run.clones.append(
             Clone(
                 now_ms, parent.name, name, labels.get(LABEL_ROOT, parent.root), len(parent.trades()), evidence

@@ -38,7 +38,7 @@ from py_clob_client_v2.order_utils.model.side import Side as ClobSide
 from py_clob_client_v2.order_utils.model.signature_type_v2 import SignatureTypeV2
 
 from tradingfloor.bus.api_health import ApiCounter
-from tradingfloor.trading.book_view import BookView
+from tradingfloor.market.book_view import BookView
 from tradingfloor.trading.fees import taker_fee
 from tradingfloor.trading.ledger import ZERO, Ledger
 from tradingfloor.trading.orders import Fill, Order, OrderResult, from_json, to_json

@@ -84,7 +84,8 @@ def clone_name(parent: str, generation: int, params: dict[str, Any]) -> str:
     return base[: MAX_NAME - len(suffix)].rstrip("-.") + suffix
 
 
-def lineage_root(name: str, labels: dict[str, str] | None) -> str:
+def root_from_labels(name: str, labels: dict[str, str] | None) -> str:
+    """The lineage root a resource's labels name (a resource without the label is its own root)."""
     return (labels or {}).get(LABEL_ROOT) or name
 
 
@@ -106,7 +107,7 @@ def clone_manifest(
         "lineage": {"parent": parent_name, "generation": generation, "variation": variation},
     }
     labels = {
-        LABEL_ROOT: lineage_root(parent_name, parent_labels),
+        LABEL_ROOT: root_from_labels(parent_name, parent_labels),
         LABEL_PARENT: parent_name,
         LABEL_GENERATION: str(generation),
     }

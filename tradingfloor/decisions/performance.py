@@ -16,7 +16,7 @@ from tradingfloor.decisions.evidence import SharpeTrack, clone_evidence, describ
 from tradingfloor.decisions.evolution import clone_manifest
 from tradingfloor.decisions.observation import CreateClone, SetLifecycle
 from tradingfloor.decisions.policy import FloorPolicy
-from tradingfloor.models.trader_agent import Performance, TraderAgentSpec
+from tradingfloor.models.trader_agent import Performance, TraderAgentSpec, TraderAgentStatus
 
 
 def number(text: str | None) -> float | None:
@@ -67,8 +67,10 @@ def signal_thresholds(perf: Performance, policy: FloorPolicy) -> tuple[float, fl
 
 def apply_trader_rules(d: Draft, policy: FloorPolicy) -> str:
     """Evaluate an Active trader; returns the lifecycle it should have after this pass."""
-    spec: TraderAgentSpec = d.obs.spec  # type: ignore[assignment]
-    perf: Performance = d.status.performance  # type: ignore[attr-defined]
+    spec, status = d.obs.spec, d.status
+    if not isinstance(spec, TraderAgentSpec) or not isinstance(status, TraderAgentStatus):
+        raise TypeError(f"trader rules apply to a TraderAgent, not to a {d.obs.kind}")
+    perf = status.performance
     _update_signals(d, perf, policy)
     pause = _risk_pause(d, spec, perf, policy)
     if pause is not None:
@@ -91,7 +93,7 @@ def apply_trader_rules(d: Draft, policy: FloorPolicy) -> str:
             d.decide("retire", message, facts)
             return "Retired"
     _maybe_clone(d, spec, perf, policy)
-    _stage_and_size(d, spec, policy)
+    _stage_and_size(d, status, spec, policy)
     return "Active"
 
 
@@ -101,7 +103,7 @@ def _update_signals(d: Draft, perf: Performance, policy: FloorPolicy) -> None:
     known = rate is not None
     d.condition(
         conds.WIN_RATE_LOW,
-        known and rate < retire_below,
+        rate is not None and rate < retire_below,
         "WinRate",
         f"win rate {rate:.3f} over {perf.trades} trades (retire signal below {retire_below:.3f})"
         if known
@@ -109,7 +111,7 @@ def _update_signals(d: Draft, perf: Performance, policy: FloorPolicy) -> None:
     )
     d.condition(
         conds.WIN_RATE_HIGH,
-        known and rate > clone_above,
+        rate is not None and rate > clone_above,
         "WinRate",
         f"win rate {rate:.3f} over {perf.trades} trades (clone signal above {clone_above:.3f})"
         if known
@@ -202,13 +204,13 @@ def _maybe_clone(d: Draft, spec: TraderAgentSpec, perf: Performance, policy: Flo
     d.decide("clone", f"{name} ({variation}): {evidence.reason}", facts)
 
 
-def _stage_and_size(d: Draft, spec: TraderAgentSpec, policy: FloorPolicy) -> None:
-    st = d.status
+def _stage_and_size(d: Draft, st: TraderAgentStatus, spec: TraderAgentSpec, policy: FloorPolicy) -> None:
     hours = spec.evaluation.testingPeriodHours
     if st.stage is None:
         st.stage, st.stageSince = ("Testing" if hours > 0 else "Production"), d.now
     elif (
         st.stage == "Testing"
+        and st.stageSince is not None
         and (d.now - st.stageSince).total_seconds() >= hours * 3600
         and not d.is_true(conds.WIN_RATE_LOW)
     ):
@@ -221,7 +223,7 @@ def _stage_and_size(d: Draft, spec: TraderAgentSpec, policy: FloorPolicy) -> Non
         size *= Decimal(str(policy.reduce_factor))
         if st.sizeMultiplier != size:  # newly reduced (or its stage changed while reduced)
             message = f"Sharpe below {policy.reduce_sharpe} for {weak_for / 86400:.1f} days: size × {policy.reduce_factor}"
-            perf = st.performance  # type: ignore[attr-defined]
+            perf = st.performance
             facts = {
                 "decision": "reduce",
                 "trades": str(perf.trades),

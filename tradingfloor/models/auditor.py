@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from tradingfloor.decimal_fields import decimal_between
 from tradingfloor.models.common import (
     API_VERSION,
     AgentSelector,
@@ -15,7 +16,6 @@ from tradingfloor.models.common import (
     StatusModel,
     WorkloadStatus,
 )
-from tradingfloor.models.types import decimal_between
 
 KIND = "Auditor"
 PLURAL = "auditors"

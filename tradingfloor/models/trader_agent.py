@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from tradingfloor.decimal_fields import DecimalStr, decimal_between
 from tradingfloor.models.common import (
     API_VERSION,
     RestartPolicy,
@@ -15,7 +16,6 @@ from tradingfloor.models.common import (
     StatusModel,
     WorkloadStatus,
 )
-from tradingfloor.models.types import DecimalStr, decimal_between
 from tradingfloor.strategies.params import PARAM_MODELS, StrategyName, parse_params
 
 KIND = "TraderAgent"

@@ -15,10 +15,10 @@ from collections import deque
 from decimal import Decimal
 from typing import Any, Protocol
 
+from tradingfloor.market.book_view import BookView
 from tradingfloor.market.events import Asset, MarketInfo, Outcome, SpotTick
+from tradingfloor.strategies.intent import Intent
 from tradingfloor.strategies.params import StrategyParams
-from tradingfloor.trading.book_view import BookView
-from tradingfloor.trading.orders import Intent
 
 EDGE_PER_STRENGTH = 0.04
 MAX_EDGE = 0.10

@@ -10,8 +10,8 @@ from typing import Any
 
 from tradingfloor.market.events import SpotTick
 from tradingfloor.strategies.base import MarketView, SpotWindow, Strategy
+from tradingfloor.strategies.intent import Intent
 from tradingfloor.strategies.params import MomentumParams
-from tradingfloor.trading.orders import Intent
 
 
 class MomentumStrategy(Strategy):

@@ -7,8 +7,8 @@ Strength = |imbalance| / threshold.
 from __future__ import annotations
 
 from tradingfloor.strategies.base import MarketView, Strategy
+from tradingfloor.strategies.intent import Intent
 from tradingfloor.strategies.params import OrderFlowParams
-from tradingfloor.trading.orders import Intent
 
 
 class OrderFlowStrategy(Strategy):

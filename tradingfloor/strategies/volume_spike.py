@@ -11,8 +11,8 @@ from typing import Any
 
 from tradingfloor.market.events import SpotTick
 from tradingfloor.strategies.base import MarketView, Strategy
+from tradingfloor.strategies.intent import Intent
 from tradingfloor.strategies.params import VolumeSpikeParams
-from tradingfloor.trading.orders import Intent
 
 
 class VolumeSpikeStrategy(Strategy):

@@ -1,7 +1,8 @@
-"""Field types shared by the custom-resource models.
+"""Decimal fields written as strings, shared by the resource models and the strategies' parameters.
 
 Money, prices and ratios in a spec are strings holding decimals (Kubernetes API conventions avoid
-floats in specs); they parse to ``Decimal`` in Python and carry a pattern in the CRD schema.
+floats in specs); they parse to ``Decimal`` in Python and carry a pattern in the CRD schema. This
+module sits below both ``models`` and ``strategies`` so neither has to import the other for it.
 """
 
 from __future__ import annotations
