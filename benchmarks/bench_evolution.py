@@ -33,6 +33,7 @@ from tradingfloor.analytics.performance import sharpe_track, trade_returns
 from tradingfloor.analytics.stats import min_track_record_length
 from tradingfloor.backtest.evolution import SimulatedFloor, example_manifests
 from tradingfloor.decisions import FloorPolicy
+from tradingfloor.decisions.evidence import clone_evidence
 from tradingfloor.sim.model import SimConfig, simulate
 
 DAY_MS = 86_400_000
@@ -96,6 +97,48 @@ def clopper_pearson_upper(k: int, n: int, confidence: float = 0.95) -> float:
     return hi
 
 
+def exact_null_study(policy: FloorPolicy, floors: int = 1000, trades: int = 200, seed: int = 7) -> None:
+    """The bar's worst case, without the simulator: binary bets whose win probability is exactly their
+    break-even (entry 0.50 and 0.65 plus the 7 % fee), the evidence re-checked after every trade for
+    ``trades`` trades (the clone signal held for 5 trades stands in for the hold time); and an edge of
+    86 % wins at entry 0.58 (what the simulator's momentum agent shows): trades to the first clone vs
+    its MinTRL. Prints one line per case; a model of the statistics, not of the floor."""
+    import random
+
+    rng = random.Random(seed)
+
+    def first_clone(p_win: float, price: float, n_max: int) -> int | None:
+        be = price + 0.07 * price * (1 - price)
+        shift = be - policy.break_even_win_rate
+        rets: list[float] = []
+        wins = held = 0
+        for n in range(1, n_max + 1):
+            won = rng.random() < p_win
+            wins += won
+            rets.append(0.02 * ((1 - be) / be if won else -1.0))
+            held = held + 1 if wins / n > policy.clone_win_rate + shift else 0
+            if n >= policy.min_trades_clone and held >= 5:
+                track = sharpe_track(rets)
+                if clone_evidence(wins, n, policy, 1, break_even=be, track=track).ok:
+                    return n
+        return None
+
+    for price in (0.50, 0.65):
+        be = price + 0.07 * price * (1 - price)
+        hits = sum(first_clone(be, price, trades) is not None for _ in range(floors))
+        print(
+            f"exact null, entry {price:.2f}: {hits / floors:.3f} of {floors} agents cloned within {trades} trades"
+        )
+    detect = [d for d in (first_clone(0.86, 0.58, 2 * trades) for _ in range(300)) if d is not None]
+    be = 0.58 + 0.07 * 0.58 * 0.42
+    track = sharpe_track([0.02 * ((1 - be) / be if rng.random() < 0.86 else -1.0) for _ in range(100_000)])
+    min_trl = min_track_record_length(track.sharpe, track.skew, track.kurtosis)
+    print(
+        f"edge 86 % at 0.58: median {statistics.median(detect)} trades to clone, MinTRL {min_trl:.1f} "
+        f"({statistics.median(detect) / min_trl:.2f} x)"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=3, help="null-market seeds (default 3)")
@@ -119,18 +162,26 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         help="only summarize records written by --jsonl (repeatable)",
     )
+    ap.add_argument(
+        "--exact-null",
+        action="store_true",
+        help="only the bar's worst case on modelled binary bets (seconds; see exact_null_study)",
+    )
     args = ap.parse_args(argv)
     started = time.perf_counter()
     if args.from_jsonl:
         lines = [json.loads(x) for f in args.from_jsonl for x in f.read_text().splitlines() if x.strip()]
         print(json.dumps(summarize(lines, started)))
         return
-    if args.seeds < 0 or args.edge_seeds < 0 or args.days <= 0 or args.edge_days <= 0:
-        ap.error("--seeds and --edge-seeds must be >= 0, --days and --edge-days positive")
     try:
         policy = FloorPolicy(**dict(item.split("=", 1) for item in args.policy))
     except ValueError as exc:
         ap.error(f"--policy: {exc}")
+    if args.exact_null:
+        exact_null_study(policy)
+        return
+    if args.seeds < 0 or args.edge_seeds < 0 or args.days <= 0 or args.edge_days <= 0:
+        ap.error("--seeds and --edge-seeds must be >= 0, --days and --edge-days positive")
     manifests = example_manifests(sorted((ROOT / "examples").glob("*.yaml")))
     record = args.jsonl.open("a", encoding="utf-8") if args.jsonl else None
     lines: list[dict[str, Any]] = []
