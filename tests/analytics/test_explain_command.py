@@ -72,3 +72,26 @@ def test_explain_prints_evidence_from_the_database(db_url):
     assert "clone bar now (family of 2): met" in out  # the clone counts in the family
     missing = CliRunner().invoke(app, ["explain", "nobody"], env={"DATABASE_URL": db_url})
     assert missing.exit_code == 1 and "no TraderAgent named 'nobody'" in missing.output
+
+
+async def test_explain_reads_the_resource_from_kubernetes():
+    """--kube: the resource's status through the API (the kmock emulator the operator tests use)."""
+    import kmock
+
+    from tests.operator.conftest import NS, apply, patch, trader
+    from tests.operator.kube_emulator import FloorEmulator
+    from tradingfloor.decisions import FloorPolicy
+    from tradingfloor.decisions.explain import explain, family_size
+    from tradingfloor.status.commands import _from_kubernetes
+
+    async with FloorEmulator() as emu, kmock.Server(emu):
+        await apply(emu, trader("momo"))
+        await patch(
+            emu,
+            f"/apis/tradingfloor.dev/v1alpha1/namespaces/{NS}/traderagents/momo/status",
+            {"status": STATUS},
+        )
+        spec, status, parents = await _from_kubernetes("momo", NS, str(emu.url).rstrip("/"))
+    assert status["lastDecision"]["evidence"] == EVIDENCE and parents == {"momo": None}
+    text = "\n".join(explain("momo", spec, status, FloorPolicy(), family_size("momo", parents)))
+    assert "last decision: clone" in text and "0.9990" in text and "clone bar now (family of 1): met" in text
