@@ -2,7 +2,7 @@
 
 Defaults are the seed's rules (win rate < 45 % for 24 h → retire, > 60 % → clone, Sharpe < 0.5 for
 7 days → reduce size, drawdown > 20 % → pause), plus the statistical bar a clone or a retirement
-must clear so a lucky or unlucky streak never decides. The clone defaults (6 h hold, 25 trades,
+must clear so a lucky or unlucky streak never decides. The clone defaults (6 h hold, 20 trades,
 97.5 % confidence) were changed from the seed's (24 h, 100, 95 %) on bench_evolution's measurements
 (docs/floor-boss.md).
 """
@@ -65,7 +65,7 @@ class FloorPolicy(BaseModel):
         ),
     )
     min_trades_clone: int = Field(
-        25,
+        20,
         ge=1,
         description="A floor under the statistics: skewness and kurtosis from fewer trades are noise.",
     )
