@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -37,10 +38,12 @@ from tradingfloor.market.events import (
     MarketResolved,
     NewMarket,
     PriceChange,
+    RoundListed,
     SpotTick,
 )
 from tradingfloor.market.feed import FeedStats
 from tradingfloor.market.gamma import GammaClient, discover_rounds
+from tradingfloor.market.rounds import RoundTracker
 from tradingfloor.market.spot import RtdsSpotStream
 from tradingfloor.market.ws import MarketStream
 from tradingfloor.observability.logging import get_logger
@@ -101,11 +104,15 @@ def archive_row(ev: MarketEvent):
 
 
 class PostgresSink:
-    """Batches go in with one COPY each through the persistence layer's writer."""
+    """Batches go in with one COPY each through the persistence layer's writer. A batch the
+    database refuses for its content is split: good rows are archived, each bad row goes to
+    ``market_data_dead_letter`` with the reason. Connection trouble is raised instead, so the
+    collector keeps the batch and retries (nothing is dead-lettered for an outage)."""
 
     def __init__(self, database_url: str) -> None:
         self.url = database_url
         self._conn = None
+        self.dead_lettered = 0
 
     async def write(self, events: list[MarketEvent]) -> None:
         from tradingfloor.persistence.db import connect
@@ -113,11 +120,50 @@ class PostgresSink:
 
         if self._conn is None or self._conn.is_closed():
             self._conn = await connect(self.url)
-        await insert_market_data_batch(self._conn, [archive_row(e) for e in events])
+        rows, bad = [], []
+        for ev in events:
+            try:
+                rows.append(archive_row(ev))
+            except (ValueError, OverflowError, OSError, TypeError) as exc:  # e.g. a time out of range
+                bad.append((ev, exc))
+        refused = _refused_errors()
+        try:
+            await insert_market_data_batch(self._conn, rows)
+        except refused:
+            for row in rows:  # find the rows the database refuses, one by one
+                try:
+                    await insert_market_data_batch(self._conn, [row])
+                except refused as exc:
+                    bad.append((row, exc))
+        for item, exc in bad:
+            await self._dead_letter(item, exc)
+
+    async def _dead_letter(self, item, exc: BaseException) -> None:
+        if isinstance(item, tuple(_EVENT_TYPES)):
+            kind, body = type(item).__name__, event_to_json(item).encode()
+        else:  # an archive row the database refused
+            kind, body = item.kind, repr(item).encode("utf-8", "backslashreplace")
+        error = f"{type(exc).__name__}: {exc}"[:500].replace("\x00", "\\0")
+        await self._conn.execute(  # type: ignore[union-attr]
+            "INSERT INTO market_data_dead_letter (kind, error, event) VALUES ($1, $2, $3)", kind, error, body
+        )
+        self.dead_lettered += 1
+        log.warning("md_dead_lettered", kind=kind, error=error[:200])
 
     async def close(self) -> None:
         if self._conn is not None:
             await self._conn.close()
+
+
+@functools.cache
+def _refused_errors() -> tuple[type[BaseException], ...]:
+    import asyncpg  # imported when archiving, not by every reader of this module
+
+    # content the database refuses (as opposed to a connection it cannot keep)
+    return (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError)
+
+
+_EVENT_TYPES = MarketEvent.__args__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -142,6 +188,7 @@ class Collector:
         rounds_ahead: int = 2,
         stale_after: float = 30.0,
         backoff_base: float = 0.5,
+        discover_every: float = 30.0,
     ) -> None:
         self.asset, self.interval, self.urls = asset, interval, urls
         self.redis_url = redis_url
@@ -151,11 +198,14 @@ class Collector:
         self.rounds_ahead = rounds_ahead
         self.stale_after = stale_after
         self.backoff_base = backoff_base
+        self.discover_every = discover_every
+        self.rounds: RoundTracker | None = None
         self.channel = channel(asset, interval)
         self.published = 0
         self.archived = 0
         self.archive_failures = 0
         self._buffer: list[MarketEvent] = []
+        self._completions: set[asyncio.Task] = set()
         self._last_flush = time.monotonic()
         self.stream: MarketStream | None = None
         self.api = ApiCounter(f"collector:{asset}:{interval}")
@@ -188,10 +238,21 @@ class Collector:
                 stale_after=self.stale_after,
                 backoff_base=self.backoff_base,
             )
+            self.rounds = RoundTracker(
+                gamma,
+                self.asset,
+                self.interval,
+                rounds_ahead=self.rounds_ahead,
+                retry_delay_s=min(2.0, self.flush_interval * 2),
+            )
             for r in rounds:
+                self.rounds.adopt(r, "discovery")
                 await redis.hset(f"{self.channel}:markets", r.market_id, event_to_json(NewMarket(r, now)))
             queue: asyncio.Queue[MarketEvent] = asyncio.Queue(100_000)
-            tasks = [asyncio.create_task(self._pump(self.stream, queue))]
+            tasks = [
+                asyncio.create_task(self._pump(self.stream, queue)),
+                asyncio.create_task(self._discover_periodically(clob, queue)),
+            ]
             spot = None
             if self.urls.spot_ws_url:
                 spot = RtdsSpotStream(
@@ -209,7 +270,7 @@ class Collector:
                         {getter, stopper}, timeout=self.flush_interval, return_when=asyncio.FIRST_COMPLETED
                     )
                     if getter in done:
-                        await self._handle(getter.result(), redis)
+                        await self._handle(getter.result(), redis, queue)
                     else:
                         getter.cancel()
                     if (
@@ -220,6 +281,7 @@ class Collector:
                         await self._flush_api(redis, spot)
             finally:
                 stopper.cancel()
+                tasks.extend(self._completions)
                 for t in tasks:
                     t.cancel()
                 await self.stream.close()
@@ -236,10 +298,43 @@ class Collector:
         async for ev in source:
             await queue.put(ev)
 
-    async def _handle(self, ev: MarketEvent, redis) -> None:
+    async def _discover_periodically(self, clob: ClobRest, queue: asyncio.Queue) -> None:
+        """The second path to new rounds: whatever Gamma lists that ``new_market`` did not bring."""
+        assert self.rounds is not None
+        while True:
+            await asyncio.sleep(self.discover_every)
+            try:
+                now = await clob.server_time_ms()
+            except Exception as exc:  # the venue's clock is unreachable: try again next time
+                log.warning("discovery_clock_failed", error=f"{type(exc).__name__}: {exc}"[:200])
+                continue
+            for info in await self.rounds.discover(now):
+                log.info("round_found", path="discovery", slug=info.slug)
+                await queue.put(NewMarket(info, now))
+
+    async def _complete_listing(self, listed: RoundListed, queue: asyncio.Queue) -> None:
+        assert self.rounds is not None
+        info = await self.rounds.complete(listed)
+        if info is not None and self.rounds.adopt(info, "new_market"):
+            log.info("round_found", path="new_market", slug=info.slug)
+            await queue.put(NewMarket(info, listed.ts_ms))
+
+    async def _handle(self, ev: MarketEvent, redis, queue: asyncio.Queue | None = None) -> None:
+        if isinstance(ev, RoundListed):
+            # the venue's new_market: complete it from Gamma off the hot path, then it comes
+            # back through the queue as a NewMarket
+            if self.rounds is not None and self.rounds.ours(ev) and queue is not None:
+                if ev.market_id in self.rounds.known:
+                    self.rounds.found["new_market"].add(ev.market_id)
+                else:
+                    self._completions.add(t := asyncio.create_task(self._complete_listing(ev, queue)))
+                    t.add_done_callback(self._completions.discard)
+            return
         if isinstance(ev, NewMarket):
             if ev.info.asset != self.asset or ev.info.interval != self.interval:
                 return  # another series' listing
+            if self.rounds is not None:
+                self.rounds.adopt(ev.info, "new_market")  # a complete new_market (older simulator)
             await redis.hset(f"{self.channel}:markets", ev.info.market_id, event_to_json(ev))
             await self.stream.subscribe([ev.info.up_token_id, ev.info.down_token_id])  # type: ignore[union-attr]
         text = event_to_json(ev)
@@ -297,6 +392,8 @@ class Collector:
         except Exception as exc:  # keep the batch for the next attempt: archive loss is not acceptable
             self.archive_failures += 1
             log.warning("md_archive_failed", error=f"{type(exc).__name__}: {exc}"[:200], kept=len(batch))
+            # a fault in the data, not the connection, is dead-lettered by the sink; what lands
+            # here is retried with the next flush
             self._buffer = batch + self._buffer
 
 

@@ -1,4 +1,8 @@
-"""``floor record``: follow a series' rounds and write every raw frame to a recording."""
+"""``floor record``: follow a series' rounds and write every raw frame to a recording.
+
+Rounds are followed by both paths of ``tradingfloor.market.rounds``: the venue's ``new_market``
+(completed from Gamma) and a periodic Gamma discovery. Each round's full info goes into the
+recording as a ``listing`` record, so a replay knows its fees, tick, minimum size and tokens."""
 
 from __future__ import annotations
 
@@ -11,9 +15,10 @@ import aiohttp
 
 from tradingfloor.market.clob import ClobRest
 from tradingfloor.market.codec import event_to_json
-from tradingfloor.market.events import NewMarket
+from tradingfloor.market.events import MarketInfo, NewMarket, RoundListed
 from tradingfloor.market.gamma import GammaClient, discover_rounds
 from tradingfloor.market.recorder import FrameRecorder
+from tradingfloor.market.rounds import RoundTracker
 from tradingfloor.market.spot import RtdsSpotStream
 from tradingfloor.market.ws import MarketStream
 from tradingfloor.observability.logging import get_logger
@@ -32,8 +37,12 @@ async def record(
     market_ws_url: str,
     spot_ws_url: str | None = None,
     stale_after: float = 30.0,
+    discover_every: float = 30.0,
+    rounds_found: dict[str, int] | None = None,
 ) -> int:
-    """Record for ``duration_s`` wall seconds; returns the number of frames written."""
+    """Record for ``duration_s`` wall seconds; returns the number of frames written. A dict given
+    as ``rounds_found`` is filled with the number of rounds each path found."""
+    tracker: RoundTracker | None = None
     rec = FrameRecorder(
         path,
         meta={
@@ -47,8 +56,9 @@ async def record(
     try:
         async with aiohttp.ClientSession() as http:
             clob = ClobRest(clob_url, http)
+            gamma = GammaClient(gamma_url, http)
             rounds = await discover_rounds(
-                GammaClient(gamma_url, http),
+                gamma,
                 asset,
                 interval,
                 await clob.server_time_ms(),
@@ -56,22 +66,49 @@ async def record(
                 retries=3,
                 retry_delay_s=1.0,
             )
+            tracker = RoundTracker(gamma, asset, interval, retry_delay_s=1.0)
             now_ms = await clob.server_time_ms()
-            for r in rounds:  # a replay needs each round's fees, ticks and tokens, which Gamma gave us
+            for r in rounds:
+                tracker.adopt(r, "discovery")
                 rec.write("listing", event_to_json(NewMarket(r, now_ms)), int(time.time() * 1000))
-            # rounds not open yet have no book: they are followed when their new_market arrives
+            # rounds not open yet have no book: they are subscribed when a path finds them again
             tokens = [t for r in rounds if r.start_ms <= now_ms for t in (r.up_token_id, r.down_token_id)]
             stream = MarketStream(
                 market_ws_url, tokens, clob=clob, stale_after=stale_after, raw_sink=rec.sink("market")
             )
             tasks = []
 
+            async def follow(info: MarketInfo, ts_ms: int) -> None:
+                rec.write("listing", event_to_json(NewMarket(info, ts_ms)), int(time.time() * 1000))
+                await stream.subscribe([info.up_token_id, info.down_token_id])
+
+            async def complete(listed: RoundListed) -> None:
+                info = await tracker.complete(listed)
+                if info is not None and tracker.adopt(info, "new_market"):
+                    await follow(info, listed.ts_ms)
+
             async def follow_market() -> None:
                 async for ev in stream:
-                    if isinstance(ev, NewMarket) and ev.info.asset == asset and ev.info.interval == interval:
+                    if isinstance(ev, RoundListed) and tracker.ours(ev):
+                        if ev.market_id in tracker.known:
+                            tracker.found["new_market"].add(ev.market_id)
+                        else:
+                            tasks.append(asyncio.create_task(complete(ev)))
+                    elif (
+                        isinstance(ev, NewMarket) and ev.info.asset == asset and ev.info.interval == interval
+                    ):
+                        tracker.adopt(ev.info, "new_market")  # a complete new_market (older simulator)
                         await stream.subscribe([ev.info.up_token_id, ev.info.down_token_id])
 
+            async def discover_periodically() -> None:
+                while True:
+                    await asyncio.sleep(discover_every)
+                    now = await clob.server_time_ms()
+                    for info in await tracker.discover(now):
+                        await follow(info, now)
+
             tasks.append(asyncio.create_task(follow_market()))
+            tasks.append(asyncio.create_task(discover_periodically()))
             spot = None
             if spot_ws_url:
                 spot = RtdsSpotStream(spot_ws_url, (asset,), stale_after=stale_after)
@@ -90,9 +127,16 @@ async def record(
                     await spot.close()
                 for t in tasks:
                     t.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
                         await t
     finally:
         rec.close()
-    log.info("recording_written", path=str(path), frames=rec.frames)
+    if rounds_found is not None and tracker is not None:
+        rounds_found.update(tracker.counts())
+    log.info(
+        "recording_written",
+        path=str(path),
+        frames=rec.frames,
+        rounds_found=tracker.counts() if tracker else {},
+    )
     return rec.frames

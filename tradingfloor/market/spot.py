@@ -71,7 +71,7 @@ class RtdsSpotStream:
             raw, _recv_ms = item  # type: ignore[misc]
             ticks, errors = decode_spot_frame(raw)
             for err in errors:
-                self.stats.count_malformed(err.reason)
+                self.stats.count_malformed(err.reason, err.kind)
                 log.warning("spot_malformed_frame", reason=err.reason, sample=str(raw)[:200])
             for tick in ticks:
                 # the snapshot after a reconnect repeats history: pass on only what is new
