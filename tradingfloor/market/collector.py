@@ -35,6 +35,7 @@ from tradingfloor.market.events import (
     BookSnapshot,
     LastTrade,
     MarketEvent,
+    MarketInfo,
     MarketResolved,
     NewMarket,
     PriceChange,
@@ -47,6 +48,7 @@ from tradingfloor.market.rounds import RoundTracker
 from tradingfloor.market.spot import RtdsSpotStream
 from tradingfloor.market.ws import MarketStream
 from tradingfloor.observability.logging import get_logger
+from tradingfloor.observability.metrics import MARKET_DEAD_LETTERED
 
 log = get_logger("tradingfloor.market.collector")
 
@@ -148,6 +150,7 @@ class PostgresSink:
             "INSERT INTO market_data_dead_letter (kind, error, event) VALUES ($1, $2, $3)", kind, error, body
         )
         self.dead_lettered += 1
+        MARKET_DEAD_LETTERED.labels(kind).inc()
         log.warning("md_dead_lettered", kind=kind, error=error[:200])
 
     async def close(self) -> None:
@@ -228,16 +231,6 @@ class Collector:
                 retries=12,
                 retry_delay_s=min(5.0, self.flush_interval * 5),
             )
-            # follow rounds already open; a later round is subscribed when its new_market arrives
-            # (before it opens the venue has no book for it, and asking for one only yields 404s)
-            tokens = [t for r in rounds if r.start_ms <= now for t in (r.up_token_id, r.down_token_id)]
-            self.stream = MarketStream(
-                self.urls.market_ws_url,
-                tokens,
-                clob=clob,
-                stale_after=self.stale_after,
-                backoff_base=self.backoff_base,
-            )
             self.rounds = RoundTracker(
                 gamma,
                 self.asset,
@@ -248,6 +241,17 @@ class Collector:
             for r in rounds:
                 self.rounds.adopt(r, "discovery")
                 await redis.hset(f"{self.channel}:markets", r.market_id, event_to_json(NewMarket(r, now)))
+            # follow rounds already open; a later round is subscribed when its new_market arrives
+            # or, failing that, when discovery sees it has started (before it opens the venue may
+            # have no book for it, and asking for one only yields 404s)
+            tokens = [t for r in self.rounds.due(now) for t in (r.up_token_id, r.down_token_id)]
+            self.stream = MarketStream(
+                self.urls.market_ws_url,
+                tokens,
+                clob=clob,
+                stale_after=self.stale_after,
+                backoff_base=self.backoff_base,
+            )
             queue: asyncio.Queue[MarketEvent] = asyncio.Queue(100_000)
             tasks = [
                 asyncio.create_task(self._pump(self.stream, queue)),
@@ -311,6 +315,8 @@ class Collector:
             for info in await self.rounds.discover(now):
                 log.info("round_found", path="discovery", slug=info.slug)
                 await queue.put(NewMarket(info, now))
+            for info in self.rounds.due(now):
+                await self._subscribe(info)
 
     async def _complete_listing(self, listed: RoundListed, queue: asyncio.Queue) -> None:
         assert self.rounds is not None
@@ -318,6 +324,11 @@ class Collector:
         if info is not None and self.rounds.adopt(info, "new_market"):
             log.info("round_found", path="new_market", slug=info.slug)
             await queue.put(NewMarket(info, listed.ts_ms))
+            await self._subscribe(self.rounds.follow(info.market_id))
+
+    async def _subscribe(self, info: MarketInfo | None) -> None:
+        if info is not None and self.stream is not None:
+            await self.stream.subscribe([info.up_token_id, info.down_token_id])
 
     async def _handle(self, ev: MarketEvent, redis, queue: asyncio.Queue | None = None) -> None:
         if isinstance(ev, RoundListed):
@@ -325,7 +336,8 @@ class Collector:
             # back through the queue as a NewMarket
             if self.rounds is not None and self.rounds.ours(ev) and queue is not None:
                 if ev.market_id in self.rounds.known:
-                    self.rounds.found["new_market"].add(ev.market_id)
+                    self.rounds.heard(ev)
+                    await self._subscribe(self.rounds.follow(ev.market_id))
                 else:
                     self._completions.add(t := asyncio.create_task(self._complete_listing(ev, queue)))
                     t.add_done_callback(self._completions.discard)
@@ -333,10 +345,12 @@ class Collector:
         if isinstance(ev, NewMarket):
             if ev.info.asset != self.asset or ev.info.interval != self.interval:
                 return  # another series' listing
-            if self.rounds is not None:
-                self.rounds.adopt(ev.info, "new_market")  # a complete new_market (older simulator)
             await redis.hset(f"{self.channel}:markets", ev.info.market_id, event_to_json(ev))
-            await self.stream.subscribe([ev.info.up_token_id, ev.info.down_token_id])  # type: ignore[union-attr]
+            if self.rounds is not None and ev.info.market_id not in self.rounds.known:
+                # straight from the feed in the complete shape of older simulators (rounds found
+                # by either path were adopted, and are subscribed, where they were found)
+                self.rounds.adopt(ev.info, "new_market")
+                await self._subscribe(self.rounds.follow(ev.info.market_id))
         text = event_to_json(ev)
         pipe = redis.pipeline(transaction=False)
         pipe.publish(self.channel, text)
@@ -379,6 +393,8 @@ class Collector:
         if spot is not None:
             self.count_feed("spot", spot.stats)
         await self.api.flush(redis)
+        if self.rounds is not None:  # for `floor status` and tests: which path found how many rounds
+            await redis.hset(f"{self.channel}:rounds_found", mapping=self.rounds.counts())
 
     async def _flush(self) -> None:
         self._last_flush = time.monotonic()

@@ -71,41 +71,48 @@ async def record(
             for r in rounds:
                 tracker.adopt(r, "discovery")
                 rec.write("listing", event_to_json(NewMarket(r, now_ms)), int(time.time() * 1000))
-            # rounds not open yet have no book: they are subscribed when a path finds them again
-            tokens = [t for r in rounds if r.start_ms <= now_ms for t in (r.up_token_id, r.down_token_id)]
+            # rounds not open yet may have no book: they are subscribed when their new_market
+            # arrives or, failing that, once discovery sees that they have started
+            tokens = [t for r in tracker.due(now_ms) for t in (r.up_token_id, r.down_token_id)]
             stream = MarketStream(
                 market_ws_url, tokens, clob=clob, stale_after=stale_after, raw_sink=rec.sink("market")
             )
             tasks = []
 
-            async def follow(info: MarketInfo, ts_ms: int) -> None:
-                rec.write("listing", event_to_json(NewMarket(info, ts_ms)), int(time.time() * 1000))
-                await stream.subscribe([info.up_token_id, info.down_token_id])
+            async def subscribe(info: MarketInfo | None) -> None:
+                if info is not None:
+                    await stream.subscribe([info.up_token_id, info.down_token_id])
 
             async def complete(listed: RoundListed) -> None:
                 info = await tracker.complete(listed)
                 if info is not None and tracker.adopt(info, "new_market"):
-                    await follow(info, listed.ts_ms)
+                    rec.write(
+                        "listing", event_to_json(NewMarket(info, listed.ts_ms)), int(time.time() * 1000)
+                    )
+                    await subscribe(tracker.follow(info.market_id))
 
             async def follow_market() -> None:
                 async for ev in stream:
                     if isinstance(ev, RoundListed) and tracker.ours(ev):
                         if ev.market_id in tracker.known:
-                            tracker.found["new_market"].add(ev.market_id)
+                            tracker.heard(ev)
+                            await subscribe(tracker.follow(ev.market_id))
                         else:
                             tasks.append(asyncio.create_task(complete(ev)))
                     elif (
                         isinstance(ev, NewMarket) and ev.info.asset == asset and ev.info.interval == interval
                     ):
-                        tracker.adopt(ev.info, "new_market")  # a complete new_market (older simulator)
-                        await stream.subscribe([ev.info.up_token_id, ev.info.down_token_id])
+                        tracker.adopt(ev.info, "new_market")  # complete: an older simulator's shape
+                        await subscribe(tracker.follow(ev.info.market_id))
 
             async def discover_periodically() -> None:
                 while True:
                     await asyncio.sleep(discover_every)
                     now = await clob.server_time_ms()
                     for info in await tracker.discover(now):
-                        await follow(info, now)
+                        rec.write("listing", event_to_json(NewMarket(info, now)), int(time.time() * 1000))
+                    for info in tracker.due(now):
+                        await subscribe(info)
 
             tasks.append(asyncio.create_task(follow_market()))
             tasks.append(asyncio.create_task(discover_periodically()))

@@ -18,6 +18,7 @@ from tradingfloor.market.codec import FrameError
 from tradingfloor.market.events import MarketInfo, RoundListed
 from tradingfloor.market.gamma import GammaClient, MarketNotReady, discover_rounds
 from tradingfloor.observability.logging import get_logger
+from tradingfloor.observability.metrics import MARKET_ROUNDS_FOUND
 
 log = get_logger("tradingfloor.market.rounds")
 PATHS = ("new_market", "discovery")
@@ -40,21 +41,47 @@ class RoundTracker:
         self.retries, self.retry_delay_s = retries, retry_delay_s
         self.known: dict[str, MarketInfo] = {}  # market id -> info, every round adopted
         self.found: dict[str, set[str]] = {p: set() for p in PATHS}  # path -> market ids it found
+        self.followed: set[str] = set()  # market ids whose tokens are subscribed
 
     def counts(self) -> dict[str, int]:
         """Rounds found by each path (a round both paths found counts for both)."""
         return {p: len(ids) for p, ids in self.found.items()}
+
+    def heard(self, listed: RoundListed) -> None:
+        """The feed announced a round already known (found first by discovery)."""
+        if listed.market_id in self.known:
+            self.adopt(self.known[listed.market_id], "new_market")
 
     def ours(self, listed: RoundListed) -> bool:
         return listed.asset == self.asset and listed.interval == self.interval
 
     def adopt(self, info: MarketInfo, path: str) -> bool:
         """Record that ``path`` found ``info``; True the first time the round is seen at all."""
-        self.found[path].add(info.market_id)
+        if info.market_id not in self.found[path]:
+            self.found[path].add(info.market_id)
+            MARKET_ROUNDS_FOUND.labels(f"{self.asset}:{self.interval}", path).inc()
         if info.market_id in self.known:
             return False
         self.known[info.market_id] = info
         return True
+
+    def follow(self, market_id: str) -> MarketInfo | None:
+        """The round to subscribe now (its ``new_market`` arrived: the venue has its book), or
+        None when it is unknown or already followed."""
+        info = self.known.get(market_id)
+        if info is None or market_id in self.followed:
+            return None
+        self.followed.add(market_id)
+        return info
+
+    def due(self, now_ms: int) -> list[MarketInfo]:
+        """Known rounds that have opened but are not followed yet (found by discovery ahead of
+        their start, when the venue may have no book for them)."""
+        return [
+            info
+            for info in list(self.known.values())
+            if info.start_ms <= now_ms and self.follow(info.market_id) is not None
+        ]
 
     async def complete(self, listed: RoundListed) -> MarketInfo | None:
         """The full round behind a ``new_market``, from Gamma; None when Gamma never lists it

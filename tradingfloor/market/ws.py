@@ -25,6 +25,7 @@ from tradingfloor.market.codec import FrameError, decode_frame
 from tradingfloor.market.events import BookSnapshot, MarketEvent, PriceChange, TickSizeChange
 from tradingfloor.market.feed import CONNECTED, FeedConnection
 from tradingfloor.observability.logging import get_logger
+from tradingfloor.observability.metrics import MARKET_MALFORMED
 
 log = get_logger("tradingfloor.market.ws")
 _ZERO, _ONE = Decimal(0), Decimal(1)
@@ -131,6 +132,7 @@ class MarketStream:
             self._venue_best.clear()
             for err in errors:
                 self.stats.count_malformed(err.reason, err.kind)
+                MARKET_MALFORMED.labels("market", err.kind).inc()
                 log.warning(
                     "md_malformed_frame",
                     reason=err.reason,
