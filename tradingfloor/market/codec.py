@@ -171,8 +171,18 @@ def _json_list(value: Any, name: str) -> list:
 
 
 def _levels(levels: list[vm.Level], name: str) -> tuple[tuple[Decimal, Decimal], ...]:
-    price, size = _price, _size
-    return tuple([(price(lv.price, name), size(lv.size, name)) for lv in levels])
+    pget, sget = _PRICES.get, _SIZES.get
+    out = []
+    for lv in levels:
+        p, s = lv.price, lv.size
+        dp = pget(p) if type(p) is str else None
+        if dp is None:
+            dp = _price(p, name)
+        ds = sget(s) if type(s) is str else None
+        if ds is None:
+            ds = _size(s, name)
+        out.append((dp, ds))
+    return tuple(out)
 
 
 def _book(m: vm.BookMsg) -> list[MarketEvent]:
@@ -193,26 +203,38 @@ def _book(m: vm.BookMsg) -> list[MarketEvent]:
 def _price_change(m: vm.PriceChangeMsg) -> list[MarketEvent]:
     market = m.market
     ts = _ts(m.timestamp)
-    price, size = _price, _size
-    if m.price_changes is not None:
-        return [
-            PriceChange(
-                market,
-                e.asset_id,
-                e.side,
-                price(e.price),
-                size(e.size),
-                ts,
-                None if e.best_bid is None or e.best_bid == "" else price(e.best_bid, "best_bid"),
-                None if e.best_ask is None or e.best_ask == "" else price(e.best_ask, "best_ask"),
-                e.hash,
-            )
-            for e in m.price_changes
-        ]
-    if m.changes is None or m.asset_id is None:  # the pre-2025-09 shape: one asset, "changes"
-        raise FrameError("price_change without a price_changes list", kind="schema")
-    asset = m.asset_id
-    return [PriceChange(market, asset, c.side, price(c.price), size(c.size), ts) for c in m.changes]
+    entries = m.price_changes
+    if entries is None:  # the pre-2025-09 shape: one asset, "changes", no best prices
+        if m.changes is None or m.asset_id is None:
+            raise FrameError("price_change without a price_changes list", kind="schema")
+        asset = m.asset_id
+        return [PriceChange(market, asset, c.side, _price(c.price), _size(c.size), ts) for c in m.changes]
+    # the hot loop of every replay: cache hits inline, a call only for a number not seen before
+    pget, sget = _PRICES.get, _SIZES.get
+    out: list[MarketEvent] = []
+    append = out.append
+    for e in entries:
+        p, s, bb, ba = e.price, e.size, e.best_bid, e.best_ask
+        dp = pget(p) if type(p) is str else None
+        if dp is None:
+            dp = _price(p)
+        ds = sget(s) if type(s) is str else None
+        if ds is None:
+            ds = _size(s)
+        if bb is not None:
+            dbb = pget(bb) if type(bb) is str else None
+            if dbb is None:
+                dbb = None if bb == "" else _price(bb, "best_bid")
+        else:
+            dbb = None
+        if ba is not None:
+            dba = pget(ba) if type(ba) is str else None
+            if dba is None:
+                dba = None if ba == "" else _price(ba, "best_ask")
+        else:
+            dba = None
+        append(PriceChange(market, e.asset_id, e.side, dp, ds, ts, dbb, dba, e.hash))
+    return out
 
 
 def _last_trade(m: vm.LastTradeMsg) -> list[MarketEvent]:
