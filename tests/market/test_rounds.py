@@ -36,6 +36,10 @@ async def test_recorder_follows_every_round_by_both_paths(sim, tmp_path):
     first = min(i.start_ms for i in listed.values())
     end = max(ev.ts_ms for ev in events)
     opened = [i for i in listed.values() if first < i.start_ms <= end - 2.5 * FAST * 1000]
+    # a round found before it started is read again once open: its price to beat is recorded
+    assert all(i.price_to_beat is not None for i in opened), [
+        i.slug for i in opened if i.price_to_beat is None
+    ]
     assert opened and all(i.market_id in booked for i in opened), (
         [(i.slug, i.start_ms) for i in opened],
         end,

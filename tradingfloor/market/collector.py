@@ -316,7 +316,11 @@ class Collector:
                 log.info("round_found", path="discovery", slug=info.slug)
                 await queue.put(NewMarket(info, now))
             for info in self.rounds.due(now):
-                await self._subscribe(info)
+                await self._open(info, now, queue)
+            for info in self.rounds.unpriced(now):  # opened since it was found: read it again
+                newer = await self.rounds.refresh(info, retries=0)
+                if newer is not None:
+                    await queue.put(NewMarket(newer, now))
 
     async def _complete_listing(self, listed: RoundListed, queue: asyncio.Queue) -> None:
         assert self.rounds is not None
@@ -325,6 +329,15 @@ class Collector:
             log.info("round_found", path="new_market", slug=info.slug)
             await queue.put(NewMarket(info, listed.ts_ms))
             await self._subscribe(self.rounds.follow(info.market_id))
+
+    async def _open(self, info: MarketInfo | None, ts_ms: int, queue: asyncio.Queue) -> None:
+        """Follow a round that has opened: its book now exists, and so does its price to beat."""
+        if info is None or self.rounds is None:
+            return
+        await self._subscribe(info)
+        newer = await self.rounds.refresh(info, retries=3)
+        if newer is not None:
+            await queue.put(NewMarket(newer, ts_ms))
 
     async def _subscribe(self, info: MarketInfo | None) -> None:
         if info is not None and self.stream is not None:
@@ -337,7 +350,9 @@ class Collector:
             if self.rounds is not None and self.rounds.ours(ev) and queue is not None:
                 if ev.market_id in self.rounds.known:
                     self.rounds.heard(ev)
-                    await self._subscribe(self.rounds.follow(ev.market_id))
+                    opening = self._open(self.rounds.follow(ev.market_id), ev.ts_ms, queue)
+                    self._completions.add(t := asyncio.create_task(opening))
+                    t.add_done_callback(self._completions.discard)
                 else:
                     self._completions.add(t := asyncio.create_task(self._complete_listing(ev, queue)))
                     t.add_done_callback(self._completions.discard)

@@ -83,6 +83,15 @@ async def record(
                 if info is not None:
                     await stream.subscribe([info.up_token_id, info.down_token_id])
 
+            async def open_round(info: MarketInfo | None, ts_ms: int, retries: int = 3) -> None:
+                """Follow a round that has opened, and record its price to beat once known."""
+                if info is None:
+                    return
+                await subscribe(info)
+                newer = await tracker.refresh(info, retries=retries)
+                if newer is not None:
+                    rec.write("listing", event_to_json(NewMarket(newer, ts_ms)), int(time.time() * 1000))
+
             async def complete(listed: RoundListed) -> None:
                 info = await tracker.complete(listed)
                 if info is not None and tracker.adopt(info, "new_market"):
@@ -96,7 +105,9 @@ async def record(
                     if isinstance(ev, RoundListed) and tracker.ours(ev):
                         if ev.market_id in tracker.known:
                             tracker.heard(ev)
-                            await subscribe(tracker.follow(ev.market_id))
+                            tasks.append(
+                                asyncio.create_task(open_round(tracker.follow(ev.market_id), ev.ts_ms))
+                            )
                         else:
                             tasks.append(asyncio.create_task(complete(ev)))
                     elif (
@@ -112,7 +123,13 @@ async def record(
                     for info in await tracker.discover(now):
                         rec.write("listing", event_to_json(NewMarket(info, now)), int(time.time() * 1000))
                     for info in tracker.due(now):
-                        await subscribe(info)
+                        await open_round(info, now, retries=0)
+                    for info in tracker.unpriced(now):
+                        newer = await tracker.refresh(info, retries=0)
+                        if newer is not None:
+                            rec.write(
+                                "listing", event_to_json(NewMarket(newer, now)), int(time.time() * 1000)
+                            )
 
             tasks.append(asyncio.create_task(follow_market()))
             tasks.append(asyncio.create_task(discover_periodically()))

@@ -86,26 +86,41 @@ class RoundTracker:
     async def complete(self, listed: RoundListed) -> MarketInfo | None:
         """The full round behind a ``new_market``, from Gamma; None when Gamma never lists it
         in time (discovery will still find it later)."""
-        for attempt in range(self.retries + 1):
+        return await self._fetch(listed.slug, listed.market_id)
+
+    def unpriced(self, now_ms: int) -> list[MarketInfo]:
+        """Open rounds still without a price to beat (found before they started)."""
+        return [i for i in self.known.values() if i.start_ms <= now_ms < i.end_ms and i.price_to_beat is None]
+
+    async def refresh(self, info: MarketInfo, retries: int | None = None) -> MarketInfo | None:
+        """A newer ``info`` once the round has opened: the price to beat is known only from the
+        start, so a round found ahead of it is read again. None when nothing changed."""
+        if info.price_to_beat is not None:
+            return None
+        newer = await self._fetch(info.slug, info.market_id, retries)
+        if newer is None or newer == info:
+            return None
+        self.known[info.market_id] = newer
+        return newer
+
+    async def _fetch(self, slug: str, market_id: str, retries: int | None = None) -> MarketInfo | None:
+        retries = self.retries if retries is None else retries
+        for attempt in range(retries + 1):
             try:
-                info = await self.gamma.fetch_round(listed.slug)
+                info = await self.gamma.fetch_round(slug)
             except MarketNotReady:
                 info = None
             except _GAMMA_TROUBLE as exc:
-                log.warning(
-                    "round_completion_failed", slug=listed.slug, error=f"{type(exc).__name__}: {exc}"[:200]
-                )
+                log.warning("round_completion_failed", slug=slug, error=f"{type(exc).__name__}: {exc}"[:200])
                 info = None
             if info is not None:
-                if info.market_id != listed.market_id:
-                    log.warning(
-                        "round_id_mismatch", slug=listed.slug, feed=listed.market_id, gamma=info.market_id
-                    )
+                if info.market_id != market_id:
+                    log.warning("round_id_mismatch", slug=slug, feed=market_id, gamma=info.market_id)
                     return None
                 return info
-            if attempt < self.retries:
+            if attempt < retries:
                 await asyncio.sleep(self.retry_delay_s)
-        log.warning("round_not_completed", slug=listed.slug, attempts=self.retries + 1)
+        log.warning("round_not_completed", slug=slug, attempts=retries + 1)
         return None
 
     async def discover(self, now_ms: int) -> list[MarketInfo]:
