@@ -18,7 +18,9 @@ commands.add_typer(audit_app, name="audit")
 ManifestOpt = typer.Option(None, "--manifest", "-f", help="The agent's manifest file (local floor).")
 ResourceOpt = typer.Option(None, "--resource", help="The agent's custom resource name (Kubernetes).")
 NamespaceOpt = typer.Option("default", "--namespace", help="Namespace of --resource.")
-MetricsPortOpt = typer.Option(9100, "--metrics-port", help="Port for /metrics and /healthz (0 = off).")
+MetricsPortOpt = typer.Option(
+    9100, "--metrics-port", envvar="METRICS_PORT", help="Port for /metrics and /healthz (0 = off)."
+)
 
 
 def _source(manifest: Path | None, resource: str | None) -> None:

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from tradingfloor.market.book import OrderBook
 from tradingfloor.market.codec import MAX_FRAME_BYTES, FrameError, decode_frame, decode_spot_frame
-from tradingfloor.market.collector import PostgresSink
 from tradingfloor.market.events import BookSnapshot, LastTrade, PriceChange, SpotTick
+from tradingfloor.persistence.market_archive import PostgresSink
 from tradingfloor.persistence.migrate import migrate
 
 BOUNDED = D(10) ** 12

@@ -1,5 +1,6 @@
 """One collector per series (asset + interval): one venue subscription fanned out to any number
-of agents through Redis, and archived to PostgreSQL in batches.
+of agents through Redis, and handed in batches to a :class:`MarketDataSink` (the PostgreSQL archive
+is :class:`tradingfloor.persistence.market_archive.PostgresSink`).
 
 Redis (see docs/recording-format.md for the event JSON):
 
@@ -18,22 +19,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Protocol
 
 import aiohttp
 
 from tradingfloor.bus.api_health import ApiCounter
 from tradingfloor.market.clob import ClobRest
-from tradingfloor.market.codec import event_from_json, event_market, event_to_dict, event_to_json, event_token
+from tradingfloor.market.codec import event_from_json, event_to_json
 from tradingfloor.market.events import (
-    BestBidAsk,
     BookSnapshot,
-    LastTrade,
     MarketEvent,
     MarketInfo,
     MarketResolved,
@@ -48,7 +45,6 @@ from tradingfloor.market.rounds import RoundTracker
 from tradingfloor.market.spot import RtdsSpotStream
 from tradingfloor.market.ws import MarketStream
 from tradingfloor.observability.logging import get_logger
-from tradingfloor.observability.metrics import MARKET_DEAD_LETTERED
 
 log = get_logger("tradingfloor.market.collector")
 
@@ -76,97 +72,6 @@ def api_trace(counter: ApiCounter) -> aiohttp.TraceConfig:
 class MarketDataSink(Protocol):
     async def write(self, events: list[MarketEvent]) -> None: ...
     async def close(self) -> None: ...
-
-
-def archive_row(ev: MarketEvent):
-    """The ``market_data`` row for one event (spot ticks are filed under ``spot:<asset>``)."""
-    from tradingfloor.persistence.repositories import MarketDataRow
-
-    ts = datetime.fromtimestamp(ev.ts_ms / 1000, tz=UTC)
-    bid = ask = last = None
-    if isinstance(ev, (PriceChange, BestBidAsk)):
-        bid, ask = ev.best_bid, ev.best_ask
-    elif isinstance(ev, BookSnapshot):
-        bid = max((p for p, _ in ev.bids), default=None)
-        ask = min((p for p, _ in ev.asks), default=None)
-    elif isinstance(ev, (LastTrade, SpotTick)):
-        last = ev.price
-    payload = event_to_dict(ev)
-    market = event_market(ev) or (f"spot:{ev.asset}" if isinstance(ev, SpotTick) else "")
-    return MarketDataRow(
-        market_id=market,
-        token_id=event_token(ev),
-        ts=ts,
-        kind=payload["type"],
-        best_bid=bid,
-        best_ask=ask,
-        last_price=last,
-        payload=payload,
-    )
-
-
-class PostgresSink:
-    """Batches go in with one COPY each through the persistence layer's writer. A batch the
-    database refuses for its content is split: good rows are archived, each bad row goes to
-    ``market_data_dead_letter`` with the reason. Connection trouble is raised instead, so the
-    collector keeps the batch and retries (nothing is dead-lettered for an outage)."""
-
-    def __init__(self, database_url: str) -> None:
-        self.url = database_url
-        self._conn = None
-        self.dead_lettered = 0
-
-    async def write(self, events: list[MarketEvent]) -> None:
-        from tradingfloor.persistence.db import connect
-        from tradingfloor.persistence.repositories import insert_market_data_batch
-
-        if self._conn is None or self._conn.is_closed():
-            self._conn = await connect(self.url)
-        rows, bad = [], []
-        for ev in events:
-            try:
-                rows.append(archive_row(ev))
-            except (ValueError, OverflowError, OSError, TypeError) as exc:  # e.g. a time out of range
-                bad.append((ev, exc))
-        refused = _refused_errors()
-        try:
-            await insert_market_data_batch(self._conn, rows)
-        except refused:
-            for row in rows:  # find the rows the database refuses, one by one
-                try:
-                    await insert_market_data_batch(self._conn, [row])
-                except refused as exc:
-                    bad.append((row, exc))
-        for item, exc in bad:
-            await self._dead_letter(item, exc)
-
-    async def _dead_letter(self, item, exc: BaseException) -> None:
-        if isinstance(item, tuple(_EVENT_TYPES)):
-            kind, body = type(item).__name__, event_to_json(item).encode()
-        else:  # an archive row the database refused
-            kind, body = item.kind, repr(item).encode("utf-8", "backslashreplace")
-        error = f"{type(exc).__name__}: {exc}"[:500].replace("\x00", "\\0")
-        await self._conn.execute(  # type: ignore[union-attr]
-            "INSERT INTO market_data_dead_letter (kind, error, event) VALUES ($1, $2, $3)", kind, error, body
-        )
-        self.dead_lettered += 1
-        MARKET_DEAD_LETTERED.labels(kind).inc()
-        log.warning("md_dead_lettered", kind=kind, error=error[:200])
-
-    async def close(self) -> None:
-        if self._conn is not None:
-            await self._conn.close()
-
-
-@functools.cache
-def _refused_errors() -> tuple[type[BaseException], ...]:
-    import asyncpg  # imported when archiving, not by every reader of this module
-
-    # content the database refuses (as opposed to a connection it cannot keep)
-    return (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError)
-
-
-_EVENT_TYPES = MarketEvent.__args__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -220,7 +125,7 @@ class Collector:
         redis = aioredis.from_url(self.redis_url)
         async with aiohttp.ClientSession(trace_configs=[api_trace(self.api)]) as http:
             clob = ClobRest(self.urls.clob_url, http)
-            gamma = GammaClient(self.urls.gamma_url, http)
+            gamma = GammaClient(self.urls.gamma_url, http, clob_url=self.urls.clob_url)
             now = await clob.server_time_ms()
             rounds = await discover_rounds(
                 gamma,

@@ -56,7 +56,7 @@ async def record(
     try:
         async with aiohttp.ClientSession() as http:
             clob = ClobRest(clob_url, http)
-            gamma = GammaClient(gamma_url, http)
+            gamma = GammaClient(gamma_url, http, clob_url=clob_url)
             rounds = await discover_rounds(
                 gamma,
                 asset,
