@@ -168,3 +168,21 @@ def test_archive_stores_or_dead_letters_every_event(db_url, events):
 
     stored, dead, counted = asyncio.run(run())
     assert stored + dead == len(events) and dead == counted
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["price", "size", "best_bid"]),
+    st.one_of(NUMBERS.map(str), st.just("1e999999999")),
+)
+def test_fan_out_events_are_held_to_the_decoders_bounds(field, value):
+    """A trader decodes the collector's JSON: an absurd number there is refused, never passed on."""
+    from tradingfloor.market.codec import event_from_json, event_to_dict
+
+    good = event_to_dict(PriceChange("m", "t", "BUY", D("0.5"), D("10"), 1, D("0.5"), D("0.6")))
+    try:
+        ev = event_from_json(json.dumps(good | {field: value}))
+    except FrameError as exc:
+        assert exc.kind in {"schema", "out_of_range", "bad_number"}
+    else:
+        _check([ev], [])

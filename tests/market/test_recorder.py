@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import time
 
 import pytest
@@ -169,3 +170,22 @@ def test_old_and_converted_recordings_replay_to_identical_event_streams(tmp_path
     sample = next(raw for _, src, raw in frames if src == "market" and isinstance(raw, str) and '"' in raw)
     with gzip.open(new, "rb") as fh:  # frames are stored as their bytes, not escaped into JSON strings
         assert sample.encode() in fh.read()
+
+
+def test_record_convert_command(tmp_path):
+    from typer.testing import CliRunner
+
+    from tradingfloor.cli import app
+
+    frames = _simulated_frames(2)
+    old, new = tmp_path / "old.jsonl.gz", tmp_path / "new.frames.gz"
+    _write_v1(old, frames)
+    result = CliRunner().invoke(app, ["record-convert", str(old), str(new)])
+    assert result.exit_code == 0 and f"{len(frames)} frames" in result.output, result.output
+    assert list(read_frames(new)) == frames
+    alien = tmp_path / "alien.gz"
+    with gzip.open(alien, "wt") as fh:
+        fh.write('{"hello": 1}\n')
+    result = CliRunner().invoke(app, ["record-convert", str(alien), str(tmp_path / "x.gz")])
+    said = re.sub(r"[\s│]+", " ", result.output)  # the error box wraps lines
+    assert result.exit_code != 0 and "not a tradingfloor.frames recording" in said, said

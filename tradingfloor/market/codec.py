@@ -572,17 +572,63 @@ def event_to_bytes(event: MarketEvent) -> bytes:
 
 
 def event_from_json(data: str | bytes | dict) -> MarketEvent:
-    """Inverse of ``event_to_json``; raises ``FrameError`` naming what is wrong."""
+    """Inverse of ``event_to_json``; raises ``FrameError`` naming what is wrong. The numbers are
+    held to the same bounds as the venue decoder's, so whatever a reader of the fan-out gets
+    (a trader, the archive) cannot overflow its arithmetic, whoever wrote the message."""
     try:
         if isinstance(data, dict):
-            return msgspec.convert(data, MarketEvent)  # type: ignore[arg-type, no-any-return]
-        return _event_decoder.decode(data)  # type: ignore[no-any-return]
+            event: MarketEvent = msgspec.convert(data, MarketEvent)  # type: ignore[arg-type]
+        else:
+            event = _event_decoder.decode(data)
     except msgspec.ValidationError as exc:
         raise FrameError(f"bad event JSON: {exc}"[:200], kind="schema") from None
     except msgspec.DecodeError as exc:
         raise FrameError(f"bad event JSON: {exc}"[:200], kind="not_json") from None
     except RecursionError:
         raise FrameError("event JSON is nested too deeply", kind="too_deep") from None
+    _check_event(event)
+    return event
+
+
+_PRICE_FIELDS = ("price", "best_bid", "best_ask", "old_tick_size", "new_tick_size", "tick_size")
+
+
+def _check_event(ev: MarketEvent) -> None:
+    """The decoder's bounds, for an event that arrives already normalized."""
+    tag = type(ev).__struct_config__.tag
+    if isinstance(ev, SpotTick):
+        _in_bounds(ev.price, _ZERO, MAX_SPOT, "spot.price")
+        _in_bounds(ev.volume, _ZERO, MAX_SIZE, "spot.volume")
+        return
+    for name in _PRICE_FIELDS:
+        value = getattr(ev, name, None)
+        if value is not None:
+            _in_bounds(value, _ZERO, _ONE, f"{tag}.{name}")
+    size = getattr(ev, "size", None)
+    if size is not None:
+        _in_bounds(size, _ZERO, MAX_SIZE, f"{tag}.size")
+    if isinstance(ev, BookSnapshot):
+        for side in (ev.bids, ev.asks):
+            for price, amount in side:
+                _in_bounds(price, _ZERO, _ONE, f"{tag}.level price")
+                _in_bounds(amount, _ZERO, MAX_SIZE, f"{tag}.level size")
+    elif isinstance(ev, NewMarket):
+        info = ev.info
+        _in_bounds(info.tick_size, _ZERO, _ONE, "new_market.tick_size")
+        _in_bounds(info.min_size, _ZERO, MAX_SIZE, "new_market.min_size")
+        _in_bounds(info.fee_rate, _ZERO, _ONE, "new_market.fee_rate")
+        if info.price_to_beat is not None:
+            _in_bounds(info.price_to_beat, _ZERO, MAX_SPOT, "new_market.price_to_beat")
+    elif isinstance(ev, MarketResolved) and ev.final_price is not None:
+        _in_bounds(ev.final_price, _ZERO, MAX_SPOT, "market_resolved.final_price")
+
+
+def _in_bounds(value: Decimal, low: Decimal, high: Decimal, name: str) -> None:
+    if not value.is_finite() or not low <= value <= high:
+        raise FrameError(f"{name} {str(value)[:40]} is outside [{low}, {high:.0E}]", kind="out_of_range")
+    exponent = value.as_tuple().exponent
+    if type(exponent) is int and exponent < -MAX_DECIMALS:
+        raise FrameError(f"{name} has more than {MAX_DECIMALS} decimal places", kind="bad_number")
 
 
 def event_token(event: MarketEvent) -> str | None:
