@@ -362,8 +362,18 @@ def _new_market(m: vm.NewMarketMsg) -> list[MarketEvent]:
         return [NewMarket(info, ts)]
     return [
         RoundListed(
-            m.market, slug, asset, interval, up, down, start_ms, ts, tick_size, fee_rate, fee_exponent
-        )  # type: ignore[arg-type]
+            m.market,
+            slug,
+            asset,  # type: ignore[arg-type]  # checked against the slug pattern above
+            interval,
+            up,
+            down,
+            start_ms,
+            ts,
+            tick_size,
+            fee_rate,
+            fee_exponent,
+        )
     ]
 
 
@@ -396,7 +406,7 @@ def _schema_error(exc: msgspec.ValidationError) -> FrameError:
 
 def _events_of(msg: Any) -> list[MarketEvent]:
     try:
-        return _HANDLERS[type(msg)](msg)  # type: ignore[no-any-return]
+        return _HANDLERS[type(msg)](msg)
     except FrameError as exc:
         raise FrameError(f"{msg.__struct_config__.tag}: {exc.reason}", kind=exc.kind) from None
     except (TypeError, ValueError, ArithmeticError) as exc:  # belt and braces: never crash
@@ -577,7 +587,7 @@ def event_from_json(data: str | bytes | dict) -> MarketEvent:
     (a trader, the archive) cannot overflow its arithmetic, whoever wrote the message."""
     try:
         if isinstance(data, dict):
-            event: MarketEvent = msgspec.convert(data, MarketEvent)  # type: ignore[arg-type]
+            event: MarketEvent = msgspec.convert(data, MarketEvent)
         else:
             event = _event_decoder.decode(data)
     except msgspec.ValidationError as exc:

@@ -60,7 +60,7 @@ class MarketInfo:
         return self.up_token_id if outcome == "Up" else self.down_token_id
 
 
-class BookSnapshot(_Event, tag="book"):
+class BookSnapshot(_Event, frozen=True, tag="book"):
     """A full L2 book for one token. Levels are (price, size) in any order as received."""
 
     market_id: str
@@ -72,7 +72,7 @@ class BookSnapshot(_Event, tag="book"):
     tick_size: Decimal | None = None  # the book's tick when the feed says it
 
 
-class PriceChange(_Event, tag="price_change"):
+class PriceChange(_Event, frozen=True, tag="price_change"):
     """One level's new total size (0 removes the level)."""
 
     market_id: str
@@ -86,7 +86,7 @@ class PriceChange(_Event, tag="price_change"):
     hash: str | None = None
 
 
-class LastTrade(_Event, tag="last_trade"):
+class LastTrade(_Event, frozen=True, tag="last_trade"):
     market_id: str
     token_id: str
     price: Decimal
@@ -96,7 +96,7 @@ class LastTrade(_Event, tag="last_trade"):
     fee_rate_bps: int = 0
 
 
-class TickSizeChange(_Event, tag="tick_size_change"):
+class TickSizeChange(_Event, frozen=True, tag="tick_size_change"):
     market_id: str
     token_id: str
     old_tick_size: Decimal
@@ -104,7 +104,7 @@ class TickSizeChange(_Event, tag="tick_size_change"):
     ts_ms: int
 
 
-class BestBidAsk(_Event, tag="best_bid_ask"):
+class BestBidAsk(_Event, frozen=True, tag="best_bid_ask"):
     market_id: str
     token_id: str
     best_bid: Decimal | None
@@ -112,12 +112,12 @@ class BestBidAsk(_Event, tag="best_bid_ask"):
     ts_ms: int
 
 
-class NewMarket(_Event, tag="new_market"):
+class NewMarket(_Event, frozen=True, tag="new_market"):
     info: MarketInfo
     ts_ms: int
 
 
-class RoundListed(_Event, tag="round_listed"):
+class RoundListed(_Event, frozen=True, tag="round_listed"):
     """A round the venue's ``new_market`` announced. The venue's message lacks the minimum order
     size, the end time and the price to beat, so this is not yet a tradable ``MarketInfo``: the
     collector and recorder complete it from Gamma (``gamma.fetch_round``) into a ``NewMarket``."""
@@ -135,7 +135,7 @@ class RoundListed(_Event, tag="round_listed"):
     fee_exponent: int | None = None
 
 
-class MarketResolved(_Event, tag="market_resolved"):
+class MarketResolved(_Event, frozen=True, tag="market_resolved"):
     market_id: str
     winning_token_id: str
     winning_outcome: Outcome
@@ -143,7 +143,7 @@ class MarketResolved(_Event, tag="market_resolved"):
     final_price: Decimal | None = None  # the settlement value (end TWAP) when the source gives it
 
 
-class SpotTick(_Event, tag="spot"):
+class SpotTick(_Event, frozen=True, tag="spot"):
     """A spot (underlying) price observation, e.g. BTC/USD from an exchange trade stream."""
 
     asset: Asset

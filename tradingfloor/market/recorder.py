@@ -43,7 +43,7 @@ class FrameRecorder:
     def __init__(self, path: str | Path, meta: dict | None = None, compresslevel: int = 6) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: IO[bytes] = gzip.open(self.path, "wb", compresslevel=compresslevel)
+        self._fh = gzip.open(self.path, "wb", compresslevel=compresslevel)
         self._fh.write(_header(meta))
         self.frames = 0
 
@@ -67,7 +67,7 @@ class FrameRecorder:
         self._fh.close()
 
 
-def _read_header(fh: IO[bytes], path: str | Path) -> tuple[int, int]:
+def _read_header(fh: gzip.GzipFile, path: str | Path) -> tuple[int, int]:
     """(version, header length in bytes)."""
     line = fh.readline(1 << 20)
     try:
@@ -158,7 +158,7 @@ def _frames_v2(
         raise RecordingError(f"{path}: record {n + 1}: truncated ({len(buf) - pos} bytes left over)")
 
 
-def _frames_v1(fh: IO[bytes], path: str | Path) -> Iterator[tuple[int, str, str | bytes]]:
+def _frames_v1(fh: gzip.GzipFile, path: str | Path) -> Iterator[tuple[int, str, str | bytes]]:
     for n, line in enumerate(fh, start=2):
         try:
             rec = json.loads(line)

@@ -38,7 +38,7 @@ class Level(msgspec.Struct, frozen=True, gc=False):
     size: Num
 
 
-class BookMsg(_Msg, tag="book"):
+class BookMsg(_Msg, frozen=True, tag="book"):
     market: Id
     asset_id: Id
     timestamp: Ts
@@ -67,7 +67,7 @@ class LegacyChange(msgspec.Struct, frozen=True, gc=False):
     side: Side
 
 
-class PriceChangeMsg(_Msg, tag="price_change"):
+class PriceChangeMsg(_Msg, frozen=True, tag="price_change"):
     market: Id
     timestamp: Ts
     price_changes: Annotated[list[PriceChangeEntry], msgspec.Meta(max_length=MAX_ITEMS)] | None = None
@@ -75,7 +75,7 @@ class PriceChangeMsg(_Msg, tag="price_change"):
     changes: Annotated[list[LegacyChange], msgspec.Meta(max_length=MAX_ITEMS)] | None = None  # legacy
 
 
-class LastTradeMsg(_Msg, tag="last_trade_price"):
+class LastTradeMsg(_Msg, frozen=True, tag="last_trade_price"):
     market: Id
     asset_id: Id
     price: Num
@@ -86,7 +86,7 @@ class LastTradeMsg(_Msg, tag="last_trade_price"):
     transaction_hash: Id | None = None
 
 
-class TickSizeChangeMsg(_Msg, tag="tick_size_change"):
+class TickSizeChangeMsg(_Msg, frozen=True, tag="tick_size_change"):
     market: Id
     asset_id: Id
     old_tick_size: Num
@@ -94,7 +94,7 @@ class TickSizeChangeMsg(_Msg, tag="tick_size_change"):
     timestamp: Ts
 
 
-class BestBidAskMsg(_Msg, tag="best_bid_ask"):
+class BestBidAskMsg(_Msg, frozen=True, tag="best_bid_ask"):
     market: Id
     asset_id: Id
     timestamp: Ts
@@ -123,7 +123,7 @@ class EventMessage(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
 Strings = Annotated[list[Id], msgspec.Meta(max_length=64)]
 
 
-class NewMarketMsg(_Msg, tag="new_market"):
+class NewMarketMsg(_Msg, frozen=True, tag="new_market"):
     """As the live feed sends it: no minimum order size, end time or price to beat (Gamma has them)."""
 
     market: Id
@@ -154,7 +154,7 @@ class NewMarketMsg(_Msg, tag="new_market"):
     price_to_beat: Num | None = None
 
 
-class MarketResolvedMsg(_Msg, tag="market_resolved"):
+class MarketResolvedMsg(_Msg, frozen=True, tag="market_resolved"):
     market: Id
     winning_asset_id: Id
     winning_outcome: Id

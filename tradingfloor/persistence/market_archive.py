@@ -83,10 +83,10 @@ class PostgresSink:
             for row in rows:  # find the rows the database refuses, one by one
                 try:
                     await insert_market_data_batch(self._conn, [row])
-                except _REFUSED as exc:
-                    bad.append((row, exc))
-        for item, exc in bad:
-            await self._dead_letter(item, exc)
+                except _REFUSED as refused:
+                    bad.append((row, refused))
+        for item, reason in bad:
+            await self._dead_letter(item, reason)
 
     async def _dead_letter(self, item: MarketEvent | MarketDataRow, exc: BaseException) -> None:
         if isinstance(item, MarketDataRow):  # a row the database refused

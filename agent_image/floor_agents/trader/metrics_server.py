@@ -50,7 +50,7 @@ async def start_metrics_server(
                 "200 OK" if ok else "503 Service Unavailable", [("Content-Type", "application/json")]
             )
             return [json.dumps({"ok": ok}).encode()]
-        return metrics(environ, start_response)  # type: ignore[no-any-return]
+        return metrics(environ, start_response)
 
     server = make_server(host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
     return MetricsServer(server)
