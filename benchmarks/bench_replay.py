@@ -37,8 +37,8 @@ from tradingfloor.market.events import (
 from tradingfloor.market.recorder import FrameRecorder, replay_events
 from tradingfloor.sim import wire
 from tradingfloor.sim.model import SimConfig, simulate
-from tradingfloor.trading.engine import EngineConfig, TradingEngine
 from tradingfloor.trading.paper_broker import BrokerConfig
+from tradingfloor.trading.pipeline import EngineConfig, TradingEngine
 from tradingfloor.trading.risk import RiskLimits
 
 
