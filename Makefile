@@ -35,9 +35,11 @@ e2e: $(STAMP)
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# Style, then the import layers of docs/architecture.md (.importlinter).
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 crds: $(STAMP)
 	$(BIN)/floor crds

@@ -10,8 +10,8 @@ import sys
 import time
 
 from tradingfloor.backtest.runner import simulated_events
-from tradingfloor.trading.engine import EngineConfig, TradingEngine
 from tradingfloor.trading.paper_broker import BrokerConfig
+from tradingfloor.trading.pipeline import EngineConfig, TradingEngine
 from tradingfloor.trading.risk import RiskLimits
 
 STRATEGIES = ["momentum", "meanReversion", "volumeSpike", "orderFlow", "technicalPattern"]

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agent_image"))
 
 import redis.asyncio as aioredis
 
-from floor_agents.trader.agent import Timers, TraderRuntime
+from floor_agents.trader.agent import TraderRuntime
 from floor_agents.trader.feed import channel
 from floor_agents.trader.store import TraderStore
 from tradingfloor.market.codec import event_from_json, event_to_json
@@ -57,16 +57,9 @@ async def bench(redis_url: str, rounds: int, speed: float) -> None:
     config = SimConfig(seed=5, assets=("BTC",), interval="5m", pattern="momentum")
     sim = MarketSimulator(config)
     state_dir = Path(tempfile.mkdtemp(prefix="tf-bench-"))
-    runtime = TraderRuntime(
-        "bench-trader",
-        SPEC,
-        Settings(state_dir=state_dir),
-        TraderStore(None, state_dir, "bench"),
-        None,
-        None,
-        Timers(),
+    runtime = await TraderRuntime.start(
+        "bench-trader", SPEC, Settings(state_dir=state_dir), TraderStore(None, state_dir, "bench")
     )
-    await runtime.start()
     sent_at: dict[bytes, int] = {}
     to_order: list[float] = []
     to_decision: list[float] = []

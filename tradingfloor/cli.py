@@ -19,7 +19,8 @@ app = typer.Typer(
 )
 
 AREA_COMMANDS = [
-    "tradingfloor.market.commands",  # sim, record
+    "tradingfloor.market.commands",  # record
+    "tradingfloor.sim.commands",  # sim
     "tradingfloor.backtest.commands",  # backtest
     "floor_agents.commands",  # agent, audit, report
     "floor_boss.commands",  # operator

@@ -32,7 +32,7 @@ from tradingfloor.decisions import (
 )
 from tradingfloor.decisions.circuit_breakers import BREAKERS
 from tradingfloor.decisions.draft import OWNED_STATUS_FIELDS
-from tradingfloor.decisions.evolution import LABEL_ROOT, lineage_root
+from tradingfloor.decisions.evolution import LABEL_ROOT, root_from_labels
 from tradingfloor.decisions.performance import number
 from tradingfloor.decisions.status import EXHAUSTED, is_true, set_condition
 from tradingfloor.models.auditor import AuditorSpec, AuditorStatus
@@ -255,7 +255,7 @@ class FloorBoss:
 
     # --- family and floor-wide state ------------------------------------------------------------
     def _family(self, key: Key, body: Mapping[str, Any]) -> tuple[FamilyMember, ...]:
-        root = lineage_root(key[2], (body["metadata"].get("labels") or {}))
+        root = root_from_labels(key[2], (body["metadata"].get("labels") or {}))
         members = []
         for (kind, ns, name), other in self.bodies.items():
             if kind != "TraderAgent" or ns != key[1]:

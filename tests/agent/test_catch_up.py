@@ -7,7 +7,7 @@ from decimal import Decimal as D
 
 import redis.asyncio as aioredis
 
-from floor_agents.trader.agent import Timers, TraderRuntime, book_met
+from floor_agents.trader.agent import TraderRuntime, book_met
 from floor_agents.trader.cache import CacheSnapshot, MarketCache, catch_up_events
 from floor_agents.trader.store import TraderStore
 from tests.agent.ledger_check import check_ledger
@@ -106,21 +106,17 @@ async def test_restarted_trader_settles_a_round_resolved_while_down_once_and_tak
     events = MarketSimulator(config).advance_to(config.start_ms + 3 * 900_000 + 30_000)
     settings = Settings(state_dir=tmp_path)
 
-    def runtime(client):
-        return TraderRuntime(
+    async def runtime(client: aioredis.Redis | None) -> TraderRuntime:
+        return await TraderRuntime.start(
             "cu",
             SPEC,
             settings,
             TraderStore(db_url, tmp_path, "cu"),
-            None,
-            None,
-            Timers(),
-            MarketCache(client, "BTC", "15m", "cu") if client is not None else None,
+            cache=MarketCache(client, "BTC", "15m", "cu") if client is not None else None,
         )
 
     # first life: trade until a position is open, then go down before its round resolves
-    first = runtime(None)
-    await first.start()
+    first = await runtime(None)
     cut = None
     for i, e in enumerate(events):
         await first.on_event(e, 0)
@@ -148,8 +144,7 @@ async def test_restarted_trader_settles_a_round_resolved_while_down_once_and_tak
 
     client = aioredis.from_url(redis_url)
     try:
-        second = runtime(client)
-        await second.start()
+        second = await runtime(client)
         assert await second.catch_up() > 0
         assert not second.engine.broker.ledger.positions
         assert held.isdisjoint(second.engine.markets)
@@ -158,8 +153,7 @@ async def test_restarted_trader_settles_a_round_resolved_while_down_once_and_tak
         assert settled >= 1
         await second.catch_up()  # a second catch-up, and a third life, settle nothing again
         await second.stop()
-        third = runtime(client)
-        await third.start()
+        third = await runtime(client)
         await third.catch_up()
         assert len(third.engine.broker.ledger.closed) == settled
         await third.stop()

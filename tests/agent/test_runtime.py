@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import aiohttp
 import pytest
 
-from floor_agents.trader.agent import Timers, TraderRuntime
+from floor_agents.trader.agent import TraderRuntime
 from floor_agents.trader.metrics_server import start_metrics_server
 from floor_agents.trader.performance import consecutive_losses, performance
 from floor_agents.trader.store import TraderStore
@@ -62,10 +62,9 @@ async def test_restart_resumes_from_the_database_checkpoint(db_url, tmp_path):
     config = SimConfig(seed=2, assets=("BTC",), pattern="momentum")
     sim = MarketSimulator(config)
     events = sim.advance_to(config.start_ms + 2 * 900_000 + 30_000)  # two full rounds and a resolution
-    runtime = TraderRuntime(
-        "rt", SPEC, Settings(state_dir=tmp_path), TraderStore(db_url, tmp_path, "rt"), None, None, Timers()
+    runtime = await TraderRuntime.start(
+        "rt", SPEC, Settings(state_dir=tmp_path), TraderStore(db_url, tmp_path, "rt")
     )
-    await runtime.start()
     for e in events:
         await runtime.on_event(e, 0)
     await runtime.stop()
@@ -73,10 +72,9 @@ async def test_restart_resumes_from_the_database_checkpoint(db_url, tmp_path):
     assert counts["fills"] >= 1 and counts["trades"] >= 1
     ledger = runtime.engine.broker.ledger
 
-    again = TraderRuntime(
-        "rt", SPEC, Settings(state_dir=tmp_path), TraderStore(db_url, tmp_path, "rt"), None, None, Timers()
+    again = await TraderRuntime.start(
+        "rt", SPEC, Settings(state_dir=tmp_path), TraderStore(db_url, tmp_path, "rt")
     )
-    await again.start()
     assert again.engine.broker.ledger.to_json() == ledger.to_json()
     assert again.seq == runtime.seq
     await again.stop()
@@ -90,10 +88,9 @@ async def test_database_outage_goes_to_the_journal_and_is_replayed_exactly_once(
     config = SimConfig(seed=2, assets=("BTC",), pattern="momentum")
     events = MarketSimulator(config).advance_to(config.start_ms + 3 * 900_000 + 30_000)
     half = len(events) // 3
-    runtime = TraderRuntime(
-        "j", SPEC, Settings(state_dir=tmp_path), TraderStore(url, tmp_path, "j"), None, None, Timers()
+    runtime = await TraderRuntime.start(
+        "j", SPEC, Settings(state_dir=tmp_path), TraderStore(url, tmp_path, "j")
     )
-    await runtime.start()
     for e in events[:half]:
         await runtime.on_event(e, 0)
     db_seq = runtime.seq
@@ -103,10 +100,9 @@ async def test_database_outage_goes_to_the_journal_and_is_replayed_exactly_once(
     assert runtime.store.pending > 0 and runtime.seq > db_seq
     await runtime.store.close(drain_timeout=0)
 
-    again = TraderRuntime(
-        "j", SPEC, Settings(state_dir=tmp_path), TraderStore(url, tmp_path, "j"), None, None, Timers()
-    )
-    await again.start()  # the database is still down: the journal holds the newest checkpoint
+    again = await TraderRuntime.start(
+        "j", SPEC, Settings(state_dir=tmp_path), TraderStore(url, tmp_path, "j")
+    )  # the database is still down: the journal holds the newest checkpoint
     assert again.seq == runtime.seq
     assert again.engine.broker.ledger.to_json() == runtime.engine.broker.ledger.to_json()
     for e in events[2 * half :]:
@@ -121,7 +117,6 @@ async def test_database_outage_goes_to_the_journal_and_is_replayed_exactly_once(
 
 async def test_unreachable_database_and_no_journal_refuses_to_start_from_scratch(tmp_path):
     store = TraderStore("postgresql://nobody@127.0.0.1:1/none", tmp_path, "x", startup_wait_s=0.5)
-    runtime = TraderRuntime("x", SPEC, Settings(state_dir=tmp_path), store, None, None, Timers())
     with pytest.raises(DatabaseUnavailable, match="cannot connect to PostgreSQL"):
-        await runtime.start()
+        await TraderRuntime.start("x", SPEC, Settings(state_dir=tmp_path), store)
     await store.close()

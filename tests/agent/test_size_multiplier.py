@@ -4,10 +4,11 @@ table: on start, on every status read, kept through checkpoints and through an u
 from __future__ import annotations
 
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 
-from floor_agents.trader.agent import Timers, TraderRuntime
+from floor_agents.trader.agent import TraderRuntime
 from floor_agents.trader.manifest import database_status, size_multiplier
 from floor_agents.trader.store import TraderStore
 from tests.agent.test_runtime import SPEC
@@ -26,18 +27,10 @@ def test_size_multiplier_from_a_status():
         size_multiplier({"sizeMultiplier": "2"})
 
 
-def _runtime(db_url: str, tmp_path, status=None) -> TraderRuntime:
+async def _runtime(db_url: str, tmp_path: Path, status: bool = False) -> TraderRuntime:
     store = TraderStore(db_url, tmp_path, "sized")
-    return TraderRuntime(
-        "sized",
-        SPEC,
-        Settings(state_dir=tmp_path),
-        store,
-        None,
-        None,
-        Timers(),
-        status=status(store.db) if status else None,
-    )
+    reader = database_status(store.db, "sized") if status and store.db is not None else None
+    return await TraderRuntime.start("sized", SPEC, Settings(state_dir=tmp_path), store, status=reader)
 
 
 async def test_trader_takes_its_size_multiplier_from_the_agents_row(db_url, tmp_path):
@@ -51,8 +44,7 @@ async def test_trader_takes_its_size_multiplier_from_the_agents_row(db_url, tmp_
             SPEC.model_dump(mode="json"),
             status={"stage": "Testing", "sizeMultiplier": "0.25"},
         )
-        runtime = _runtime(db_url, tmp_path, lambda db: database_status(db, "sized"))
-        await runtime.start()
+        runtime = await _runtime(db_url, tmp_path, status=True)
         assert runtime.engine.size_multiplier == D("0.25")  # before the first event
 
         await repo.patch_agent_status(conn, "sized", {"sizeMultiplier": "0.125"})  # reduced for a weak Sharpe
@@ -68,7 +60,6 @@ async def test_trader_takes_its_size_multiplier_from_the_agents_row(db_url, tmp_
     finally:
         await conn.close()
 
-    again = _runtime(db_url, tmp_path)  # no status to read: resumes with the checkpointed multiplier
-    await again.start()
+    again = await _runtime(db_url, tmp_path)  # no status to read: resumes with the checkpointed multiplier
     assert again.engine.size_multiplier == D("0.125")
     await again.stop()

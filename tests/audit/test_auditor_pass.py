@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 from floor_agents.auditor import log
-from floor_agents.auditor.engine import Auditor, BookCache
+from floor_agents.auditor.audit_pass import Auditor, BookCache
 from tradingfloor.audit.chain import verify_chain
 from tradingfloor.audit.checks import Thresholds
 from tradingfloor.persistence.db import create_pool

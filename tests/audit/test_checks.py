@@ -62,7 +62,7 @@ def test_clean_trade_passes_every_rule():
 def test_fee_mismatch_is_flagged():
     ex = fill(fee="0.01")
     assert rules(ex) == ["fee.schedule"]
-    assert expected_fee(ex, SCHEDULE) == D("0.15613")  # 10 × 0.25 × (0.51·0.49)² = 0.1561250, half up
+    assert expected_fee(ex, SCHEDULE) == D("0.15612")  # 10 × 0.25 × (0.51·0.49)² = 0.1561250, floored
     assert rules(fill(liquidity="maker", fee="0.001")) == ["fee.schedule"]  # makers pay nothing
 
 

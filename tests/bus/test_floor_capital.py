@@ -8,17 +8,17 @@ from decimal import Decimal as D
 
 import pytest
 
-from floor_agents.trader.agent import Timers, TraderRuntime
+from floor_agents.trader.agent import TraderRuntime
 from floor_agents.trader.main import floor_capital
 from floor_agents.trader.store import TraderStore
 from tests.agent.test_runtime import SPEC
-from tests.trading.test_engine import INFO, run, session
+from tests.trading.test_pipeline import INFO, run, session
 from tradingfloor.bus.exposure import ExposureLedger, RedisFloorCapital, from_micro, to_micro
 from tradingfloor.market.events import MarketResolved
 from tradingfloor.settings import Settings
 from tradingfloor.sim.model import MarketSimulator, SimConfig
-from tradingfloor.trading.engine import EngineConfig, TradingEngine
 from tradingfloor.trading.paper_broker import BrokerConfig
+from tradingfloor.trading.pipeline import EngineConfig, TradingEngine
 from tradingfloor.trading.risk import RiskLimits
 
 CAP_REFUSAL = "floor-wide deployed capital cap reached"
@@ -103,17 +103,9 @@ async def test_trader_resets_its_share_on_start_to_what_its_engine_holds(redis, 
     assert floor is not None and floor.cap == D(1000)
     config = SimConfig(seed=2, assets=("BTC",), pattern="momentum")
     events = MarketSimulator(config).advance_to(config.start_ms + 600_000)  # mid-round: positions open
-    runtime = TraderRuntime(
-        "fc",
-        SPEC,
-        Settings(state_dir=tmp_path),
-        TraderStore(db_url, tmp_path, "fc"),
-        None,
-        None,
-        Timers(),
-        floor=floor,
+    runtime = await TraderRuntime.start(
+        "fc", SPEC, Settings(state_dir=tmp_path), TraderStore(db_url, tmp_path, "fc"), floor=floor
     )
-    await runtime.start()
     for e in events:
         await runtime.on_event(e, 0)
     held = sum(runtime.engine.floor_reserved.values(), D(0))
@@ -122,17 +114,13 @@ async def test_trader_resets_its_share_on_start_to_what_its_engine_holds(redis, 
 
     ledger = ExposureLedger(redis)
     await ledger.reset("fc", D(300))  # whatever a crashed life left behind
-    again = TraderRuntime(
+    again = await TraderRuntime.start(
         "fc",
         SPEC,
         Settings(state_dir=tmp_path),
         TraderStore(db_url, tmp_path, "fc"),
-        None,
-        None,
-        Timers(),
         floor=floor_capital(redis_url, "fc", "2500"),
     )
-    await again.start()
     assert sum(again.engine.floor_reserved.values(), D(0)) == held
     assert await ledger.of("fc") == from_micro(to_micro(held))
     await again.stop()

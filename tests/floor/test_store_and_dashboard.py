@@ -14,7 +14,7 @@ from floor_boss.local.dashboard import floor_totals, render, rows_from_agents
 from floor_boss.local.floor import read_manifests
 from floor_boss.local.processes import ProcessState
 from floor_boss.local.store import LocalStore, write_manifest
-from floor_boss.local.supervisor import instance_of, lineage_root
+from floor_boss.local.supervisor import instance_of, root_from_parents
 from tradingfloor.models.manifests import ManifestError, parse_resource
 from tradingfloor.persistence import repositories as repo
 from tradingfloor.persistence.db import create_pool
@@ -100,8 +100,8 @@ def test_instances_lineage_and_durations():
     failed = instance_of(ProcessState("a-0", 10, 1.0, 2.0, -9))
     assert failed.state == "failed" and failed.detail == "exit code -9"
     parents = {"c": "b", "b": "a", "a": None, "x": "y", "y": "x"}
-    assert lineage_root("c", parents) == "a"
-    assert lineage_root("x", parents) in ("x", "y")  # a cycle ends instead of looping
+    assert root_from_parents("c", parents) == "a"
+    assert root_from_parents("x", parents) in ("x", "y")  # a cycle ends instead of looping
     assert [parse_duration(t) for t in ("90", "90s", "10m", "2h")] == [90, 90, 600, 7200]
     with pytest.raises(Exception, match="not a duration"):
         parse_duration("ten minutes")

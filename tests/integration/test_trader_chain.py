@@ -15,14 +15,15 @@ import redis.asyncio as aioredis
 import yaml
 
 from floor_agents.auditor import verify
-from floor_agents.auditor.engine import Auditor, BookCache
+from floor_agents.auditor.audit_pass import Auditor, BookCache
 from floor_agents.monitor.floor_pass import run_pass as monitor_pass
 from floor_agents.monitor.performance import AlertThresholds
 from tests.agent.conftest import MANIFEST, AgentProcess, wait_for
 from tradingfloor.audit.checks import Thresholds
-from tradingfloor.market.collector import Collector, CollectorUrls, PostgresSink
+from tradingfloor.market.collector import Collector, CollectorUrls
 from tradingfloor.persistence import repositories as repo
 from tradingfloor.persistence.db import create_pool
+from tradingfloor.persistence.market_archive import PostgresSink
 from tradingfloor.persistence.migrate import migrate
 from tradingfloor.sim.model import SimConfig
 from tradingfloor.sim.server import start_simulator

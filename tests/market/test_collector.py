@@ -15,12 +15,12 @@ from tradingfloor.market.codec import event_from_json
 from tradingfloor.market.collector import (
     Collector,
     CollectorUrls,
-    PostgresSink,
     api_trace,
     subscribe_market_events,
 )
 from tradingfloor.market.events import BookSnapshot, PriceChange, SpotTick
 from tradingfloor.market.feed import FeedStats
+from tradingfloor.persistence.market_archive import PostgresSink
 from tradingfloor.persistence.migrate import migrate
 
 from .conftest import wait_for

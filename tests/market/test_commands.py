@@ -1,15 +1,18 @@
-"""The area's CLI commands are registered and validate their input."""
+"""The market and simulator areas' CLI commands are registered in ``floor`` and validate their input."""
 
 from typer.testing import CliRunner
 
-from tradingfloor.market.commands import commands
+from tradingfloor.cli import app
+from tradingfloor.market.commands import commands as market_commands
+from tradingfloor.sim.commands import commands as sim_commands
 
 
 def test_commands_are_registered_with_their_options():
-    names = {c.name for c in commands.registered_commands}
-    assert names == {"sim", "record"}
+    assert {c.name for c in market_commands.registered_commands} == {"record"}
+    assert {c.name for c in sim_commands.registered_commands} == {"sim"}
+    assert {"sim", "record"} <= {c.name for c in app.registered_commands}
     runner = CliRunner()
-    out = runner.invoke(commands, ["sim", "--help"]).output
+    out = runner.invoke(app, ["sim", "--help"]).output
     assert "--speed" in out and "--pattern" in out and "--seed" in out
-    bad = runner.invoke(commands, ["sim", "--pattern", "trend"])
+    bad = runner.invoke(app, ["sim", "--pattern", "trend"])
     assert bad.exit_code != 0 and "pattern" in bad.output

@@ -63,7 +63,8 @@ class FloorEmulator(kmock.KubernetesEmulator):
 
     def _stored(self, request: rendering.Request) -> Any:
         key = (request.resource, request.namespace, request.name)
-        obj = self.objects.get(key, None)
+        # kmock's ObjectsArray supports `in` and `[]` but not `.get`
+        obj = self.objects[key] if key in self.objects else None  # noqa: SIM401
         return None if obj is None or obj.deleted else obj
 
     async def _handle(self, request: rendering.Request):  # type: ignore[override]

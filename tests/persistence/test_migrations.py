@@ -12,7 +12,8 @@ import asyncpg
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tradingfloor.persistence.db import DatabaseUnavailable, Retry, connect, redact_url
+from tradingfloor.observability.redact import redact_url
+from tradingfloor.persistence.db import DatabaseUnavailable, Retry, connect
 from tradingfloor.persistence.migrate import (
     Migration,
     MigrationError,

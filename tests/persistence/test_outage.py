@@ -1,5 +1,6 @@
-"""PostgreSQL stops while an agent checkpoints every 100 ms and records trades: every write made
-during the outage reaches the database exactly once, in write order, once it is back."""
+"""PostgreSQL stops while a trader's store (the production ``TraderStore``) checkpoints every 100 ms
+and records trades: every write made during the outage reaches the database exactly once, in write
+order, once it is back, and a read during the outage finds the newest checkpoint in the journal."""
 
 from __future__ import annotations
 
@@ -7,11 +8,10 @@ import asyncio
 from collections import Counter
 from decimal import Decimal
 
+from floor_agents.trader.store import Batch, TraderStore
 from tests.persistence.helpers import trade
 from tradingfloor.persistence import repositories as repo
-from tradingfloor.persistence.checkpoints import CheckpointStore
 from tradingfloor.persistence.db import Database
-from tradingfloor.persistence.journal import DurableWriter
 from tradingfloor.persistence.migrate import migrate
 
 AGENT = "outage-agent"
@@ -20,8 +20,11 @@ AGENT = "outage-agent"
 async def test_outage_writes_land_exactly_once_in_order(own_pg, tmp_path):
     await migrate(own_pg.url)
     db = Database(own_pg.url, timeout=2)
-    writer = DurableWriter(db, tmp_path / "journal" / f"{AGENT}.jsonl", retry_interval=0.1)
-    store = CheckpointStore(writer, tmp_path / "checkpoints")
+    store = TraderStore(own_pg.url, tmp_path, AGENT)
+    await store.open()
+    writer = store.writer
+    assert writer is not None
+    writer.retry_interval = 0.1
     checkpoints: list[int] = []  # seqs in write order
     trades: list[str] = []  # idempotency keys in write order
     where: Counter[str] = Counter()
@@ -33,9 +36,11 @@ async def test_outage_writes_land_exactly_once_in_order(own_pg, tmp_path):
         i = 0
         while not stop.is_set():
             i += 1
-            cp = await store.save(AGENT, {"i": i, "cash": Decimal("1000") - Decimal(i) / 100})
-            checkpoints.append(cp.seq)
-            where[cp.source] += 1
+            committed = await store.commit(
+                i, {"i": i, "cash": Decimal("1000") - Decimal(i) / 100}, Batch(AGENT)
+            )
+            checkpoints.append(i)
+            where["db" if committed else "journal"] += 1
             if phase["name"] == "outage":
                 during_outage["checkpoint"] += 1
             if i % 3 == 0:
@@ -54,9 +59,9 @@ async def test_outage_writes_land_exactly_once_in_order(own_pg, tmp_path):
         assert not own_pg.is_running()
         await asyncio.sleep(3)
         assert writer.pending > 0, "writes during the outage should be journaled"
-        # a read while the database is down falls back to the file, and is the newest checkpoint
-        newest = await store.load(AGENT)
-        assert newest is not None and newest.seq == checkpoints[-1] and newest.source in ("file", "journal")
+        # a read while the database is down finds the newest checkpoint in the journal
+        newest = await store.load()
+        assert newest is not None and newest[0] == checkpoints[-1]
         await asyncio.to_thread(own_pg.start)
         phase["name"] = "after"
         await asyncio.sleep(1.5)
@@ -82,5 +87,5 @@ async def test_outage_writes_land_exactly_once_in_order(own_pg, tmp_path):
     assert not journal.cursor_path.exists()
     assert not journal.rejected_path.exists()
     assert journal.replayed == journal.appended == where["journal"]
-    await writer.close()
+    await store.close()
     await db.close()

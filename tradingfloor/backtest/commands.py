@@ -36,8 +36,8 @@ def backtest(
     from tradingfloor.backtest.report import print_summary, write_report
     from tradingfloor.backtest.runner import DAY_MS, agent_configs, run_backtest, simulated_events
     from tradingfloor.backtest.sweep import grid_variants, judge, random_variants
-    from tradingfloor.trading.engine import EngineConfig
     from tradingfloor.trading.paper_broker import BrokerConfig
+    from tradingfloor.trading.pipeline import EngineConfig
     from tradingfloor.trading.risk import RiskLimits
 
     names = [s.strip() for s in strategies.split(",") if s.strip()]

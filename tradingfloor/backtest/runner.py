@@ -15,9 +15,9 @@ from typing import Any
 
 from tradingfloor.analytics.stats import PerformanceSummary, summarize
 from tradingfloor.market.events import MarketEvent
-from tradingfloor.trading.engine import EngineConfig, TradingEngine
 from tradingfloor.trading.ledger import ClosedTrade
 from tradingfloor.trading.paper_broker import BrokerConfig
+from tradingfloor.trading.pipeline import EngineConfig, TradingEngine
 from tradingfloor.trading.risk import RiskLimits
 
 DAY_MS = 86_400_000

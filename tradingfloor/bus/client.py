@@ -9,7 +9,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tradingfloor.observability.logging import get_logger
-from tradingfloor.persistence.db import redact_url
+from tradingfloor.observability.redact import redact_url
 
 log = get_logger("tradingfloor.bus")
 

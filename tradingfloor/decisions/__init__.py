@@ -5,7 +5,6 @@ Entry point: ``decide(Observation, FloorPolicy, now) -> Plan``; floor-wide break
 """
 
 from tradingfloor.decisions.circuit_breakers import FloorSignals, floor_pnl, open_breakers
-from tradingfloor.decisions.engine import decide
 from tradingfloor.decisions.lifecycle import instance_name
 from tradingfloor.decisions.observation import (
     Action,
@@ -20,6 +19,7 @@ from tradingfloor.decisions.observation import (
     StartInstance,
     StopInstance,
 )
+from tradingfloor.decisions.planner import decide
 from tradingfloor.decisions.policy import FloorPolicy
 
 __all__ = [

@@ -32,7 +32,7 @@ class Evidence:
 
 def deflated_confidence(confidence: float, n_variants: int) -> float:
     """One-sided confidence each of ``n_variants`` tests needs for a family-wise ``confidence``."""
-    return confidence ** (1.0 / max(1, n_variants))
+    return float(confidence ** (1.0 / max(1, n_variants)))
 
 
 def win_rate_bounds(wins: int, trades: int, confidence: float, n_variants: int) -> tuple[float, float]:

@@ -55,7 +55,10 @@ def vary_params(
         rounds = attempt // len(fields)
         sign = 1 if rounds % 2 == 0 else -1
         magnitude = Decimal(str(step)) * (rounds // 2 + 1)
-        lo, hi = _bounds(model, field)
+        bounds = _bounds(model, field)
+        if bounds is None:  # tunable_fields lists bounded fields only
+            raise ValueError(f"{strategy}.{field} has no bounds to vary within")
+        lo, hi = bounds
         value = Decimal(str(getattr(current, field)))
         is_int = model.model_fields[field].annotation is int
         unit = Decimal(1) if is_int else _DECIMAL_STEP
@@ -84,7 +87,8 @@ def clone_name(parent: str, generation: int, params: dict[str, Any]) -> str:
     return base[: MAX_NAME - len(suffix)].rstrip("-.") + suffix
 
 
-def lineage_root(name: str, labels: dict[str, str] | None) -> str:
+def root_from_labels(name: str, labels: dict[str, str] | None) -> str:
+    """The lineage root a resource's labels name (a resource without the label is its own root)."""
     return (labels or {}).get(LABEL_ROOT) or name
 
 
@@ -106,7 +110,7 @@ def clone_manifest(
         "lineage": {"parent": parent_name, "generation": generation, "variation": variation},
     }
     labels = {
-        LABEL_ROOT: lineage_root(parent_name, parent_labels),
+        LABEL_ROOT: root_from_labels(parent_name, parent_labels),
         LABEL_PARENT: parent_name,
         LABEL_GENERATION: str(generation),
     }

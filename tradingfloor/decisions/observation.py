@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from tradingfloor.models.auditor import AuditorSpec
 from tradingfloor.models.common import WorkloadStatus
 from tradingfloor.models.monitor import MonitorSpec
 from tradingfloor.models.trader_agent import TraderAgentSpec
+
+_A = TypeVar("_A")  # an action type, for Plan.of
 
 InstanceState = Literal["pending", "running", "succeeded", "failed"]
 
@@ -101,5 +103,5 @@ class Plan:
     decisions: tuple[Decision, ...] = ()
     requeue_after: float | None = None  # seconds until the plan changes by itself (backoff expiry)
 
-    def of(self, kind: type) -> list:
+    def of(self, kind: type[_A]) -> list[_A]:
         return [a for a in self.actions if isinstance(a, kind)]

@@ -15,7 +15,7 @@ from tradingfloor.decisions.evidence import clone_evidence, retire_evidence
 from tradingfloor.decisions.evolution import clone_manifest
 from tradingfloor.decisions.observation import CreateClone, SetLifecycle
 from tradingfloor.decisions.policy import FloorPolicy
-from tradingfloor.models.trader_agent import Performance, TraderAgentSpec
+from tradingfloor.models.trader_agent import Performance, TraderAgentSpec, TraderAgentStatus
 
 
 def number(text: str | None) -> float | None:
@@ -35,8 +35,10 @@ def win_rate(perf: Performance) -> float | None:
 
 def apply_trader_rules(d: Draft, policy: FloorPolicy) -> str:
     """Evaluate an Active trader; returns the lifecycle it should have after this pass."""
-    spec: TraderAgentSpec = d.obs.spec  # type: ignore[assignment]
-    perf: Performance = d.status.performance  # type: ignore[attr-defined]
+    spec, status = d.obs.spec, d.status
+    if not isinstance(spec, TraderAgentSpec) or not isinstance(status, TraderAgentStatus):
+        raise TypeError(f"trader rules apply to a TraderAgent, not to a {d.obs.kind}")
+    perf = status.performance
     _update_signals(d, perf, policy)
     pause = _risk_pause(d, spec, perf, policy)
     if pause is not None:
@@ -57,7 +59,7 @@ def apply_trader_rules(d: Draft, policy: FloorPolicy) -> str:
             d.decide("retire", message)
             return "Retired"
     _maybe_clone(d, spec, perf, policy)
-    _stage_and_size(d, spec, policy)
+    _stage_and_size(d, status, spec, policy)
     return "Active"
 
 
@@ -66,13 +68,13 @@ def _update_signals(d: Draft, perf: Performance, policy: FloorPolicy) -> None:
     known = rate is not None
     d.condition(
         conds.WIN_RATE_LOW,
-        known and rate < policy.retire_win_rate,
+        rate is not None and rate < policy.retire_win_rate,
         "WinRate",
         f"win rate {rate:.3f} over {perf.trades} trades" if known else "no win rate reported",
     )
     d.condition(
         conds.WIN_RATE_HIGH,
-        known and rate > policy.clone_win_rate,
+        rate is not None and rate > policy.clone_win_rate,
         "WinRate",
         f"win rate {rate:.3f} over {perf.trades} trades" if known else "no win rate reported",
     )
@@ -141,13 +143,13 @@ def _maybe_clone(d: Draft, spec: TraderAgentSpec, perf: Performance, policy: Flo
     d.decide("clone", f"{manifest['metadata']['name']} ({variation}): {evidence.reason}")
 
 
-def _stage_and_size(d: Draft, spec: TraderAgentSpec, policy: FloorPolicy) -> None:
-    st = d.status
+def _stage_and_size(d: Draft, st: TraderAgentStatus, spec: TraderAgentSpec, policy: FloorPolicy) -> None:
     hours = spec.evaluation.testingPeriodHours
     if st.stage is None:
         st.stage, st.stageSince = ("Testing" if hours > 0 else "Production"), d.now
     elif (
         st.stage == "Testing"
+        and st.stageSince is not None
         and (d.now - st.stageSince).total_seconds() >= hours * 3600
         and not d.is_true(conds.WIN_RATE_LOW)
     ):

@@ -1,5 +1,6 @@
 """One collector per series (asset + interval): one venue subscription fanned out to any number
-of agents through Redis, and archived to PostgreSQL in batches.
+of agents through Redis, and handed in batches to a :class:`MarketDataSink` (the PostgreSQL archive
+is :class:`tradingfloor.persistence.market_archive.PostgresSink`).
 
 Redis (see docs/recording-format.md for the event JSON):
 
@@ -21,18 +22,15 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Protocol
 
 import aiohttp
 
 from tradingfloor.bus.api_health import ApiCounter
 from tradingfloor.market.clob import ClobRest
-from tradingfloor.market.codec import event_from_json, event_market, event_to_dict, event_to_json, event_token
+from tradingfloor.market.codec import event_from_json, event_to_json
 from tradingfloor.market.events import (
-    BestBidAsk,
     BookSnapshot,
-    LastTrade,
     MarketEvent,
     MarketResolved,
     NewMarket,
@@ -71,53 +69,6 @@ def api_trace(counter: ApiCounter) -> aiohttp.TraceConfig:
 class MarketDataSink(Protocol):
     async def write(self, events: list[MarketEvent]) -> None: ...
     async def close(self) -> None: ...
-
-
-def archive_row(ev: MarketEvent):
-    """The ``market_data`` row for one event (spot ticks are filed under ``spot:<asset>``)."""
-    from tradingfloor.persistence.repositories import MarketDataRow
-
-    ts = datetime.fromtimestamp(ev.ts_ms / 1000, tz=UTC)
-    bid = ask = last = None
-    if isinstance(ev, (PriceChange, BestBidAsk)):
-        bid, ask = ev.best_bid, ev.best_ask
-    elif isinstance(ev, BookSnapshot):
-        bid = max((p for p, _ in ev.bids), default=None)
-        ask = min((p for p, _ in ev.asks), default=None)
-    elif isinstance(ev, (LastTrade, SpotTick)):
-        last = ev.price
-    payload = event_to_dict(ev)
-    market = event_market(ev) or (f"spot:{ev.asset}" if isinstance(ev, SpotTick) else "")
-    return MarketDataRow(
-        market_id=market,
-        token_id=event_token(ev),
-        ts=ts,
-        kind=payload["type"],
-        best_bid=bid,
-        best_ask=ask,
-        last_price=last,
-        payload=payload,
-    )
-
-
-class PostgresSink:
-    """Batches go in with one COPY each through the persistence layer's writer."""
-
-    def __init__(self, database_url: str) -> None:
-        self.url = database_url
-        self._conn = None
-
-    async def write(self, events: list[MarketEvent]) -> None:
-        from tradingfloor.persistence.db import connect
-        from tradingfloor.persistence.repositories import insert_market_data_batch
-
-        if self._conn is None or self._conn.is_closed():
-            self._conn = await connect(self.url)
-        await insert_market_data_batch(self._conn, [archive_row(e) for e in events])
-
-    async def close(self) -> None:
-        if self._conn is not None:
-            await self._conn.close()
 
 
 @dataclass

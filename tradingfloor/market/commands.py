@@ -7,42 +7,7 @@ from pathlib import Path
 
 import typer
 
-commands = typer.Typer(help="Market data: simulator and recorder.")
-
-
-@commands.command("sim")
-def sim(
-    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(8765, help="Port for HTTP and WebSockets."),
-    seed: int = typer.Option(1, help="Seed: the same seed gives the same market."),
-    speed: float = typer.Option(1.0, min=0.001, help="Simulated seconds per wall second."),
-    pattern: str = typer.Option("none", help="none | momentum | meanReversion"),
-    assets: str = typer.Option("BTC,ETH", help="Comma-separated assets."),
-    start_ms: int = typer.Option(
-        0, help="Simulated start (ms since epoch); 0 = now, rounded down to the minute."
-    ),
-) -> None:
-    """Serve a Polymarket-compatible simulator (Gamma, CLOB REST, market and spot WebSockets)."""
-    import time
-
-    from tradingfloor.observability.logging import configure_logging
-    from tradingfloor.sim.model import SimConfig
-    from tradingfloor.sim.server import run_simulator
-
-    try:
-        config = SimConfig(
-            seed=seed,
-            pattern=pattern,
-            assets=tuple(a.strip().upper() for a in assets.split(",") if a.strip()),  # type: ignore[arg-type]
-            start_ms=start_ms or int(time.time()) // 60 * 60_000,
-        )
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    configure_logging("INFO")
-    typer.echo(
-        f"simulator on http://{host}:{port} (market WS /ws/market, spot WS /ws/spot), speed {speed}x, seed {seed}"
-    )
-    run_simulator(host, port, config, speed)
+commands = typer.Typer(help="Market data: recorder.")
 
 
 @commands.command("record")

@@ -1,10 +1,10 @@
 """PostgreSQL persistence, the floor's source of truth.
 
-- :mod:`.db` — connections and pools with retry, JSON codecs, outage classification, URL redaction.
+- :mod:`.db` — connections and pools with retry, JSON codecs, outage classification, (URLs are redacted by
+  :mod:`tradingfloor.observability.redact`).
 - :mod:`.migrate` — numbered SQL migrations under an advisory lock (``migrate(url)`` at start-up).
 - :mod:`.repositories` — typed rows and one function per query.
 - :mod:`.journal` — the local journal and the :class:`DurableWriter` (exactly-once replay).
-- :mod:`.checkpoints` — agent checkpoints, database first with a file fallback.
 """
 
 from tradingfloor.persistence.db import (
@@ -14,7 +14,6 @@ from tradingfloor.persistence.db import (
     connect,
     create_pool,
     is_unavailable,
-    redact_url,
 )
 from tradingfloor.persistence.migrate import migrate
 
@@ -26,5 +25,4 @@ __all__ = [
     "create_pool",
     "is_unavailable",
     "migrate",
-    "redact_url",
 ]

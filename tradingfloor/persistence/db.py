@@ -11,39 +11,18 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from tradingfloor.observability.logging import get_logger
+from tradingfloor.observability.redact import redact_url
 
 log = get_logger("tradingfloor.persistence.db")
-
-_KV_PASSWORD = re.compile(r"(password\s*=\s*)(\S+)", re.IGNORECASE)
-
-
-def redact_url(url: str) -> str:
-    """The URL (or libpq ``key=value`` string) with any password replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return _KV_PASSWORD.sub(r"\1***", url)
-    if not parts.scheme or not parts.netloc:
-        return _KV_PASSWORD.sub(r"\1***", url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, hostport = netloc.rpartition("@")
-        if ":" in userinfo:
-            user = userinfo.split(":", 1)[0]
-            netloc = f"{user}:***@{hostport}"
-    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 class DatabaseUnavailable(ConnectionError):

@@ -24,7 +24,8 @@ from importlib import resources
 import asyncpg
 
 from tradingfloor.observability.logging import get_logger
-from tradingfloor.persistence.db import Retry, connect, redact_url
+from tradingfloor.observability.redact import redact_url
+from tradingfloor.persistence.db import Retry, connect
 
 log = get_logger("tradingfloor.persistence.migrate")
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from collections import deque
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
+from tradingfloor.market.book_view import BookView
 from tradingfloor.market.events import Asset, MarketInfo, Outcome, SpotTick
+from tradingfloor.strategies.intent import Intent
 from tradingfloor.strategies.params import StrategyParams
-from tradingfloor.trading.book_view import BookView
-from tradingfloor.trading.orders import Intent
 
 EDGE_PER_STRENGTH = 0.04
 MAX_EDGE = 0.10
@@ -33,12 +33,15 @@ class MarketView(Protocol):
     def book(self, token_id: str) -> BookView | None: ...
 
 
-class Strategy:
+P = TypeVar("P", bound=StrategyParams)  # the strategy's own parameter model
+
+
+class Strategy(Generic[P]):
     name = ""
     wants_books = False  # True: the engine also calls on_book for the current round's books
 
-    def __init__(self, params: StrategyParams, asset: Asset) -> None:
-        self.params = params
+    def __init__(self, params: P, asset: Asset) -> None:
+        self.params: P = params
         self.asset = asset
         self.last_entered: str | None = None  # market id of the round already entered
         self._max_price = Decimal(params.maxEntryPrice)

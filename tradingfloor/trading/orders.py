@@ -1,4 +1,5 @@
-"""Order, intent and fill types shared by strategies, sizing, risk, brokers and the engine."""
+"""Order and fill types shared by sizing, risk, brokers and the trading pipeline (a strategy's
+:class:`~tradingfloor.strategies.intent.Intent` becomes an :class:`Order` there)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any, Literal
 
-from tradingfloor.market.events import Outcome, Side
+from tradingfloor.market.events import Side
 
 OrderType = Literal["FOK", "FAK", "GTC"]
 Liquidity = Literal["taker", "maker"]
@@ -18,19 +19,6 @@ def client_order_id(agent: str, market_id: str, sequence: int) -> str:
     a crash yields the same id, so the broker can refuse to fill it twice."""
     digest = hashlib.sha256(f"{agent}|{market_id}|{sequence}".encode()).hexdigest()[:24]
     return f"tf-{digest}"
-
-
-@dataclass(frozen=True, slots=True)
-class Intent:
-    """What a strategy wants: buy (or sell) one outcome of a market, with its own win estimate."""
-
-    market_id: str
-    outcome: Outcome
-    side: Side
-    p_win: Decimal  # the strategy's estimated probability that ``outcome`` wins
-    max_price: Decimal  # never pay more (BUY) / accept less (SELL) per share
-    ts_ms: int
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)

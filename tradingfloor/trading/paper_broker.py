@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from tradingfloor.market.book_view import BookView
 from tradingfloor.market.events import LastTrade, MarketInfo, MarketResolved
-from tradingfloor.trading.book_view import BookView
 from tradingfloor.trading.fees import fee_per_share, taker_fee
 from tradingfloor.trading.ledger import ZERO, ClosedTrade, Ledger
 from tradingfloor.trading.orders import Fill, Order, OrderResult, from_json, to_json

@@ -7,7 +7,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from floor_agents.auditor.engine import Auditor, BookCache
+from floor_agents.auditor.audit_pass import Auditor, BookCache
 from tradingfloor.audit.checks import Thresholds
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.observability.metrics import ERRORS

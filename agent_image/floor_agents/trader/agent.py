@@ -1,5 +1,10 @@
 """The trader agent's runtime: market events → the trading engine (strategy → sizing → risk → broker)
-→ one durable commit per step, plus its timers (checkpoint, heartbeat, performance report).
+→ one durable commit per step. Its periodic duties (checkpoint, heartbeat, performance report,
+status refresh) run apart from it, in :mod:`.timers`.
+
+A runtime exists only once its state is restored: :meth:`TraderRuntime.start` opens the store,
+loads the newest checkpoint (or starts fresh), builds the engine and the broker, and only then
+constructs the runtime around them.
 
 Crash safety: everything a step changed (orders, fills, closed trades, positions, the markets it
 traded and their resolution) is committed to the floor's shared tables in the same transaction as
@@ -32,9 +37,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -43,12 +48,12 @@ from floor_agents.trader.cache import CacheSnapshot, MarketCache, catch_up_event
 from floor_agents.trader.manifest import StatusReader, size_multiplier
 from floor_agents.trader.performance import performance
 from floor_agents.trader.store import Batch, Lot, TraderStore, fill_id
-from tradingfloor.brokers.factory import make_broker
+from tradingfloor.brokers.factory import make_broker, user_ws_url
 from tradingfloor.bus.api_health import ApiCounter
 from tradingfloor.bus.exposure import RedisFloorCapital
-from tradingfloor.bus.heartbeats import Heartbeat
+from tradingfloor.market.book_view import BookView
 from tradingfloor.market.codec import event_market
-from tradingfloor.market.events import MarketEvent, MarketResolved, NewMarket
+from tradingfloor.market.events import MarketEvent, MarketInfo, MarketResolved, NewMarket
 from tradingfloor.models.trader_agent import TraderAgentSpec
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.observability.metrics import (
@@ -61,7 +66,6 @@ from tradingfloor.observability.metrics import (
     FEED_LAG,
     FEES,
     FILLS,
-    HEARTBEAT,
     ORDERS,
     PNL,
     TRADES,
@@ -69,135 +73,181 @@ from tradingfloor.observability.metrics import (
 )
 from tradingfloor.settings import Settings
 from tradingfloor.status.sink import StatusSink
-from tradingfloor.trading.engine import EngineConfig, EngineOutput, TradingEngine
 from tradingfloor.trading.orders import Fill, to_json
+from tradingfloor.trading.pipeline import EngineConfig, EngineOutput, TradingEngine
 from tradingfloor.trading.risk import RiskLimits
-
-if TYPE_CHECKING:
-    from tradingfloor.brokers.live import Submission
 
 log = get_logger("floor_agents.trader")
 STATE_VERSION = 2
 BOOK_LEVELS_IN_TRADE_MESSAGE = 5  # levels beyond the fill's own price
 LOOKUP_RETRY_S = 5.0  # an unknown market missing from the cache is looked up again after this
+ZERO = Decimal(0)
 
 
-@dataclass(frozen=True)
-class Timers:
-    checkpoint_s: float = 30.0
-    heartbeat_s: float = 30.0
-    report_s: float = 60.0
-    status_s: float = 30.0  # how often the agent re-reads its status for the Floor Boss's size multiplier
+@dataclass
+class Restored:
+    """Where a trader stands when it starts: its newest checkpoint, or a fresh engine (seq 0)."""
+
+    engine: TradingEngine
+    seq: int = 0
+    fill_counts: dict[str, dict[str, int]] = field(default_factory=dict)  # market -> client id -> fills
+    lots: dict[str, Lot] = field(default_factory=dict)  # token id -> shares bought/sold while open
+    traded: set[str] = field(default_factory=set)  # markets with orders, not yet resolved
+    broker_state: dict[str, Any] | None = None  # the checkpointed broker, for a live broker to restore
+
+
+def restore(
+    name: str,
+    spec: TraderAgentSpec,
+    checkpoint: tuple[int, dict[str, Any]] | None,
+    floor: RedisFloorCapital | None,
+) -> Restored:
+    """The engine and bookkeeping from ``checkpoint`` (``TraderStore.load``), or fresh from the spec."""
+    if checkpoint is None:
+        config = EngineConfig(name, spec.strategy, spec.market.asset, dict(spec.params))
+        return Restored(TradingEngine(config, RiskLimits.from_spec(spec.risk), floor=floor))
+    seq, state = checkpoint
+    if state.get("version") != STATE_VERSION:
+        raise ValueError(
+            f"checkpoint {seq} of {name} has version {state.get('version')!r}, not {STATE_VERSION}"
+        )
+    return Restored(
+        TradingEngine.from_state(state["engine"], floor=floor),
+        seq,
+        state["fill_counts"],
+        {t: Lot.from_json(v) for t, v in state["lots"].items()},
+        set(state["traded"]),
+        state["engine"]["broker"],
+    )
 
 
 class TraderRuntime:
+    """One trader's trading logic around a restored engine. Build it with :meth:`start`."""
+
     def __init__(
         self,
         name: str,
         spec: TraderAgentSpec,
-        settings: Settings,
         store: TraderStore,
-        redis: aioredis.Redis | None,
-        sink: StatusSink | None,
-        timers: Timers,
+        restored: Restored,
+        *,
+        live: bool = False,
+        api: ApiCounter | None = None,
+        redis: aioredis.Redis | None = None,
+        sink: StatusSink | None = None,
         cache: MarketCache | None = None,
         status: StatusReader | None = None,
         floor: RedisFloorCapital | None = None,
     ) -> None:
         self.name = name
         self.spec = spec
-        self.settings = settings
         self.store = store
+        self.engine = restored.engine
+        self.seq = restored.seq
+        self.fill_counts = restored.fill_counts
+        self.lots = restored.lots
+        self.traded = restored.traded
+        self.stored_positions: set[str] = set(self.engine.broker.ledger.positions)  # as of the last commit
+        self.live = live
+        self.api = api  # the live broker's venue-call counts
         self.redis = redis
         self.sink = sink
-        self.timers = timers
         self.cache = cache
         self.status = status
         self.floor = floor
-        self.api: ApiCounter | None = None  # the live broker's venue-call counts
-        # ``tf:heartbeat:<agent>``, expiring after three missed beats
-        self.beats = (
-            Heartbeat(redis, name, ttl=3 * timers.heartbeat_s, interval=timers.heartbeat_s)
-            if redis is not None
-            else None
-        )
         self.lock = asyncio.Lock()
-        self.seq = 0
-        self.fill_counts: dict[str, dict[str, int]] = {}  # market id -> client id -> fills booked
-        self.lots: dict[str, Lot] = {}  # token id -> shares bought/sold while its position is open
-        self.traded: set[str] = set()  # markets with orders, not yet resolved (their row is in `markets`)
-        self.stored_positions: set[str] = set()  # tokens in the `positions` table as of the last commit
-        self.live = False
-        self.engine: TradingEngine | None = None
+        self.last_event_wall = time.time()
+        self.stopping = asyncio.Event()
         self._arrived_ns = 0
-        self._last_event_wall = time.time()
         self._dirty = False
         self._lookups: dict[str, float] = {}  # market id -> monotonic time of its last cache lookup
-        self.stopping = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        latency = DECISION_LATENCY.labels(name)
+
+        def observe_decision_latency() -> None:
+            # from the arrival of the event that caused the order to the broker call
+            if self._arrived_ns:
+                latency.observe((time.perf_counter_ns() - self._arrived_ns) / 1e9)
+
+        self.engine.before_submit = observe_decision_latency
+
+    @classmethod
+    async def start(
+        cls,
+        name: str,
+        spec: TraderAgentSpec,
+        settings: Settings,
+        store: TraderStore,
+        *,
+        redis: aioredis.Redis | None = None,
+        sink: StatusSink | None = None,
+        cache: MarketCache | None = None,
+        status: StatusReader | None = None,
+        floor: RedisFloorCapital | None = None,
+    ) -> TraderRuntime:
+        """Open the store, restore the newest checkpoint, put the broker in (the live one when the
+        manifest asks for it, with its signed-but-unanswered orders adopted), reset this agent's
+        floor-wide reservations and take up its size multiplier."""
+        loop = asyncio.get_running_loop()
+        await store.open()
+        restored = restore(name, spec, await store.load(), floor)
+        engine = restored.engine
+
+        def journal_live_intent(sub: Any) -> None:
+            # Called by the live broker from its worker thread, before the order is sent.
+            future = asyncio.run_coroutine_threadsafe(store.record_intent(sub.order, sub.to_json()), loop)
+            future.result(timeout=15)
+
+        broker = make_broker(
+            spec,
+            settings,
+            engine.broker.ledger,
+            config=engine.broker.config,
+            journal=journal_live_intent,
+            user_ws_url=user_ws_url(settings),  # live only: fills from the venue's user channel
+        )
+        api = None
+        if spec.mode == "live":  # make_broker gave the live broker (or refused)
+            from tradingfloor.brokers.live import LiveBroker, Submission
+
+            assert isinstance(broker, LiveBroker)
+            if restored.broker_state is not None:
+                broker.restore(restored.broker_state)
+            engine.broker = broker
+            api = broker.api
+            for sub in await store.submitted_orders():
+                broker.adopt(Submission.from_json(sub))
+        runtime = cls(
+            name,
+            spec,
+            store,
+            restored,
+            live=api is not None,
+            api=api,
+            redis=redis,
+            sink=sink,
+            cache=cache,
+            status=status,
+            floor=floor,
+        )
+        if floor is not None:
+            floor.reset(sum(engine.floor_reserved.values(), Decimal(0)))
+        await runtime.refresh_size()
+        runtime._update_gauges()
+        log.info(
+            "trader.started",
+            agent=name,
+            resumed_seq=runtime.seq,
+            live=runtime.live,
+            cash=str(engine.broker.ledger.cash),
+            positions=len(engine.broker.ledger.positions),
+            journaled=store.pending,
+        )
+        await runtime._publish("agent_started", {"agent": name, "pid_seq": runtime.seq, "mode": spec.mode})
+        return runtime
 
     @property
     def mode(self) -> str:
         return "live" if self.live else "paper"
-
-    # --- start / restore ------------------------------------------------------------------
-    async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        await self.store.open()
-        restored = await self.store.load()
-        if restored is None:
-            engine = TradingEngine(
-                EngineConfig(self.name, self.spec.strategy, self.spec.market.asset, dict(self.spec.params)),
-                RiskLimits.from_spec(self.spec.risk),
-                floor=self.floor,
-            )
-        else:
-            self.seq, state = restored
-            if state.get("version") != STATE_VERSION:
-                raise ValueError(
-                    f"checkpoint {self.seq} of {self.name} has version {state.get('version')!r},"
-                    f" not {STATE_VERSION}"
-                )
-            engine = TradingEngine.from_state(state["engine"], floor=self.floor)
-            self.fill_counts = state["fill_counts"]
-            self.lots = {t: Lot.from_json(v) for t, v in state["lots"].items()}
-            self.traded = set(state["traded"])
-        self.stored_positions = set(engine.broker.ledger.positions)
-        broker = make_broker(
-            self.spec,
-            self.settings,
-            engine.broker.ledger,
-            config=engine.broker.config,
-            journal=self._journal_live_intent,
-        )
-        if self.spec.mode == "live":  # make_broker gave the live broker (or refused)
-            from tradingfloor.brokers.live import Submission
-
-            self.live = True
-            if restored is not None:
-                broker.restore(restored[1]["engine"]["broker"])
-            engine.broker = broker
-            self.api = broker.api
-            for sub in await self.store.submitted_orders():
-                broker.adopt(Submission.from_json(sub))
-        self.engine = engine
-        if self.floor is not None:
-            self.floor.reset(sum(engine.floor_reserved.values(), Decimal(0)))
-        await self.refresh_size()
-        self._instrument(engine)
-        self._update_gauges()
-        log.info(
-            "trader.started",
-            agent=self.name,
-            resumed_seq=self.seq,
-            live=self.live,
-            cash=str(engine.broker.ledger.cash),
-            positions=len(engine.broker.ledger.positions),
-            journaled=self.store.pending,
-        )
-        await self._publish(
-            "agent_started", {"agent": self.name, "pid_seq": self.seq, "mode": self.spec.mode}
-        )
 
     async def catch_up(self) -> int:
         """Replay the collector's cache: settle what resolved while we were away, then take up the
@@ -210,7 +260,7 @@ class TraderRuntime:
             ERRORS.labels(self.name, "redis").inc()
             log.warning("trader.catch_up_failed", agent=self.name, error=str(exc))
             return 0
-        events = catch_up_events(self.engine.markets, self.spec.market.asset, snap)  # type: ignore[union-attr]
+        events = catch_up_events(self.engine.markets, self.spec.market.asset, snap)
         for event in events:
             await self._step(event, time.perf_counter_ns())
         log.info(
@@ -223,36 +273,17 @@ class TraderRuntime:
         )
         return len(events)
 
-    def _instrument(self, engine: TradingEngine) -> None:
-        """Time every broker call from the arrival of the event that caused it (DECISION_LATENCY)."""
-        submit = engine.broker.submit
-        histogram = DECISION_LATENCY.labels(self.name)
-
-        def timed_submit(order, books, now_ms):
-            if self._arrived_ns:
-                histogram.observe((time.perf_counter_ns() - self._arrived_ns) / 1e9)
-            return submit(order, books, now_ms)
-
-        engine.broker.submit = timed_submit  # type: ignore[method-assign]
-
-    def _journal_live_intent(self, sub: Submission) -> None:
-        # Called by the live broker from the worker thread, before the order is sent.
-        future = asyncio.run_coroutine_threadsafe(
-            self.store.record_intent(sub.order, sub.to_json()), self._loop
-        )
-        future.result(timeout=15)
-
     # --- the step ---------------------------------------------------------------------------
     async def on_event(self, event: MarketEvent, arrived_ns: int) -> EngineOutput | None:
         """One event from the feed; a market the engine does not know is first looked up in the
         collector's cache (its listing and latest books)."""
         market_id = event_market(event)
         if self.cache is not None and market_id is not None and self._should_look_up(market_id, event):
-            await self._look_up(market_id, event)
+            await self._look_up(self.cache, market_id, event)
         return await self._step(event, arrived_ns)
 
     def _should_look_up(self, market_id: str, event: MarketEvent) -> bool:
-        if market_id in self.engine.markets or isinstance(event, MarketResolved):  # type: ignore[union-attr]
+        if market_id in self.engine.markets or isinstance(event, MarketResolved):
             return False  # an unknown market's resolution settles nothing of ours
         if isinstance(event, NewMarket) and event.info.asset != self.spec.market.asset:
             return False
@@ -265,9 +296,9 @@ class TraderRuntime:
         self._lookups[market_id] = now
         return True
 
-    async def _look_up(self, market_id: str, event: MarketEvent) -> None:
+    async def _look_up(self, cache: MarketCache, market_id: str, event: MarketEvent) -> None:
         try:
-            snap = await self.cache.market(market_id, event if isinstance(event, NewMarket) else None)  # type: ignore[union-attr]
+            snap = await cache.market(market_id, event if isinstance(event, NewMarket) else None)
         except Exception as exc:
             ERRORS.labels(self.name, "redis").inc()
             log.warning("trader.cache_lookup_failed", agent=self.name, market=market_id, error=str(exc))
@@ -277,7 +308,7 @@ class TraderRuntime:
             return
         events = catch_up_events(
             self.engine.markets,
-            self.spec.market.asset,  # type: ignore[union-attr]
+            self.spec.market.asset,
             CacheSnapshot(markets=snap.markets, books=snap.books),
         )
         for e in events:
@@ -286,31 +317,34 @@ class TraderRuntime:
             log.info("trader.market_caught_up", agent=self.name, market=market_id, events=len(events))
 
     async def _step(self, event: MarketEvent, arrived_ns: int) -> EngineOutput | None:
-        self._last_event_wall = time.time()
+        self.last_event_wall = time.time()
         FEED_LAG.labels(self.name).set(0)
         async with self.lock:
             self._arrived_ns = arrived_ns
             engine = self.engine
-            resolving = None
+            resolution: tuple[MarketInfo, MarketResolved] | None = None
             if isinstance(event, MarketResolved) and event.market_id in self.traded:
-                resolving = engine.markets.get(event.market_id)  # type: ignore[union-attr]
+                info = engine.markets.get(event.market_id)
+                if info is not None:
+                    resolution = (info, event)
             if self.live:
                 out = await asyncio.to_thread(engine.on_event, event)
             else:
-                out = engine.on_event(event)  # type: ignore[union-attr]
+                out = engine.on_event(event)
             self._dirty = True
             if out is not None and out.skipped:
                 log.info("trader.intent_skipped", agent=self.name, reasons=out.skipped[:3])
             busy = out is not None and bool(out.orders or out.results or out.closed or out.pause_requested)
-            if not busy and resolving is None:
+            if not busy and resolution is None:
                 return out
             batch, fills = self._batch(out or EngineOutput())
-            if resolving is not None:
-                batch.resolution(resolving, event)  # type: ignore[arg-type]
-                self.traded.discard(event.market_id)  # type: ignore[union-attr]
+            if resolution is not None:
+                info, resolved = resolution
+                batch.resolution(info, resolved)
+                self.traded.discard(resolved.market_id)
             await self._commit(batch)
-        if busy:
-            await self._after_commit(out, fills)  # type: ignore[arg-type]
+        if out is not None and busy:
+            await self._after_commit(out, fills)
         return out
 
     def _batch(self, out: EngineOutput) -> tuple[Batch, list[tuple[str, Fill]]]:
@@ -318,7 +352,7 @@ class TraderRuntime:
         batch = Batch(self.name, "live" if self.live else "paper")
         for order in out.orders:
             if order.market_id not in self.traded:
-                info = engine.markets.get(order.market_id)  # type: ignore[union-attr]
+                info = engine.markets.get(order.market_id)
                 if info is not None:
                     batch.market(info)
                     self.traded.add(order.market_id)
@@ -341,19 +375,19 @@ class TraderRuntime:
                 fills.append((fid, fill))
                 self.lots.setdefault(fill.token_id, Lot()).add(fill)
         for trade in out.closed:
-            settled = trade.market_id not in engine.markets  # type: ignore[union-attr]  # resolution removed it
+            settled = trade.market_id not in engine.markets  # resolution removed it
             batch.trade(trade, self.lots.pop(trade.token_id, Lot()), settled)
         if fills or out.closed:
-            self.stored_positions = batch.positions(engine.broker.ledger, self.stored_positions)  # type: ignore[union-attr]
+            self.stored_positions = batch.positions(engine.broker.ledger, self.stored_positions)
         if out.closed:  # resolved markets take no more fills: forget their counters
-            for market_id in [m for m in self.fill_counts if m not in engine.markets]:  # type: ignore[union-attr]
+            for market_id in [m for m in self.fill_counts if m not in engine.markets]:
                 del self.fill_counts[market_id]
         return batch, fills
 
     def _state(self) -> dict[str, Any]:
         return {
             "version": STATE_VERSION,
-            "engine": self.engine.export_state(),  # type: ignore[union-attr]
+            "engine": self.engine.export_state(),
             "fill_counts": self.fill_counts,
             "lots": {t: lot.to_json() for t, lot in self.lots.items()},
             "traded": sorted(self.traded),
@@ -397,31 +431,20 @@ class TraderRuntime:
         already taken, including earlier fills of the same step (walked level by level)."""
         return [
             book_met(
-                self.engine.books.get(f.token_id),  # type: ignore[union-attr]
-                getattr(self.engine.broker, "consumed", {}),  # type: ignore[union-attr]
+                self.engine.books.get(f.token_id),
+                self.engine.broker.consumed,
                 [g for _, g in fills[i:] if g.token_id == f.token_id and g.liquidity == "taker"],
                 f,
             )
             for i, (_, f) in enumerate(fills)
         ]
 
-    # --- timers -------------------------------------------------------------------------------
+    # --- what the timers call (floor_agents.trader.timers) --------------------------------------
     async def checkpoint(self) -> None:
+        """Commit the engine state when something changed since the last commit."""
         async with self.lock:
             if self._dirty:
                 await self._commit(Batch(self.name, "live" if self.live else "paper"))
-
-    async def heartbeat(self) -> None:
-        HEARTBEAT.labels(self.name).set(time.time())
-        FEED_LAG.labels(self.name).set(time.time() - self._last_event_wall)
-        if self.beats is not None:
-            try:
-                await self.beats.beat()
-            except Exception as exc:
-                ERRORS.labels(self.name, "redis").inc()
-                log.warning("trader.heartbeat_failed", agent=self.name, error=str(exc))
-            if self.api is not None:
-                await self.api.flush(self.redis)  # type: ignore[arg-type]
 
     async def refresh_size(self) -> None:
         """Take up the Floor Boss's ``status.sizeMultiplier``; when the status cannot be read the
@@ -435,28 +458,28 @@ class TraderRuntime:
             log.warning("trader.status_read_failed", agent=self.name, error=f"{type(exc).__name__}: {exc}")
             return
         engine = self.engine
-        if multiplier == engine.size_multiplier:  # type: ignore[union-attr]
+        if multiplier == engine.size_multiplier:
             return
         async with self.lock:
-            previous = engine.size_multiplier  # type: ignore[union-attr]
-            engine.set_size_multiplier(multiplier)  # type: ignore[union-attr]
+            previous = engine.size_multiplier
+            engine.set_size_multiplier(multiplier)
             self._dirty = True
         log.info("trader.size_multiplier", agent=self.name, previous=str(previous), now=str(multiplier))
 
     def performance(self) -> dict[str, Any]:
         engine = self.engine
-        led = engine.broker.ledger  # type: ignore[union-attr]
-        exposure = led.open_exposure()
+        led = engine.broker.ledger
         return performance(
             led.closed,
             led.starting_capital,
             engine.equity(),
-            exposure,
-            led.costs,  # type: ignore[union-attr]
+            led.open_exposure(),
+            led.costs,
             engine.risk.day_start_equity,
-        )  # type: ignore[union-attr]
+        )
 
     async def report(self) -> None:
+        """Write the performance block into the agent's status."""
         if self.sink is None:
             return
         try:
@@ -467,17 +490,17 @@ class TraderRuntime:
 
     def _update_gauges(self) -> None:
         engine = self.engine
-        led = engine.broker.ledger  # type: ignore[union-attr]
-        equity = engine.equity()  # type: ignore[union-attr]
+        led = engine.broker.ledger
+        equity = engine.equity()
         EQUITY.labels(self.name).set(float(equity))
         EXPOSURE.labels(self.name).set(float(led.open_exposure()))
         PNL.labels(self.name, "net").set(float(equity - led.starting_capital))
         PNL.labels(self.name, "realized").set(float(led.realized - led.costs))
         wins = sum(1 for t in led.closed if t.net_pnl > 0)
         WIN_RATE.labels(self.name).set(wins / len(led.closed) if led.closed else 0.0)
-        peak = max(engine.risk.peak_equity, equity)  # type: ignore[union-attr]
+        peak = max(engine.risk.peak_equity, equity)
         DRAWDOWN.labels(self.name).set(float((peak - equity) / peak) if peak > 0 else 0.0)
-        AGENT_PAUSE_REQUESTED.labels(self.name).set(1 if engine.pause_reason else 0)  # type: ignore[union-attr]
+        AGENT_PAUSE_REQUESTED.labels(self.name).set(1 if engine.pause_reason else 0)
 
     async def _publish(self, kind: str, payload: dict[str, Any]) -> None:
         if self.redis is None:
@@ -488,39 +511,8 @@ class TraderRuntime:
             ERRORS.labels(self.name, "redis").inc()
             log.warning("trader.publish_failed", agent=self.name, kind=kind, error=str(exc))
 
-    async def run_timers(self) -> None:
-        """Checkpoint, heartbeat and report on their own periods until asked to stop."""
-        due = {"checkpoint": 0.0, "heartbeat": 0.0, "report": 0.0, "status": 0.0}
-        periods = {
-            "checkpoint": self.timers.checkpoint_s,
-            "heartbeat": self.timers.heartbeat_s,
-            "report": self.timers.report_s,
-            "status": self.timers.status_s,
-        }
-        actions = {
-            "checkpoint": self.checkpoint,
-            "heartbeat": self.heartbeat,
-            "report": self.report,
-            "status": self.refresh_size,
-        }
-        while not self.stopping.is_set():
-            now = time.monotonic()
-            for key, at in due.items():
-                if now >= at:
-                    try:
-                        await actions[key]()
-                    except Exception as exc:
-                        ERRORS.labels(self.name, key).inc()
-                        log.error("trader.timer_failed", agent=self.name, timer=key, error=str(exc))
-                    due[key] = now + periods[key]
-            try:
-                await asyncio.wait_for(
-                    self.stopping.wait(), timeout=max(0.05, min(due.values()) - time.monotonic())
-                )
-            except TimeoutError:
-                pass
-
     async def stop(self) -> None:
+        """Last checkpoint and report, then close the store and the floor-wide reservations."""
         self.stopping.set()
         await self.checkpoint()
         await self.report()
@@ -533,7 +525,10 @@ class TraderRuntime:
 
 
 def book_met(
-    book: Any, consumed: dict[tuple[str, str, Any], Any], later_fills: list[Fill], fill: Fill
+    book: BookView | None,
+    consumed: dict[tuple[str, str, Decimal], Decimal],
+    later_fills: list[Fill],
+    fill: Fill,
 ) -> dict[str, Any] | None:
     """``{ts_ms, bids, asks}`` as ``fill`` met them. ``consumed`` is the broker's taken liquidity
     after the step, keyed (token, book side, price); ``later_fills`` are ``fill`` and the taker fills
@@ -543,14 +538,15 @@ def book_met(
         return None
     n = BOOK_LEVELS_IN_TRADE_MESSAGE
 
-    def side(levels: list[tuple[Any, Any]], book_side: str, taken_by: str) -> list[list[str]]:
-        given_back: dict[Any, Any] = {}
+    def side(levels: list[tuple[Decimal, Decimal]], book_side: str, taken_by: str) -> list[list[str]]:
+        given_back: dict[Decimal, Decimal] = {}
         for g in later_fills:
             if g.side == taken_by:
-                given_back[g.price] = given_back.get(g.price, 0) + g.size
-        out, beyond = [], 0
+                given_back[g.price] = given_back.get(g.price, ZERO) + g.size
+        out: list[list[str]] = []
+        beyond = 0
         for price, size in levels:
-            left = size - consumed.get((fill.token_id, book_side, price), 0) + given_back.get(price, 0)
+            left = size - consumed.get((fill.token_id, book_side, price), ZERO) + given_back.get(price, ZERO)
             if left <= 0:
                 continue
             out.append([str(price), str(left)])

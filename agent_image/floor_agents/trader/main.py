@@ -24,11 +24,12 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from floor_agents.trader import manifest as manifests
-from floor_agents.trader.agent import Timers, TraderRuntime
+from floor_agents.trader.agent import TraderRuntime
 from floor_agents.trader.cache import MarketCache
 from floor_agents.trader.feed import redis_events
 from floor_agents.trader.metrics_server import start_metrics_server
 from floor_agents.trader.store import TraderStore
+from floor_agents.trader.timers import Timers, TraderTimers
 from tradingfloor.bus.exposure import RedisFloorCapital
 from tradingfloor.observability.logging import configure_logging, get_logger
 from tradingfloor.settings import Settings
@@ -82,8 +83,10 @@ async def run(
     settings = settings or Settings.from_env()
     if manifest is not None:
         name, spec = manifests.from_file(manifest)
+    elif resource is not None:
+        name, spec = await manifests.from_resource(resource, namespace)
     else:
-        name, spec = await manifests.from_resource(resource, namespace)  # type: ignore[arg-type]
+        raise ValueError("the trader needs its manifest: a file (--manifest) or a TraderAgent (--resource)")
     if spec.lifecycle == "Retired":
         log.info("trader.retired", agent=name)
         return
@@ -106,18 +109,31 @@ async def run(
         else (manifests.database_status(store.db, name) if store.db is not None else None)
     )
     floor = floor_capital(settings.redis_url, name, os.environ.get("FLOOR_CAPITAL"))
-    runtime = TraderRuntime(name, spec, settings, store, redis, None, timers, cache, status, floor)
     loop = asyncio.get_running_loop()
+    stop_requested = asyncio.Event()  # a signal during start-up stops the agent once it has started
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop_requested.set)
+    runtime = await TraderRuntime.start(
+        name,
+        spec,
+        settings,
+        store,
+        redis=redis,
+        sink=_status_sink(resource, namespace, store),
+        cache=cache,
+        status=status,
+        floor=floor,
+    )
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, runtime.stopping.set)
-    await runtime.start()
-    runtime.sink = _status_sink(resource, namespace, store)
+    if stop_requested.is_set():
+        runtime.stopping.set()
     metrics = (
         await start_metrics_server(metrics_port, lambda: not runtime.stopping.is_set())
         if metrics_port
         else None
     )
-    timers_task = asyncio.create_task(runtime.run_timers())
+    timers_task = asyncio.create_task(TraderTimers(runtime, timers, redis).run())
     trading = spec.lifecycle == "Active"
     try:
         async for item in redis_events(

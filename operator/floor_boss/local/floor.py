@@ -216,7 +216,8 @@ class Floor:
     def _ensure_collectors(
         self, agents: list[repo.AgentRow], redis_url: str, database_url: str, urls: dict[str, str]
     ) -> None:
-        from tradingfloor.market.collector import Collector, CollectorUrls, PostgresSink
+        from tradingfloor.market.collector import Collector, CollectorUrls
+        from tradingfloor.persistence.market_archive import PostgresSink
 
         for series, task in list(self.collectors.items()):
             if task.done():  # a collector that died is started again on this pass

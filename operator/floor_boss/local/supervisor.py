@@ -56,11 +56,13 @@ def instance_of(state: ProcessState) -> Instance:
     )
 
 
-def lineage_root(name: str, parents: dict[str, str | None]) -> str:
+def root_from_parents(name: str, parents: dict[str, str | None]) -> str:
+    """The lineage root found by walking the parent links (local agents carry no labels); a cycle
+    in the links ends the walk instead of looping."""
     seen = set()
-    while parents.get(name) and name not in seen:
+    while (parent := parents.get(name)) and name not in seen:
         seen.add(name)
-        name = parents[name]  # type: ignore[assignment]
+        name = parent
     return name
 
 
@@ -119,7 +121,7 @@ class LocalSupervisor:
             instance_of(states[i]) for i in sorted(self.instances.get(agent.name, ())) if i in states
         )
         parents = {a.name: a.parent for a in agents}
-        root = lineage_root(agent.name, parents)
+        root = root_from_parents(agent.name, parents)
         family = tuple(
             FamilyMember(
                 a.name,
@@ -128,7 +130,7 @@ class LocalSupervisor:
                 _float(((a.status or {}).get("performance") or {}).get("sharpe")),
             )
             for a in agents
-            if a.kind == "TraderAgent" and lineage_root(a.name, parents) == root
+            if a.kind == "TraderAgent" and root_from_parents(a.name, parents) == root
         )
         return Observation(
             kind=agent.kind,

@@ -7,8 +7,8 @@ import pytest
 
 from tests.trading.helpers import market
 from tradingfloor.market.events import BookSnapshot, MarketResolved, NewMarket, SpotTick
-from tradingfloor.trading.engine import EngineConfig, TradingEngine
 from tradingfloor.trading.paper_broker import BrokerConfig
+from tradingfloor.trading.pipeline import EngineConfig, TradingEngine
 from tradingfloor.trading.risk import InMemoryFloorCapital, RiskLimits
 
 INFO = market(start_ms=0, end_ms=900_000)

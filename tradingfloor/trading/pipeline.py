@@ -35,10 +35,11 @@ from tradingfloor.market.events import (
     SpotTick,
     TickSizeChange,
 )
+from tradingfloor.strategies.intent import Intent
 from tradingfloor.strategies.params import StrategyParams
 from tradingfloor.strategies.registry import create_strategy
 from tradingfloor.trading.ledger import ClosedTrade, Ledger
-from tradingfloor.trading.orders import Intent, Order, OrderResult, OrderType, client_order_id
+from tradingfloor.trading.orders import Order, OrderResult, OrderType, client_order_id
 from tradingfloor.trading.paper_broker import BrokerConfig, PaperBroker
 from tradingfloor.trading.risk import FloorCapital, InMemoryFloorCapital, RiskLimits, RiskManager
 from tradingfloor.trading.serde import market_info_from_json, market_info_to_json
@@ -84,7 +85,7 @@ class TradingEngine:
         limits: RiskLimits,
         broker_config: BrokerConfig | None = None,
         floor: FloorCapital | None = None,
-        book_factory: Callable[[str, str, Decimal], Any] | None = None,
+        book_factory: Callable[[str, str, Decimal], OrderBook] | None = None,
     ) -> None:
         self.config = config
         self.params: StrategyParams = create_strategy(config.strategy, config.params, config.asset).params
@@ -94,7 +95,7 @@ class TradingEngine:
         self.broker = PaperBroker(Ledger(limits.capital), broker_config)
         self.floor = floor or InMemoryFloorCapital(limits.capital)
         self._book_factory = book_factory or (lambda token, market, tick: OrderBook(token, market, tick))
-        self.books: dict[str, Any] = {}
+        self.books: dict[str, OrderBook] = {}
         self.markets: dict[str, MarketInfo] = {}
         self.token_market: dict[str, str] = {}
         self.current: MarketInfo | None = None
@@ -106,6 +107,7 @@ class TradingEngine:
         self.order_reserve: dict[str, tuple[str, Decimal]] = {}  # client id -> (market, reserved amount)
         self.size_multiplier = Decimal(1)
         self._strategy_books = self.strategy.wants_books
+        self.before_submit: Callable[[], None] | None = None  # e.g. the trader's decision-latency clock
 
     def set_size_multiplier(self, multiplier: Decimal) -> None:
         """Size new positions against ``multiplier`` × capital (0 ≤ multiplier ≤ 1); open positions stay."""
@@ -121,7 +123,7 @@ class TradingEngine:
         self.current = next((m for m in self.markets.values() if m.start_ms <= self.now_ms < m.end_ms), None)
         return self.current
 
-    def book(self, token_id: str):
+    def book(self, token_id: str) -> OrderBook | None:
         return self.books.get(token_id)
 
     # --- events ------------------------------------------------------------------------
@@ -139,15 +141,14 @@ class TradingEngine:
         if broker.pending and broker.pending[0][0] < ts:
             out = EngineOutput()
             self._settle_results(broker.advance(ts, self.books), out)
-        cls = type(event)
-        if cls is SpotTick:
+        if isinstance(event, SpotTick):
             if event.asset != self.config.asset:
                 return out
             self.spot_ms = ts
             intent = self.strategy.on_spot(event, self)
             if intent is not None:
                 out = self._act(intent, out)
-        elif cls is PriceChange:
+        elif isinstance(event, PriceChange):
             book = self.books.get(event.token_id)
             if book is None:
                 return out
@@ -157,7 +158,7 @@ class TradingEngine:
                 broker.on_level_update(event.token_id, event.side, event.price)
             if self._strategy_books:
                 out = self._on_book(event.token_id, out)
-        elif cls is BookSnapshot:
+        elif isinstance(event, BookSnapshot):
             book = self.books.get(event.token_id)
             if book is None:
                 return out
@@ -166,7 +167,7 @@ class TradingEngine:
             broker.on_book_snapshot(event.token_id)
             if self._strategy_books:
                 out = self._on_book(event.token_id, out)
-        elif cls is LastTrade:
+        elif isinstance(event, LastTrade):
             if event.token_id in self.books:
                 self.data_ms[event.market_id] = ts
                 fills = broker.on_trade(event)
@@ -175,13 +176,13 @@ class TradingEngine:
                     out.results.append(
                         OrderResult(fills[0].client_id, "partial", tuple(fills), "resting order filled")
                     )
-        elif cls is NewMarket:
+        elif isinstance(event, NewMarket):
             if event.info.asset == self.config.asset:
                 self._add_market(event.info)
-        elif cls is MarketResolved:
+        elif isinstance(event, MarketResolved):
             if event.market_id in self.markets:
                 out = self._resolve(event, out or EngineOutput())
-        elif cls is TickSizeChange:
+        elif isinstance(event, TickSizeChange):
             book = self.books.get(event.token_id)
             if book is not None:
                 book.tick_size = event.new_tick_size
@@ -241,7 +242,7 @@ class TradingEngine:
         token = info.token_of(intent.outcome)
         book = self.books.get(token)
         ask = book.best_ask() if book is not None else None
-        if ask is None:
+        if book is None or ask is None:
             return "no ask"
         data_ms = min(self.data_ms.get(info.market_id, 0), self.spot_ms)
         reason = self.risk.check(
@@ -287,6 +288,8 @@ class TradingEngine:
         self.floor_reserved[info.market_id] = self.floor_reserved.get(info.market_id, ZERO) + reserve
         self.order_reserve[order.client_id] = (info.market_id, reserve)
         out.orders.append(order)
+        if self.before_submit is not None:
+            self.before_submit()
         self._settle_results([self.broker.submit(order, self.books, self.now_ms)], out)
         return None
 

@@ -16,7 +16,7 @@ def decide(obs: Observation, policy: FloorPolicy, now: datetime) -> Plan:
     """Pure: the same observation, policy and time always give the same plan."""
     d = Draft(obs, now)
     prepare(d)
-    lifecycle = obs.spec.lifecycle
+    lifecycle: str = obs.spec.lifecycle
     trader = obs.kind == "TraderAgent"
     if trader and lifecycle == "Active":
         lifecycle = apply_trader_rules(d, policy)
@@ -39,9 +39,11 @@ def _lifecycle_conditions(d: Draft, lifecycle: str, breakers: tuple[str, ...]) -
     set_now = next((a for a in d.actions if isinstance(a, SetLifecycle)), None)
     if lifecycle == "Paused":
         old = conds.find(d.status.conditions, conds.PAUSED)
-        keep = old is not None and old.status == "True" and old.reason != "CircuitBreakerOpen"
-        reason = set_now.reason if set_now else (old.reason if keep else "PausedBySpec")
-        message = set_now.message if set_now else (old.message if keep else "spec.lifecycle is Paused")
+        kept = (
+            old if old is not None and old.status == "True" and old.reason != "CircuitBreakerOpen" else None
+        )
+        reason = set_now.reason if set_now else (kept.reason if kept else "PausedBySpec")
+        message = set_now.message if set_now else (kept.message if kept else "spec.lifecycle is Paused")
         d.condition(conds.PAUSED, True, reason, message)
     elif breakers:
         d.condition(
