@@ -103,12 +103,11 @@ kubectl -n "$NAMESPACE" run sim --image "$AGENT_IMAGE" --image-pull-policy Never
 kubectl -n "$NAMESPACE" expose pod sim --port 8765
 market_values="$(mktemp)"
 cat > "$market_values" <<EOF
-operator:
-  extraEnv:
-    - {name: POLYMARKET_GAMMA_URL, value: "http://sim:8765"}
-    - {name: POLYMARKET_CLOB_URL, value: "http://sim:8765"}
-    - {name: POLYMARKET_WS_URL, value: "ws://sim:8765/ws/market"}
-    - {name: POLYMARKET_SPOT_WS_URL, value: "ws://sim:8765/ws/spot"}
+market:
+  gammaUrl: "http://sim:8765"
+  clobUrl: "http://sim:8765"
+  wsUrl: "ws://sim:8765/ws/market"
+  spotWsUrl: "ws://sim:8765/ws/spot"
 EOF
 
 log "helm install $RELEASE into namespace $NAMESPACE"
