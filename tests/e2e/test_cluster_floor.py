@@ -18,13 +18,14 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.e2e import assertions
 from tests.e2e.conftest import REPO
 
 NAMESPACE = "floor"
-CHECK_SECONDS = 200.0
+CHECK_SECONDS = 300.0  # the checks' shared deadline: reached only when the floor fails to show something
 
 
 def _helm_template(helm: Path, values: dict[str, object], workdir: Path) -> str:
@@ -57,6 +58,7 @@ def _helm_template(helm: Path, values: dict[str, object], workdir: Path) -> str:
     return result.stdout
 
 
+@pytest.mark.timeout(480)  # a failure must still report what the floor showed, not be cut off
 def test_cluster_floor_end_to_end(
     cluster, kubectl_binary, helm_binary, simulator, db_url, redis_url, tmp_path
 ):
