@@ -7,10 +7,13 @@ module sits below both ``models`` and ``strategies`` so neither has to import th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
+import annotated_types
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 
@@ -31,22 +34,28 @@ DecimalStr = Annotated[
 ]
 
 
-def decimal_between(low: str, high: str) -> object:
-    """A DecimalStr bounded to [low, high] (checked by the model; the CRD gets a CEL rule)."""
-    lo, hi = Decimal(low), Decimal(high)
-    return Annotated[
-        DecimalStr,
-        Field(ge=lo, le=hi),
-        WithJsonSchema(
+@dataclass(frozen=True)
+class Between(annotated_types.GroupedMetadata):
+    """Bounds a :data:`DecimalStr` to [low, high]: ``Annotated[DecimalStr, Between("0", "1")]``.
+
+    The model checks the bounds; the CRD schema gets the same bounds as a CEL rule."""
+
+    low: str
+    high: str
+
+    def __iter__(self) -> Iterator[object]:
+        lo, hi = Decimal(self.low), Decimal(self.high)
+        yield annotated_types.Ge(lo)
+        yield annotated_types.Le(hi)
+        yield WithJsonSchema(
             {
                 "type": "string",
                 "pattern": DECIMAL_PATTERN,
                 "x-kubernetes-validations": [
                     {
                         "rule": f"double(self) >= {float(lo)} && double(self) <= {float(hi)}",
-                        "message": f"must be between {low} and {high}",
+                        "message": f"must be between {self.low} and {self.high}",
                     }
                 ],
             }
-        ),
-    ]
+        )

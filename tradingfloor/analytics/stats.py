@@ -125,7 +125,7 @@ def skewness(xs: Sequence[float]) -> float:
     var = sum((x - m) ** 2 for x in xs) / len(xs)
     if var == 0.0:
         return 0.0
-    return sum((x - m) ** 3 for x in xs) / len(xs) / var**1.5
+    return float(sum((x - m) ** 3 for x in xs) / len(xs) / var**1.5)
 
 
 def kurtosis(xs: Sequence[float]) -> float:

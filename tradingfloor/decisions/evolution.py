@@ -55,7 +55,10 @@ def vary_params(
         rounds = attempt // len(fields)
         sign = 1 if rounds % 2 == 0 else -1
         magnitude = Decimal(str(step)) * (rounds // 2 + 1)
-        lo, hi = _bounds(model, field)
+        bounds = _bounds(model, field)
+        if bounds is None:  # tunable_fields lists bounded fields only
+            raise ValueError(f"{strategy}.{field} has no bounds to vary within")
+        lo, hi = bounds
         value = Decimal(str(getattr(current, field)))
         is_int = model.model_fields[field].annotation is int
         unit = Decimal(1) if is_int else _DECIMAL_STEP

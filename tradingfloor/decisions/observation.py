@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from tradingfloor.models.auditor import AuditorSpec
 from tradingfloor.models.common import WorkloadStatus
 from tradingfloor.models.monitor import MonitorSpec
 from tradingfloor.models.trader_agent import TraderAgentSpec
+
+_A = TypeVar("_A")  # an action type, for Plan.of
 
 InstanceState = Literal["pending", "running", "succeeded", "failed"]
 
@@ -24,6 +26,7 @@ class Instance:
     started_at: datetime | None = None
     deleting: bool = False
     detail: str = ""  # why it ended, e.g. "exit code 1" or "OOMKilled"
+    waiting: str = ""  # why a pending instance is not starting, e.g. "ImagePullBackOff"
 
 
 @dataclass(frozen=True)
@@ -104,5 +107,5 @@ class Plan:
     decisions: tuple[Decision, ...] = ()
     requeue_after: float | None = None  # seconds until the plan changes by itself (backoff expiry)
 
-    def of(self, kind: type) -> list:
+    def of(self, kind: type[_A]) -> list[_A]:
         return [a for a in self.actions if isinstance(a, kind)]

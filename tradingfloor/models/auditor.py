@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from decimal import Decimal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, Field
 
-from tradingfloor.decimal_fields import decimal_between
+from tradingfloor.decimal_fields import Between, DecimalStr
 from tradingfloor.models.common import (
     API_VERSION,
     AgentSelector,
@@ -17,7 +18,7 @@ from tradingfloor.models.common import (
     WorkloadStatus,
 )
 
-KIND = "Auditor"
+KIND: Final = "Auditor"
 PLURAL = "auditors"
 
 
@@ -28,11 +29,11 @@ class AuditThresholds(SpecModel):
         le=10000,
         description="Fill price vs the book it met, beyond which a trade is flagged.",
     )
-    pnlTolerance: decimal_between("0", "1000") = Field(
-        default="0.01", description="USD difference allowed when recomputing P&L."
+    pnlTolerance: Annotated[DecimalStr, Between("0", "1000")] = Field(
+        default=Decimal("0.01"), description="USD difference allowed when recomputing P&L."
     )
-    feeTolerance: decimal_between("0", "1000") = Field(
-        default="0.00001", description="USD difference allowed on fees."
+    feeTolerance: Annotated[DecimalStr, Between("0", "1000")] = Field(
+        default=Decimal("0.00001"), description="USD difference allowed on fees."
     )
 
 
@@ -62,12 +63,12 @@ class AuditorStatus(WorkloadStatus):
 class Auditor(BaseModel):
     apiVersion: Literal["tradingfloor.dev/v1alpha1"] = API_VERSION
     kind: Literal["Auditor"] = KIND
-    metadata: dict = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
     spec: AuditorSpec
     status: AuditorStatus | None = None
 
 
-PRINTER_COLUMNS = [
+PRINTER_COLUMNS: list[dict[str, Any]] = [
     {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
     {"name": "Checked", "type": "integer", "jsonPath": ".status.audit.tradesChecked"},
     {"name": "Violations", "type": "integer", "jsonPath": ".status.audit.violations"},

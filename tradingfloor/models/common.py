@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-GROUP = "tradingfloor.dev"
-VERSION = "v1alpha1"
-API_VERSION = f"{GROUP}/{VERSION}"
+GROUP: Final = "tradingfloor.dev"
+VERSION: Final = "v1alpha1"
+API_VERSION: Final = "tradingfloor.dev/v1alpha1"  # f"{GROUP}/{VERSION}", spelled out as a literal type
 CATEGORY = "tradingfloor"
 
 ConditionType = Literal["Ready", "Paused", "Retired", "RestartBackoff", "RestartBudgetExhausted", "Degraded"]

@@ -27,8 +27,8 @@ class ResourceKind:
     short_names: list[str]
     spec_model: type[BaseModel]
     status_model: type[BaseModel]
-    printer_columns: list[dict]
-    spec_rules: list[dict] = field(default_factory=list)
+    printer_columns: list[dict[str, Any]]
+    spec_rules: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def singular(self) -> str:
@@ -72,7 +72,7 @@ RESOURCES: dict[str, ResourceKind] = {
 }
 
 
-def _inline(node: Any, defs: dict) -> Any:
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
     if isinstance(node, dict):
         if "$ref" in node:
             target = copy.deepcopy(defs[node["$ref"].split("/")[-1]])
@@ -126,12 +126,13 @@ def _structural(node: Any) -> Any:
     return node
 
 
-def model_schema(model: type[BaseModel]) -> dict:
+def model_schema(model: type[BaseModel]) -> dict[str, Any]:
     raw = model.model_json_schema(mode="validation")
-    return _structural(_inline(raw, raw.get("$defs", {})))
+    schema: dict[str, Any] = _structural(_inline(raw, raw.get("$defs", {})))
+    return schema
 
 
-def _conditions_as_map(status: dict) -> None:
+def _conditions_as_map(status: dict[str, Any]) -> None:
     conditions = status["properties"].get("conditions")
     if conditions:
         conditions["x-kubernetes-list-type"] = "map"
@@ -139,7 +140,7 @@ def _conditions_as_map(status: dict) -> None:
         conditions["maxItems"] = 16
 
 
-def build_crd(res: ResourceKind) -> dict:
+def build_crd(res: ResourceKind) -> dict[str, Any]:
     spec = model_schema(res.spec_model)
     spec.pop("description", None)
     if res.spec_rules:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -14,7 +15,7 @@ from tradingfloor.models.monitor import Monitor
 from tradingfloor.models.trader_agent import TraderAgent
 
 Resource = TraderAgent | Auditor | Monitor
-MODELS: dict[str, type] = {"TraderAgent": TraderAgent, "Auditor": Auditor, "Monitor": Monitor}
+MODELS: dict[str, type[Resource]] = {"TraderAgent": TraderAgent, "Auditor": Auditor, "Monitor": Monitor}
 
 
 class ManifestError(ValueError):
@@ -29,7 +30,7 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_resource(doc: dict, source: str = "<manifest>") -> Resource:
+def parse_resource(doc: dict[str, Any], source: str = "<manifest>") -> Resource:
     if not isinstance(doc, dict):
         raise ManifestError(f"{source}: expected a mapping, got {type(doc).__name__}")
     kind = doc.get("kind")

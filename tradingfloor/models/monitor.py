@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, Field
 
@@ -16,7 +16,7 @@ from tradingfloor.models.common import (
     WorkloadStatus,
 )
 
-KIND = "Monitor"
+KIND: Final = "Monitor"
 PLURAL = "monitors"
 
 
@@ -65,12 +65,12 @@ class MonitorStatus(WorkloadStatus):
 class Monitor(BaseModel):
     apiVersion: Literal["tradingfloor.dev/v1alpha1"] = API_VERSION
     kind: Literal["Monitor"] = KIND
-    metadata: dict = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
     spec: MonitorSpec
     status: MonitorStatus | None = None
 
 
-PRINTER_COLUMNS = [
+PRINTER_COLUMNS: list[dict[str, Any]] = [
     {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
     {"name": "Agents", "type": "integer", "jsonPath": ".status.floor.agents"},
     {"name": "PnL", "type": "string", "jsonPath": ".status.floor.pnl"},

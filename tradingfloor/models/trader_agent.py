@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from decimal import Decimal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from tradingfloor.decimal_fields import DecimalStr, decimal_between
+from tradingfloor.decimal_fields import Between, DecimalStr
 from tradingfloor.models.common import (
     API_VERSION,
     RestartPolicy,
@@ -16,9 +17,9 @@ from tradingfloor.models.common import (
     StatusModel,
     WorkloadStatus,
 )
-from tradingfloor.strategies.params import PARAM_MODELS, StrategyName, parse_params
+from tradingfloor.strategies.params import PARAM_MODELS, StrategyName, StrategyParams, parse_params
 
-KIND = "TraderAgent"
+KIND: Final = "TraderAgent"
 PLURAL = "traderagents"
 
 
@@ -30,8 +31,8 @@ class MarketRef(SpecModel):
 class Risk(SpecModel):
     """Risk limits. Ratios are basis points of the agent's capital (200 bps = 2 %)."""
 
-    capital: decimal_between("1", "100000000") = Field(
-        default="1000", description="Capital allocated to this agent, in USD."
+    capital: Annotated[DecimalStr, Between("1", "100000000")] = Field(
+        default=Decimal("1000"), description="Capital allocated to this agent, in USD."
     )
     riskPerTradeBps: int = Field(default=200, ge=1, le=10000)
     maxPositionBps: int = Field(default=1000, ge=1, le=10000, description="Open exposure cap for this agent.")
@@ -39,7 +40,7 @@ class Risk(SpecModel):
     dailyLossLimitBps: int = Field(default=1000, ge=1, le=10000)
     maxDrawdownBps: int = Field(default=2000, ge=1, le=10000, description="Pause beyond this drawdown.")
     maxConsecutiveLosses: int = Field(default=5, ge=1, le=1000)
-    kellyFraction: decimal_between("0.01", "1") = Field(default="0.25")
+    kellyFraction: Annotated[DecimalStr, Between("0.01", "1")] = Field(default=Decimal("0.25"))
 
 
 class Evaluation(SpecModel):
@@ -110,7 +111,7 @@ class TraderAgentSpec(SpecModel):
         return self
 
     @property
-    def strategy_params(self):
+    def strategy_params(self) -> StrategyParams:
         return parse_params(self.strategy, self.params)
 
 
@@ -169,12 +170,12 @@ class TraderAgentStatus(WorkloadStatus):
 class TraderAgent(BaseModel):
     apiVersion: Literal["tradingfloor.dev/v1alpha1"] = API_VERSION
     kind: Literal["TraderAgent"] = KIND
-    metadata: dict = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
     spec: TraderAgentSpec
     status: TraderAgentStatus | None = None
 
 
-PRINTER_COLUMNS = [
+PRINTER_COLUMNS: list[dict[str, Any]] = [
     {"name": "Strategy", "type": "string", "jsonPath": ".spec.strategy"},
     {"name": "Market", "type": "string", "jsonPath": ".spec.market.asset"},
     {"name": "Interval", "type": "string", "jsonPath": ".spec.market.interval", "priority": 1},
@@ -195,7 +196,7 @@ PRINTER_COLUMNS = [
 ]
 
 
-def params_cel_rule() -> dict:
+def params_cel_rule() -> dict[str, Any]:
     """A CEL rule that rejects param keys the chosen strategy does not know, at the API server."""
     clauses = []
     for name, model in PARAM_MODELS.items():
@@ -208,7 +209,7 @@ def params_cel_rule() -> dict:
     }
 
 
-SPEC_RULES = [
+SPEC_RULES: list[dict[str, Any]] = [
     {
         "rule": "self.mode != 'live' || has(self.credentialsSecretRef)",
         "message": "mode live requires credentialsSecretRef",

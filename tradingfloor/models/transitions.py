@@ -6,10 +6,12 @@ changes, so both runtimes refuse the same edits with the same words.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tradingfloor.models.manifests import ManifestError
 
 
-def check_update(kind: str, name: str, old_spec: dict, new_spec: dict) -> None:
+def check_update(kind: str, name: str, old_spec: dict[str, Any], new_spec: dict[str, Any]) -> None:
     if kind == "TraderAgent" and old_spec.get("strategy") != new_spec.get("strategy"):
         raise ManifestError(
             f"{kind}/{name}: spec.strategy: strategy is immutable; create a new TraderAgent instead"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from tradingfloor.market.book_view import BookView
 from tradingfloor.market.events import Asset, MarketInfo, Outcome, SpotTick
@@ -33,15 +33,19 @@ class MarketView(Protocol):
     def book(self, token_id: str) -> BookView | None: ...
 
 
-class Strategy:
+P = TypeVar("P", bound=StrategyParams)  # the strategy's own parameter model
+
+
+class Strategy(Generic[P]):
     name = ""
     wants_books = False  # True: the engine also calls on_book for the current round's books
 
-    def __init__(self, params: StrategyParams, asset: Asset) -> None:
-        self.params = params
+    def __init__(self, params: P, asset: Asset) -> None:
+        self.params: P = params
         self.asset = asset
         self.last_entered: str | None = None  # market id of the round already entered
         self._max_price = Decimal(params.maxEntryPrice)
+        self._min_price = Decimal(params.minEntryPrice)
         self._from_open_ms = params.minSecondsFromOpen * 1000
         self._to_close_ms = params.minSecondsToClose * 1000
 
@@ -66,7 +70,7 @@ class Strategy:
     ) -> Intent | None:
         book = view.book(info.token_of(outcome))
         mid = book.mid() if book is not None else None
-        if mid is None:
+        if mid is None or mid < self._min_price:  # a later signal in the round may still qualify
             return None
         p = min(0.99, float(mid) + min(MAX_EDGE, EDGE_PER_STRENGTH * strength))
         self.last_entered = info.market_id

@@ -6,6 +6,7 @@ Strength = |move| / threshold.
 
 from __future__ import annotations
 
+from tradingfloor.market.events import Asset
 from tradingfloor.strategies.momentum import MomentumStrategy
 from tradingfloor.strategies.params import MeanReversionParams
 
@@ -14,5 +15,5 @@ class MeanReversionStrategy(MomentumStrategy):
     name = "meanReversion"
     follow = False
 
-    def __init__(self, params: MeanReversionParams, asset) -> None:
-        super().__init__(params, asset)  # type: ignore[arg-type]
+    def __init__(self, params: MeanReversionParams, asset: Asset) -> None:
+        super().__init__(params, asset)

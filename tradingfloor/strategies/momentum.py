@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from tradingfloor.market.events import SpotTick
+from tradingfloor.market.events import Asset, SpotTick
 from tradingfloor.strategies.base import MarketView, SpotWindow, Strategy
 from tradingfloor.strategies.intent import Intent
-from tradingfloor.strategies.params import MomentumParams
+from tradingfloor.strategies.params import MeanReversionParams, MomentumParams
 
 
-class MomentumStrategy(Strategy):
+class MomentumStrategy(Strategy[MomentumParams | MeanReversionParams]):
     name = "momentum"
     follow = True  # mean reversion is the same signal, traded the other way
 
-    def __init__(self, params: MomentumParams, asset) -> None:
+    def __init__(self, params: MomentumParams | MeanReversionParams, asset: Asset) -> None:
         super().__init__(params, asset)
         self.window = SpotWindow(params.lookbackSeconds * 1000)
         self.threshold = float(params.thresholdBps)

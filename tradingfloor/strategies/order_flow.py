@@ -6,16 +6,17 @@ Strength = |imbalance| / threshold.
 
 from __future__ import annotations
 
+from tradingfloor.market.events import Asset
 from tradingfloor.strategies.base import MarketView, Strategy
 from tradingfloor.strategies.intent import Intent
 from tradingfloor.strategies.params import OrderFlowParams
 
 
-class OrderFlowStrategy(Strategy):
+class OrderFlowStrategy(Strategy[OrderFlowParams]):
     name = "orderFlow"
     wants_books = True
 
-    def __init__(self, params: OrderFlowParams, asset) -> None:
+    def __init__(self, params: OrderFlowParams, asset: Asset) -> None:
         super().__init__(params, asset)
         self.levels = params.depthLevels
         self.threshold = float(params.imbalanceThreshold)

@@ -6,21 +6,27 @@ are rejected (by pydantic here, and by a generated CEL rule at the API server).
 
 from __future__ import annotations
 
-from typing import Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tradingfloor.decimal_fields import decimal_between
+from tradingfloor.decimal_fields import Between, DecimalStr
 
 StrategyName = Literal["momentum", "meanReversion", "volumeSpike", "orderFlow", "technicalPattern"]
 
-Price = decimal_between("0.01", "0.99")
+Price = Annotated[DecimalStr, Between("0.01", "0.99")]
 
 
 class StrategyParams(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, validate_default=True)
 
-    maxEntryPrice: Price = Field(default="0.70", description="Never pay more than this per share.")
+    maxEntryPrice: Price = Field(default=Decimal("0.70"), description="Never pay more than this per share.")
+    minEntryPrice: Annotated[DecimalStr, Between("0.001", "0.99")] = Field(
+        default=Decimal("0.05"),
+        description="Never buy a side priced below this: sub-cent shares are lottery tickets, "
+        "not a conservative rule's trade (lower it in the manifest to allow them).",
+    )
     minSecondsToClose: int = Field(
         default=60, ge=0, le=3600, description="No new entries this close to the round's end."
     )
@@ -48,7 +54,7 @@ class VolumeSpikeParams(StrategyParams):
 
     windowSeconds: int = Field(default=60, ge=5, le=3600)
     baselineSeconds: int = Field(default=900, ge=60, le=86400)
-    spikeMultiple: decimal_between("1.1", "100") = Field(default="3")
+    spikeMultiple: Annotated[DecimalStr, Between("1.1", "100")] = Field(default=Decimal("3"))
     minMoveBps: int = Field(default=5, ge=0, le=5000)
 
 
@@ -56,7 +62,7 @@ class OrderFlowParams(StrategyParams):
     """Follow the side whose resting depth dominates: (bid − ask) / (bid + ask) beyond the threshold."""
 
     depthLevels: int = Field(default=5, ge=1, le=50)
-    imbalanceThreshold: decimal_between("0.05", "0.95") = Field(default="0.30")
+    imbalanceThreshold: Annotated[DecimalStr, Between("0.05", "0.95")] = Field(default=Decimal("0.30"))
 
 
 class TechnicalPatternParams(StrategyParams):
@@ -76,7 +82,7 @@ PARAM_MODELS: dict[str, type[StrategyParams]] = {
 }
 
 
-def parse_params(strategy: str, params: dict | None) -> StrategyParams:
+def parse_params(strategy: str, params: dict[str, Any] | None) -> StrategyParams:
     """Validate ``params`` with the strategy's model; errors name the strategy and the key."""
     try:
         model = PARAM_MODELS[strategy]

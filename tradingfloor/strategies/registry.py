@@ -13,7 +13,7 @@ from tradingfloor.strategies.params import StrategyParams, parse_params
 from tradingfloor.strategies.technical_pattern import TechnicalPatternStrategy
 from tradingfloor.strategies.volume_spike import VolumeSpikeStrategy
 
-STRATEGIES: dict[str, type[Strategy]] = {
+STRATEGIES: dict[str, type[Strategy[Any]]] = {
     "momentum": MomentumStrategy,
     "meanReversion": MeanReversionStrategy,
     "volumeSpike": VolumeSpikeStrategy,
@@ -22,7 +22,7 @@ STRATEGIES: dict[str, type[Strategy]] = {
 }
 
 
-def create_strategy(name: str, params: StrategyParams | dict[str, Any] | None, asset: Asset) -> Strategy:
+def create_strategy(name: str, params: StrategyParams | dict[str, Any] | None, asset: Asset) -> Strategy[Any]:
     if not isinstance(params, StrategyParams):
         params = parse_params(name, params)
     return STRATEGIES[name](params, asset)  # parse_params already rejected unknown names

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from tradingfloor.market.events import SpotTick
+from tradingfloor.market.events import Asset, Outcome, SpotTick
 from tradingfloor.strategies.base import MarketView, Strategy
 from tradingfloor.strategies.intent import Intent
 from tradingfloor.strategies.params import TechnicalPatternParams
 
 
-class TechnicalPatternStrategy(Strategy):
+class TechnicalPatternStrategy(Strategy[TechnicalPatternParams]):
     name = "technicalPattern"
 
-    def __init__(self, params: TechnicalPatternParams, asset) -> None:
+    def __init__(self, params: TechnicalPatternParams, asset: Asset) -> None:
         super().__init__(params, asset)
         if params.fastPeriod >= params.slowPeriod:
             raise ValueError(
@@ -35,17 +35,18 @@ class TechnicalPatternStrategy(Strategy):
 
     def on_spot(self, tick: SpotTick, view: MarketView) -> Intent | None:
         bar = tick.ts_ms // self.bar_ms
-        signal = None
+        signal: Outcome | None = None
         if self.bar is not None and bar != self.bar:
             signal = self._close_bar()
         self.bar = bar
         self.close = float(tick.price)
-        if signal is None:
+        fast, slow = self.fast, self.slow
+        if signal is None or fast is None or slow is None:
             return None
         info = self.entry_market(view)
         if info is None:
             return None
-        gap_bps = abs(self.fast - self.slow) / self.slow * 10_000.0
+        gap_bps = abs(fast - slow) / slow * 10_000.0
         return self.enter(
             info,
             signal,
@@ -55,16 +56,18 @@ class TechnicalPatternStrategy(Strategy):
             f"EMA{self.params.slowPeriod}",
         )
 
-    def _close_bar(self):
-        if self.fast is None:
+    def _close_bar(self) -> Outcome | None:
+        fast, slow = self.fast, self.slow
+        if fast is None or slow is None:
             self.fast = self.slow = self.close
             self.bars = 1
             return None
-        before = self.fast - self.slow
-        self.fast += self.alpha_fast * (self.close - self.fast)
-        self.slow += self.alpha_slow * (self.close - self.slow)
+        before = fast - slow
+        fast += self.alpha_fast * (self.close - fast)
+        slow += self.alpha_slow * (self.close - slow)
+        self.fast, self.slow = fast, slow
         self.bars += 1
-        after = self.fast - self.slow
+        after = fast - slow
         if self.bars <= self.warmup:
             return None
         if before <= 0 < after:

@@ -9,16 +9,16 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from tradingfloor.market.events import SpotTick
+from tradingfloor.market.events import Asset, SpotTick
 from tradingfloor.strategies.base import MarketView, Strategy
 from tradingfloor.strategies.intent import Intent
 from tradingfloor.strategies.params import VolumeSpikeParams
 
 
-class VolumeSpikeStrategy(Strategy):
+class VolumeSpikeStrategy(Strategy[VolumeSpikeParams]):
     name = "volumeSpike"
 
-    def __init__(self, params: VolumeSpikeParams, asset) -> None:
+    def __init__(self, params: VolumeSpikeParams, asset: Asset) -> None:
         super().__init__(params, asset)
         self.window_ms = params.windowSeconds * 1000
         self.baseline_ms = params.baselineSeconds * 1000

@@ -61,7 +61,8 @@ class RiskLimits:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> RiskLimits:
-        return cls(**{k: (Decimal(v) if isinstance(v, str) else v) for k, v in d.items()})
+        kwargs: dict[str, Any] = {k: (Decimal(v) if isinstance(v, str) else v) for k, v in d.items()}
+        return cls(**kwargs)
 
 
 class FloorCapital(Protocol):

@@ -20,7 +20,7 @@ def market_info_to_json(info: MarketInfo) -> dict[str, Any]:
 
 
 def market_info_from_json(d: dict[str, Any]) -> MarketInfo:
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     for f in fields(MarketInfo):
         if f.name not in d:
             continue
