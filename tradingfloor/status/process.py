@@ -37,10 +37,11 @@ async def load_resource(kind: str, manifest: Path | None, resource: str | None, 
         if len(found) != 1:
             raise ManifestError(f"{manifest}: expected exactly one {kind}, found {len(found)}")
         return found[0]
-    from kubernetes_asyncio import client, config
+    from kubernetes_asyncio import client
 
-    config.load_incluster_config()
-    async with client.ApiClient() as api:
+    from tradingfloor.kubeclient import load_configuration  # in-cluster, KUBECONFIG or FLOOR_KUBE_SERVER
+
+    async with client.ApiClient(await load_configuration()) as api:
         doc = await client.CustomObjectsApi(api).get_namespaced_custom_object(
             "tradingfloor.dev", "v1alpha1", namespace, PLURALS[kind], resource
         )

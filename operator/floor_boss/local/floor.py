@@ -103,11 +103,10 @@ def floor_capital(agents: list[repo.AgentRow]) -> Decimal:
 
 
 def _market_series(agents: list[repo.AgentRow]) -> set[tuple[str, str]]:
-    return {
-        (a.spec["market"]["asset"], a.spec["market"].get("interval", "15m"))
-        for a in agents
-        if a.kind == "TraderAgent" and a.spec.get("lifecycle") != "Retired"
-    }
+    # the same "series needed" rule as the operator's collector Pods (floor_boss.collectors)
+    from floor_boss.collectors import series_needed
+
+    return {(s.asset, s.interval) for s in series_needed(a.spec for a in agents if a.kind == "TraderAgent")}
 
 
 # How long a verdict must hold, and between clones: durations of the market's life, not the machine's

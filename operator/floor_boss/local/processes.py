@@ -14,9 +14,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tradingfloor.decisions.kinds import COMMANDS
 from tradingfloor.services.lifetime import die_with_parent
-
-KIND_COMMAND = {"TraderAgent": "trader", "Auditor": "auditor", "Monitor": "monitor"}
 
 
 @dataclass
@@ -56,7 +55,7 @@ class AgentProcesses:
                     "-m",
                     "tradingfloor.cli",
                     "agent",
-                    KIND_COMMAND[kind],
+                    COMMANDS[kind],
                     "--manifest",
                     str(manifest),
                     "--metrics-port",
