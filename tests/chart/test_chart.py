@@ -67,6 +67,7 @@ def test_default_render_has_the_expected_objects(rendered):
             ("ConfigMap", f"{RELEASE}-trading-floor-dashboard-floor-overview"),
             ("ServiceMonitor", OPERATOR),
             ("PodMonitor", f"{RELEASE}-trading-floor-agents"),
+            ("PodMonitor", f"{RELEASE}-trading-floor-collectors"),
             ("PrometheusRule", f"{RELEASE}-trading-floor"),
         ]
     )
@@ -358,7 +359,8 @@ def test_operator_gets_exactly_what_it_uses(rendered):
     }
     pods = {("", "pods", v) for v in ("get", "list", "watch", "create", "delete")}
     events = {("", "events", v) for v in ("create", "patch")}
-    assert grants == crs | status | pods | events | {("tradingfloor.dev", "traderagents", "create")}
+    claims = {("", "persistentvolumeclaims", v) for v in ("get", "create")}  # traders' journal claims
+    assert grants == crs | status | pods | events | claims | {("tradingfloor.dev", "traderagents", "create")}
     assert not any(resource == "secrets" for _, resource, _ in grants)
     # The Floor Boss disables kopf's scanning, so nothing cluster-scoped by default.
     assert not find(rendered, "ClusterRole") and not find(rendered, "ClusterRoleBinding")

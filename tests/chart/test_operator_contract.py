@@ -97,7 +97,7 @@ def test_agent_pods_fit_the_chart(rendered, monkeypatch, kind):
             assert ref["name"] == secret["metadata"]["name"] and ref["key"] in secret["stringData"], env
 
     # Scraping: the PodMonitor selects the Pod and finds its port by name.
-    monitor = one(rendered, "PodMonitor")
+    monitor = one(rendered, "PodMonitor", f"{RELEASE}-trading-floor-agents")
     assert monitor["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports["metrics"] == 9100

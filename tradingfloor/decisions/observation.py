@@ -26,6 +26,7 @@ class Instance:
     started_at: datetime | None = None
     deleting: bool = False
     detail: str = ""  # why it ended, e.g. "exit code 1" or "OOMKilled"
+    waiting: str = ""  # why a pending instance is not starting, e.g. "ImagePullBackOff"
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,9 @@ class FloorPolicy(BaseModel):
     )
     api_error_rate: float = Field(0.20, gt=0, le=1)
     api_min_requests: int = Field(20, ge=1, description="Requests needed before the error rate counts.")
+    database_failures_to_open: int = Field(
+        3, ge=1, description="Consecutive failed database probes before DatabaseUnreachable opens."
+    )
 
     # --- heartbeats ---
     heartbeat_misses: int = Field(3, ge=1, description="Missed heartbeat windows before a restart.")

@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-KIND_COMMAND = {"TraderAgent": "trader", "Auditor": "auditor", "Monitor": "monitor"}
+from tradingfloor.decisions.kinds import COMMANDS
+from tradingfloor.services.lifetime import die_with_parent
 
 
 @dataclass
@@ -54,7 +55,7 @@ class AgentProcesses:
                     "-m",
                     "tradingfloor.cli",
                     "agent",
-                    KIND_COMMAND[kind],
+                    COMMANDS[kind],
                     "--manifest",
                     str(manifest),
                     "--metrics-port",
@@ -65,6 +66,7 @@ class AgentProcesses:
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, **self.env, "FLOOR_AGENT_NAME": agent},
                 start_new_session=True,
+                preexec_fn=die_with_parent(signal.SIGTERM),  # a SIGKILLed floor takes its agents along
             )
         finally:
             log.close()

@@ -63,6 +63,18 @@ class LocalStore:
     async def agents(self) -> list[repo.AgentRow]:
         return await repo.list_agents(self.pool)
 
+    async def reachable(self, timeout: float = 5.0) -> bool:
+        """A real probe: PostgreSQL answers ``SELECT 1`` through the pool within ``timeout``."""
+        import asyncio
+
+        try:
+            async with asyncio.timeout(timeout):
+                async with self.pool.acquire() as conn:
+                    await conn.fetchval("SELECT 1")
+        except Exception:  # refused, reset, timed out, pool closing: all mean "not reachable now"
+            return False
+        return True
+
     async def set_lifecycle(self, name: str, lifecycle: str) -> None:
         agent = await repo.get_agent(self.pool, name)
         if agent is None or agent.spec.get("lifecycle") == lifecycle:
