@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from floor_boss.admission_kube import admission_refusal
 from floor_boss.collector_pods import KubeCollectors
 from floor_boss.heartbeats import Heartbeats
 from floor_boss.kube import Kube, KubeError
@@ -200,6 +201,10 @@ class FloorBoss:
 
     # --- the Platform verbs -----------------------------------------------------------------------
     async def start_instance(self, agent: AgentRecord, name: str) -> bool:
+        refused = await admission_refusal(self.kube, agent.ref, self.settings.agent_image)
+        if refused:  # no Pod for a foreign image or an unlabelled Secret (admission.py); retried with backoff
+            await self.kube.post_event(agent.ref, "Warning", "AdmissionRefused", refused)
+            return True
         if self.settings.journal_storage_size and agent.kind == "TraderAgent":
             await self.kube.create_pvc(journal_claim(agent.ref, self.settings))  # 409: already there
         return await self.kube.create_pod(build_pod(agent.ref, name, self.settings))
