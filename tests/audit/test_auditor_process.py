@@ -27,7 +27,7 @@ async def test_auditor_process_runs_and_reports(audit_db, redis_url, tmp_path):
     pool = await create_pool(audit_db)
     await upsert_agent(pool, "auditor-1", "Auditor", {"checkIntervalSeconds": 1})
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": audit_db, "REDIS_URL": redis_url}
+    env = {**os.environ, "DATABASE_URL": audit_db, "REDIS_URL": redis_url, "FLOOR_STATE_DIR": str(tmp_path)}
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

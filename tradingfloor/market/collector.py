@@ -116,6 +116,7 @@ class Collector:
         self._completions: set[asyncio.Task] = set()
         self._last_flush = time.monotonic()
         self.stream: MarketStream | None = None
+        self.spot: RtdsSpotStream | None = None  # read by the collector's metrics exporter
         self.api = ApiCounter(f"collector:{asset}:{interval}")
         self._feeds_counted: dict[str, tuple[int, int, int]] = {}  # feed -> (connects, failures, reconnects)
 
@@ -171,6 +172,7 @@ class Collector:
                     backoff_base=self.backoff_base,
                 )
                 tasks.append(asyncio.create_task(self._pump(spot, queue)))
+                self.spot = spot
             stopper = asyncio.create_task(stop.wait())
             try:
                 while not stop.is_set():

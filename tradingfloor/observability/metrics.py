@@ -66,6 +66,23 @@ MARKET_LAST_EVENT = Gauge(
     "tradingfloor_market_last_event_timestamp_seconds", "Unix time of the newest market event.", ["source"]
 )
 
+# --- the collector process (``floor collector``; one per market series) ---------------------------
+COLLECTOR_UP = Gauge("tradingfloor_collector_up", "1 while the series' collector runs.", ["series"])
+COLLECTOR_PUBLISHED = Counter(
+    "tradingfloor_collector_events_published_total", "Normalized events published to Redis.", ["series"]
+)
+COLLECTOR_ARCHIVED = Counter(
+    "tradingfloor_collector_events_archived_total", "Events archived to PostgreSQL.", ["series"]
+)
+COLLECTOR_ARCHIVE_FAILURES = Counter(
+    "tradingfloor_collector_archive_failures_total",
+    "Archive batches that failed (kept for retry).",
+    ["series"],
+)
+COLLECTOR_BACKLOG = Gauge(
+    "tradingfloor_collector_archive_backlog_events", "Events waiting to be archived.", ["series"]
+)
+
 # --- Floor Boss (operator and local supervisor) --------------------------------------------------
 RECONCILES = Counter(
     "floorboss_reconciles_total", "Reconcile passes, by kind and result.", ["kind", "result"]
