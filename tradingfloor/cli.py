@@ -29,6 +29,7 @@ AREA_COMMANDS = [
     "floor_agents.commands",  # agent, audit, report
     "floor_boss.commands",  # operator
     "floor_boss.local.commands",  # up, status
+    "tradingfloor.status.commands",  # explain
 ]
 
 

@@ -71,6 +71,7 @@ def test_default_render_has_the_expected_objects(rendered):
             ("ConfigMap", f"{RELEASE}-trading-floor-dashboard-floor-overview"),
             ("ServiceMonitor", OPERATOR),
             ("PodMonitor", f"{RELEASE}-trading-floor-agents"),
+            ("PodMonitor", f"{RELEASE}-trading-floor-collectors"),
             ("PrometheusRule", f"{RELEASE}-trading-floor"),
         ]
     )

@@ -364,7 +364,7 @@ def test_service_monitor_scrapes_the_operator_metrics_port(rendered):
 def test_pod_monitor_selects_the_agent_pods_the_operator_creates(rendered):
     from floor_boss.pods import METRICS_PORT, agent_labels
 
-    monitor = one(rendered, "PodMonitor")
+    monitor = one(rendered, "PodMonitor", f"{RELEASE}-trading-floor-agents")
     for kind in ("TraderAgent", "Auditor", "Monitor"):
         assert monitor["spec"]["selector"]["matchLabels"].items() <= agent_labels(kind, "x").items(), kind
     agent_pod_labels = agent_labels("TraderAgent", "momentum-btc")
@@ -382,6 +382,17 @@ def test_pod_monitor_selects_the_agent_pods_the_operator_creates(rendered):
         "agent": [meta("tradingfloor.dev/agent")],
         "agent_kind": [meta("tradingfloor.dev/kind")],
     }
+
+
+def test_pod_monitor_selects_the_collector_pods_the_operator_creates(rendered):
+    from floor_boss.collectors import Series, collector_pod
+    from floor_boss.settings import BossSettings
+
+    monitor = one(rendered, "PodMonitor", f"{RELEASE}-trading-floor-collectors")
+    pod = collector_pod(Series("BTC", "15m"), NAMESPACE, BossSettings())
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    assert endpoint["port"] in {p["name"] for p in pod["spec"]["containers"][0]["ports"]}
 
 
 # --- dashboards ----------------------------------------------------------------------------------------

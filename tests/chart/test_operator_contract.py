@@ -100,7 +100,7 @@ def test_agent_pods_fit_the_chart(rendered, monkeypatch, kind):
     assert audit_env == ({"AUDIT_HMAC_KEY", "AUDIT_HEAD_CONFIGMAP"} if kind == "Auditor" else set())
 
     # Scraping: the PodMonitor selects the Pod and finds its port by name.
-    monitor = one(rendered, "PodMonitor")
+    monitor = one(rendered, "PodMonitor", f"{RELEASE}-trading-floor-agents")
     assert monitor["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports["metrics"] == 9100

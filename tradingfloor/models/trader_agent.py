@@ -109,21 +109,35 @@ class TraderAgentSpec(SpecModel):
         return parse_params(self.strategy, self.params)
 
 
+class SharpeTrackStatus(StatusModel):
+    """Per-trade, non-annualized Sharpe with what the Deflated Sharpe needs (tradingfloor.analytics.performance)."""
+
+    sharpe: str | None = None
+    periods: int = 0
+    skew: str | None = None
+    kurtosis: str | None = None
+
+
 class Performance(StatusModel):
     """Written by the agent itself (low frequency). Numbers are strings: status avoids floats."""
 
+    # Every figure is defined once, in tradingfloor.analytics.performance.
+
     reportedAt: datetime | None = None
+    capital: str | None = None
     trades: int = 0
     wins: int = 0
     losses: int = 0
     winRate: str | None = None
     winRateLow: str | None = None
+    breakEvenWinRate: str | None = None
     pnl: str | None = None
     dailyPnl: str | None = None
     equity: str | None = None
     exposure: str | None = None
     sharpe: str | None = None
     sortino: str | None = None
+    sharpeTrack: SharpeTrackStatus | None = None
     maxDrawdown: str | None = None
     drawdown: str | None = None
     profitFactor: str | None = None
@@ -136,6 +150,7 @@ class Decision(StatusModel):
     action: str
     reason: str
     at: datetime
+    evidence: dict[str, str] | None = None  # numbers and thresholds behind it (decisions/evidence.py)
 
 
 class TraderAgentStatus(WorkloadStatus):

@@ -51,6 +51,14 @@ MARKET_FRAMES = Counter("tradingfloor_market_frames_total", "Market WebSocket fr
 MARKET_MALFORMED = Counter(
     "tradingfloor_market_malformed_frames_total", "Frames rejected as malformed.", ["source", "reason"]
 )
+MARKET_ROUNDS_FOUND = Counter(
+    "tradingfloor_market_rounds_found_total",
+    "Rounds of a series found, by path (new_market from the feed, discovery through Gamma).",
+    ["series", "path"],
+)
+MARKET_DEAD_LETTERED = Counter(
+    "tradingfloor_market_dead_lettered_total", "Market-data rows the archive refused and set aside.", ["kind"]
+)
 MARKET_RECONNECTS = Counter(
     "tradingfloor_market_reconnects_total", "Market WebSocket reconnects.", ["source"]
 )

@@ -127,6 +127,19 @@ def market_clock_policy(policy: FloorPolicy, speed: float) -> FloorPolicy:
     return policy.model_copy(update={name: getattr(policy, name) / speed for name in MARKET_DURATIONS})
 
 
+ROUND_MS = 15 * 60 * 1000
+RESUME_LEAD_MS = 5 * 60 * 1000  # spot history the strategies' lookbacks need before the first round
+
+
+def resume_ms(stored_ms: int) -> int:
+    """Where a resumed simulated market starts: its stored clock, moved forward to five market
+    minutes before the next round when that is later. The round in progress at the stop cannot be
+    listed again (its opening price is gone), so the time before the next round would only be
+    waiting; never earlier than the stored clock, which the traders' restored clocks have reached."""
+    next_round = -(-stored_ms // ROUND_MS) * ROUND_MS
+    return max(stored_ms, next_round - RESUME_LEAD_MS)
+
+
 def read_market_clock(state_dir: Path) -> int | None:
     """The simulated market's time (ms) when the floor last ran, if it ran a simulator."""
     try:
@@ -288,7 +301,9 @@ class Floor:
         stored = read_market_clock(opts.state_dir)
         # A resumed floor continues its market where it stopped: the agents' restored clocks are
         # there, so they trade in the first round instead of idling until the market catches up.
-        start_ms = stored if stored is not None else (int(time.time() * 1000) // 900_000) * 900_000
+        start_ms = (
+            resume_ms(stored) if stored is not None else (int(time.time() * 1000) // ROUND_MS) * ROUND_MS
+        )
         handle = await start_simulator(
             "127.0.0.1", 0, SimConfig(seed=opts.seed, pattern=opts.pattern, start_ms=start_ms), opts.speed
         )
@@ -334,8 +349,8 @@ class Floor:
                 wait = 1.0
                 for event in self.services.check(now):
                     await self._service_event(event)
-                if self.services.is_up("postgres"):
-                    try:
+                try:
+                    if self.services.is_up("postgres"):
                         await self._flush_events(store)
                         if now - manifests_seen >= MANIFEST_POLL_SECONDS:
                             manifests_seen = now
@@ -343,11 +358,13 @@ class Floor:
                                 await self._apply_manifests(store)
                         self._agents = await store.agents()
                         self._ensure_collectors(self._agents, svc)
-                        if self.services.is_up("redis") and now >= self._heartbeat_grace_until:
-                            wait = await supervisor.reconcile()
-                        self._recovered()
-                    except Exception as exc:  # a service went away mid-pass: said once, retried
-                        self._failed(exc)
+                    # without PostgreSQL the supervisor holds its pass and counts toward its database
+                    # breaker; without Redis (or just after it is back) no heartbeat can be judged
+                    if self.services.is_up("redis") and now >= self._heartbeat_grace_until:
+                        wait = await supervisor.reconcile()
+                    self._recovered()
+                except Exception as exc:  # a service went away mid-pass: said once, retried
+                    self._failed(exc)
                 self._publish()
                 if self._sim is not None and now - clock_saved >= 1.0:
                     with contextlib.suppress(OSError):
