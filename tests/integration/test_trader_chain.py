@@ -16,10 +16,12 @@ import yaml
 
 from floor_agents.auditor import verify
 from floor_agents.auditor.audit_pass import Auditor, BookCache
+from floor_agents.auditor.heads import advance_head
 from floor_agents.monitor.floor_pass import run_pass as monitor_pass
 from floor_agents.monitor.performance import AlertThresholds
 from tests.agent.conftest import MANIFEST, AgentProcess, wait_for
 from tradingfloor.audit.checks import Thresholds
+from tradingfloor.audit.heads import FileHeadStore, local_head_path
 from tradingfloor.market.collector import Collector, CollectorUrls
 from tradingfloor.persistence import repositories as repo
 from tradingfloor.persistence.db import create_pool
@@ -123,7 +125,8 @@ async def test_trader_fills_and_trades_reach_auditor_monitor_and_verify(
 
         # one auditor pass: exactly the trader's fills and trades, each once; the book of every
         # taker fill is known, and the trader's own records pass every check
-        auditor = Auditor("chain-auditor", Thresholds(), books=books)
+        audit_key = b"chain-test-audit-key-0123456789abcdef"  # the Auditor's Secret
+        auditor = Auditor("chain-auditor", Thresholds(), books=books, key=audit_key)
         stats = await auditor.run_pass(pool)
         assert stats.checked == len(fills) + len(trades)
         subjects = {
@@ -145,6 +148,9 @@ async def test_trader_fills_and_trades_reach_auditor_monitor_and_verify(
         assert status["performance"]["trades"] == len(trades)
 
         monkeypatch.setenv("FLOOR_STATE_DIR", str(tmp_path / "state"))
+        monkeypatch.setenv("AUDIT_HMAC_KEY", audit_key.decode())
+        # what the Auditor does after a pass: export the chain head outside the database
+        await advance_head(pool, FileHeadStore(local_head_path(tmp_path / "state")), audit_key)
         assert await asyncio.to_thread(verify.main, db_url) == 0  # `floor audit verify`
     finally:
         await pool.close()
