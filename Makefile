@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: up test install bench crds lint clean
+.PHONY: up test test-fast install bench crds lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,13 +25,19 @@ up: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The pure parts only (tests marked unit by tests/markers.py: no server, no process).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m unit -q $(PYTEST_ARGS)
+
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-# Style, then the import layers of docs/architecture.md (.importlinter).
+# Style, types (mypy: strict for the pure core, see pyproject.toml), then the import layers of
+# docs/architecture.md (.importlinter).
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
 crds: $(STAMP)

@@ -64,13 +64,14 @@ async def bench(redis_url: str, rounds: int, speed: float) -> None:
     to_order: list[float] = []
     to_decision: list[float] = []
     current = [0]
-    submit = runtime.engine.broker.submit
+    observe_decision = runtime.engine.before_submit
 
-    def timed_submit(order, books, now_ms):
+    def time_to_order() -> None:
         to_order.append((time.perf_counter_ns() - current[0]) / 1e6)
-        return submit(order, books, now_ms)
+        if observe_decision is not None:
+            observe_decision()
 
-    runtime.engine.broker.submit = timed_submit
+    runtime.engine.before_submit = time_to_order
     ch = channel("BTC", "5m")
     pub, sub = aioredis.from_url(redis_url), aioredis.from_url(redis_url)
     pubsub = sub.pubsub(ignore_subscribe_messages=True)

@@ -22,6 +22,7 @@ from eth_account import Account
 
 from tests.brokers.clob_stub import ClobStub
 from tradingfloor.brokers import make_broker
+from tradingfloor.brokers.live import LiveBroker
 from tradingfloor.market.events import MarketInfo
 from tradingfloor.models.trader_agent import TraderAgentSpec
 from tradingfloor.settings import Settings
@@ -45,6 +46,7 @@ def main(n: int = 300) -> None:
             strategy="momentum", market={"asset": "BTC"}, mode="live", credentialsSecretRef={"name": "k"}
         )
         broker = make_broker(spec, settings, Ledger(D(1000)))
+        assert isinstance(broker, LiveBroker)  # the spec is live and every key is set
         info = MarketInfo(
             "0xbench",
             "btc-updown-15m-bench",

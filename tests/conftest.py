@@ -84,3 +84,13 @@ async def redis_url(redis_server):
     await client.flushdb()
     await client.aclose()
     return url
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test unit, integration or e2e by what it uses (tests/markers.py)."""
+    from tests.markers import speed_marker
+
+    tests_root = Path(__file__).resolve().parent
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        item.add_marker(speed_marker(Path(str(item.path)), fixtures, tests_root))

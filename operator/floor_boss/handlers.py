@@ -34,6 +34,12 @@ class _State:
 STATE = _State()
 
 
+def boss_settings() -> BossSettings:
+    if STATE.settings is None:
+        raise RuntimeError("build_registry(settings) must run before the operator starts")
+    return STATE.settings
+
+
 def boss() -> FloorBoss:
     if STATE.boss is None:
         raise kopf.TemporaryError("the Floor Boss is still starting", delay=1)
@@ -41,7 +47,7 @@ def boss() -> FloorBoss:
 
 
 async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
-    cfg = STATE.settings
+    cfg = boss_settings()
     settings.persistence.finalizer = f"{PREFIX}/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -73,7 +79,7 @@ async def cleanup(**_: Any) -> None:
 
 
 def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-    cfg = STATE.settings
+    cfg = boss_settings()
     if cfg.kube_server:
         return kopf.ConnectionInfo(server=cfg.kube_server, insecure=True, default_namespace="default")
     return kopf.login_with_service_account(**kwargs)
@@ -82,7 +88,7 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 # --- agents: every watch event (spec, status, labels) kicks a level-based reconcile -------------
 def _watch_agents(registry: kopf.OperatorRegistry, plural: str, resync_seconds: float) -> None:
     @kopf.on.event(GROUP, "v1alpha1", plural, registry=registry, id=f"{plural}-event")
-    async def agent_event(body: kopf.Body, event: dict, **_: Any) -> None:
+    async def agent_event(body: kopf.Body, event: kopf.RawEvent, **_: Any) -> None:
         runtime = boss()
         key = runtime.remember(body, deleted=event.get("type") == "DELETED")
         if event.get("type") != "DELETED":
@@ -96,13 +102,13 @@ def _watch_agents(registry: kopf.OperatorRegistry, plural: str, resync_seconds: 
 
 
 # --- the index of child Pods: pod events update it and wake the owner -------------------------
-async def pod_event(body: kopf.Body, event: dict, **_: Any) -> None:
+async def pod_event(body: kopf.Body, event: kopf.RawEvent, **_: Any) -> None:
     labels = body.metadata.labels
-    kind, owner = labels.get(LABEL_KIND), _owner_name(body)
-    if kind not in PLURALS or owner is None:
+    kind, owner, namespace = labels.get(LABEL_KIND), _owner_name(body), body.metadata.namespace
+    if kind not in PLURALS or owner is None or namespace is None:
         return
     runtime = boss()
-    key = (kind, body.metadata.namespace, owner)
+    key = (kind, namespace, owner)
     runtime.remember_pod(key, body, deleted=event.get("type") == "DELETED")
     runtime.kick(key)
 

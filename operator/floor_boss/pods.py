@@ -9,6 +9,7 @@ from typing import Any
 
 from floor_boss.settings import BossSettings
 from tradingfloor.decisions import Instance
+from tradingfloor.decisions.observation import InstanceState
 from tradingfloor.models.common import GROUP
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -17,7 +18,12 @@ LABEL_KIND = f"{GROUP}/kind"
 LABEL_AGENT = f"{GROUP}/agent"
 METRICS_PORT = 9100
 COMMANDS = {"TraderAgent": "trader", "Auditor": "auditor", "Monitor": "monitor"}
-_PHASES = {"Pending": "pending", "Running": "running", "Succeeded": "succeeded", "Failed": "failed"}
+_PHASES: dict[str, InstanceState] = {
+    "Pending": "pending",
+    "Running": "running",
+    "Succeeded": "succeeded",
+    "Failed": "failed",
+}
 
 
 def label_value(name: str) -> str:
@@ -152,7 +158,7 @@ def pod_instance(pod: dict[str, Any]) -> Instance:
             detail = f"{ended.get('reason') or 'Terminated'}, exit code {ended.get('exitCode')}"
     return Instance(
         name=meta.get("name", ""),
-        state=_PHASES.get(status.get("phase", "Pending"), "pending"),  # type: ignore[arg-type]
+        state=_PHASES.get(status.get("phase", "Pending"), "pending"),
         started_at=_time(status.get("startTime")) or _time(meta.get("creationTimestamp")),
         deleting=bool(meta.get("deletionTimestamp")),
         detail=detail,

@@ -35,17 +35,10 @@ from tradingfloor.decisions.draft import OWNED_STATUS_FIELDS
 from tradingfloor.decisions.evolution import LABEL_ROOT, root_from_labels
 from tradingfloor.decisions.performance import number
 from tradingfloor.decisions.status import EXHAUSTED, is_true, set_condition
-from tradingfloor.models.auditor import AuditorSpec, AuditorStatus
-from tradingfloor.models.monitor import MonitorSpec, MonitorStatus
-from tradingfloor.models.trader_agent import TraderAgentSpec, TraderAgentStatus
+from tradingfloor.models.manifests import KINDS, SPEC_AND_STATUS
 from tradingfloor.observability import metrics
 
 log = logging.getLogger("floor_boss")
-MODELS = {
-    "TraderAgent": (TraderAgentSpec, TraderAgentStatus),
-    "Auditor": (AuditorSpec, AuditorStatus),
-    "Monitor": (MonitorSpec, MonitorStatus),
-}
 Key = tuple[str, str, str]  # kind, namespace, name
 
 
@@ -149,7 +142,7 @@ class FloorBoss:
                 metrics.RECONCILE_DURATION.labels(kind).observe(time.perf_counter() - started)
 
     async def _reconcile(self, kind: str, key: Key, body: Mapping[str, Any]) -> str:
-        spec_model, status_model = MODELS[kind]
+        spec_model, status_model = SPEC_AND_STATUS[kind]
         raw_status = dict(body.get("status") or {})
         raw_status.update(self.written.get(key, {}))  # we are the only writer of the owned fields
         now = datetime.now(UTC)
@@ -161,7 +154,7 @@ class FloorBoss:
             return "invalid"
         meta = body["metadata"]
         obs = Observation(
-            kind=kind,
+            kind=KINDS[kind],
             name=key[2],
             spec=spec,
             status=status,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal as D
+from typing import Any
 
 import pytest
 
@@ -10,7 +11,7 @@ from tradingfloor.settings import Settings
 from tradingfloor.trading.ledger import Ledger
 from tradingfloor.trading.paper_broker import PaperBroker
 
-CREDS = dict(
+CREDS: dict[str, Any] = dict(
     polymarket_api_key="k",
     polymarket_secret="c2VjcmV0",
     polymarket_passphrase="p",

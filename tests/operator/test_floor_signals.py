@@ -13,8 +13,8 @@ from tradingfloor.bus import api_health
 async def test_api_error_rate_is_read_from_the_floors_buckets(redis_url):
     beats = Heartbeats(redis_url)
     try:
-        assert await _api_health(FloorBoss(BossSettings(), kube=None)) == (0, 0)  # type: ignore[arg-type]  # no Redis
-        boss = FloorBoss(BossSettings(), kube=None, heartbeats=beats)  # type: ignore[arg-type]
+        assert await _api_health(FloorBoss(BossSettings(), kube=None)) == (0, 0)  # no Redis
+        boss = FloorBoss(BossSettings(), kube=None, heartbeats=beats)
         assert await _api_health(boss) == (0, 0)
         await api_health.record(beats.client, 25, 2)
         await api_health.record(beats.client, 5, 5)  # a burst of failures

@@ -119,6 +119,6 @@ def test_no_pattern_gives_no_edge_after_fees():
 
 def test_bad_config_is_rejected_with_a_reason():
     with pytest.raises(ValueError, match="pattern"):
-        SimConfig(pattern="trend")  # type: ignore[arg-type]
+        SimConfig(pattern="trend")
     with pytest.raises(ValueError, match="initial price"):
         SimConfig(assets=("DOGE",))

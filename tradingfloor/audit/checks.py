@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, get_args
 
 from tradingfloor.trading.fees import taker_fee
 
@@ -40,7 +40,7 @@ Rule = Literal[
     "fee.schedule",
     "pnl.recompute",
 ]
-RULES: tuple[str, ...] = Rule.__args__  # type: ignore[attr-defined]
+RULES: tuple[str, ...] = get_args(Rule)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,7 @@ from tradingfloor.bus.api_health import ApiCounter
 from tradingfloor.market.book_view import BookView
 from tradingfloor.trading.fees import taker_fee
 from tradingfloor.trading.ledger import ZERO, Ledger
-from tradingfloor.trading.orders import Fill, Order, OrderResult, from_json, to_json
+from tradingfloor.trading.orders import Fill, Order, OrderResult, OrderStatus, from_json, to_json
 from tradingfloor.trading.paper_broker import BrokerConfig, OrderRejected, PaperBroker
 
 AMOUNT_QUANTUM = Decimal("0.000001")  # pUSD and outcome shares have 6 decimals
@@ -356,11 +356,11 @@ class LiveBroker(PaperBroker):
                 self.ledger.sell(f.token_id, f.size, f.price, f.fee, f.ts_ms)
 
     def _finish(
-        self, sub: Submission, status: str, fills: tuple[Fill, ...] = (), reason: str = ""
+        self, sub: Submission, status: OrderStatus, fills: tuple[Fill, ...] = (), reason: str = ""
     ) -> OrderResult:
         sub.state = "filled" if status == "filled" else ("rejected" if status == "rejected" else "cancelled")
         self.reserved.pop(sub.order.client_id, None)
-        return OrderResult(sub.order.client_id, status, fills, reason)  # type: ignore[arg-type]
+        return OrderResult(sub.order.client_id, status, fills, reason)
 
     def open_orders(self) -> list[Order]:
         return [s.order for s in self.open_submissions()]

@@ -38,7 +38,9 @@ def parse_rest_book(body: Any, verify_hash: bool = True) -> BookSnapshot:
         if expected != body["hash"]:
             raise BookHashMismatch(f"book hash mismatch for {str(body.get('asset_id'))[:16]}…")
     (snap,) = decode_message({**body, "event_type": "book"})
-    return snap  # type: ignore[return-value]
+    if not isinstance(snap, BookSnapshot):
+        raise FrameError(f"book response decoded as {type(snap).__name__}, not a book")
+    return snap
 
 
 class ClobRest:

@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tradingfloor.market.events import (
+    Asset,
     BestBidAsk,
     BookSnapshot,
     LastTrade,
@@ -27,13 +28,15 @@ from tradingfloor.market.events import (
     MarketResolved,
     NewMarket,
     PriceChange,
+    Side,
     SpotTick,
     TickSizeChange,
 )
 
 CONTROL_FRAMES = frozenset({"PONG", "NO NEW ASSETS", "PING"})
 UPDOWN_SLUG = re.compile(r"^(?P<asset>[a-z]+)-updown-(?P<interval>\d+[mhd])-(?P<start>\d+)$")
-SPOT_SYMBOLS = {
+_ASSETS: dict[str, Asset] = {"BTC": "BTC", "ETH": "ETH"}
+SPOT_SYMBOLS: dict[str, Asset] = {
     "btcusdt": "BTC",
     "ethusdt": "ETH",
     "btc/usd": "BTC",
@@ -118,7 +121,7 @@ def _ts(obj: dict, key: str = "timestamp") -> int:
     raise FrameError(f"{key} must be integer milliseconds, got {v!r}"[:120])
 
 
-def _side(obj: dict) -> str:
+def _side(obj: dict[str, Any]) -> Side:
     v = obj.get("side")
     if v == "BUY" or v == "SELL":
         return v
@@ -185,7 +188,7 @@ def _price_change(o: dict) -> list[MarketEvent]:
             PriceChange(
                 market_id=market,
                 token_id=legacy_asset or _str(e, "asset_id"),
-                side=_side(e),  # type: ignore[arg-type]
+                side=_side(e),
                 price=_price(e.get("price")),
                 size=_size(e.get("size")),
                 ts_ms=ts,
@@ -211,7 +214,7 @@ def _last_trade(o: dict) -> list[MarketEvent]:
             size=_size(o.get("size")),
             side=_side(o),
             ts_ms=_ts(o),
-            fee_rate_bps=fee_bps,  # type: ignore[arg-type]
+            fee_rate_bps=fee_bps,
         )
     ]
 
@@ -291,7 +294,8 @@ def _fee_schedule(o: dict, key: str) -> tuple[Decimal, int]:
 def _new_market(o: dict) -> list[MarketEvent]:
     slug = o.get("slug")
     m = UPDOWN_SLUG.match(slug) if type(slug) is str else None
-    if m is None or m["asset"].upper() not in ("BTC", "ETH"):
+    asset = _ASSETS.get(m["asset"].upper()) if m is not None else None
+    if m is None or asset is None or not isinstance(slug, str):
         return []  # another family's listing: not ours, not an error
     up, down = map_outcomes(o.get("outcomes"), o.get("clob_token_ids", o.get("assets_ids")), slug)
     rate, exponent = _fee_schedule(o, "fee_schedule")
@@ -300,8 +304,8 @@ def _new_market(o: dict) -> list[MarketEvent]:
     info = MarketInfo(
         market_id=_str(o, "market"),
         slug=slug,
-        asset=m["asset"].upper(),
-        interval=m["interval"],  # type: ignore[arg-type]
+        asset=asset,
+        interval=m["interval"],
         up_token_id=up,
         down_token_id=down,
         start_ms=start_ms,
@@ -400,7 +404,7 @@ def _spot_point(symbol: Any, p: dict) -> SpotTick:
     vol = p.get("volume")
     return SpotTick(
         asset=asset, price=price, ts_ms=_ts(p), volume=_size(vol, "volume") if vol is not None else _ZERO
-    )  # type: ignore[arg-type]
+    )
 
 
 def decode_spot_frame(raw: str | bytes) -> tuple[list[SpotTick], list[FrameError]]:

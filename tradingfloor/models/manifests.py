@@ -4,18 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import ValidationError
 
-from tradingfloor.models.auditor import Auditor
-from tradingfloor.models.common import API_VERSION
-from tradingfloor.models.monitor import Monitor
-from tradingfloor.models.trader_agent import TraderAgent
+from tradingfloor.models.auditor import Auditor, AuditorSpec, AuditorStatus
+from tradingfloor.models.common import API_VERSION, WorkloadStatus
+from tradingfloor.models.monitor import Monitor, MonitorSpec, MonitorStatus
+from tradingfloor.models.trader_agent import TraderAgent, TraderAgentSpec, TraderAgentStatus
 
 Resource = TraderAgent | Auditor | Monitor
 MODELS: dict[str, type[Resource]] = {"TraderAgent": TraderAgent, "Auditor": Auditor, "Monitor": Monitor}
+AgentKind = Literal["TraderAgent", "Auditor", "Monitor"]
+KINDS: dict[str, AgentKind] = {"TraderAgent": "TraderAgent", "Auditor": "Auditor", "Monitor": "Monitor"}
+AgentSpec = TraderAgentSpec | AuditorSpec | MonitorSpec
+# each kind's spec and status models, for code that holds a resource as plain spec and status dicts
+SPEC_AND_STATUS: dict[str, tuple[type[AgentSpec], type[WorkloadStatus]]] = {
+    "TraderAgent": (TraderAgentSpec, TraderAgentStatus),
+    "Auditor": (AuditorSpec, AuditorStatus),
+    "Monitor": (MonitorSpec, MonitorStatus),
+}
 
 
 class ManifestError(ValueError):

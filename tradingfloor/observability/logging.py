@@ -26,6 +26,7 @@ import itertools
 import logging
 import re
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -140,7 +141,7 @@ def redact_value(key: str | None, value: Any, *, _identifier: bool = False) -> A
 _UNCHECKED_KEYS = frozenset({"event", "level", "logger", "timestamp"})
 
 
-def redact(_logger: Any, _method: str, event_dict: dict) -> dict:
+def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
     return {k: redact_value(None if k in _UNCHECKED_KEYS else k, v) for k, v in event_dict.items()}
 
 

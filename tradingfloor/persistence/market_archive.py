@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import asyncpg
+
 from tradingfloor.market.codec import event_market, event_to_dict, event_token
 from tradingfloor.market.events import (
     BestBidAsk,
@@ -51,7 +53,7 @@ class PostgresSink:
 
     def __init__(self, database_url: str) -> None:
         self.url = database_url
-        self._conn = None
+        self._conn: asyncpg.Connection | None = None
 
     async def write(self, events: list[MarketEvent]) -> None:
         if self._conn is None or self._conn.is_closed():

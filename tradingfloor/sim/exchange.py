@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from tradingfloor.market.events import Side
 from tradingfloor.sim.model import MarketSimulator
 
 UNIT = Decimal(1_000_000)
@@ -29,7 +30,7 @@ class SimOrder:
     owner: str
     market: str
     token_id: str
-    side: str
+    side: Side
     price: Decimal
     size: Decimal
     order_type: str
@@ -188,10 +189,10 @@ class SimExchange:
             raise OrderRejected("INVALID_ORDER_ERROR", f"unknown token id {token[:20]!r}") from None
         if not rnd.open or rnd.closed:
             raise OrderRejected("MARKET_NOT_READY", "the market is not accepting orders")
-        side = o.get("side")
-        if side not in ("BUY", "SELL", 0, 1):
-            raise OrderRejected("INVALID_ORDER_ERROR", f"side must be BUY or SELL, got {side!r}")
-        side = "BUY" if side in ("BUY", 0) else "SELL"
+        raw_side = o.get("side")
+        if raw_side not in ("BUY", "SELL", 0, 1):
+            raise OrderRejected("INVALID_ORDER_ERROR", f"side must be BUY or SELL, got {raw_side!r}")
+        side: Side = "BUY" if raw_side in ("BUY", 0) else "SELL"
         try:
             maker, taker = Decimal(str(o["makerAmount"])), Decimal(str(o["takerAmount"]))
         except (KeyError, InvalidOperation):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from tradingfloor.market.book import OrderBook, book_summary_hash
 from tradingfloor.market.events import (
@@ -51,7 +52,7 @@ def book_message(
         neg_risk=info.neg_risk,
         last_trade_price=ltp,
     )
-    msg = {
+    msg: dict[str, Any] = {
         "market": info.market_id,
         "asset_id": book.token_id,
         "timestamp": str(ts_ms),

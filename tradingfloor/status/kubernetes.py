@@ -40,7 +40,7 @@ class KubernetesStatusSink:
                 PLURALS[kind],
                 name,
                 {"status": patch},
-                _content_type=MERGE_PATCH,
+                _content_type=MERGE_PATCH,  # type: ignore[call-arg]  # accepted via **kwargs; the shipped stub omits it
             )
         except client.ApiException as exc:
             if exc.status == 404:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from floor_agents.auditor.audit_pass import Auditor, BookCache
 from tradingfloor.audit.checks import Thresholds
+from tradingfloor.models.auditor import Auditor as AuditorResource
+from tradingfloor.models.manifests import ManifestError
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.observability.metrics import ERRORS
 from tradingfloor.persistence.repositories import list_agents
@@ -48,7 +50,10 @@ async def selected_agents(pool, match_labels: dict[str, str]) -> list[str] | Non
 
 async def run(manifest: Path | None, resource: str | None, namespace: str, metrics_port: int) -> None:
     async with AgentProcess("Auditor", manifest, resource, namespace, metrics_port) as proc:
-        spec = proc.resource_model.spec
+        model = proc.model
+        if not isinstance(model, AuditorResource):
+            raise ManifestError(f"{proc.name}: expected an Auditor, got a {model.kind}")
+        spec = model.spec
         books, wake = BookCache(), asyncio.Event()
         listener = asyncio.create_task(listen(proc.redis, books, wake, proc.stop)) if proc.redis else None
         auditor = Auditor(proc.name, Thresholds.from_spec(spec.thresholds), books=books)
@@ -59,7 +64,7 @@ async def run(manifest: Path | None, resource: str | None, namespace: str, metri
                     try:
                         auditor.agents = await selected_agents(proc.pool, spec.selector.matchLabels)
                         stats = await auditor.run_pass(proc.pool)
-                        await proc.sink.patch_status(
+                        await proc.status_sink.patch_status(
                             "Auditor", proc.name, {"audit": await auditor.summary(proc.pool)}
                         )
                         proc.health.healthy = True

@@ -77,7 +77,8 @@ def floor_lock(state_dir: Path):
 def read_manifests(path: Path) -> tuple[list[Resource], list[str]]:
     """Every valid manifest under ``path``, and a message for each file that is not (skipped, not fatal)."""
     files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
-    resources, errors = [], []
+    resources: list[Resource] = []
+    errors: list[str] = []
     for file in files:
         try:
             resources.extend(load_manifests(file))
@@ -125,6 +126,9 @@ class Floor:
         svc = await asyncio.to_thread(
             services.start_services, opts.state_dir, opts.database_url, opts.redis_url
         )
+        redis_url = svc.redis_url
+        if redis_url is None:  # start_services starts a Redis unless told not to
+            raise RuntimeError("the local floor needs Redis and none was started")
         sim = pool = redis = supervisor = None
         try:
             from redis import asyncio as aioredis
@@ -134,10 +138,10 @@ class Floor:
 
             await migrate(svc.database_url)
             pool = await create_pool(svc.database_url, max_size=4)
-            redis = aioredis.Redis.from_url(svc.redis_url)
+            redis = aioredis.Redis.from_url(redis_url)
             env = {
                 "DATABASE_URL": svc.database_url,
-                "REDIS_URL": svc.redis_url,
+                "REDIS_URL": redis_url,
                 "FLOOR_STATE_DIR": str(opts.state_dir.resolve()),
                 "TRADER_REPORT_INTERVAL": "10",
                 "HEARTBEAT_INTERVAL": os.environ.get("HEARTBEAT_INTERVAL", "10"),
@@ -162,7 +166,7 @@ class Floor:
             processes = AgentProcesses(opts.state_dir, env)
             supervisor = LocalSupervisor(store, processes, redis, opts.state_dir / "manifests", opts.policy)
             self.supervisor = supervisor
-            await self._loop(store, supervisor, svc.redis_url, svc.database_url, urls)
+            await self._loop(store, supervisor, redis_url, svc.database_url, urls)
         finally:
             if supervisor is not None:
                 await asyncio.to_thread(supervisor.shutdown)
@@ -195,12 +199,15 @@ class Floor:
                 "POLYMARKET_CLOB_URL": s.clob_url,
                 "POLYMARKET_WS_URL": s.market_ws_url,
             }
-        from tradingfloor.sim.model import SimConfig
+        from tradingfloor.sim.model import SimConfig, parse_pattern
         from tradingfloor.sim.server import start_simulator
 
         start_ms = (int(time.time() * 1000) // 900_000) * 900_000  # today's 15-minute grid
         handle = await start_simulator(
-            "127.0.0.1", 0, SimConfig(seed=opts.seed, pattern=opts.pattern, start_ms=start_ms), opts.speed
+            "127.0.0.1",
+            0,
+            SimConfig(seed=opts.seed, pattern=parse_pattern(opts.pattern), start_ms=start_ms),
+            opts.speed,
         )
         self._say(
             f"simulator on {handle.url} (speed ×{opts.speed:g}, seed {opts.seed}, pattern {opts.pattern})"

@@ -32,7 +32,7 @@ from tradingfloor.decisions import (
     floor_pnl,
     open_breakers,
 )
-from tradingfloor.models.manifests import MODELS
+from tradingfloor.models.manifests import KINDS, SPEC_AND_STATUS
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.observability.metrics import CIRCUIT_BREAKER_OPEN, DECISIONS, MANAGED, RECONCILES, RESTARTS
 from tradingfloor.persistence.repositories import AgentRow
@@ -87,7 +87,8 @@ class LocalSupervisor:
 
     async def heartbeats(self, names: list[str]) -> dict[str, datetime]:
         """The last beat of each agent that has a live heartbeat (``tradingfloor.bus.heartbeats``)."""
-        return {name: _utc(info.ts) for name, info in (await read_heartbeats(self.redis, names)).items()}  # type: ignore[misc]
+        beats = await read_heartbeats(self.redis, names)
+        return {name: at for name, info in beats.items() if (at := _utc(info.ts)) is not None}
 
     async def api_health(self) -> ApiHealth:
         """The floor's venue calls and failures over the last minutes (``tradingfloor.bus.api_health``)."""
@@ -113,9 +114,9 @@ class LocalSupervisor:
         )
 
     def observe(self, agent: AgentRow, agents: list[AgentRow], beats: dict[str, datetime]) -> Observation:
-        model = MODELS[agent.kind]
-        spec = model.model_fields["spec"].annotation.model_validate(agent.spec)
-        status = model.model_fields["status"].annotation.__args__[0].model_validate(agent.status or {})
+        spec_model, status_model = SPEC_AND_STATUS[agent.kind]
+        spec = spec_model.model_validate(agent.spec)
+        status = status_model.model_validate(agent.status or {})
         states = self.processes.poll()
         instances = tuple(
             instance_of(states[i]) for i in sorted(self.instances.get(agent.name, ())) if i in states
@@ -133,7 +134,7 @@ class LocalSupervisor:
             if a.kind == "TraderAgent" and root_from_parents(a.name, parents) == root
         )
         return Observation(
-            kind=agent.kind,
+            kind=KINDS[agent.kind],
             name=agent.name,
             spec=spec,
             status=status,
