@@ -18,7 +18,12 @@ commands.add_typer(audit_app, name="audit")
 ManifestOpt = typer.Option(None, "--manifest", "-f", help="The agent's manifest file (local floor).")
 ResourceOpt = typer.Option(None, "--resource", help="The agent's custom resource name (Kubernetes).")
 NamespaceOpt = typer.Option("default", "--namespace", help="Namespace of --resource.")
-MetricsPortOpt = typer.Option(9100, "--metrics-port", help="Port for /metrics and /healthz (0 = off).")
+StateDirOpt = typer.Option(
+    None, "--state-dir", envvar="FLOOR_STATE_DIR", help="The local floor's data folder (default var/)."
+)
+MetricsPortOpt = typer.Option(
+    9100, "--metrics-port", envvar="METRICS_PORT", help="Port for /metrics and /healthz (0 = off)."
+)
 
 
 def _source(manifest: Path | None, resource: str | None) -> None:
@@ -53,20 +58,24 @@ def audit_verify(
     database_url: str | None = typer.Option(
         None, envvar="DATABASE_URL", help="PostgreSQL URL (default: the local floor's)."
     ),
+    state_dir: Path | None = StateDirOpt,
 ) -> None:
     """Prove the audit log's hash chain intact, or name the first bad entry (exit 1)."""
     from floor_agents.auditor.verify import main
 
-    raise typer.Exit(main(database_url=database_url))
+    raise typer.Exit(main(database_url=database_url, state_dir=state_dir))
 
 
 @commands.command("report")
 def report(
     hourly: bool = typer.Option(False, "--hourly"),
     daily: bool = typer.Option(False, "--daily"),
-    out: Path = typer.Option(Path("reports"), help="Folder for the report and its pictures."),
+    out: Path | None = typer.Option(
+        None, help="Folder for the report and its pictures (default: <state dir>/reports)."
+    ),
     fmt: str = typer.Option("markdown", "--format", help="markdown or html"),
     database_url: str | None = typer.Option(None, envvar="DATABASE_URL"),
+    state_dir: Path | None = StateDirOpt,
 ) -> None:
     """Write an hourly or daily performance report with equity and drawdown pictures."""
     if hourly == daily:
@@ -74,5 +83,11 @@ def report(
     from floor_agents.monitor.report import main
 
     raise typer.Exit(
-        main(window="hourly" if hourly else "daily", out=out, fmt=fmt, database_url=database_url)
+        main(
+            window="hourly" if hourly else "daily",
+            out=out,
+            fmt=fmt,
+            database_url=database_url,
+            state_dir=state_dir,
+        )
     )

@@ -62,7 +62,7 @@ def test_clean_trade_passes_every_rule():
 def test_fee_mismatch_is_flagged():
     ex = fill(fee="0.01")
     assert rules(ex) == ["fee.schedule"]
-    assert expected_fee(ex, SCHEDULE) == D("0.15613")  # 10 × 0.25 × (0.51·0.49)² = 0.1561250, half up
+    assert expected_fee(ex, SCHEDULE) == D("0.15612")  # 10 × 0.25 × (0.51·0.49)² = 0.1561250, floored
     assert rules(fill(liquidity="maker", fee="0.001")) == ["fee.schedule"]  # makers pay nothing
 
 
@@ -72,6 +72,30 @@ def test_price_off_the_book_is_flagged():
     )
     assert [v.rule for v in violations] == ["book.price"]
     assert violations[0].details["expected"] == "0.510000" and violations[0].trade_id == "t1"
+
+
+def test_a_one_tick_walk_at_sub_cent_prices_is_not_a_violation():
+    """At $0.003 one tick of $0.001 is 3 333 bps: the bps tolerance alone would flag every walk."""
+    cheap = BookLevels((), ((D("0.003"), D("100")), (D("0.004"), D("900"))))
+    walked = audit_execution(
+        fill(price="0.004", size="100"),
+        limits=LIMITS,
+        before=AccountState(),
+        book=cheap,
+        schedule=SCHEDULE,
+        thresholds=TH,
+    )
+    assert [v.rule for v in walked if v.rule.startswith("book")] == []
+    two_ticks = audit_execution(
+        fill(price="0.005", size="100"),
+        limits=LIMITS,
+        before=AccountState(),
+        book=cheap,
+        schedule=SCHEDULE,
+        thresholds=TH,
+    )
+    assert [v.rule for v in two_ticks if v.rule.startswith("book")] == ["book.price"]
+    assert two_ticks[0].details["deviation_ticks"] == "2.0"
 
 
 def test_size_beyond_the_book_is_flagged():

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from floor_boss.local.commands import parse_duration
 from floor_boss.local.dashboard import floor_totals, render, rows_from_agents
-from floor_boss.local.floor import read_manifests
+from floor_boss.local.manifest_watch import ManifestWatch
 from floor_boss.local.processes import ProcessState
 from floor_boss.local.store import LocalStore, write_manifest
 from floor_boss.local.supervisor import instance_of, root_from_parents
@@ -36,8 +36,9 @@ def momentum_doc() -> dict:
 
 
 async def test_manifests_are_applied_once_and_decisions_survive(store):
-    resources, errors = read_manifests(EXAMPLES)
-    assert errors == []
+    scan = ManifestWatch(EXAMPLES).scan()
+    resources = scan.resources
+    assert scan.new_errors == {}
     applied = await store.apply_manifests(resources)
     assert sorted(applied) == sorted(f"created {r.kind}/{r.metadata['name']}" for r in resources)
     # the Floor Boss pauses an agent; re-reading the unchanged files must not undo that
@@ -89,9 +90,10 @@ def test_bad_manifest_files_are_reported_not_fatal(tmp_path):
     (tmp_path / "bad.yaml").write_text(
         (EXAMPLES / "momentum-btc.yaml").read_text().replace("strategy: momentum", "strategy: astrology")
     )
-    resources, errors = read_manifests(tmp_path)
-    assert [r.kind for r in resources] == ["Monitor"]
-    assert len(errors) == 1 and "bad.yaml" in errors[0] and "strategy" in errors[0]
+    scan = ManifestWatch(tmp_path).scan()
+    assert [r.kind for r in scan.resources] == ["Monitor"]
+    (error,) = scan.new_errors.values()
+    assert "bad.yaml" in error and "strategy" in error
 
 
 def test_instances_lineage_and_durations():
@@ -160,8 +162,7 @@ def test_dashboard_renders_every_agent_and_totals():
 async def test_floor_capital_is_the_active_traders_capital(store):
     from floor_boss.local.floor import floor_capital
 
-    resources, _ = read_manifests(EXAMPLES)
-    await store.apply_manifests(resources)
+    await store.apply_manifests(ManifestWatch(EXAMPLES).scan().resources)
     assert floor_capital(await store.agents()) == 1000 + 1000 + 1500  # the three example traders
     await store.set_lifecycle("volume-spike-eth", "Retired")
     assert floor_capital(await store.agents()) == 2000

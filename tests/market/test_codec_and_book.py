@@ -287,7 +287,7 @@ def test_gamma_market_parsing_maps_by_label_and_reads_per_market_fields():
     assert info.price_to_beat == D("118234.51") and not info.neg_risk and info.version == "v1"
     with pytest.raises(MarketNotReady):
         parse_gamma_market({**GAMMA, "clobTokenIds": "[]"})
-    with pytest.raises(FrameError, match="feeSchedule"):
-        parse_gamma_market({k: v for k, v in GAMMA.items() if k != "feeSchedule"})
+    # no feeSchedule (Gamma before mid-2026): the round is kept, at the category's documented rate
+    assert parse_gamma_market({k: v for k, v in GAMMA.items() if k != "feeSchedule"}).fee_rate == D("0.072")
     with pytest.raises(FrameError, match="Up/Down"):
         parse_gamma_market({**GAMMA, "outcomes": '["Yes", "No"]'})

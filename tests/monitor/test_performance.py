@@ -65,3 +65,19 @@ def test_report_files(tmp_path):
         pngs = sorted(p.name for p in (tmp_path / fmt).glob("*.png"))
         assert len(pngs) == 2 and all(name in text for name in pngs)
         assert all((tmp_path / fmt / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in pngs)
+
+
+def test_report_labels_its_clock_and_shows_undefined_statistics_as_a_dash(tmp_path):
+    one = agent_metrics("solo", D(1000), trades("solo", ["10"]), NOW)
+    page = write_report(
+        "hourly", NOW - timedelta(hours=1), NOW, [one], one, [], tmp_path, "markdown", simulated=True
+    )
+    assert "market-" in page.name
+    text = page.read_text()
+    assert "market clock (simulated floor)" in text
+    row = next(line for line in text.splitlines() if line.startswith("| solo |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    sharpe, sortino, psr = cells[7], cells[8], cells[11]
+    assert (sharpe, sortino, psr) == ("–", "–", "–")  # one trade has no spread: undefined, not 0
+    wall = write_report("hourly", NOW - timedelta(hours=1), NOW, [one], one, [], tmp_path / "w", "markdown")
+    assert "wall clock" in wall.read_text() and "market-" not in wall.name

@@ -52,8 +52,10 @@ def test_rounds_resolve_by_the_end_twap_against_the_price_to_beat():
         if isinstance(ev, SpotTick):
             spot.append((ev.ts_ms, ev.price))
         elif isinstance(ev, NewMarket):
+            # announced when its book opens (before the start), updated with the price to beat at it
+            assert (ev.info.price_to_beat is not None) == (ev.ts_ms >= ev.info.start_ms)
+            assert ev.info.fee_rate == Decimal("0.07")
             infos[ev.info.market_id] = ev.info
-            assert ev.info.price_to_beat is not None and ev.info.fee_rate == Decimal("0.07")
         elif isinstance(ev, BookSnapshot):
             books.setdefault(ev.token_id, OrderBook()).apply_snapshot(ev)
         elif isinstance(ev, PriceChange):

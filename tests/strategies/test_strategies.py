@@ -110,3 +110,16 @@ def test_strategy_state_round_trips():
     t = create_strategy("momentum", {}, "BTC")
     t.load_state(s.state())
     assert t.state() == s.state()
+
+
+def test_no_entry_below_the_minimum_price_unless_the_manifest_lowers_it():
+    cheap = View(
+        books={
+            INFO.up_token_id: StaticBook([("0.002", "900")], [("0.004", "900")]),
+            INFO.down_token_id: StaticBook([("0.996", "900")], [("0.998", "900")]),
+        }
+    )
+    rising = ramp(400, per_step=0.6 / 100 / 300)
+    assert feed(create_strategy("momentum", {}, "BTC"), cheap, rising) == []  # default minEntryPrice 0.05
+    (i,) = feed(create_strategy("momentum", {"minEntryPrice": "0.001"}, "BTC"), cheap, rising)
+    assert i.outcome == "Up"

@@ -35,8 +35,11 @@ def test_break_even_matches_research():
     assert break_even_probability(D("0.50"), D("0.07"), 1) == D("0.5175")
 
 
-def test_fee_rounds_to_five_decimals_with_minimum():
-    assert taker_fee(D("0.01"), D("0.01"), D("0.07"), 1) == D("0.00001")
+def test_fee_is_floored_to_five_decimals_like_the_venue():
+    # 0.01 share at 0.01: 0.00000693 → below the smallest fee the venue charges (0.00001): no fee
+    assert taker_fee(D("0.01"), D("0.01"), D("0.07"), 1) == 0
+    # 1 share at 0.03: 0.002037 → 0.00203 (half-up would give 0.00204)
+    assert taker_fee(D(1), D("0.03"), D("0.07"), 1) == D("0.00203")
     assert taker_fee(D(0), D("0.5"), D("0.07"), 1) == 0
     assert taker_fee(D(10), D("0.5"), D(0), 1) == 0
 
@@ -66,4 +69,4 @@ def test_fee_matches_formula(shares, price_cents, rate, exponent):
     if exact == 0:
         assert fee == 0
     else:
-        assert abs(fee - exact) <= D("0.000005") or fee == D("0.00001")
+        assert D(0) <= exact - fee < D("0.00001")

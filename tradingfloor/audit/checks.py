@@ -7,7 +7,8 @@ Rules (the names appear in violations, metrics and the audit log):
 * ``risk.max_concurrent``— a BUY opening a new position while maxConcurrentTrades are open
 * ``risk.daily_loss``    — a BUY after the day's loss already reached capital × dailyLossLimitBps
 * ``book.price``         — a taker fill's price off the book's volume-weighted price for its size
-                           by more than maxPriceDeviationBps
+                           by more than maxPriceDeviationBps *and* more than max_price_deviation_ticks
+                           price ticks (at $0.003 one tick is 3 333 bps: a one-tick walk is not a fault)
 * ``book.size``          — a taker fill larger than the depth the book showed on its side
 * ``fee.schedule``       — fee differs from the market's schedule by more than feeTolerance
 * ``pnl.recompute``      — a closed trade's reported gross P&L differs from the one recomputed from
@@ -93,9 +94,15 @@ class RiskLimits:
         )
 
 
+def venue_tick(price: Decimal) -> Decimal:
+    """Polymarket's price tick: a tenth of a cent near the extremes (below 0.04, above 0.96), else a cent."""
+    return Decimal("0.001") if price < Decimal("0.04") or price > Decimal("0.96") else Decimal("0.01")
+
+
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     max_price_deviation_bps: int = 100
+    max_price_deviation_ticks: int = 1  # a walk this many ticks deep is never a violation
     pnl_tolerance: Decimal = Decimal("0.01")
     fee_tolerance: Decimal = Decimal("0.00001")
 
@@ -103,9 +110,9 @@ class Thresholds:
     def from_spec(cls, thresholds) -> Thresholds:
         """From an Auditor ``spec.thresholds``."""
         return cls(
-            thresholds.maxPriceDeviationBps,
-            Decimal(thresholds.pnlTolerance),
-            Decimal(thresholds.feeTolerance),
+            max_price_deviation_bps=thresholds.maxPriceDeviationBps,
+            pnl_tolerance=Decimal(thresholds.pnlTolerance),
+            fee_tolerance=Decimal(thresholds.feeTolerance),
         )
 
 
@@ -255,15 +262,19 @@ def check_book(ex: Execution, book: BookLevels, thresholds: Thresholds) -> list[
         )
         return out
     deviation_bps = abs(ex.price - expected) / expected * BPS
-    if deviation_bps > thresholds.max_price_deviation_bps:
+    ticks = abs(ex.price - expected) / venue_tick(expected)
+    if deviation_bps > thresholds.max_price_deviation_bps and ticks > thresholds.max_price_deviation_ticks:
         out.append(
             _violation(
                 "book.price",
                 ex,
-                f"fill price {ex.price} is {deviation_bps:.1f} bps from the book's {expected:.6f} (max {thresholds.max_price_deviation_bps})",
+                f"fill price {ex.price} is {deviation_bps:.1f} bps ({ticks:.1f} ticks) from the book's "
+                f"{expected:.6f} (max {thresholds.max_price_deviation_bps} bps or "
+                f"{thresholds.max_price_deviation_ticks} tick)",
                 price=ex.price,
                 expected=expected.quantize(Decimal("0.000001")),
                 deviation_bps=deviation_bps.quantize(Decimal("0.1")),
+                deviation_ticks=ticks.quantize(Decimal("0.1")),
             )
         )
     return out

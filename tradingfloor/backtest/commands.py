@@ -26,7 +26,12 @@ def backtest(
     sweep: str = typer.Option("", help="'grid' or 'random': sweep the first strategy's parameters."),
     grid: list[str] = typer.Option(None, "--grid", help="For --sweep grid: key=v1,v2 (repeatable)."),
     variants: int = typer.Option(20, help="For --sweep random: number of variations."),
-    out: Path = typer.Option(Path("backtest-report"), help="Folder for report.json and equity.png."),
+    out: Path | None = typer.Option(
+        None, help="Folder for report.json and equity.png (default: <state dir>/backtest-report)."
+    ),
+    state_dir: Path = typer.Option(
+        Path("var"), "--state-dir", envvar="FLOOR_STATE_DIR", help="The floor's data folder."
+    ),
 ) -> None:
     """Replay market events through strategy, sizing, risk and the paper broker; write a report."""
     from decimal import Decimal
@@ -97,8 +102,10 @@ def backtest(
         "capital": capital,
         "latency_ms": latency_ms,
     }
-    json_path, png_path = write_report(result, out, meta, verdict)
-    print_summary(result)
+    from tradingfloor.console import make_console
+
+    json_path, png_path = write_report(result, out or state_dir / "backtest-report", meta, verdict)
+    print_summary(result, make_console())  # piped: the whole table, never cut to 80 columns
     if verdict:
         typer.echo(
             f"sweep winner {verdict['winner']}: per-trade Sharpe {verdict['sharpe_per_trade']:.3f} over "

@@ -82,6 +82,7 @@ def print_summary(result: BacktestResult, console=None) -> None:
         title=f"Backtest — {result.events:,} events in {result.seconds:.1f} s "
         f"({result.events_per_second:,.0f} events/s)",
         caption=SHARPE_NOTE,
+        expand=False,
     )
     for col in (
         "agent",

@@ -38,6 +38,12 @@ def clob_client(
     )
 
 
+def user_ws_url(settings: Settings) -> str:
+    """The venue's authenticated user channel: the market channel's sibling (``…/ws/user``)."""
+    base, sep, _ = settings.market_ws_url.rstrip("/").rpartition("/")
+    return f"{base}/user" if sep else settings.market_ws_url
+
+
 def make_broker(
     spec,
     settings: Settings,
@@ -48,14 +54,28 @@ def make_broker(
     request_timeout_s: float = 5.0,
     signature_type: int | None = None,
     funder: str | None = None,
+    user_ws_url: str | None = None,
 ) -> PaperBroker:
     """The paper broker for ``mode: paper``. For ``mode: live`` the live broker, or
     :class:`~tradingfloor.brokers.guard.LiveTradingRefused` naming each missing key — a live
-    manifest never silently trades on paper."""
+    manifest never silently trades on paper. With ``user_ws_url`` the live broker takes fills from
+    the venue's user channel there (a consumer thread started here), REST reconciliation backing it."""
     if spec.mode != "live":
         return PaperBroker(ledger, config)
     require_live_allowed(spec, settings)
     from tradingfloor.brokers.live import LiveBroker
 
     client = clob_client(settings, signature_type=signature_type, funder=funder)
-    return LiveBroker(ledger, client, config=config, journal=journal, request_timeout_s=request_timeout_s)
+    broker = LiveBroker(ledger, client, config=config, journal=journal, request_timeout_s=request_timeout_s)
+    if user_ws_url:
+        from tradingfloor.brokers.user_channel import UserChannel
+
+        broker.attach_user_channel(
+            UserChannel(
+                user_ws_url,
+                settings.polymarket_api_key or "",
+                settings.polymarket_secret or "",
+                settings.polymarket_passphrase or "",
+            ).start()
+        )
+    return broker

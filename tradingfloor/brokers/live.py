@@ -8,11 +8,17 @@ CLOB client (``py_clob_client_v2``).
 * Every order is signed once. Its EIP-712 hash (the venue's order id) and the signed payload are kept
   in :attr:`submissions` and handed to ``journal`` *before* the HTTP call, so a crash or a timeout
   leaves enough to find the order again.
-* A submission that timed out (or met a 5xx or a network error) is **unknown**, never rejected: it
-  stays pending and :meth:`reconcile` asks the venue by hash; an order the venue has never seen is
-  re-posted byte for byte (the same hash, so the venue cannot take it twice).
-* Fills come from the venue's matched sizes (POST response, or ``size_matched`` on reconcile); taker
-  fees are computed from the market's own fee schedule.
+* A submission that timed out (or met a 5xx or a network error), and the venue's asynchronous answer
+  (``success`` without a ``status``; trade ids perhaps without hashes), are **unknown**, never
+  rejected nor final: the order stays pending and :meth:`reconcile` asks the venue by hash. An
+  order the venue does not list and never traded is re-posted byte for byte (the same hash, so the
+  venue cannot take it twice); if the venue then says it has it, it was closed unfilled.
+* Fills are booked per venue trade, each once (by trade id): from the authenticated user channel
+  (:meth:`attach_user_channel`), from ``/data/trades`` when reconciling (the venue lists only open
+  orders at ``/data/order``, so a closed order's fills are found by its trades), or — when no trade
+  record can be had — from a POST answer's matched amounts. Taker fees follow the market's own
+  schedule; makers pay nothing. Every (re)connection of the user channel triggers a full reconcile.
+* A cancel counts only when the venue lists the order as cancelled.
 * The client is synchronous (it blocks on HTTP): the agent calls a live broker from a worker thread.
 * Every venue call counts in :attr:`api` (:class:`~tradingfloor.bus.api_health.ApiCounter`; a network
   error, a timeout, a 5xx or a 429 as an error), which the agent flushes to the floor's API-health
@@ -28,7 +34,7 @@ from typing import Any
 
 import httpx
 from py_clob_client_v2 import ClobClient, OrderArgsV2, PartialCreateOrderOptions
-from py_clob_client_v2.clob_types import OrderPayload
+from py_clob_client_v2.clob_types import OrderPayload, TradeParams
 from py_clob_client_v2.config import get_contract_config
 from py_clob_client_v2.exceptions import PolyApiException, PolyException
 from py_clob_client_v2.http_helpers import helpers as clob_http
@@ -37,17 +43,22 @@ from py_clob_client_v2.order_utils.model.order_data_v2 import OrderV2, SignedOrd
 from py_clob_client_v2.order_utils.model.side import Side as ClobSide
 from py_clob_client_v2.order_utils.model.signature_type_v2 import SignatureTypeV2
 
+from tradingfloor.brokers.user_channel import CONNECTED, TRADE_FAILED, UserChannel, fill_of, order_ids_in
 from tradingfloor.bus.api_health import ApiCounter
 from tradingfloor.market.book_view import BookView
+from tradingfloor.observability.logging import get_logger
 from tradingfloor.trading.fees import taker_fee
 from tradingfloor.trading.ledger import ZERO, Ledger
 from tradingfloor.trading.orders import Fill, Order, OrderResult, OrderStatus, from_json, to_json
 from tradingfloor.trading.paper_broker import BrokerConfig, OrderRejected, PaperBroker
 
+log = get_logger("tradingfloor.brokers.live")
 AMOUNT_QUANTUM = Decimal("0.000001")  # pUSD and outcome shares have 6 decimals
+DUST = Decimal("0.01")  # the venue truncates matched sizes to cents: this much short is filled
 ORDER_VERSION = 2  # CLOB V2 exchange (EIP-712 domain version "2")
 _TERMINAL = ("filled", "rejected", "cancelled")
 _DUPLICATE_MARKERS = ("INVALID_ORDER_DUPLICATED", "duplicate")
+_CLOSED_STATUSES = ("MATCHED", "CANCELED", "CANCELLED", "UNMATCHED", "EXPIRED")
 
 
 def metadata_for(client_id: str) -> str:
@@ -91,6 +102,8 @@ class Submission:
     state: str = "unknown"  # unknown | resting | pending | filled | cancelled | rejected
     matched: Decimal = ZERO  # shares already booked as fills
     rested: bool = False  # seen resting on the book: later fills are maker fills
+    trade_ids: list[str] = dataclasses.field(default_factory=list)  # venue trades already booked
+    untraded: Decimal = ZERO  # shares booked from an order's matched size, before its trades were seen
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -101,6 +114,8 @@ class Submission:
             "state": self.state,
             "matched": str(self.matched),
             "rested": self.rested,
+            "trade_ids": list(self.trade_ids),
+            "untraded": str(self.untraded),
         }
 
     @classmethod
@@ -113,6 +128,8 @@ class Submission:
             d["state"],
             Decimal(d["matched"]),
             bool(d["rested"]),
+            list(d.get("trade_ids", [])),
+            Decimal(d.get("untraded", "0")),
         )
 
 
@@ -150,6 +167,9 @@ class LiveBroker(PaperBroker):
         self.journal = journal
         self.reconcile_every_ms = reconcile_every_ms
         self.submissions: dict[str, Submission] = {}
+        self.by_hash: dict[str, Submission] = {}
+        self.user_channel: UserChannel | None = None
+        self._reconcile_all = False  # the user channel (re)connected: ask the venue about everything
         self._last_reconcile_ms = 0
         self.api = ApiCounter("live-broker")
         # The client shares one module-level httpx client; its timeout decides when a POST is "unknown".
@@ -180,6 +200,7 @@ class LiveBroker(PaperBroker):
         if order.side == "BUY":
             self.reserved[order.client_id] = self._max_cost(order)
         self.submissions[order.client_id] = sub
+        self.by_hash[sub.order_hash] = sub
         if self.journal is not None:
             self.journal(sub)  # the intent is durable before anything leaves the process
         result = self._post(sub, now_ms)
@@ -204,7 +225,7 @@ class LiveBroker(PaperBroker):
             order, order_hash(signed, self.chain_id, info.neg_risk), signed_to_json(signed), info.neg_risk
         )
 
-    def _post(self, sub: Submission, now_ms: int) -> OrderResult:
+    def _post(self, sub: Submission, now_ms: int, *, reposting: bool = False) -> OrderResult:
         cid = sub.order.client_id
         try:
             response = self._call(self.client.post_order, signed_from_json(sub.signed), sub.order.order_type)
@@ -218,32 +239,146 @@ class LiveBroker(PaperBroker):
         if not isinstance(response, dict) or not response.get("success", False):
             text = _error_text(response)
             if any(m in text for m in _DUPLICATE_MARKERS):
+                if reposting:  # not listed, no trades of it, yet the venue has it: closed unfilled
+                    return self._finish(sub, "cancelled", reason="venue closed the order unfilled")
                 sub.state = "unknown"  # the venue already has it: find out what became of it
                 return OrderResult(cid, "pending", reason="venue reports a duplicate; reconciling")
             return self._finish(sub, "rejected", reason=text)
         return self._apply_post_response(sub, response, now_ms)
 
     def _apply_post_response(self, sub: Submission, response: dict[str, Any], now_ms: int) -> OrderResult:
-        status = str(response.get("status", "")).lower()
+        cid = sub.order.client_id
+        status = str(response.get("status") or "").lower()
+        if not status:  # processed asynchronously: accepted, fate unknown until reconciled
+            sub.state = "unknown"
+            return OrderResult(cid, "pending", reason="venue answered asynchronously; reconciling by hash")
         shares, notional = _matched_amounts(sub.order.side, response)
-        fills = self._fills_for(sub, shares, notional / shares if shares > 0 else sub.order.price, now_ms)
-        if status == "matched" or sub.matched >= sub.order.size:
+        trade_ids = [str(t) for t in response.get("tradeIDs") or []]
+        fills: tuple[Fill, ...] = ()
+        if shares > 0:
+            fills = self._recover_trades(sub, now_ms, only=set(trade_ids)) if trade_ids else ()
+            if not fills:  # no trade records to be had: book the answer's amounts once
+                fills = self._fills_for(sub, shares, notional / shares, now_ms)
+                sub.trade_ids.extend(trade_ids)
+        if self._is_filled(sub):
             return self._finish(sub, "filled", fills)
-        if status == "live":
+        if status == "matched" and sub.order.order_type in ("FAK", "FOK"):
+            return self._finish(sub, "partial", fills, reason="venue killed the unmatched rest")
+        if status in ("live", "matched"):  # the rest of a GTC/GTD rests on the book
             sub.state, sub.rested = "resting", True
-            return OrderResult(sub.order.client_id, "resting", fills)
+            return OrderResult(cid, "resting", fills)
         if status == "delayed":
             sub.state = "pending"
-            return OrderResult(sub.order.client_id, "pending", fills, reason="venue delayed the match")
-        return self._finish(
-            sub, "partial" if fills else "cancelled", fills, reason=f"venue status {status or 'unmatched'}"
-        )
+            return OrderResult(cid, "pending", fills, reason="venue delayed the match")
+        return self._finish(sub, "partial" if fills else "cancelled", fills, reason=f"venue status {status}")
+
+    def _is_filled(self, sub: Submission) -> bool:
+        return sub.order.size - sub.matched < DUST
+
+    def _recover_trades(
+        self, sub: Submission, now_ms: int, *, only: set[str] | None = None
+    ) -> tuple[Fill, ...]:
+        """Book the order's venue trades not booked yet (``only``: just these ids), from
+        ``/data/trades``; nothing when the venue cannot be asked now."""
+        try:
+            trades = self._call(
+                self.client.get_trades,
+                TradeParams(market=sub.order.market_id, asset_id=sub.order.token_id),
+            )
+        except PolyApiException:
+            return ()
+        fills: tuple[Fill, ...] = ()
+        for trade in trades if isinstance(trades, list) else []:
+            if only is not None and str(trade.get("id")) not in only:
+                continue
+            fills += self._book_trade(sub, trade, now_ms)
+        return fills
+
+    def _book_trade(self, sub: Submission, trade: dict[str, Any], now_ms: int) -> tuple[Fill, ...]:
+        part = fill_of(trade, sub.order_hash)
+        if part is None or part.trade_id in sub.trade_ids:
+            return ()
+        if part.status == TRADE_FAILED:  # the match did not settle: nothing changed hands
+            log.warning("venue_trade_failed", order_hash=sub.order_hash, trade_id=part.trade_id)
+            return ()
+        sub.trade_ids.append(part.trade_id)
+        if sub.state == "unknown":
+            sub.state = "pending"  # the venue has it: never re-post
+        absorbed = min(sub.untraded, part.size)  # already booked from the order's matched size
+        sub.untraded -= absorbed
+        return self._fills_for(sub, part.size - absorbed, part.price, now_ms, maker=part.liquidity == "maker")
+
+    # --- the user channel -----------------------------------------------------------------
+    def attach_user_channel(self, channel: UserChannel) -> None:
+        """Take order and trade updates from ``channel`` (started by the caller); each
+        (re)connection makes the next :meth:`advance` reconcile every open order by REST."""
+        self.user_channel = channel
+
+    def close(self) -> None:
+        """Stop the user-channel consumer (if any); open orders stay at the venue."""
+        if self.user_channel is not None:
+            self.user_channel.stop()
+
+    def _drain_user_channel(self, now_ms: int) -> list[OrderResult]:
+        results: list[OrderResult] = []
+        if self.user_channel is None:
+            return results
+        updates = self.user_channel.updates
+        while not updates.empty():
+            msg = updates.get_nowait()
+            if msg == CONNECTED:
+                self._reconcile_all = True
+            elif isinstance(msg, dict):
+                results.extend(self._on_user_message(msg, now_ms))
+        return results
+
+    def _on_user_message(self, msg: dict[str, Any], now_ms: int) -> list[OrderResult]:
+        if msg.get("event_type") == "trade":
+            return self._on_trade_message(msg, now_ms)
+        return self._on_order_message(msg, now_ms)
+
+    def _on_trade_message(self, msg: dict[str, Any], now_ms: int) -> list[OrderResult]:
+        out = []
+        for oid in order_ids_in(msg):
+            sub = self.by_hash.get(oid)
+            if sub is None or sub.state in _TERMINAL:
+                continue
+            fills = self._book_trade(sub, msg, now_ms)
+            if fills:
+                out.append(self._progress(sub, fills))
+        return out
+
+    def _on_order_message(self, msg: dict[str, Any], now_ms: int) -> list[OrderResult]:
+        sub = self.by_hash.get(str(msg.get("id")))
+        if sub is None or sub.state in _TERMINAL:
+            return []
+        status = str(msg.get("status", "")).upper()
+        if status == "LIVE":
+            newly_resting = sub.state != "resting"
+            sub.state, sub.rested = "resting", True
+            return [OrderResult(sub.order.client_id, "resting")] if newly_resting else []
+        if status in _CLOSED_STATUSES:
+            fills: tuple[Fill, ...] = ()
+            if Decimal(str(msg.get("size_matched") or "0")) > sub.matched:
+                fills = self._recover_trades(sub, now_ms)  # trades the channel has not shown yet
+            if self._is_filled(sub):
+                return [self._finish(sub, "filled", fills)]
+            return [self._finish(sub, "partial" if fills else "cancelled", fills, f"venue status {status}")]
+        return []
+
+    def _progress(self, sub: Submission, fills: tuple[Fill, ...]) -> OrderResult:
+        if self._is_filled(sub):
+            return self._finish(sub, "filled", fills)
+        return OrderResult(sub.order.client_id, "resting" if sub.state == "resting" else "pending", fills)
 
     # --- reconciliation -----------------------------------------------------------------
     def advance(self, now_ms: int, books: Mapping[str, BookView]) -> list[OrderResult]:
-        if now_ms - self._last_reconcile_ms < self.reconcile_every_ms or not self.open_submissions():
-            return []
-        return self.reconcile(now_ms)
+        results = self._drain_user_channel(now_ms)
+        due = now_ms - self._last_reconcile_ms >= self.reconcile_every_ms
+        if (due or self._reconcile_all) and self.open_submissions():
+            results += self.reconcile(now_ms)
+        self._sync_pending()
+        return results
 
     def open_submissions(self) -> list[Submission]:
         return [s for s in self.submissions.values() if s.state not in _TERMINAL]
@@ -251,6 +386,7 @@ class LiveBroker(PaperBroker):
     def reconcile(self, now_ms: int) -> list[OrderResult]:
         """Ask the venue about every order not known to be finished; book any new fills."""
         self._last_reconcile_ms = now_ms
+        self._reconcile_all = False
         results = []
         for sub in self.open_submissions():
             result = self._reconcile_one(sub, now_ms)
@@ -272,22 +408,35 @@ class LiveBroker(PaperBroker):
             if exc.status_code != 404:
                 return None  # still unknown; ask again next time
             venue = None
-        if not venue:
-            if sub.state == "unknown":  # never arrived: resend the very same signed order
-                return self._post(sub, now_ms)
-            return None
-        matched = Decimal(str(venue.get("size_matched", "0")))
-        price = Decimal(str(venue.get("price", sub.order.price)))
-        fills = self._fills_for(sub, matched - sub.matched, price, now_ms)
-        status = str(venue.get("status", "")).upper()
-        if sub.matched >= sub.order.size or status == "MATCHED":
+        listed = isinstance(venue, dict) and bool(venue.get("id"))
+        fills: tuple[Fill, ...] = ()
+        if not listed or Decimal(str(venue.get("size_matched") or "0")) > sub.matched:
+            fills = self._recover_trades(sub, now_ms)
+        status = str(venue.get("status", "")).upper() if listed else ""
+        if status in _CLOSED_STATUSES:  # a closed order listed after all: its own figures are final
+            left = Decimal(str(venue.get("size_matched") or "0")) - sub.matched
+            if left > 0:  # no trade records for them: book the order's matched size at its price
+                price = Decimal(str(venue.get("price", sub.order.price)))
+                fills += self._fills_for(sub, left, price, now_ms)
+            if self._is_filled(sub) or status == "MATCHED":
+                return self._finish(sub, "filled", fills)
+            return self._finish(sub, "partial" if fills else "cancelled", fills, f"venue status {status}")
+        if self._is_filled(sub):
             return self._finish(sub, "filled", fills)
-        if status in ("CANCELED", "CANCELLED", "UNMATCHED", "EXPIRED"):
-            return self._finish(
-                sub, "partial" if fills else "cancelled", fills, reason=f"venue status {status}"
-            )
+        if not listed:  # the venue lists open orders only: this one is closed, or never arrived
+            if sub.trade_ids or sub.state == "resting":
+                return self._finish(
+                    sub, "partial" if fills else "cancelled", fills, "no longer open at the venue"
+                )
+            return self._post(sub, now_ms, reposting=True)  # the very same signed order
         if status == "LIVE":
-            newly_resting = not sub.rested
+            left = Decimal(str(venue.get("size_matched") or "0")) - sub.matched
+            if left > 0:  # its trades cannot be had now: book the matched size once, absorb them later
+                price = Decimal(str(venue.get("price", sub.order.price)))
+                more = self._fills_for(sub, left, price, now_ms)
+                sub.untraded += sum((f.size for f in more), ZERO)
+                fills += more
+            newly_resting = sub.state != "resting"
             sub.state, sub.rested = "resting", True
             if fills or newly_resting:
                 return OrderResult(sub.order.client_id, "resting", fills)
@@ -303,6 +452,7 @@ class LiveBroker(PaperBroker):
         sub.state = "unknown"
         self.seen.add(sub.order.client_id)
         self.submissions[sub.order.client_id] = sub
+        self.by_hash[sub.order_hash] = sub
         if sub.order.side == "BUY":
             self.reserved[sub.order.client_id] = self._max_cost(sub.order)
         self._sync_pending()
@@ -312,20 +462,29 @@ class LiveBroker(PaperBroker):
         if sub is None or sub.state in _TERMINAL:
             return False
         try:
-            self._call(self.client.cancel_order, OrderPayload(orderID=sub.order_hash))
+            answer = self._call(self.client.cancel_order, OrderPayload(orderID=sub.order_hash))
         except PolyApiException:
             return False  # reconciliation will tell whether it is still open
-        return True
+        # only the venue's word counts: {"canceled": [ids], "not_canceled": {id: reason}}
+        canceled = isinstance(answer, dict) and sub.order_hash in (answer.get("canceled") or [])
+        if not canceled:
+            reason = (
+                (answer.get("not_canceled") or {}).get(sub.order_hash) if isinstance(answer, dict) else answer
+            )
+            log.info("venue_did_not_cancel", order_hash=sub.order_hash, reason=str(reason))
+        return canceled
 
     # --- bookkeeping ----------------------------------------------------------------------
-    def _fills_for(self, sub: Submission, shares: Decimal, price: Decimal, now_ms: int) -> tuple[Fill, ...]:
+    def _fills_for(
+        self, sub: Submission, shares: Decimal, price: Decimal, now_ms: int, *, maker: bool | None = None
+    ) -> tuple[Fill, ...]:
         shares = shares.quantize(AMOUNT_QUANTUM, rounding=ROUND_DOWN)
         if shares <= 0:
             return ()
         price = price.quantize(AMOUNT_QUANTUM)
         o = sub.order
         info = self.markets[o.market_id]
-        maker = sub.rested
+        maker = sub.rested if maker is None else maker
         fee = ZERO if maker else taker_fee(shares, price, info.fee_rate, info.fee_exponent)
         fill = Fill(
             o.client_id,
@@ -389,6 +548,7 @@ class LiveBroker(PaperBroker):
         self.submissions = {
             s["order"]["client_id"]: Submission.from_json(s) for s in d.get("live", {}).get("submissions", [])
         }
+        self.by_hash = {s.order_hash: s for s in self.submissions.values()}
         self._sync_pending()
 
 

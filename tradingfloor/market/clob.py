@@ -1,9 +1,16 @@
-"""CLOB REST market data: books (hash-checked), prices, tick size, neg-risk, server time."""
+"""CLOB REST market data: books (hash-checked), prices, tick size, neg-risk, server time.
+
+A ``/book`` whose ``hash`` does not check out but is otherwise a valid book is used, and counted
+(:attr:`ClobRest.book_hash`): the venue changed its hash scheme twice in 2025 and older shapes lack
+``min_order_size``, so a mismatch alone does not prove the book wrong — refusing it would only turn
+every resync into a loop.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 
@@ -11,32 +18,37 @@ from tradingfloor.market.book import book_summary_hash
 from tradingfloor.market.codec import FrameError, decode_message, to_decimal
 from tradingfloor.market.events import BookSnapshot
 from tradingfloor.market.gamma import USER_AGENT
+from tradingfloor.observability.logging import get_logger
+
+log = get_logger("tradingfloor.market.clob")
+HashCheck = Literal["verified", "mismatch", "unverifiable", "absent"]
 
 
-class BookHashMismatch(FrameError):
-    """The ``/book`` body does not hash to its own ``hash``: a torn or altered response."""
+def book_hash_check(body: dict) -> HashCheck:
+    """Whether a ``/book`` body hashes to its own ``hash`` under the scheme we know."""
+    if not body.get("hash"):
+        return "absent"
+    try:
+        expected = book_summary_hash(
+            market=body["market"],
+            asset_id=body["asset_id"],
+            timestamp=body["timestamp"],
+            bids=body["bids"],
+            asks=body["asks"],
+            min_order_size=body["min_order_size"],
+            tick_size=body["tick_size"],
+            neg_risk=body["neg_risk"],
+            last_trade_price=body["last_trade_price"],
+        )
+    except (KeyError, TypeError):
+        return "unverifiable"  # an older shape (no min_order_size …): nothing to check against
+    return "verified" if expected == body["hash"] else "mismatch"
 
 
-def parse_rest_book(body: Any, verify_hash: bool = True) -> BookSnapshot:
+def parse_rest_book(body: Any) -> BookSnapshot:
+    """A ``/book`` body → snapshot; ``FrameError`` naming what is wrong with the book itself."""
     if not isinstance(body, dict):
         raise FrameError("book response must be an object")
-    if verify_hash and body.get("hash"):
-        try:
-            expected = book_summary_hash(
-                market=body["market"],
-                asset_id=body["asset_id"],
-                timestamp=body["timestamp"],
-                bids=body["bids"],
-                asks=body["asks"],
-                min_order_size=body["min_order_size"],
-                tick_size=body["tick_size"],
-                neg_risk=body["neg_risk"],
-                last_trade_price=body["last_trade_price"],
-            )
-        except (KeyError, TypeError) as exc:
-            raise FrameError(f"book response lacks {exc} needed for its hash check") from None
-        if expected != body["hash"]:
-            raise BookHashMismatch(f"book hash mismatch for {str(body.get('asset_id'))[:16]}…")
     (snap,) = decode_message({**body, "event_type": "book"})
     if not isinstance(snap, BookSnapshot):
         raise FrameError(f"book response decoded as {type(snap).__name__}, not a book")
@@ -49,6 +61,15 @@ class ClobRest:
         self.session = session
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self.headers = {"User-Agent": USER_AGENT}
+        self.book_hash: Counter[str] = Counter()  # hash-check outcomes of the books fetched
+
+    def _book(self, body: Any) -> BookSnapshot:
+        snap = parse_rest_book(body)  # a bad book is an error; a bad hash alone is not
+        check = book_hash_check(body)
+        self.book_hash[check] += 1
+        if check == "mismatch":
+            log.warning("clob_book_hash_mismatch", token=str(body.get("asset_id"))[:16])
+        return snap
 
     async def _req(self, method: str, path: str, *, params: dict | None = None, json: Any = None) -> Any:
         async with self.session.request(
@@ -65,14 +86,14 @@ class ClobRest:
                 raise FrameError(f"CLOB {method} {path} -> {resp.status}: {msg}")
             return body
 
-    async def get_book(self, token_id: str, verify_hash: bool = True) -> BookSnapshot:
-        return parse_rest_book(await self._req("GET", "/book", params={"token_id": token_id}), verify_hash)
+    async def get_book(self, token_id: str) -> BookSnapshot:
+        return self._book(await self._req("GET", "/book", params={"token_id": token_id}))
 
-    async def get_books(self, token_ids: list[str], verify_hash: bool = True) -> list[BookSnapshot]:
+    async def get_books(self, token_ids: list[str]) -> list[BookSnapshot]:
         body = await self._req("POST", "/books", json=[{"token_id": t} for t in token_ids])
         if not isinstance(body, list):
             raise FrameError("/books response must be a list")
-        return [parse_rest_book(b, verify_hash) for b in body]
+        return [self._book(b) for b in body]
 
     async def get_price(self, token_id: str, side: str) -> Decimal:
         body = await self._req("GET", "/price", params={"token_id": token_id, "side": side})

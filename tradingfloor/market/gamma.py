@@ -4,6 +4,10 @@ The slug of the round starting at ``s`` (unix seconds on the interval grid) is
 ``{asset}-updown-{interval}-{s}``; we compute the current and next ones instead of paging Gamma.
 Lists inside markets are JSON strings inside JSON; Up/Down are mapped by label; tick, minimum
 size, fee schedule, neg-risk, protocol version and the price to beat are read per market.
+
+A market with ``feesEnabled`` but no ``feeSchedule`` (Gamma's shape before mid-2026) keeps its
+round: the fee comes from the CLOB's market info (``/clob-markets/{condition_id}`` → ``fd``) when a
+CLOB URL is known, else from the documented default for its category; either way it is logged.
 """
 
 from __future__ import annotations
@@ -23,6 +27,34 @@ from tradingfloor.observability.logging import get_logger
 log = get_logger("tradingfloor.market.gamma")
 # Gamma answers 403 to the default Python User-Agent (research §1.1)
 USER_AGENT = "Mozilla/5.0 (compatible; trading-floor/0.1)"
+
+
+# Documented taker fee rates per category (docs.polymarket.com/trading/fees, as tabled in
+# NautilusTrader's Polymarket guide, 2026); exponent 1. Used only when neither Gamma nor the CLOB
+# says what a fee-enabled market charges.
+CATEGORY_FEE_RATES: dict[str, Decimal] = {
+    "crypto": Decimal("0.072"),
+    "sports": Decimal("0.03"),
+    "finance": Decimal("0.04"),
+    "politics": Decimal("0.04"),
+    "mentions": Decimal("0.04"),
+    "tech": Decimal("0.04"),
+    "economics": Decimal("0.05"),
+    "culture": Decimal("0.05"),
+    "weather": Decimal("0.05"),
+    "other": Decimal("0.05"),
+    "geopolitics": Decimal(0),
+}
+
+
+def fee_category(m: dict) -> str:
+    """The fee category of a Gamma market: from ``feeType`` (``crypto_fees``, ``crypto_fees_v2`` …);
+    up/down rounds are crypto markets whatever else they say."""
+    fee_type = str(m.get("feeType") or "").lower()
+    for category in CATEGORY_FEE_RATES:
+        if fee_type.startswith(category):
+            return category
+    return "crypto" if "-updown-" in str(m.get("slug", "")) else "other"
 
 
 class MarketNotReady(Exception):
@@ -47,9 +79,12 @@ def _iso_ms(value: Any, name: str) -> int:
         raise FrameError(f"{name} is not an ISO time: {value!r}") from None
 
 
-def parse_gamma_market(m: dict, event: dict | None = None) -> MarketInfo:
+def parse_gamma_market(
+    m: dict, event: dict | None = None, *, clob_fee: tuple[Decimal, int] | None = None
+) -> MarketInfo:
     """A Gamma market object (and its event, for the price to beat) → ``MarketInfo``.
 
+    ``clob_fee`` (rate, exponent), read from the CLOB, stands in for a missing ``feeSchedule``.
     Raises ``MarketNotReady`` while token ids are empty and ``FrameError`` naming a bad field."""
     if not isinstance(m, dict):
         raise FrameError("Gamma market must be an object")
@@ -77,8 +112,19 @@ def parse_gamma_market(m: dict, event: dict | None = None) -> MarketInfo:
         )
     elif not fees_enabled:
         fee_rate, fee_exponent = Decimal(0), 1
+    elif clob_fee is not None:
+        fee_rate, fee_exponent = clob_fee
+        log.warning("gamma_fee_schedule_missing", slug=slug, source="clob", rate=str(fee_rate))
     else:
-        raise FrameError(f"{slug}: feesEnabled but no feeSchedule; refusing to guess the fee")
+        category = fee_category(m)
+        fee_rate, fee_exponent = CATEGORY_FEE_RATES[category], 1
+        log.warning(
+            "gamma_fee_schedule_missing",
+            slug=slug,
+            source="category default",
+            category=category,
+            rate=str(fee_rate),
+        )
     meta = (event or {}).get("eventMetadata") or {}
     ptb = meta.get("priceToBeat") if isinstance(meta, dict) else None
     return MarketInfo(
@@ -100,15 +146,34 @@ def parse_gamma_market(m: dict, event: dict | None = None) -> MarketInfo:
     )
 
 
+def clob_fee_of(market_info: Any) -> tuple[Decimal, int] | None:
+    """(rate, exponent) from the CLOB's compact market info (``fd: {r, e, to}``), or None."""
+    fd = market_info.get("fd") if isinstance(market_info, dict) else None
+    if not isinstance(fd, dict) or fd.get("r") is None:
+        return None
+    try:
+        return _dec(fd["r"], "fd.r"), int(fd.get("e", 1))
+    except (FrameError, TypeError, ValueError):
+        return None
+
+
 class GammaClient:
-    def __init__(self, base_url: str, session: aiohttp.ClientSession, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        session: aiohttp.ClientSession,
+        timeout_s: float = 10.0,
+        *,
+        clob_url: str | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.clob_url = clob_url.rstrip("/") if clob_url else None
         self.session = session
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
 
-    async def _get(self, path: str, params: dict | None = None) -> Any:
+    async def _get(self, path: str, params: dict | None = None, *, base: str | None = None) -> Any:
         async with self.session.get(
-            f"{self.base_url}{path}",
+            f"{base or self.base_url}{path}",
             params=params,
             timeout=self.timeout,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
@@ -132,7 +197,25 @@ class GammaClient:
         markets = event.get("markets")
         if not isinstance(markets, list) or not markets:
             raise FrameError(f"event {slug} has no markets")
-        return parse_gamma_market(markets[0], event)
+        return parse_gamma_market(markets[0], event, clob_fee=await self._clob_fee(markets[0]))
+
+    async def _clob_fee(self, m: Any) -> tuple[Decimal, int] | None:
+        """The CLOB's fee for a fee-enabled market Gamma gives no schedule for (None otherwise, or
+        when the CLOB cannot say: the category default applies then)."""
+        if (
+            self.clob_url is None
+            or not isinstance(m, dict)
+            or not m.get("feesEnabled")
+            or isinstance(m.get("feeSchedule"), dict)
+            or not m.get("conditionId")
+        ):
+            return None
+        try:
+            info = await self._get(f"/clob-markets/{m['conditionId']}", base=self.clob_url)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("clob_fee_lookup_failed", condition_id=m["conditionId"], error=str(exc))
+            return None
+        return clob_fee_of(info)
 
 
 async def discover_rounds(

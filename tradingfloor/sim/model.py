@@ -6,10 +6,14 @@ Per asset, one step every ``step_ms``:
   volume burst, plus the ``pattern``: ``momentum`` adds drift regimes that persist (so a move
   predicts more of the same), ``meanReversion`` pulls the price back to a slow moving anchor,
   ``none`` adds nothing (no strategy should win after fees).
-* **rounds**: listed ``rounds_ahead`` intervals before they start; at the start the price to
-  beat is the spot TWAP of the last ``twap_window_ms`` (the previous round's final value), the
-  round opens with a book snapshot, and at the end it settles on the end TWAP: Up wins iff
-  TWAP(end) ≥ price to beat. ``MarketResolved`` follows ``resolution_delay_ms`` later.
+* **rounds**: listed ``listing_lead_ms`` (a day) before they start, as the venue lists them; the
+  book opens ``book_lead_ms`` before the start (``NewMarket`` then, and quiet quotes around
+  0.50/0.51 that anyone can trade, as captured on the venue the day before a start — drawn from
+  the round's own RNG so the live rounds' stream does not depend on it); at the start the price
+  to beat is the spot TWAP of the last ``twap_window_ms`` (the previous round's final value), the
+  market maker's live quotes replace the quiet ones with a snapshot, and at the end the round
+  settles on the end TWAP: Up wins iff TWAP(end) ≥ price to beat. ``MarketResolved`` follows
+  ``resolution_delay_ms`` later.
 * **books**: the market maker prices Up with the naive model the research found calibrated,
   Φ((E[F] − K)/sd) with variance σ²(τ − 40 s) (σ²τ³/3/60² inside the last minute) — it knows the
   volatility but not the pattern. The ladder sits around that fair value with a 1–3 tick spread,
@@ -83,7 +87,10 @@ class SimConfig:
     # (the venue's book leads every feed but the fastest exchanges; research §8.2). A positive
     # lag publishes spot first and the book that many ms later: a latency-arbitrage playground.
     book_lag_ms: int = 0
-    rounds_ahead: int = 1
+    # Real rounds are listed about a day ahead and accept orders long before they start (research
+    # §11: bid/ask 0.50/0.51 the day before a start). ``book_lead_ms`` 0 opens books at the start.
+    listing_lead_ms: int = 86_400_000
+    book_lead_ms: int = 300_000
     fee_rate: Decimal = Decimal("0.07")  # crypto_fees_v2: rate 0.07, exponent 1, taker only
     fee_exponent: int = 1
     rebate_rate: Decimal = Decimal("0.2")
@@ -97,6 +104,10 @@ class SimConfig:
     twap_window_ms: int = 60_000
     resolution_delay_ms: int = 10_000
     token_ids_delay_ms: int = 0  # Gamma hides token ids of a new listing this long (CLOB hydration)
+    # venue quirks the simulator can reproduce (docs/simulator.md)
+    chain_id: int = 137  # the EIP-712 domain the order ids (order hashes) are computed under
+    async_order_answers: bool = False  # POST /order answers success + ids only, no status (venue async)
+    gamma_fee_schedule: bool = True  # False: Gamma omits feeSchedule, as in its 2026-03 shape
 
     def __post_init__(self) -> None:
         parse_pattern(self.pattern)
@@ -106,6 +117,8 @@ class SimConfig:
             raise ValueError("step_ms must be positive and book_lag_ms in [0, step_ms)")
         if self.volatility <= 0:
             raise ValueError("volatility must be positive")
+        if not 0 <= self.book_lead_ms <= self.listing_lead_ms:
+            raise ValueError("book_lead_ms must be in [0, listing_lead_ms]")
         interval_ms(self.interval)
 
 
@@ -115,7 +128,8 @@ class Round:
     listed_ms: int
     strike: float | None = None
     final: float | None = None
-    open: bool = False
+    open: bool = False  # started: the live market maker quotes it
+    book_open: bool = False  # accepting orders (from book_lead_ms before the start)
     closed: bool = False
     resolved: bool = False
     tick_milli: int = 10  # current tick in thousandths
@@ -180,6 +194,8 @@ class MarketSimulator:
         self._by_token: dict[str, tuple[Round, bool]] = {}  # token -> (round, is_up)
         self._live: dict[str, Round] = {}  # asset -> round being traded
         self._unresolved: deque[Round] = deque()  # closed, awaiting resolution, by end time
+        self._resolved: deque[Round] = deque()  # by end time, forgotten an hour later
+        self._awaiting_book: dict[str, deque[Round]] = {a: deque() for a in c.assets}  # by start
         first = -(-c.start_ms // self._interval_ms) * self._interval_ms
         self._next_start = {a: first for a in c.assets}
         self._next_step = c.start_ms
@@ -236,7 +252,7 @@ class MarketSimulator:
         """An outside taker (the simulator's order endpoint) walks the book: returns fills
         [(price, size)] and queues the resulting level changes and trades as events."""
         rnd, is_up = self._by_token[token_id]
-        if not rnd.open or rnd.closed:
+        if not rnd.book_open or rnd.closed:
             return []
         fills: list[tuple[Decimal, Decimal]] = []
         remaining = int(size * 100)
@@ -270,7 +286,7 @@ class MarketSimulator:
     def _list_rounds(self, t_ms: int) -> None:
         c = self.config
         for st in self._assets:
-            while self._next_start[st.asset] - c.rounds_ahead * self._interval_ms <= t_ms:
+            while self._next_start[st.asset] - c.listing_lead_ms <= t_ms:
                 start = self._next_start[st.asset]
                 self._next_start[st.asset] = start + self._interval_ms
                 slug = f"{st.asset.lower()}-updown-{c.interval}-{start // 1000}"
@@ -289,8 +305,9 @@ class MarketSimulator:
                     fee_rate=c.fee_rate,
                     fee_exponent=c.fee_exponent,
                 )
-                rnd = Round(info=info, listed_ms=max(t_ms, start - c.rounds_ahead * self._interval_ms))
+                rnd = Round(info=info, listed_ms=max(t_ms, start - c.listing_lead_ms))
                 self._rounds[info.market_id] = rnd
+                self._awaiting_book[st.asset].append(rnd)
                 self._by_token[info.up_token_id] = (rnd, True)
                 self._by_token[info.down_token_id] = (rnd, False)
 
@@ -315,6 +332,7 @@ class MarketSimulator:
             elif t + c.book_lag_ms < rnd.info.end_ms:
                 self._requote(rnd, st, t + c.book_lag_ms, events)
                 self._random_trade(rnd, st, t, events)
+            self._open_books(st.asset, t, events)
             if not c.book_lag_ms:
                 events.append(tick)
         while self._unresolved and self._unresolved[0].info.end_ms + c.resolution_delay_ms <= t:
@@ -331,12 +349,37 @@ class MarketSimulator:
 
     def _forget_old_rounds(self, t: int) -> None:
         # long backtests must not grow without bound: drop rounds resolved over an hour ago
-        if len(self._rounds) < 64:
-            return
-        for mid in [m for m, r in self._rounds.items() if r.resolved and r.info.end_ms < t - 3_600_000]:
-            r = self._rounds.pop(mid)
+        while self._resolved and self._resolved[0].info.end_ms < t - 3_600_000:
+            r = self._resolved.popleft()
+            self._rounds.pop(r.info.market_id, None)
             self._by_token.pop(r.info.up_token_id, None)
             self._by_token.pop(r.info.down_token_id, None)
+
+    def _open_books(self, asset: str, t: int, events: list[MarketEvent]) -> None:
+        """Open the books of rounds starting within ``book_lead_ms`` (a round already due opens at
+        its start instead)."""
+        waiting = self._awaiting_book[asset]
+        while waiting and waiting[0].info.start_ms - self.config.book_lead_ms <= t:
+            rnd = waiting.popleft()
+            if not rnd.book_open and rnd.info.start_ms > t:
+                self._pre_open(rnd, t, events)
+
+    def _pre_open(self, rnd: Round, t: int, events: list[MarketEvent]) -> None:
+        """Quiet quotes before the start: Up bid 0.50 / ask 0.51 and a few levels behind, sized like
+        the live book, from the round's own RNG."""
+        c = self.config
+        rng = random.Random(_stable_id(c.seed, rnd.info.slug + ":pre"))
+        tick = rnd.tick_milli
+
+        def size(k: int) -> int:
+            shares = c.touch_shares * (1.0 + 1.6 * k) * rng.lognormvariate(0.0, 0.5)
+            return max(int(c.min_size * 100), int(shares) * 100)
+
+        rnd.up_bids = {MILLI // 2 - k * tick: size(k) for k in range(c.levels)}
+        rnd.up_asks = {MILLI // 2 + (k + 1) * tick: size(k) for k in range(c.levels)}
+        rnd.book_open = True
+        events.append(NewMarket(rnd.info, t))
+        self._snapshots(rnd, t, events)
 
     # -- spot ----------------------------------------------------------------------------------
 
@@ -381,10 +424,13 @@ class MarketSimulator:
     # -- rounds --------------------------------------------------------------------------------
 
     def _open(self, rnd: Round, st: _AssetState, t: int, events: list[MarketEvent]) -> None:
-        rnd.open = True
+        rnd.open = rnd.book_open = True
+        rnd.up_bids, rnd.up_asks = {}, {}  # the quiet quotes go; the live ladder starts afresh
         rnd.strike = self._twap(st)
         rnd.info = _replace_info(rnd.info, price_to_beat=Decimal(f"{rnd.strike:.2f}"))
         self._live[st.asset] = rnd
+        # announced when its book opened: this NewMarket updates the round's info (price to beat);
+        # the server does not repeat new_market on the wire for it
         events.append(NewMarket(rnd.info, t))
         self._quote(rnd, st, t)
         self._snapshots(rnd, t, events)
@@ -398,6 +444,7 @@ class MarketSimulator:
 
     def _resolve(self, rnd: Round, t: int, events: list[MarketEvent]) -> None:
         rnd.resolved = True
+        self._resolved.append(rnd)
         final = Decimal(f"{rnd.final:.2f}")
         strike = rnd.info.price_to_beat
         if strike is None:  # set when the round opens

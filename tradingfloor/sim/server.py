@@ -1,13 +1,20 @@
 """One aiohttp server speaking Polymarket's protocols at Polymarket's paths, driven by the model.
 
 * Gamma: ``GET /events?slug=``, ``/events/slug/{slug}``, ``/markets?slug=|condition_ids=``, ``/markets/slug/{slug}``
-* CLOB REST: ``/book``, ``POST /books``, ``/price``, ``POST /prices``, ``/midpoint``, ``/spread``,
-  ``/last-trade-price``, ``/tick-size``, ``/neg-risk``, ``/fee-rate``, ``/time``, ``/version``, ``/ok``,
-  ``/markets/{condition_id}``, ``/clob-markets/{condition_id}``, ``/markets-by-token/{token_id}``,
-  orders (``POST /order``, ``POST /orders``, ``DELETE /order|/orders|/cancel-all``, ``/data/order/{id}``,
-  ``/data/orders``, ``/data/trades``), ``POST /v1/heartbeats``, API-key and balance endpoints
-* market WebSocket ``/ws/market``; spot stream ``/ws/spot`` (RTDS ``crypto_prices`` shape)
-* test control: ``/sim/book?token_id=``, ``/sim/state``, ``POST /sim/pause``, ``POST /sim/resume``
+* CLOB REST: ``/book``, ``POST /books``, ``/price``, ``POST /prices``, ``/midpoint``, ``POST /midpoints``,
+  ``/spread``, ``POST /spreads``, ``/last-trade-price``, ``POST /last-trades-prices``, ``/prices-history``,
+  ``/tick-size``, ``/neg-risk``, ``/fee-rate``, ``/time``, ``/version``, ``/ok``, ``GET /markets?next_cursor=``
+  (CLOB's paged list; without ``next_cursor`` the same path is Gamma's), ``/markets/{condition_id}``,
+  ``/clob-markets/{condition_id}``, ``/markets-by-token/{token_id}``, ``/simplified-markets``,
+  ``/sampling-markets``, ``/sampling-simplified-markets``, orders (``POST /order``, ``POST /orders``,
+  ``DELETE /order|/orders|/cancel-all``, ``/data/order/{id}``, ``/data/orders``, ``/data/trades``),
+  ``POST /v1/heartbeats``, API-key and balance endpoints
+* market WebSocket ``/ws/market``; authenticated user WebSocket ``/ws/user``; spot stream ``/ws/spot``
+  (RTDS ``crypto_prices`` shape)
+* test control (simulator-only facts live here, never in venue messages): ``/sim/book?token_id=``,
+  ``/sim/state``, ``/sim/trades``, ``POST /sim/pause``, ``POST /sim/resume``
+
+Every venue answer keeps the venue's shape (docs/simulator.md lists each one and what is not served).
 
 Simulated time runs ``speed`` times faster than the wall clock from a ``SimClock``; a server
 restarted with the same clock replays the model up to "now" and carries on identically.
@@ -16,6 +23,7 @@ restarted with the same clock replays the model up to "now" and carries on ident
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import time
@@ -80,6 +88,8 @@ class _Sub:
     assets: set[str] = field(default_factory=set)
     custom: bool = False
     symbols: set[str] = field(default_factory=set)
+    owner: str | None = None  # user channel: the API key it authenticated with
+    markets: set[str] = field(default_factory=set)  # user channel: condition ids (empty: all)
 
 
 class SimServer:
@@ -88,10 +98,13 @@ class SimServer:
         self.clock = clock
         self.tick_s = tick_s
         self.model = MarketSimulator(config)
-        self.exchange = SimExchange(self.model)
+        self.exchange = SimExchange(
+            self.model, chain_id=config.chain_id, async_answers=config.async_order_answers
+        )
         self.books: dict[str, OrderBook] = {}
         self.infos: dict[str, MarketInfo] = {}  # published (opened) markets by id
         self.last_trade: dict[str, Decimal] = {}
+        self.last_trade_side: dict[str, str] = {}
         self.resolved: dict[str, MarketResolved] = {}
         self.spot_history: dict[str, deque[tuple[int, Decimal, Decimal]]] = {
             a: deque(maxlen=120) for a in config.assets
@@ -99,6 +112,8 @@ class SimServer:
         self.market_subs: set[_Sub] = set()
         self._closing: set[asyncio.Future] = set()
         self.spot_subs: set[_Sub] = set()
+        self.user_subs: set[_Sub] = set()
+        self.price_history: dict[str, list[tuple[int, Decimal]]] = {}  # token -> [(unix s, mid)], per minute
         self.heartbeats = 0
         self.frames_sent = 0
         self._best: dict[str, tuple[Decimal | None, Decimal | None]] = {}
@@ -111,6 +126,15 @@ class SimServer:
         now = self.clock.now_ms()
         self.exchange.on_tick(now)
         self._apply(self.model.advance_to(now), send=True)
+        self._send_user_events()
+
+    def _send_user_events(self) -> None:
+        for ev in self.exchange.drain():
+            text = None
+            for sub in list(self.user_subs):
+                if sub.owner == ev.owner and (not sub.markets or ev.market in sub.markets):
+                    text = text or json.dumps(ev.message, separators=(",", ":"))
+                    self._enqueue(sub, text)
 
     def _apply(self, events: list[MarketEvent], send: bool) -> None:
         out: list[
@@ -164,6 +188,7 @@ class SimServer:
                 )
             elif isinstance(ev, LastTrade):
                 self.last_trade[ev.token_id] = ev.price
+                self.last_trade_side[ev.token_id] = ev.side
                 out.append((wire.last_trade_message(ev), {ev.token_id}, False))
             elif isinstance(ev, TickSizeChange):
                 book = self._book(ev.token_id, ev.market_id)
@@ -172,15 +197,20 @@ class SimServer:
                 self.infos[ev.market_id] = self.model.market(ev.market_id)
                 out.append((wire.tick_size_message(ev), {ev.token_id}, False))
             elif isinstance(ev, NewMarket):
+                announced = ev.info.market_id in self.infos  # a start updates the info: no new message
                 self.infos[ev.info.market_id] = ev.info
-                out.append((wire.new_market_message(ev, self.config.rebate_rate), None, True))
+                if not announced:
+                    out.append((wire.new_market_message(ev, self.config.rebate_rate), None, True))
             elif isinstance(ev, MarketResolved):
                 self.resolved[ev.market_id] = ev
+                for tok in (self.infos[ev.market_id].up_token_id, self.infos[ev.market_id].down_token_id):
+                    self.price_history.pop(tok, None)
                 info = self.infos[ev.market_id]
                 out.append((wire.resolved_message(ev, info), {info.up_token_id, info.down_token_id}, True))
         flush()
         for tok in touched:
             book = self.books[tok]
+            self._record_price(tok, book)
             best = (book.best_bid(), book.best_ask())
             if self._best.get(tok) != best:
                 self._best[tok] = best
@@ -195,6 +225,18 @@ class SimServer:
                 )
         if send and out:
             self._send_market(out)
+
+    def _record_price(self, token_id: str, book: OrderBook) -> None:
+        """One midpoint a minute per token, for ``/prices-history`` (the venue's resolution)."""
+        mid = book.mid()
+        if mid is None:
+            return
+        minute = book.ts_ms // 60_000 * 60
+        hist = self.price_history.setdefault(token_id, [])
+        if hist and hist[-1][0] == minute:
+            hist[-1] = (minute, mid)
+        else:
+            hist.append((minute, mid))
 
     def _book(self, token_id: str, market_id: str) -> OrderBook:
         book = self.books.get(token_id)
@@ -228,6 +270,7 @@ class SimServer:
             log.warning("sim_slow_consumer_dropped")
             self.market_subs.discard(sub)
             self.spot_subs.discard(sub)
+            self.user_subs.discard(sub)
             task = asyncio.ensure_future(sub.ws.close(code=1013, message=b"slow consumer"))
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
@@ -240,10 +283,10 @@ class SimServer:
 
     def gamma_market_json(self, rnd) -> dict:
         now = self.clock.now_ms()
-        info = self.infos.get(rnd.info.market_id, rnd.info)
+        info = rnd.info  # the model's current view (price to beat from the start on)
         up_book = self.books.get(info.up_token_id)
         res = self.resolved.get(info.market_id)
-        return wire.gamma_market(
+        market = wire.gamma_market(
             info,
             listed_ms=rnd.listed_ms,
             now_ms=now,
@@ -254,6 +297,11 @@ class SimServer:
             resolved=res.winning_outcome if res else None,
             final_price=res.final_price if res else None,
         )
+        market["acceptingOrders"] = rnd.book_open and not rnd.closed
+        if not self.config.gamma_fee_schedule:  # Gamma's 2026-03 shape: fees on, no schedule
+            market.pop("feeSchedule", None)
+            market["feeType"] = "crypto_fees"
+        return market
 
     def token_info(self, token_id: str) -> MarketInfo | None:
         try:
@@ -274,19 +322,36 @@ def _srv(request: web.Request) -> SimServer:
     return request.app[SIM_KEY]
 
 
+def _gamma_rounds(request: web.Request, srv: SimServer) -> list | web.Response:
+    """Listed rounds matching Gamma's filters (slug, series_slug, condition_ids, closed, limit/offset),
+    selected before any JSON is built: a day of listings is a few hundred rounds."""
+    q = request.query
+    slug = q.get("slug") or request.match_info.get("slug")
+    series = q.get("series_slug")
+    cids = set(filter(None, q.get("condition_ids", "").split(",")))
+    closed = {"true": True, "false": False}.get(q.get("closed", "").lower())
+    rounds = [
+        r
+        for r in srv.visible_rounds()
+        if (not slug or r.info.slug == slug)
+        and (not series or f"{r.info.asset.lower()}-up-or-down-{r.info.interval}" == series)
+        and (not cids or r.info.market_id in cids)
+        and (closed is None or (r.info.market_id in srv.resolved) == closed)
+    ]
+    try:
+        offset = int(q.get("offset", "0"))
+        limit = int(q["limit"]) if "limit" in q else len(rounds)
+    except ValueError:
+        return _err(400, "limit and offset must be integers")
+    return rounds[offset : offset + limit]
+
+
 async def gamma_events(request: web.Request) -> web.Response:
     srv = _srv(request)
-    slug = request.query.get("slug") or request.match_info.get("slug")
-    series = request.query.get("series_slug")
-    out = []
-    for rnd in srv.visible_rounds():
-        m = srv.gamma_market_json(rnd)
-        if (
-            (slug and rnd.info.slug == slug)
-            or (series and m["events"][0]["seriesSlug"] == series)
-            or (not slug and not series)
-        ):
-            out.append(wire.gamma_event(m))
+    rounds = _gamma_rounds(request, srv)
+    if isinstance(rounds, web.Response):
+        return rounds
+    out = [wire.gamma_event(srv.gamma_market_json(r)) for r in rounds]
     if "slug" in request.match_info:
         return web.json_response(out[0]) if out else _err(404, "event not found")
     return web.json_response(out)
@@ -294,13 +359,12 @@ async def gamma_events(request: web.Request) -> web.Response:
 
 async def gamma_markets(request: web.Request) -> web.Response:
     srv = _srv(request)
-    slug = request.query.get("slug") or request.match_info.get("slug")
-    cids = set(filter(None, request.query.get("condition_ids", "").split(",")))
-    out = [
-        srv.gamma_market_json(r)
-        for r in srv.visible_rounds()
-        if (slug and r.info.slug == slug) or (r.info.market_id in cids) or (not slug and not cids)
-    ]
+    if "next_cursor" in request.query and "slug" not in request.match_info:
+        return await clob_markets(request)  # the CLOB's paged list shares the path with Gamma's
+    rounds = _gamma_rounds(request, srv)
+    if isinstance(rounds, web.Response):
+        return rounds
+    out = [srv.gamma_market_json(r) for r in rounds]
     if "slug" in request.match_info:
         return web.json_response(out[0]) if out else _err(404, "market not found")
     return web.json_response(out)
@@ -390,8 +454,86 @@ async def clob_spread(request: web.Request) -> web.Response:
 
 async def clob_last_trade(request: web.Request) -> web.Response:
     token = request.query.get("token_id", "")
-    price = _srv(request).last_trade.get(token)
-    return web.json_response({"price": str(price) if price is not None else "0.5", "side": ""})
+    return web.json_response(_last_trade_json(_srv(request), token))
+
+
+def _last_trade_json(srv: SimServer, token: str) -> dict:
+    # before any trade the venue answers an empty price (not a made-up 0.5)
+    price = srv.last_trade.get(token)
+    side = srv.last_trade_side.get(token, "")
+    return {"price": str(price) if price is not None else "", "side": side}
+
+
+async def _token_list(request: web.Request) -> list[str] | web.Response:
+    params = await _json_body(request)
+    if not isinstance(params, list) or not all(isinstance(p, dict) and p.get("token_id") for p in params):
+        return _err(400, "body must be a list of {token_id}")
+    return [str(p["token_id"]) for p in params]
+
+
+async def clob_midpoints(request: web.Request) -> web.Response:
+    tokens = await _token_list(request)
+    if isinstance(tokens, web.Response):
+        return tokens
+    srv = _srv(request)
+    out = {}
+    for t in tokens:
+        found = _token_book(srv, t)
+        if found is not None and (mid := found[0].mid()) is not None:
+            out[t] = str(mid)
+    return web.json_response(out)
+
+
+async def clob_spreads(request: web.Request) -> web.Response:
+    tokens = await _token_list(request)
+    if isinstance(tokens, web.Response):
+        return tokens
+    srv = _srv(request)
+    out = {}
+    for t in tokens:
+        found = _token_book(srv, t)
+        if found is not None and (spread := found[0].spread()) is not None:
+            out[t] = str(spread)
+    return web.json_response(out)
+
+
+async def clob_last_trades(request: web.Request) -> web.Response:
+    tokens = await _token_list(request)
+    if isinstance(tokens, web.Response):
+        return tokens
+    srv = _srv(request)
+    return web.json_response([{"token_id": t, **_last_trade_json(srv, t)} for t in tokens])
+
+
+_HISTORY_SPAN_S = {"1m": 60, "1h": 3600, "6h": 6 * 3600, "1d": 86400, "1w": 7 * 86400}
+
+
+async def clob_prices_history(request: web.Request) -> web.Response:
+    """``{"history": [{"t", "p"}]}``: one midpoint a minute, ``fidelity`` minutes apart."""
+    srv, q = _srv(request), request.query
+    token = q.get("market", "")
+    if not token:
+        return _err(400, "market (a token id) is required")
+    try:
+        fidelity = max(1, int(q.get("fidelity", "1")))
+        now_s = srv.clock.now_ms() // 1000
+        interval = q.get("interval")
+        if interval is not None:
+            if interval not in _HISTORY_SPAN_S and interval not in ("max", "all"):
+                return _err(400, f"interval must be one of {sorted(_HISTORY_SPAN_S)} or max or all")
+            start, end = now_s - _HISTORY_SPAN_S.get(interval, now_s), now_s
+        elif "startTs" in q and "endTs" in q:
+            start, end = int(q["startTs"]), int(q["endTs"])
+        else:
+            return _err(400, "give interval, or startTs and endTs")
+    except ValueError:
+        return _err(400, "startTs, endTs and fidelity must be integers")
+    points, last_t = [], None
+    for t, p in srv.price_history.get(token, []):
+        if start <= t <= end and (last_t is None or t - last_t >= fidelity * 60):
+            points.append({"t": t, "p": float(p)})
+            last_t = t
+    return web.json_response({"history": points})
 
 
 async def clob_tick_size(request: web.Request) -> web.Response:
@@ -439,6 +581,10 @@ async def clob_market(request: web.Request) -> web.Response:
     info = _market_by_cid(srv, request.match_info["cid"])
     if info is None:
         return _err(404, "market not found")
+    return web.json_response(_clob_market_json(srv, info))
+
+
+def _clob_market_json(srv: SimServer, info: MarketInfo) -> dict:
     res = srv.resolved.get(info.market_id)
     opened = info.market_id in srv.infos
     tokens = [
@@ -450,24 +596,77 @@ async def clob_market(request: web.Request) -> web.Response:
         }
         for tok, label in ((info.up_token_id, "Up"), (info.down_token_id, "Down"))
     ]
-    return web.json_response(
-        {
-            "condition_id": info.market_id,
-            "market_slug": info.slug,
-            "tokens": tokens,
-            "minimum_order_size": float(info.min_size),
-            "minimum_tick_size": float(info.tick_size),
-            "accepting_orders": opened and res is None and srv.clock.now_ms() < info.end_ms,
-            "enable_order_book": opened,
-            "active": res is None,
-            "closed": res is not None,
-            "neg_risk": info.neg_risk,
-            "seconds_delay": 0,
-            "maker_base_fee": 1000,
-            "taker_base_fee": 1000,
-            "end_date_iso": wire.iso(info.end_ms),
-        }
-    )
+    return {
+        "condition_id": info.market_id,
+        "question_id": "0x" + info.market_id[-64:][::-1],
+        "question": wire.question(info),
+        "market_slug": info.slug,
+        "tokens": tokens,
+        "minimum_order_size": float(info.min_size),
+        "minimum_tick_size": float(info.tick_size),
+        "accepting_orders": opened and res is None and srv.clock.now_ms() < info.end_ms,
+        "enable_order_book": opened,
+        "active": res is None,
+        "closed": res is not None,
+        "neg_risk": info.neg_risk,
+        "seconds_delay": 0,
+        "maker_base_fee": 1000,
+        "taker_base_fee": 1000,
+        "end_date_iso": wire.iso(info.end_ms),
+        "game_start_time": wire.iso(info.start_ms),
+        "archived": False,
+        "rewards": {"rates": None, "min_size": 0, "max_spread": 0},
+        "tags": ["Crypto", "Up or Down"],
+    }
+
+
+_PAGE = 100
+_END_CURSOR = "LTE="  # base64 of "-1": the last page
+
+
+def _page(items: list, cursor: str) -> dict | None:
+    """The CLOB's cursor paging: the cursor is the base64 of the offset ("MA==" is 0)."""
+    try:
+        offset = int(base64.b64decode(cursor or "MA==").decode())
+    except ValueError:
+        return None
+    if offset < 0:
+        return {"data": [], "next_cursor": _END_CURSOR, "limit": _PAGE, "count": 0}
+    data = items[offset : offset + _PAGE]
+    nxt = offset + _PAGE
+    return {
+        "data": data,
+        "next_cursor": base64.b64encode(str(nxt).encode()).decode() if nxt < len(items) else _END_CURSOR,
+        "limit": _PAGE,
+        "count": len(data),
+    }
+
+
+def _listed_clob_markets(srv: SimServer) -> list[dict]:
+    return [_clob_market_json(srv, r.info) for r in srv.visible_rounds()]
+
+
+async def _paged(request: web.Request, items: list) -> web.Response:
+    page = _page(items, request.query.get("next_cursor", "MA=="))
+    return web.json_response(page) if page is not None else _err(400, "invalid next_cursor")
+
+
+async def clob_markets(request: web.Request) -> web.Response:
+    return await _paged(request, _listed_clob_markets(_srv(request)))
+
+
+def _simplified(m: dict) -> dict:
+    keys = ("condition_id", "rewards", "tokens", "active", "closed", "archived", "accepting_orders")
+    return {k: m[k] for k in keys}
+
+
+async def clob_simplified_markets(request: web.Request) -> web.Response:
+    return await _paged(request, [_simplified(m) for m in _listed_clob_markets(_srv(request))])
+
+
+async def clob_sampling_markets(request: web.Request) -> web.Response:
+    # sampling = markets in the liquidity-rewards program; up/down rounds are not (research §1.3)
+    return await _paged(request, [])
 
 
 async def clob_market_compact(request: web.Request) -> web.Response:
@@ -499,7 +698,7 @@ async def post_order(request: web.Request) -> web.Response:
     srv = _srv(request)
     body = await _json_body(request)
     res = srv.exchange.post(body, srv.clock.now_ms())
-    srv.tick()  # publish the fills' book changes at once
+    _after_orders(srv)
     return web.json_response(res, status=200 if res.get("success") else 400)
 
 
@@ -509,54 +708,89 @@ async def post_orders(request: web.Request) -> web.Response:
     if not isinstance(body, list) or len(body) > 15:
         return _err(400, "body must be a list of at most 15 orders")
     res = [srv.exchange.post(o, srv.clock.now_ms()) for o in body]
-    srv.tick()
+    _after_orders(srv)
     return web.json_response(res)
+
+
+def _owner(request: web.Request) -> str | None:
+    """The API key of an L2-authenticated request (credentials themselves are not checked)."""
+    return request.headers.get("POLY_API_KEY")
+
+
+def _after_orders(srv: SimServer) -> None:
+    srv.tick()  # publish the fills' book changes and the owners' user-channel events at once
 
 
 async def delete_order(request: web.Request) -> web.Response:
     body = await _json_body(request)
     if not isinstance(body, dict) or not body.get("orderID"):
         return _err(400, "body must be {orderID}")
-    return web.json_response(_srv(request).exchange.cancel([str(body["orderID"])]))
+    srv = _srv(request)
+    res = srv.exchange.cancel([str(body["orderID"])], srv.clock.now_ms(), _owner(request))
+    _after_orders(srv)
+    return web.json_response(res)
 
 
 async def delete_orders(request: web.Request) -> web.Response:
     body = await _json_body(request)
     if not isinstance(body, list):
         return _err(400, "body must be a list of order ids")
-    return web.json_response(_srv(request).exchange.cancel([str(x) for x in body]))
+    srv = _srv(request)
+    res = srv.exchange.cancel([str(x) for x in body], srv.clock.now_ms(), _owner(request))
+    _after_orders(srv)
+    return web.json_response(res)
 
 
 async def cancel_all(request: web.Request) -> web.Response:
-    return web.json_response(_srv(request).exchange.cancel_all())
+    srv = _srv(request)
+    res = srv.exchange.cancel_all(srv.clock.now_ms(), _owner(request))
+    _after_orders(srv)
+    return web.json_response(res)
 
 
 async def get_order(request: web.Request) -> web.Response:
-    o = _srv(request).exchange.orders.get(request.match_info["oid"])
-    return web.json_response(o.as_json()) if o else _err(404, "order not found")
+    # like the venue, only open orders are listed: a filled or cancelled one is found by its trades
+    o = _srv(request).exchange.open_order(request.match_info["oid"], _owner(request))
+    return web.json_response(o.as_json() if o else None)
 
 
 async def get_orders(request: web.Request) -> web.Response:
-    q = request.query
+    q, owner = request.query, _owner(request)
     data = [
         o.as_json()
         for o in _srv(request).exchange.orders.values()
         if o.status == "LIVE"
+        and (owner is None or o.owner == owner)
         and (not q.get("market") or o.market == q["market"])
         and (not q.get("asset_id") or o.token_id == q["asset_id"])
         and (not q.get("id") or o.id == q["id"])
     ]
-    return web.json_response({"data": data, "next_cursor": "LTE=", "limit": len(data), "count": len(data)})
+    return await _paged(request, data)
 
 
 async def get_trades(request: web.Request) -> web.Response:
     q = request.query
+    try:
+        before = int(q["before"]) if q.get("before") else None
+        after = int(q["after"]) if q.get("after") else None
+    except ValueError:
+        return _err(400, "before and after must be unix seconds")
     data = [
         t
-        for t in _srv(request).exchange.trades
-        if (not q.get("id") or t["id"] == q["id"]) and (not q.get("market") or t["market"] == q["market"])
+        for t in _srv(request).exchange.trades_of(_owner(request))
+        if (not q.get("id") or t["id"] == q["id"])
+        and (not q.get("market") or t["market"] == q["market"])
+        and (not q.get("asset_id") or t["asset_id"] == q["asset_id"])
+        and (not q.get("maker_address") or t["maker_address"] == q["maker_address"])
+        and (before is None or int(t["match_time"]) < before)
+        and (after is None or int(t["match_time"]) > after)
     ]
-    return web.json_response({"data": data, "next_cursor": "LTE=", "limit": len(data), "count": len(data)})
+    return await _paged(request, data)
+
+
+async def sim_trades(request: web.Request) -> web.Response:
+    """Every trade the simulator's exchange made, every owner's (simulator-only; for tests)."""
+    return web.json_response(_srv(request).exchange.trades)
 
 
 async def heartbeat(request: web.Request) -> web.Response:
@@ -708,6 +942,28 @@ def _spot_request(srv: SimServer, sub: _Sub, req: dict) -> None:
             sub.queue.put_nowait(json.dumps(wire.spot_snapshot(asset, list(hist)[-60:])))
 
 
+def _user_request(srv: SimServer, sub: _Sub, req: dict) -> None:
+    """``{"auth": {apiKey, secret, passphrase}, "markets": [condition ids], "type": "user"}``; the key
+    decides whose events the socket gets (the secret is not checked); no markets means all."""
+    auth = req.get("auth")
+    if not isinstance(auth, dict) or not auth.get("apiKey"):
+        task = asyncio.ensure_future(sub.ws.close(code=4001, message=b"auth required"))
+        srv._closing.add(task)
+        task.add_done_callback(srv._closing.discard)
+        return
+    markets = req.get("markets") or []
+    if req.get("operation") == "unsubscribe":
+        sub.markets -= {str(m) for m in markets}
+        return
+    sub.owner = str(auth["apiKey"])
+    sub.markets |= {str(m) for m in markets if isinstance(m, str)}
+    srv.user_subs.add(sub)
+
+
+async def ws_user(request: web.Request) -> web.WebSocketResponse:
+    return await _serve_socket(request, _srv(request).user_subs, _user_request)
+
+
 async def ws_market(request: web.Request) -> web.WebSocketResponse:
     return await _serve_socket(request, _srv(request).market_subs, _market_request)
 
@@ -733,8 +989,15 @@ def build_app(srv: SimServer) -> web.Application:
     r.add_get("/price", clob_price)
     r.add_post("/prices", clob_prices)
     r.add_get("/midpoint", clob_midpoint)
+    r.add_post("/midpoints", clob_midpoints)
     r.add_get("/spread", clob_spread)
+    r.add_post("/spreads", clob_spreads)
     r.add_get("/last-trade-price", clob_last_trade)
+    r.add_post("/last-trades-prices", clob_last_trades)
+    r.add_get("/prices-history", clob_prices_history)
+    r.add_get("/simplified-markets", clob_simplified_markets)
+    r.add_get("/sampling-markets", clob_sampling_markets)
+    r.add_get("/sampling-simplified-markets", clob_sampling_markets)
     r.add_get("/tick-size", clob_tick_size)
     r.add_get("/neg-risk", clob_neg_risk)
     r.add_get("/fee-rate", clob_fee_rate)
@@ -758,9 +1021,11 @@ def build_app(srv: SimServer) -> web.Application:
     r.add_get("/balance-allowance", balance_allowance)
     r.add_get("/balance-allowance/update", balance_allowance)
     r.add_get("/ws/market", ws_market)
+    r.add_get("/ws/user", ws_user)
     r.add_get("/ws/spot", ws_spot)
     r.add_get("/sim/book", sim_book)
     r.add_get("/sim/state", sim_state)
+    r.add_get("/sim/trades", sim_trades)
     r.add_post("/sim/pause", sim_pause)
     r.add_post("/sim/resume", sim_resume)
     return app
@@ -781,6 +1046,10 @@ class SimHandle:
     @property
     def market_ws_url(self) -> str:
         return f"ws://{self.host}:{self.port}/ws/market"
+
+    @property
+    def user_ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/ws/user"
 
     @property
     def spot_ws_url(self) -> str:

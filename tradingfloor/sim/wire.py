@@ -40,7 +40,7 @@ def book_message(
     bids = _lv(list(reversed(book.bids())))
     asks = _lv(list(reversed(book.asks())))
     tick = str(book.tick_size or info.tick_size)
-    ltp = str(last_trade) if last_trade is not None else "0.5"
+    ltp = str(last_trade) if last_trade is not None else ""  # the venue sends "" before any trade
     digest = book_summary_hash(
         market=info.market_id,
         asset_id=book.token_id,

@@ -13,16 +13,19 @@ from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.exceptions import RedisError
 
 from tradingfloor.bus.heartbeats import Heartbeat
 from tradingfloor.models.manifests import ManifestError, Resource, load_manifests, parse_resource
-from tradingfloor.observability.logging import configure_logging
+from tradingfloor.observability.logging import configure_logging, get_logger
 from tradingfloor.observability.metrics import HEARTBEAT
 from tradingfloor.persistence.db import create_pool
 from tradingfloor.settings import Settings
 from tradingfloor.status.database import DatabaseStatusSink
 from tradingfloor.status.kubernetes import PLURALS, KubernetesStatusSink
 from tradingfloor.status.sink import StatusSink
+
+log = get_logger("agent.process")
 
 CHANNEL = "trading_floor"
 
@@ -150,7 +153,11 @@ class AgentProcess:
         if self.redis is not None:
             if self.beats is None:
                 self.beats = Heartbeat(self.redis, self.name, ttl=ttl_seconds, interval=ttl_seconds / 3)
-            info = await self.beats.beat()
+            try:
+                info = await self.beats.beat()
+            except (RedisError, OSError) as exc:  # Redis away: keep working, beat again next time
+                log.warning("agent.heartbeat_failed", agent=self.name, error=str(exc))
+                return
             HEARTBEAT.labels(agent=self.name).set(info.ts)
         else:
             HEARTBEAT.labels(agent=self.name).set(time.time())
@@ -158,9 +165,13 @@ class AgentProcess:
     async def publish(self, type_: str, payload: dict[str, Any]) -> None:
         if self.redis is None or self.resource_model is None:
             return
-        await self.redis.publish(
-            CHANNEL, json.dumps({"type": type_, "sender": self.name, "payload": payload, "ts": time.time()})
-        )
+        try:
+            await self.redis.publish(
+                CHANNEL,
+                json.dumps({"type": type_, "sender": self.name, "payload": payload, "ts": time.time()}),
+            )
+        except (RedisError, OSError) as exc:  # a notice nobody may miss is not sent this way
+            log.warning("agent.publish_failed", agent=self.name, kind=type_, error=str(exc))
 
     async def sleep(self, seconds: float) -> None:
         """Sleep, or return early when asked to stop."""

@@ -45,6 +45,7 @@ class Strategy(Generic[P]):
         self.asset = asset
         self.last_entered: str | None = None  # market id of the round already entered
         self._max_price = Decimal(params.maxEntryPrice)
+        self._min_price = Decimal(params.minEntryPrice)
         self._from_open_ms = params.minSecondsFromOpen * 1000
         self._to_close_ms = params.minSecondsToClose * 1000
 
@@ -69,7 +70,7 @@ class Strategy(Generic[P]):
     ) -> Intent | None:
         book = view.book(info.token_of(outcome))
         mid = book.mid() if book is not None else None
-        if mid is None:
+        if mid is None or mid < self._min_price:  # a later signal in the round may still qualify
             return None
         p = min(0.99, float(mid) + min(MAX_EDGE, EDGE_PER_STRENGTH * strength))
         self.last_entered = info.market_id

@@ -22,6 +22,11 @@ class StrategyParams(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, validate_default=True)
 
     maxEntryPrice: Price = Field(default=Decimal("0.70"), description="Never pay more than this per share.")
+    minEntryPrice: Annotated[DecimalStr, Between("0.001", "0.99")] = Field(
+        default=Decimal("0.05"),
+        description="Never buy a side priced below this: sub-cent shares are lottery tickets, "
+        "not a conservative rule's trade (lower it in the manifest to allow them).",
+    )
     minSecondsToClose: int = Field(
         default=60, ge=0, le=3600, description="No new entries this close to the round's end."
     )

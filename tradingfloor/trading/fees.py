@@ -1,12 +1,12 @@
 """Polymarket taker fees, read from each market's own schedule (never hard-coded).
 
-fee (USD) = shares × rate × (p·(1−p))^exponent, rounded to 5 decimals with a minimum of 0.00001
-when the fee is not zero. Makers pay nothing.
+fee (USD) = shares × rate × (p·(1−p))^exponent, floored to 5 decimals as the venue does (the
+smallest fee charged is 0.00001; anything smaller is no fee). Makers pay nothing.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from tradingfloor.market.events import MarketInfo
 
@@ -27,10 +27,7 @@ def taker_fee(shares: Decimal, price: Decimal, rate: Decimal, exponent: int) -> 
     """Fee charged to a taker for ``shares`` filled at ``price``."""
     if shares < 0:
         raise ValueError(f"shares must be non-negative, got {shares}")
-    raw = shares * fee_per_share(price, rate, exponent)
-    if raw == 0:
-        return Decimal(0)
-    return max(FEE_QUANTUM, raw.quantize(FEE_QUANTUM, rounding=ROUND_HALF_UP))
+    return (shares * fee_per_share(price, rate, exponent)).quantize(FEE_QUANTUM, rounding=ROUND_DOWN)
 
 
 def market_taker_fee(info: MarketInfo, shares: Decimal, price: Decimal) -> Decimal:

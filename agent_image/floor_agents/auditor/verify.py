@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 
 from floor_agents.auditor.log import entries
 from tradingfloor.audit.chain import VerifyResult, verify_chain
@@ -42,9 +43,9 @@ async def verify(database_url: str) -> VerifyResult:
         await conn.close()
 
 
-def main(database_url: str | None) -> int:
+def main(database_url: str | None, state_dir: Path | None = None) -> int:
     settings = Settings.from_env()
-    with floor_database(settings.state_dir, database_url or settings.database_url) as url:
+    with floor_database(state_dir or settings.state_dir, database_url or settings.database_url) as url:
         result = asyncio.run(verify(url))
     print(result.describe(), file=sys.stdout if result.ok else sys.stderr)
     return 0 if result.ok else 1

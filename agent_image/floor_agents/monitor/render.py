@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -74,21 +75,36 @@ def equity_picture(m: AgentMetrics, path: Path) -> Path:
     return path
 
 
+UNDEFINED = "–"  # a statistic the trades cannot define (no trade, or one: no spread) is not 0
+
+
+def stat(x: float | None, defined: bool = True) -> str:
+    if not defined or x is None or (isinstance(x, float) and math.isnan(x)):
+        return UNDEFINED
+    return ratio(x)
+
+
 def _row(m: AgentMetrics) -> list[str]:
+    any_trade, spread = m.trades >= 1, m.trades >= 2
     return [
         m.agent,
         str(m.trades),
-        ratio(m.win_rate),
-        ratio(m.win_rate_low),
+        stat(m.win_rate, any_trade),
+        stat(m.win_rate_low, any_trade),
         money(m.pnl),
         money(m.equity),
         money(m.fees),
-        ratio(m.sharpe),
-        ratio(m.sortino),
-        ratio(m.max_drawdown),
-        ratio(m.profit_factor),
-        ratio(m.psr),
+        stat(m.sharpe, spread),
+        stat(m.sortino, spread),
+        stat(m.max_drawdown),
+        stat(m.profit_factor, any_trade),
+        stat(m.psr, spread),
     ]
+
+
+def clock_label(simulated: bool) -> str:
+    """Which clock a report's times are on: a simulated floor's trades carry the market's time."""
+    return "market clock (simulated floor)" if simulated else "wall clock"
 
 
 def write_report(
@@ -100,17 +116,22 @@ def write_report(
     alerts: Sequence[Alert],
     out: Path,
     fmt: str,
+    simulated: bool = False,
 ) -> Path:
-    """Write the pictures and the page into ``out``; return the page's path."""
+    """Write the pictures and the page into ``out``; return the page's path. Names and times are on
+    the ledger's clock, which ``simulated`` says is the market's (``-market-`` in the file name)."""
     if fmt not in ("markdown", "html"):
         raise ValueError(f"report format must be markdown or html, got {fmt!r}")
     out.mkdir(parents=True, exist_ok=True)
-    stamp = end.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = ("market-" if simulated else "") + end.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     pictures = {
         m.agent: equity_picture(m, out / f"{window}-{stamp}-{_safe(m.agent)}.png").name for m in agents
     }
     title = f"Trading floor {window} report"
-    period = f"{start.astimezone(UTC):%Y-%m-%d %H:%M} to {end.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    period = (
+        f"{start.astimezone(UTC):%Y-%m-%d %H:%M} to {end.astimezone(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"{clock_label(simulated)}"
+    )
     rows = [_row(floor)] + [_row(m) for m in agents]
     alert_lines = [f"{a.agent}: {a.alert} — {a.message}" for a in alerts] or ["none"]
     if fmt == "markdown":
@@ -122,7 +143,7 @@ def write_report(
             "## Floor summary",
             "",
             f"{len(agents)} agents, {floor.trades} trades, P&L {money(floor.pnl)} USD, "
-            f"win rate {ratio(floor.win_rate)}, max drawdown {ratio(floor.max_drawdown)}.",
+            f"win rate {stat(floor.win_rate, floor.trades >= 1)}, max drawdown {stat(floor.max_drawdown)}.",
             "",
             "| " + " | ".join(COLUMNS) + " |",
             "|" + "---|" * len(COLUMNS),
@@ -141,7 +162,7 @@ def write_report(
         f"<p>{esc(period)}</p>",
         "<h2>Floor summary</h2>",
         f"<p>{len(agents)} agents, {floor.trades} trades, P&amp;L {esc(money(floor.pnl))} USD, "
-        f"win rate {ratio(floor.win_rate)}, max drawdown {ratio(floor.max_drawdown)}.</p>",
+        f"win rate {stat(floor.win_rate, floor.trades >= 1)}, max drawdown {stat(floor.max_drawdown)}.</p>",
         "<table><thead><tr>"
         + "".join(f"<th>{esc(c)}</th>" for c in COLUMNS)
         + f"</tr></thead><tbody>{table}</tbody></table>",

@@ -40,7 +40,9 @@ def window_metrics(ledger: Ledger, start: datetime, end: datetime) -> tuple[list
     return agents, floor_metrics(opening, [t for ts in inside.values() for t in ts], end)
 
 
-async def build(database_url: str, window: str, out: Path, fmt: str, now: datetime) -> Path:
+async def build(
+    database_url: str, window: str, out: Path, fmt: str, now: datetime, simulated: bool = False
+) -> Path:
     conn = await connect(database_url)
     try:
         ledger = await load_ledger(conn)
@@ -49,14 +51,18 @@ async def build(database_url: str, window: str, out: Path, fmt: str, now: dateti
     # The ledger's clock is the market's: on a simulated floor running faster than real time it is
     # ahead of the wall clock, so the window ends at the newest trade when that is later than now.
     newest = max((t.closed_at for trades in ledger.trades.values() for t in trades), default=now)
+    simulated = simulated or newest > now
     now = max(now, newest + timedelta(microseconds=1))  # the window is [start, end)
     start = now - WINDOWS[window]
     agents, floor = window_metrics(ledger, start, now)
     alerts = [a for m in agents for a in alerts_for(m, AlertThresholds(), None)]
-    return write_report(window, start, now, agents, floor, alerts, out, fmt)
+    return write_report(window, start, now, agents, floor, alerts, out, fmt, simulated=simulated)
 
 
-def main(window: str, out: Path, fmt: str, database_url: str | None) -> int:
+def main(
+    window: str, out: Path | None, fmt: str, database_url: str | None, state_dir: Path | None = None
+) -> int:
+    """Write the report under ``out`` (default ``<state dir>/reports``) and print where it went."""
     if window not in WINDOWS:
         print(f"report window must be one of {sorted(WINDOWS)}, got {window!r}", file=sys.stderr)
         return 2
@@ -64,7 +70,12 @@ def main(window: str, out: Path, fmt: str, database_url: str | None) -> int:
         print(f"report format must be markdown or html, got {fmt!r}", file=sys.stderr)
         return 2
     settings = Settings.from_env()
-    with floor_database(settings.state_dir, database_url or settings.database_url) as url:
-        page = asyncio.run(build(url, window, Path(out), fmt, datetime.now(UTC)))
+    state = state_dir or settings.state_dir
+    with floor_database(state, database_url or settings.database_url) as url:
+        # a floor that ran the simulator kept its market clock: its ledger is on that clock
+        simulated = (Path(state) / "market-clock.json").exists()
+        page = asyncio.run(
+            build(url, window, Path(out or state / "reports"), fmt, datetime.now(UTC), simulated)
+        )
     print(f"report written to {page}")
     return 0

@@ -48,7 +48,7 @@ from floor_agents.trader.cache import CacheSnapshot, MarketCache, catch_up_event
 from floor_agents.trader.manifest import StatusReader, size_multiplier
 from floor_agents.trader.performance import performance
 from floor_agents.trader.store import Batch, Lot, TraderStore, fill_id
-from tradingfloor.brokers.factory import make_broker
+from tradingfloor.brokers.factory import make_broker, user_ws_url
 from tradingfloor.bus.api_health import ApiCounter
 from tradingfloor.bus.exposure import RedisFloorCapital
 from tradingfloor.market.book_view import BookView
@@ -198,7 +198,12 @@ class TraderRuntime:
             future.result(timeout=15)
 
         broker = make_broker(
-            spec, settings, engine.broker.ledger, config=engine.broker.config, journal=journal_live_intent
+            spec,
+            settings,
+            engine.broker.ledger,
+            config=engine.broker.config,
+            journal=journal_live_intent,
+            user_ws_url=user_ws_url(settings),  # live only: fills from the venue's user channel
         )
         api = None
         if spec.mode == "live":  # make_broker gave the live broker (or refused)

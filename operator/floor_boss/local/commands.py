@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import typer
@@ -34,8 +33,10 @@ def up(
         "sim", help="sim (the local simulator) or polymarket (live data, paper money)."
     ),
     speed: float = typer.Option(30.0, help="Simulator speed: 30 makes a 15-minute round last 30 s."),
-    seed: int = typer.Option(1, help="Simulator seed."),
-    pattern: str = typer.Option("none", help="Simulator pattern: none, momentum or meanReversion."),
+    seed: int = typer.Option(2, help="Simulator seed (2: the first round already moves enough to trade)."),
+    pattern: str = typer.Option(
+        "momentum", help="Simulator pattern: none, momentum (trends persist) or meanReversion."
+    ),
     run_for: str | None = typer.Option(
         None, "--for", help="Stop after this long (e.g. 10m); default: until Ctrl-C."
     ),
@@ -55,11 +56,13 @@ def up(
 
     import yaml
     from pydantic import ValidationError
-    from rich.console import Console
 
     from floor_boss.local.floor import Floor, FloorAlreadyRunning, FloorOptions, floor_lock
+    from tradingfloor.console import make_console
     from tradingfloor.decisions import FloorPolicy
     from tradingfloor.observability.logging import configure_logging
+    from tradingfloor.services.embedded import ServiceError
+    from tradingfloor.services.local import check_state_dir
 
     if market not in ("sim", "polymarket"):
         raise typer.BadParameter(f"--market must be sim or polymarket, got {market!r}")
@@ -74,12 +77,16 @@ def up(
         except (OSError, yaml.YAMLError, ValidationError) as exc:
             raise typer.BadParameter(f"{policy_file}: {exc}") from None
     state = _state_dir(state_dir)
-    console = Console()
+    console = make_console()
     show = console.is_terminal if dashboard is None else dashboard
-    state.mkdir(parents=True, exist_ok=True)
-    # the live table owns the terminal: logs go to a file then
-    log_stream = open(state / "floor.log", "a") if show else sys.stderr
-    configure_logging(os.environ.get("LOG_LEVEL", "INFO"), stream=log_stream)
+    try:
+        check_state_dir(state)
+    except ServiceError as exc:
+        typer.echo(f"floor up: {exc}", err=True)
+        raise typer.Exit(1) from None
+    # logs go to a file: the terminal (or pipe) gets one plain line per message, never two formats
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"), stream=open(state / "floor.log", "a"))
+    console.print(f"floor up: state in {state}/, log in {state / 'floor.log'}", markup=False)
     options = FloorOptions(
         manifests=manifests,
         state_dir=state,
@@ -96,44 +103,51 @@ def up(
     try:
         with floor_lock(state):
             summary = asyncio.run(Floor(options, console).run())
-    except FloorAlreadyRunning as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+    except (FloorAlreadyRunning, ServiceError) as exc:
+        typer.echo(f"floor up: {exc}", err=True)
+        raise typer.Exit(2 if isinstance(exc, FloorAlreadyRunning) else 1) from None
     _print_summary(console, summary)
 
 
 def _print_summary(console, summary: dict) -> None:
     from floor_boss.local.dashboard import AgentRow, floor_totals
 
-    rows = [AgentRow(**a) for a in summary.get("agents", [])]
+    if not summary.get("agents"):
+        console.print("floor stopped (no summary: the database was not reachable at the end)", markup=False)
+        return
+    rows = [AgentRow(**a) for a in summary["agents"]]
     totals = floor_totals(rows)
     console.print(
         f"floor stopped: {totals['agents']} traders, {totals['trades']} trades, "
-        f"P&L {totals['pnl']}, {totals['restarts']} restarts"
+        f"P&L {totals['pnl']}, {totals['restarts']} restarts",
+        markup=False,
     )
 
 
 @commands.command("status")
 def status(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    state_dir: Path | None = typer.Option(None, "--state-dir"),
+    state_dir: Path | None = typer.Option(
+        None, "--state-dir", help="The floor's data folder (FLOOR_STATE_DIR, default var/)."
+    ),
 ) -> None:
-    """Print the floor's agents once (the same table as the dashboard)."""
+    """Print the floor's agents once (the same table as the dashboard; never cut when piped)."""
     import asyncio
     import json
     import os
 
-    from rich.console import Console
-
+    from floor_boss.local.dashboard import render
     from floor_boss.local.status import read_status
+    from tradingfloor.console import make_console
+    from tradingfloor.services.embedded import ServiceError
     from tradingfloor.services.local import floor_database
 
     state = _state_dir(state_dir)
     try:
         with floor_database(state, os.environ.get("DATABASE_URL")) as url:
             rows, events, totals = asyncio.run(read_status(url, state))
-    except FileNotFoundError as exc:
-        typer.echo(str(exc), err=True)
+    except (FileNotFoundError, ServiceError) as exc:
+        typer.echo(f"floor status: {exc}", err=True)
         raise typer.Exit(1) from None
     if as_json:
         typer.echo(
@@ -144,6 +158,5 @@ def status(
             )
         )
         return
-    from floor_boss.local.dashboard import render
-
-    Console().print(render(rows, events))
+    console = make_console()
+    console.print(render(rows, events, expand=console.is_terminal))

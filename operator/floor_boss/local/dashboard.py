@@ -106,8 +106,16 @@ def _age(seconds: float | None) -> str:
     return f"{seconds:.0f}s ago" if seconds < 120 else f"{seconds / 60:.0f}m ago"
 
 
-def render(rows: list[AgentRow], events: list[dict], title: str = "Trading Floor") -> Group:
-    table = Table(title=title, expand=True)
+def render(
+    rows: list[AgentRow],
+    events: list[dict],
+    title: str = "Trading Floor",
+    *,
+    services: str | None = None,
+    expand: bool = True,
+) -> Group:
+    """The floor's table; ``expand=False`` sizes it to its content (for a pipe, where nothing may be cut)."""
+    table = Table(title=title, expand=expand)
     for column in (
         "Agent",
         "Kind",
@@ -145,7 +153,9 @@ def render(rows: list[AgentRow], events: list[dict], title: str = "Trading Floor
         f"P&L {_decimal(totals['pnl']):+.2f} · {totals['restarts']} restarts",
         style="bold",
     )
-    recent = Table(title="Recent events", expand=True, show_header=True)
+    if services:
+        summary.append(f"\nServices: {services}", style="")
+    recent = Table(title="Recent events", expand=expand, show_header=True)
     for column in ("Time", "Agent", "Event", "Reason"):
         recent.add_column(column)
     for event in events[:8]:
@@ -153,6 +163,6 @@ def render(rows: list[AgentRow], events: list[dict], title: str = "Trading Floor
             str(event.get("ts", ""))[11:19],
             event.get("agent") or "-",
             event.get("type", ""),
-            (event.get("message") or event.get("reason") or "")[:90],
+            event.get("message") or event.get("reason") or "",
         )
     return Group(table, summary, recent)

@@ -1,39 +1,56 @@
 """``floor up``: the whole floor on one machine.
 
 Starts (or reuses) PostgreSQL and Redis, migrates, starts the simulator (or points at Polymarket),
-runs one collector per market series, stores the manifests, and supervises every agent as its own
-OS process with the shared decision core — until ``--for`` runs out or Ctrl-C. Running it again
-resumes: agents, clones, statuses, checkpoints and the ledger live in PostgreSQL.
+runs one collector per market series, applies the manifests, and supervises every agent as its own
+OS process with the shared decision core — until ``--for`` runs out, Ctrl-C or SIGTERM. Running it
+again resumes: agents, clones, statuses, checkpoints and the ledger live in PostgreSQL, and the
+simulated market continues from the floor's stored market clock.
+
+What keeps it standing:
+- PostgreSQL and Redis are supervised like agents (restart with backoff); a pass that fails because
+  one is away is reported once and retried, never fatal. Agents keep running on their journals.
+- Every child runs in its own session and dies with the floor (``tradingfloor.services.lifetime``);
+  the PIDs are recorded in ``<state>/services.json`` so the next start stops any leftovers.
+- The manifest folder is watched: new, edited and removed files apply while the floor runs.
+- The stop is ordered — agents, collectors, the exit summary (read while the database is still up),
+  simulator, Redis, PostgreSQL — and leaves no process and no state file behind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import signal
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from floor_boss.local.dashboard import render
+from floor_boss.local.dashboard import AgentRow, render
+from floor_boss.local.manifest_watch import ManifestWatch
 from floor_boss.local.processes import AgentProcesses
 from floor_boss.local.status import agent_rows, recent_events
 from floor_boss.local.store import LocalStore
 from floor_boss.local.supervisor import LocalSupervisor
 from tradingfloor.decisions import FloorPolicy
-from tradingfloor.models.manifests import ManifestError, Resource, load_manifests
+from tradingfloor.models.manifests import Resource
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.persistence import repositories as repo
 from tradingfloor.services import local as services
+from tradingfloor.services.supervision import ServiceEvent, ServiceSupervisor
 
 log = get_logger("floor_boss.floor")
 POLL_SECONDS = 0.25  # how soon a crashed agent is noticed (a pass that changes nothing writes nothing)
+MANIFEST_POLL_SECONDS = 1.0
+MARKET_CLOCK_FILE = "market-clock.json"
 
 
 @dataclass
@@ -42,8 +59,8 @@ class FloorOptions:
     state_dir: Path = Path("var")
     market: str = "sim"  # sim | polymarket
     speed: float = 30.0
-    seed: int = 1
-    pattern: str = "none"
+    seed: int = 2
+    pattern: str = "momentum"
     duration_s: float | None = None
     dashboard: bool = True
     database_url: str | None = None
@@ -57,7 +74,7 @@ class FloorAlreadyRunning(RuntimeError):
 
 
 @contextlib.contextmanager
-def floor_lock(state_dir: Path):
+def floor_lock(state_dir: Path) -> Iterator[None]:
     state_dir.mkdir(parents=True, exist_ok=True)
     handle = open(state_dir / "floor.lock", "w")
     try:
@@ -72,19 +89,6 @@ def floor_lock(state_dir: Path):
     finally:
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
-
-
-def read_manifests(path: Path) -> tuple[list[Resource], list[str]]:
-    """Every valid manifest under ``path``, and a message for each file that is not (skipped, not fatal)."""
-    files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
-    resources: list[Resource] = []
-    errors: list[str] = []
-    for file in files:
-        try:
-            resources.extend(load_manifests(file))
-        except ManifestError as exc:
-            errors.append(str(exc))
-    return resources, errors
 
 
 def floor_capital(agents: list[repo.AgentRow]) -> Decimal:
@@ -106,6 +110,43 @@ def _market_series(agents: list[repo.AgentRow]) -> set[tuple[str, str]]:
     }
 
 
+# How long a verdict must hold, and between clones: durations of the market's life, not the machine's
+MARKET_DURATIONS = (
+    "retire_after_seconds",
+    "clone_after_seconds",
+    "reduce_after_seconds",
+    "clone_cooldown_seconds",
+)
+
+
+def market_clock_policy(policy: FloorPolicy, speed: float) -> FloorPolicy:
+    """The policy with its evaluation durations on a simulated market's clock: at 240x, "24 hours
+    above 60 %" is 24 market hours (6 wall minutes). Restart backoff and heartbeats stay on the wall
+    clock: they are about processes, not markets. The evidence bar itself is unchanged."""
+    if speed <= 0:
+        raise ValueError(f"speed must be positive, got {speed}")
+    return policy.model_copy(update={name: getattr(policy, name) / speed for name in MARKET_DURATIONS})
+
+
+def read_market_clock(state_dir: Path) -> int | None:
+    """The simulated market's time (ms) when the floor last ran, if it ran a simulator."""
+    try:
+        return int(json.loads((state_dir / MARKET_CLOCK_FILE).read_text())["ms"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_market_clock(state_dir: Path, ms: int) -> None:
+    tmp = state_dir / f"{MARKET_CLOCK_FILE}.tmp"
+    tmp.write_text(json.dumps({"ms": ms, "iso": datetime.fromtimestamp(ms / 1000, UTC).isoformat()}))
+    tmp.replace(state_dir / MARKET_CLOCK_FILE)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
 class Floor:
     def __init__(self, options: FloorOptions, console: Any = None) -> None:
         self.options = options
@@ -114,79 +155,124 @@ class Floor:
         self.collectors: dict[tuple[str, str], asyncio.Task] = {}
         self.summary: dict = {}
         self.supervisor: LocalSupervisor | None = None
+        self.services = ServiceSupervisor()
+        self.events: collections.deque[dict] = collections.deque(maxlen=50)  # newest first, for the view
+        self._unrecorded: list[dict] = []  # events to store once the database is back
+        self._problem: str | None = None  # the failure the last pass reported (each is said once)
+        self._agents: list[repo.AgentRow] = []  # the last agents read, for when the database is away
+        self._rows: list[AgentRow] = []
+        self._recorded_pids: dict[str, dict] = {}
+        self._collector_runs: dict[tuple[str, str], tuple[float, int]] = {}  # started/retry-at, failures
+        self._heartbeat_grace_until = 0.0
+        self._sim: Any = None
+        self._svc: services.LocalServices | None = None
+        self._pool: Any = None
+        self._redis: Any = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
 
     async def run(self) -> dict:
         opts = self.options
-        logging.getLogger("aiohttp.access").setLevel(
-            logging.WARNING
-        )  # the simulator's request log is noise here
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # the simulator's request log
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stopping.set)
-        svc = await asyncio.to_thread(
-            services.start_services, opts.state_dir, opts.database_url, opts.redis_url
-        )
-        redis_url = svc.redis_url
-        if redis_url is None:  # start_services starts a Redis unless told not to
-            raise RuntimeError("the local floor needs Redis and none was started")
-        sim = pool = redis = supervisor = None
         try:
-            from redis import asyncio as aioredis
-
-            from tradingfloor.persistence.db import create_pool
-            from tradingfloor.persistence.migrate import migrate
-
-            await migrate(svc.database_url)
-            pool = await create_pool(svc.database_url, max_size=4)
-            redis = aioredis.Redis.from_url(redis_url)
-            env = {
-                "DATABASE_URL": svc.database_url,
-                "REDIS_URL": redis_url,
-                "FLOOR_STATE_DIR": str(opts.state_dir.resolve()),
-                "TRADER_REPORT_INTERVAL": "10",
-                "HEARTBEAT_INTERVAL": os.environ.get("HEARTBEAT_INTERVAL", "10"),
-                **({"FLOOR_CAPITAL": os.environ["FLOOR_CAPITAL"]} if os.environ.get("FLOOR_CAPITAL") else {}),
-                **opts.agent_env,
-            }
-            urls = await self._start_market()
-            sim = urls.pop("_handle", None)
-            env.update(urls)
-            services.publish(
-                opts.state_dir, svc, market=opts.market, **{k.lower(): v for k, v in urls.items()}
-            )
-            store = LocalStore(pool)
-            resources, errors = read_manifests(opts.manifests)
-            for message in errors:
-                self._say(f"[red]skipped a manifest:[/red] {message}")
-                await repo.record_event(pool, "ManifestRejected", message[:1000], reason="Warning")
-            for line in await store.apply_manifests(resources):
-                self._say(line)
-            # the floor-wide deployed-capital cap (40 %) is taken of every active trader's capital
-            env.setdefault("FLOOR_CAPITAL", str(floor_capital(await store.agents())))
-            processes = AgentProcesses(opts.state_dir, env)
-            supervisor = LocalSupervisor(store, processes, redis, opts.state_dir / "manifests", opts.policy)
-            self.supervisor = supervisor
-            await self._loop(store, supervisor, redis_url, svc.database_url, urls)
+            left = services.sweep_leftovers(opts.state_dir)
+            if left:
+                self._say(
+                    f"stopped what a previous floor left running in {opts.state_dir}/: {', '.join(left)}"
+                )
+            # on the main thread, so the servers die with this process (tradingfloor.services.lifetime)
+            self._svc = svc = services.start_services(opts.state_dir, opts.database_url, opts.redis_url)
+            self.services.watch("postgres", svc.postgres)
+            self.services.watch("redis", svc.redis)
+            self._publish()
+            await self._start(svc)
         finally:
-            if supervisor is not None:
-                await asyncio.to_thread(supervisor.shutdown)
-                with contextlib.suppress(Exception):  # best effort: the next `floor up` recomputes it
-                    for agent in await supervisor.store.agents():
-                        if (agent.status or {}).get("phase") not in (None, "Retired", "Paused"):
-                            await supervisor.store.patch_status(agent.name, {"phase": "Stopped"})
-            for task in self.collectors.values():
-                task.cancel()
-            await asyncio.gather(*self.collectors.values(), return_exceptions=True)
-            if pool is not None:
-                self.summary = await self._summary(pool, redis)
-                await pool.close()
-            if redis is not None:
-                await redis.aclose()
-            if sim is not None:
-                await sim.stop()
-            services.unpublish(opts.state_dir)
-            await asyncio.to_thread(svc.stop)
+            await self._shutdown()
         return self.summary
+
+    async def _start(self, svc: services.LocalServices) -> None:
+        from redis import asyncio as aioredis
+
+        from tradingfloor.persistence.db import create_pool
+        from tradingfloor.persistence.migrate import migrate
+
+        opts = self.options
+        await migrate(svc.database_url)
+        self._pool = pool = await create_pool(svc.database_url, max_size=4)
+        self._redis = aioredis.Redis.from_url(
+            svc.require_redis_url(), socket_connect_timeout=2, socket_timeout=5
+        )
+        env = {
+            "DATABASE_URL": svc.database_url,
+            "REDIS_URL": svc.redis_url or "",
+            "FLOOR_STATE_DIR": str(opts.state_dir.resolve()),
+            "TRADER_REPORT_INTERVAL": "10",
+            "HEARTBEAT_INTERVAL": os.environ.get("HEARTBEAT_INTERVAL", "10"),
+            **({"FLOOR_CAPITAL": os.environ["FLOOR_CAPITAL"]} if os.environ.get("FLOOR_CAPITAL") else {}),
+            **opts.agent_env,
+        }
+        self._heartbeat_interval = float(env["HEARTBEAT_INTERVAL"] or 10)
+        urls = await self._start_market()
+        self._sim = urls.pop("_handle", None)
+        env.update(urls)
+        self._urls = urls
+        store = LocalStore(pool)
+        self._watch = ManifestWatch(opts.manifests)
+        await self._apply_manifests(store)
+        # the floor-wide deployed-capital cap (40 %) is taken of every active trader's capital
+        env.setdefault("FLOOR_CAPITAL", str(floor_capital(await store.agents())))
+        processes = AgentProcesses(opts.state_dir, env)
+        policy = opts.policy if self._sim is None else market_clock_policy(opts.policy, opts.speed)
+        self.supervisor = LocalSupervisor(store, processes, self._redis, opts.state_dir / "manifests", policy)
+        await self._loop(store, self.supervisor, svc)
+
+    async def _shutdown(self) -> None:
+        """Agents, collectors, the summary (while the database is up), simulator, Redis, PostgreSQL."""
+        opts = self.options
+        supervisor = self.supervisor
+        if supervisor is not None:
+            await self._guard("stopping agents", asyncio.to_thread(supervisor.shutdown))
+            await self._guard("recording stopped agents", self._mark_stopped(supervisor))
+        for task in self.collectors.values():
+            task.cancel()
+        await asyncio.gather(*self.collectors.values(), return_exceptions=True)
+        if self._pool is not None:
+            await self._guard("reading the summary", self._read_summary())
+            await self._guard("closing the database pool", asyncio.wait_for(self._pool.close(), 10))
+        if self._redis is not None:
+            await self._guard("closing Redis", self._redis.aclose())
+        if self._sim is not None:
+            with contextlib.suppress(OSError):
+                write_market_clock(opts.state_dir, self._sim.server.clock.now_ms())
+            await self._guard("stopping the simulator", self._sim.stop())
+        if self._svc is not None:
+            self._svc.stop()  # on this thread: the servers are its children
+        services.unpublish(opts.state_dir)
+
+    async def _mark_stopped(self, supervisor: LocalSupervisor) -> None:
+        for agent in await supervisor.store.agents():
+            if (agent.status or {}).get("phase") not in (None, "Retired", "Paused"):
+                await supervisor.store.patch_status(agent.name, {"phase": "Stopped"})
+
+    async def _read_summary(self) -> None:
+        redis = self._redis if self.services.is_up("redis") else None
+        try:
+            rows = await agent_rows(self._pool, redis)
+        except Exception:  # Redis away at the end: the summary without heartbeats
+            rows = await agent_rows(self._pool, None)
+        self.summary = {"agents": [r.to_json() for r in rows]}
+
+    async def _guard(self, what: str, step: Any) -> None:
+        """Run one shutdown step; a failure is logged and the remaining steps still run."""
+        try:
+            await step
+        except Exception as exc:
+            log.warning("floor.shutdown_step_failed", step=what, error=_one_line(exc))
+
+    # -- market ----------------------------------------------------------------------------------
 
     async def _start_market(self) -> dict[str, Any]:
         opts = self.options
@@ -202,15 +288,20 @@ class Floor:
         from tradingfloor.sim.model import SimConfig, parse_pattern
         from tradingfloor.sim.server import start_simulator
 
-        start_ms = (int(time.time() * 1000) // 900_000) * 900_000  # today's 15-minute grid
+        stored = read_market_clock(opts.state_dir)
+        # A resumed floor continues its market where it stopped: the agents' restored clocks are
+        # there, so they trade in the first round instead of idling until the market catches up.
+        start_ms = stored if stored is not None else (int(time.time() * 1000) // 900_000) * 900_000
         handle = await start_simulator(
             "127.0.0.1",
             0,
             SimConfig(seed=opts.seed, pattern=parse_pattern(opts.pattern), start_ms=start_ms),
             opts.speed,
         )
+        at = datetime.fromtimestamp(start_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
         self._say(
-            f"simulator on {handle.url} (speed ×{opts.speed:g}, seed {opts.seed}, pattern {opts.pattern})"
+            f"simulator on {handle.url} (speed ×{opts.speed:g}, seed {opts.seed}, pattern {opts.pattern}, "
+            f"market clock {'resumed at' if stored is not None else 'starts at'} {at} UTC)"
         )
         return {
             "POLYMARKET_GAMMA_URL": handle.url,
@@ -220,21 +311,180 @@ class Floor:
             "_handle": handle,
         }
 
-    def _ensure_collectors(
-        self, agents: list[repo.AgentRow], redis_url: str, database_url: str, urls: dict[str, str]
+    def market_clock(self) -> str:
+        """Which clock the floor's durations run on, for the dashboard."""
+        if self._sim is None:
+            return f"wall clock {datetime.now(UTC):%H:%M:%S} UTC"
+        now = datetime.fromtimestamp(self._sim.server.clock.now_ms() / 1000, UTC)
+        return (
+            f"market clock {now:%Y-%m-%d %H:%M:%S} UTC (simulated ×{self.options.speed:g}; "
+            "policy durations on this clock)"
+        )
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    async def _loop(
+        self, store: LocalStore, supervisor: LocalSupervisor, svc: services.LocalServices
     ) -> None:
+        opts = self.options
+        deadline = time.monotonic() + opts.duration_s if opts.duration_s else None
+        live, shown, manifests_seen, clock_saved = None, 0.0, time.monotonic(), 0.0
+        if opts.dashboard and self.console is not None:
+            from rich.live import Live
+
+            live = Live(console=self.console, refresh_per_second=2, transient=False)
+            live.start()
+        try:
+            while not self.stopping.is_set():
+                now = time.monotonic()
+                wait = 1.0
+                for event in self.services.check(now):
+                    await self._service_event(event)
+                if self.services.is_up("postgres"):
+                    try:
+                        await self._flush_events(store)
+                        if now - manifests_seen >= MANIFEST_POLL_SECONDS:
+                            manifests_seen = now
+                            if self._watch.changed():
+                                await self._apply_manifests(store)
+                        self._agents = await store.agents()
+                        self._ensure_collectors(self._agents, svc)
+                        if self.services.is_up("redis") and now >= self._heartbeat_grace_until:
+                            wait = await supervisor.reconcile()
+                        self._recovered()
+                    except Exception as exc:  # a service went away mid-pass: said once, retried
+                        self._failed(exc)
+                self._publish()
+                if self._sim is not None and now - clock_saved >= 1.0:
+                    with contextlib.suppress(OSError):
+                        write_market_clock(opts.state_dir, self._sim.server.clock.now_ms())
+                    clock_saved = now
+                if live is not None and now - shown >= 1.0:
+                    live.update(await self._view(store))
+                    shown = now
+                if deadline is not None and now >= deadline:
+                    break
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), timeout=min(POLL_SECONDS, wait))
+        finally:
+            if live is not None:
+                with contextlib.suppress(Exception):
+                    live.update(await self._view(store))
+                live.stop()
+
+    def _failed(self, exc: Exception) -> None:
+        message = _one_line(exc)
+        if message != self._problem:
+            self._problem = message
+            self._note("floor", "PassFailed", f"a pass failed, retrying: {message}", warning=True)
+            log.warning("floor.pass_failed", error=message)
+
+    def _recovered(self) -> None:
+        if self._problem is not None:
+            self._problem = None
+            self._note("floor", "PassRecovered", "passes succeed again", warning=False)
+
+    async def _service_event(self, event: ServiceEvent) -> None:
+        self._note(event.service, event.reason, event.message, warning=event.warning)
+        log.warning("floor.service", service=event.service, reason=event.reason, message=event.message)
+        if event.service == "postgres" and event.reason == "ServiceDown":
+            self._note(
+                "floor",
+                "DatabaseUnreachable",
+                "breaker open: the Floor Boss holds its decisions; agents keep running on their journals",
+                warning=True,
+            )
+        if event.service == "postgres" and event.reason == "ServiceRecovered":
+            self._note("floor", "DatabaseReachable", "breaker closed: journals replay", warning=False)
+        if event.service == "redis" and event.reason == "ServiceRecovered":
+            # Redis lost every heartbeat: give the agents time to beat again before judging them
+            self._heartbeat_grace_until = time.monotonic() + 2 * self._heartbeat_interval + 2
+        if event.service == "postgres" and event.reason == "ServiceRecovered":
+            self._publish(force=True)
+
+    def _note(self, agent: str, reason: str, message: str, *, warning: bool) -> None:
+        """An event for the dashboard now and for the event log (stored when the database can)."""
+        event = {
+            "ts": datetime.now(UTC),
+            "agent": agent,
+            "type": reason,
+            "reason": "Warning" if warning else "Normal",
+            "message": message,
+        }
+        self.events.appendleft(event)
+        self._unrecorded.append(event)
+        if self.console is not None and not self.options.dashboard:
+            self.console.print(f"{agent}: {reason}: {message}", markup=False, highlight=False)
+
+    async def _flush_events(self, store: LocalStore) -> None:
+        while self._unrecorded:
+            event = self._unrecorded[0]
+            await repo.record_event(
+                store.pool,
+                event["type"],
+                event["message"][:1000],
+                agent=None if event["agent"] in ("floor", "postgres", "redis") else event["agent"],
+                reason=event["reason"],
+                ts=event["ts"],  # when it happened, not when the database could take it
+            )
+            self._unrecorded.pop(0)
+
+    # -- manifests -------------------------------------------------------------------------------
+
+    async def _apply_manifests(self, store: LocalStore) -> None:
+        changes = self._watch.scan()
+        for message in changes.new_errors.values():
+            self._note(
+                "manifests", "ManifestRejected", f"{message} (running agents left as they are)", warning=True
+            )
+        for file in changes.fixed:
+            self._note("manifests", "ManifestAccepted", f"{file} is valid again", warning=False)
+        for resource in changes.resources:
+            await self._apply_one(store, resource)
+        for name in sorted(changes.removed):
+            agent = await repo.get_agent(store.pool, name)
+            if agent is not None and agent.spec.get("lifecycle") != "Retired":
+                await store.set_lifecycle(name, "Retired")
+                self._note(name, "ManifestRemoved", f"its manifest is gone: {name} retired", warning=False)
+        await self._flush_events(store)
+
+    async def _apply_one(self, store: LocalStore, resource: Resource) -> None:
+        name = resource.metadata.get("name")
+        try:
+            applied = await store.apply_manifests([resource])
+        except ValueError as exc:  # an update the resource's rules forbid (e.g. a changed market)
+            self._note(str(name), "ManifestRejected", _one_line(exc), warning=True)
+            return
+        for line in applied:
+            self._note(str(name), "ManifestApplied", line, warning=False)
+
+    # -- collectors ------------------------------------------------------------------------------
+
+    def _ensure_collectors(self, agents: list[repo.AgentRow], svc: services.LocalServices) -> None:
         from tradingfloor.market.collector import Collector, CollectorUrls
         from tradingfloor.persistence.market_archive import PostgresSink
 
+        urls = self._urls
+        now = time.monotonic()
         for series, task in list(self.collectors.items()):
-            if task.done():  # a collector that died is started again on this pass
+            if task.done():  # a collector that died is started again, after a backoff
                 self.collectors.pop(series)
-                log.error(
-                    "collector.stopped",
-                    series=series,
-                    error=repr(task.exception()) if not task.cancelled() else "cancelled",
+                exc = None if task.cancelled() else task.exception()
+                error = (
+                    _one_line(exc) if exc is not None else ("cancelled" if task.cancelled() else "returned")
                 )
+                started, failures = self._collector_runs.get(series, (now, 0))
+                failures = 0 if now - started > 60 else failures + 1  # it ran a while: a fresh failure
+                self._collector_runs[series] = (now + min(30.0, 2.0**failures), failures)
+                if failures <= 1:  # said once per run of failures; the log has every one
+                    self._note(
+                        f"{series[0]} {series[1]}", "CollectorStopped", f"restarting: {error}", warning=True
+                    )
+                log.error("collector.stopped", series=series, error=error)
         for series in _market_series(agents) - set(self.collectors):
+            retry_at, failures = self._collector_runs.get(series, (0.0, 0))
+            if now < retry_at:
+                continue
             asset, interval = series
             collector = Collector(
                 asset,
@@ -245,51 +495,63 @@ class Floor:
                     urls["POLYMARKET_WS_URL"],
                     urls.get("POLYMARKET_SPOT_WS_URL"),
                 ),
-                redis_url,
-                PostgresSink(database_url),
+                svc.require_redis_url(),
+                PostgresSink(svc.database_url),
             )
             self.collectors[series] = asyncio.create_task(
                 collector.run(self.stopping), name=f"collector-{asset}-{interval}"
             )
-            self._say(f"collector for {asset} {interval} started")
+            if series not in self._collector_runs:
+                self._say(f"collector for {asset} {interval} started")
+            self._collector_runs[series] = (now, failures)
 
-    async def _loop(
-        self, store: LocalStore, supervisor: LocalSupervisor, redis_url: str, database_url: str, urls: dict
-    ) -> None:
-        opts = self.options
-        deadline = time.monotonic() + opts.duration_s if opts.duration_s else None
-        live, shown = None, 0.0
-        if opts.dashboard and self.console is not None:
-            from rich.live import Live
+    # -- state file and view ---------------------------------------------------------------------
 
-            live = Live(console=self.console, refresh_per_second=2, transient=False)
-            live.start()
+    def _agent_pids(self) -> dict[str, dict]:
+        if self.supervisor is None:
+            return {}
+        states = self.supervisor.processes.poll()
+        out = {}
+        for agent, instances in self.supervisor.instances.items():
+            for instance in instances:
+                state = states.get(instance)
+                if state is not None and state.running and state.pid is not None:
+                    # the agent's command line names its manifest: a reused PID will not match
+                    out[instance] = {"pid": state.pid, "match": f"{agent}.yaml"}
+        return out
+
+    def _publish(self, force: bool = False) -> None:
+        if self._svc is None:
+            return
+        pids = {**self._svc.pids(), **self._agent_pids()}
+        if pids == self._recorded_pids and not force:
+            return
+        self._recorded_pids = pids
+        extra = {k.lower(): v for k, v in getattr(self, "_urls", {}).items()}
+        services.publish(
+            self.options.state_dir, self._svc, self._agent_pids(), market=self.options.market, **extra
+        )
+
+    async def _view(self, store: LocalStore) -> Any:
+        events = list(self.events)
         try:
-            while not self.stopping.is_set():
-                agents = await store.agents()
-                self._ensure_collectors(agents, redis_url, database_url, urls)
-                wait = await supervisor.reconcile()
-                if live is not None and time.monotonic() - shown >= 1.0:
-                    live.update(await self._view(store, supervisor))
-                    shown = time.monotonic()
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self.stopping.wait(), timeout=min(POLL_SECONDS, wait))
-        finally:
-            if live is not None:
-                live.update(await self._view(store, supervisor))
-                live.stop()
-
-    async def _view(self, store: LocalStore, supervisor: LocalSupervisor):
-        rows = await agent_rows(store.pool, supervisor.redis)
-        events = await recent_events(store.pool, limit=8)
-        return render(rows, events, title=f"Trading Floor — {datetime.now():%H:%M:%S}")
-
-    async def _summary(self, pool, redis) -> dict:
-        return {"agents": [r.to_json() for r in await agent_rows(pool, redis)]}
+            if self.services.is_up("postgres"):
+                redis = self._redis if self.services.is_up("redis") else None
+                self._rows = await agent_rows(store.pool, redis)
+                stored = await recent_events(store.pool, limit=8)
+                seen = {(e["type"], e["message"]) for e in events}
+                events += [e for e in stored if (e["type"], e["message"]) not in seen]
+        except Exception:  # the view shows the last rows it could read
+            pass
+        events.sort(key=lambda e: e["ts"], reverse=True)
+        return render(
+            self._rows,
+            events,
+            title=f"Trading Floor — {self.market_clock()}",
+            services=self.services.describe() or None,
+        )
 
     def _say(self, message: str) -> None:
         if self.console is not None:
-            self.console.print(message)
+            self.console.print(message, markup=False, highlight=False)
         log.info("floor", message=message)

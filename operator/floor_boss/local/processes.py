@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tradingfloor.services.lifetime import die_with_parent
+
 KIND_COMMAND = {"TraderAgent": "trader", "Auditor": "auditor", "Monitor": "monitor"}
 
 
@@ -65,6 +67,7 @@ class AgentProcesses:
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, **self.env, "FLOOR_AGENT_NAME": agent},
                 start_new_session=True,
+                preexec_fn=die_with_parent(signal.SIGTERM),  # a SIGKILLed floor takes its agents along
             )
         finally:
             log.close()

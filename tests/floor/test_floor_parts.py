@@ -1,0 +1,92 @@
+"""The floor's parts on their own, against real servers and files: service supervision, the manifest
+folder watch, the state-folder check, the market-clock policy, the piped console."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import yaml
+
+from floor_boss.local.floor import market_clock_policy
+from floor_boss.local.manifest_watch import ManifestWatch
+from tests.floor.conftest import lenient_trader
+from tradingfloor.decisions import FloorPolicy
+from tradingfloor.services.embedded import EmbeddedRedis, ServiceError, listening
+from tradingfloor.services.local import check_state_dir
+from tradingfloor.services.supervision import ServiceSupervisor
+
+
+def test_a_killed_redis_is_reported_and_started_again_on_its_port(tmp_path):
+    redis = EmbeddedRedis(tmp_path / "redis").start()
+    services = ServiceSupervisor()
+    services.watch("redis", redis)
+    try:
+        assert services.check() == []
+        redis.process.kill()
+        redis.process.wait()
+        now = time.monotonic()
+        (down,) = services.check(now)
+        assert down.reason == "ServiceDown" and "redis exited" in down.message and not services.is_up("redis")
+        assert services.check(now + 0.5) == []  # backoff: 1 s before the first restart
+        (restarting,) = services.check(now + 1.1)
+        assert restarting.reason == "ServiceRestarting"
+        deadline = time.monotonic() + 10
+        events = []
+        while not events and time.monotonic() < deadline:
+            events = services.check()
+            time.sleep(0.05)
+        assert [e.reason for e in events] == ["ServiceRecovered"] and services.is_up("redis")
+        assert listening(redis.host, redis.port)
+    finally:
+        redis.stop()
+
+
+def test_a_port_in_use_is_named(tmp_path):
+    first = EmbeddedRedis(tmp_path / "a").start()
+    try:
+        with pytest.raises(ServiceError, match=rf"port is in use.*sport = :{first.port}"):
+            EmbeddedRedis(tmp_path / "b", port=first.port).start()
+    finally:
+        first.stop()
+
+
+def test_manifest_watch_sees_new_edited_broken_and_removed_files(tmp_path):
+    watch = ManifestWatch(tmp_path)
+    a = tmp_path / "a.yaml"
+    a.write_text(yaml.safe_dump(lenient_trader("alpha")))
+    first = watch.scan()
+    assert [r.metadata["name"] for r in first.resources] == ["alpha"] and not watch.changed()
+
+    broken = lenient_trader("alpha")
+    broken["spec"]["risk"]["capital"] = "-1"
+    a.write_text(yaml.safe_dump(broken))
+    assert watch.changed()
+    bad = watch.scan()
+    assert bad.resources == [] and bad.removed == set()  # alpha keeps running as it is
+    (message,) = bad.new_errors.values()
+    assert "spec.risk.capital" in message
+    assert watch.scan().new_errors == {}  # reported once
+
+    a.write_text(yaml.safe_dump(lenient_trader("alpha")))
+    fixed = watch.scan()
+    assert fixed.fixed == [str(a)] and [r.metadata["name"] for r in fixed.resources] == ["alpha"]
+
+    a.unlink()
+    assert watch.scan().removed == {"alpha"}
+
+
+def test_an_unwritable_state_folder_is_one_actionable_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ServiceError, match=r"cannot write to .*file/sub/ .*--state-dir"):
+        check_state_dir(blocker / "sub")
+
+
+def test_policy_durations_run_on_the_market_clock():
+    policy = FloorPolicy()
+    fast = market_clock_policy(policy, 240)
+    assert fast.clone_after_seconds == policy.clone_after_seconds / 240  # 24 market hours = 6 wall minutes
+    assert fast.retire_after_seconds == policy.retire_after_seconds / 240
+    assert fast.min_trades_clone == policy.min_trades_clone and fast.confidence == policy.confidence
+    assert fast.heartbeat_misses == policy.heartbeat_misses  # processes stay on the wall clock
