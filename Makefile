@@ -29,9 +29,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The pure parts only (tests marked unit by tests/markers.py: no server, no process).
+# The pure parts only (tests marked unit by tests/markers.py: no server, no process), without
+# the long market simulations (marked slow).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m unit -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "unit and not slow" -q $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
