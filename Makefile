@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: up demo test test-fast install bench crds lint clean
+.PHONY: up demo test test-fast e2e install bench crds lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ test: $(STAMP)
 # the long market simulations (marked slow).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "unit and not slow" -q $(PYTEST_ARGS)
+
+# The cluster floor on an emulated cluster (tests/e2e/, also part of `make test`); ends with its summary line.
+E2E_SUMMARY_FILE := $(VENV)/e2e-summary.txt
+e2e: $(STAMP)
+	@rm -f $(E2E_SUMMARY_FILE)
+	E2E_SUMMARY=$(E2E_SUMMARY_FILE) $(BIN)/python -m pytest tests/e2e -q $(PYTEST_ARGS); rc=$$?; \
+	  cat $(E2E_SUMMARY_FILE) 2>/dev/null; exit $$rc
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

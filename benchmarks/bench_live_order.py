@@ -42,8 +42,10 @@ def main(n: int = 300) -> None:
             polymarket_private_key=key,
             clob_url=stub.url,
         )
-        spec = TraderAgentSpec(
-            strategy="momentum", market={"asset": "BTC"}, mode="live", credentialsSecretRef={"name": "k"}
+        spec = TraderAgentSpec.model_validate(
+            dict(
+                strategy="momentum", market={"asset": "BTC"}, mode="live", credentialsSecretRef={"name": "k"}
+            )
         )
         broker = make_broker(spec, settings, Ledger(D(1000)))
         assert isinstance(broker, LiveBroker)  # the spec is live and every key is set

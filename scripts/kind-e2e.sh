@@ -5,9 +5,15 @@
 #   scripts/kind-e2e.sh                      # create, test, delete the cluster
 #   KEEP_CLUSTER=1 scripts/kind-e2e.sh       # leave the cluster for inspection
 #
-# Steps: create a kind cluster, build both images, load them into the cluster, helm install the chart
-# (in-chart PostgreSQL and Redis), apply examples/, wait for one Pod per agent, delete an agent Pod and
-# wait for the Floor Boss to recreate it, print the floor. The cluster is deleted on exit, pass or fail.
+# Steps: create a kind cluster, build both images, load them into the cluster, run the simulator
+# (`floor sim`, momentum pattern) as a Pod behind a Service, helm install the chart (in-chart PostgreSQL
+# and Redis, the market pointed at the simulator, the end-to-end policy of tests/e2e/values-e2e.yaml),
+# apply examples/ and tests/e2e/manifests/, wait for one Pod per agent, delete an agent Pod and wait for
+# the Floor Boss to recreate it, then run the same kubectl-only checks as the emulated-cluster test
+# (tests/e2e/assertions.py: collectors, trades, a SIGKILLed agent restarted, a clone, a retirement,
+# printer columns) and print the floor. The cluster is deleted on exit, pass or fail.
+#
+# The checks run with the repository's Python (E2E_PYTHON, default .venv/bin/python: `make install`).
 set -euo pipefail
 
 CLUSTER="${CLUSTER:-trading-floor-e2e}"
@@ -21,6 +27,8 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OPERATOR_IMAGE="trading-floor-operator:${TAG}"
 AGENT_IMAGE="trading-floor-agent:${TAG}"
 KILL_AGENT="momentum-btc"
+E2E_PYTHON="${E2E_PYTHON:-$REPO_ROOT/.venv/bin/python}"
+CHECK_SECONDS="${CHECK_SECONDS:-600}"
 # The release name contains the chart name, so the operator Deployment is <release>-operator.
 OPERATOR_DEPLOYMENT="${RELEASE}-operator"
 [[ "$RELEASE" == *trading-floor* ]] || OPERATOR_DEPLOYMENT="${RELEASE}-trading-floor-operator"
@@ -88,17 +96,33 @@ log "loading the images into the cluster"
 kind load docker-image "$OPERATOR_IMAGE" --name "$CLUSTER"
 kind load docker-image "$AGENT_IMAGE" --name "$CLUSTER"
 
+log "the simulator (floor sim, momentum pattern) as a Pod behind a Service"
+kubectl create namespace "$NAMESPACE"
+kubectl -n "$NAMESPACE" run sim --image "$AGENT_IMAGE" --image-pull-policy Never --port 8765 \
+  --command -- floor sim --host 0.0.0.0 --port 8765 --pattern momentum --speed 150 --seed 2
+kubectl -n "$NAMESPACE" expose pod sim --port 8765
+market_values="$(mktemp)"
+cat > "$market_values" <<EOF
+market:
+  gammaUrl: "http://sim:8765"
+  clobUrl: "http://sim:8765"
+  wsUrl: "ws://sim:8765/ws/market"
+  spotWsUrl: "ws://sim:8765/ws/spot"
+EOF
+
 log "helm install $RELEASE into namespace $NAMESPACE"
 "$HELM" install "$RELEASE" "$REPO_ROOT/charts/trading-floor" \
-  --namespace "$NAMESPACE" --create-namespace \
+  --namespace "$NAMESPACE" \
+  -f "$REPO_ROOT/tests/e2e/values-e2e.yaml" -f "$market_values" \
   --set image.repository=trading-floor-operator --set "image.tag=$TAG" --set image.pullPolicy=Never \
   --set agents.image.repository=trading-floor-agent --set "agents.image.tag=$TAG" \
   --set postgresql.persistence.size=1Gi \
   --wait --timeout "${TIMEOUT_SECONDS}s"
 kubectl -n "$NAMESPACE" rollout status "deployment/$OPERATOR_DEPLOYMENT" --timeout "${TIMEOUT_SECONDS}s"
 
-log "applying examples/"
+log "applying examples/ and tests/e2e/manifests/"
 kubectl -n "$NAMESPACE" apply -f "$REPO_ROOT/examples/"
+kubectl -n "$NAMESPACE" apply -f "$REPO_ROOT/tests/e2e/manifests/"
 
 log "waiting for one Ready Pod per agent"
 for manifest in "$REPO_ROOT"/examples/*.yaml; do
@@ -114,6 +138,10 @@ old_uid="$(ready_pod_uid "$KILL_AGENT")"
 kubectl -n "$NAMESPACE" delete pod -l "tradingfloor.dev/agent=$KILL_AGENT" --wait=true
 new_uid="$(wait_for_agent_pod "$KILL_AGENT" "$old_uid")"
 printf '%s came back: pod uid %s -> %s\n' "$KILL_AGENT" "$old_uid" "$new_uid"
+
+log "the end-to-end checks (tests/e2e/assertions.py, kubectl only)"
+(cd "$REPO_ROOT" && "$E2E_PYTHON" -m tests.e2e.assertions --namespace "$NAMESPACE" --kubectl kubectl \
+  --kill "kind:${CLUSTER}-control-plane" --timeout "$CHECK_SECONDS")
 
 log "the floor"
 kubectl -n "$NAMESPACE" get traderagents

@@ -15,12 +15,17 @@ def operator_command(
     """Run the Floor Boss operator (kopf) against the current cluster."""
     import asyncio
     import dataclasses
+    import os
 
     import kopf
 
     from floor_boss.handlers import build_registry
     from floor_boss.settings import BossSettings
+    from tradingfloor.observability.logging import configure_logging
 
+    configure_logging(
+        os.environ.get("LOG_LEVEL", "INFO")
+    )  # `kubectl logs` of the operator shows its decisions
     settings = BossSettings.from_env()
     namespaces = tuple(namespace) or settings.namespaces
     registry = build_registry(dataclasses.replace(settings, namespaces=namespaces))
@@ -33,3 +38,36 @@ def operator_command(
             liveness_endpoint=liveness,
         )
     )
+
+
+@commands.command("collector")
+def collector_command(
+    asset: str = typer.Option(..., "--asset", help="Asset of the series, e.g. btc."),
+    interval: str = typer.Option("15m", "--interval", help="Round length of the series: 5m, 15m or 1h."),
+    metrics_port: int = typer.Option(
+        None, "--metrics-port", help="Port of /metrics and /healthz (default: METRICS_PORT or 9108; 0: none)."
+    ),
+) -> None:
+    """Run one market-data collector (the operator runs one per series its traders need)."""
+    import asyncio
+    import os
+
+    from floor_boss.collector_process import run_collector
+    from tradingfloor.observability.logging import configure_logging
+
+    if asset.upper() not in ("BTC", "ETH"):
+        raise typer.BadParameter(f"asset {asset!r} is not one of btc, eth", param_hint="--asset")
+    if interval not in ("5m", "15m", "1h"):
+        raise typer.BadParameter(f"interval {interval!r} is not one of 5m, 15m, 1h", param_hint="--interval")
+    if metrics_port is None:
+        raw = os.environ.get("METRICS_PORT", "9108")
+        try:
+            metrics_port = int(raw)
+        except ValueError:
+            raise typer.BadParameter(f"METRICS_PORT={raw!r} is not a port number") from None
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    try:
+        asyncio.run(run_collector(asset, interval, metrics_port))
+    except Exception as exc:
+        typer.echo(f"collector {asset.lower()}-{interval} failed: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(1) from None

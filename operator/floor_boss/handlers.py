@@ -1,5 +1,11 @@
-"""kopf wiring, kept thin: watch events feed the runtime's bookkeeping and kick a reconcile; a
-timer re-reconciles every resource as a level-based safety net; a floor loop checks the breakers.
+"""kopf wiring, kept thin: watch events feed the runtime's indexes and kick a reconcile; the Floor
+Boss's own loops re-reconcile every resource (level-based safety net), keep the collectors and
+check the breakers.
+
+No kopf handler here needs a finalizer (no on.delete, no timers, no daemons): Pods and journal
+claims are owned through ownerReferences and go with their agent, so deleting an agent, or its
+namespace after ``helm uninstall``, never hangs. A finalizer left by an older Floor Boss is removed
+by kopf on the resource's next event.
 
 ``build_registry(settings)`` registers every handler on a fresh registry, so tests and the CLI
 run exactly the same set.
@@ -13,12 +19,16 @@ from typing import Any
 
 import kopf
 
+from floor_boss.collectors import COMPONENT, LABEL_SERIES
 from floor_boss.heartbeats import Heartbeats
-from floor_boss.kube import PLURALS, Connection, Kube
+from floor_boss.kube import Kube
 from floor_boss.pods import LABEL_AGENT, LABEL_KIND, MANAGED_BY, MANAGER
+from floor_boss.probes import api_health, database_reachable
 from floor_boss.runtime import FloorBoss
 from floor_boss.settings import BossSettings
-from tradingfloor.bus import api_health
+from tradingfloor.decisions import ProbeStreak
+from tradingfloor.decisions.kinds import KINDS, PLURALS
+from tradingfloor.kubeclient import bearer_token
 from tradingfloor.models.common import GROUP
 
 log = logging.getLogger("floor_boss")
@@ -28,16 +38,10 @@ PREFIX = f"floorboss.{GROUP}"
 class _State:
     settings: BossSettings | None = None  # set by the caller before the operator starts, else from env
     boss: FloorBoss | None = None
-    floor_task: asyncio.Task | None = None
+    tasks: list[asyncio.Task[None]] = []
 
 
 STATE = _State()
-
-
-def boss_settings() -> BossSettings:
-    if STATE.settings is None:
-        raise RuntimeError("build_registry(settings) must run before the operator starts")
-    return STATE.settings
 
 
 def boss() -> FloorBoss:
@@ -46,8 +50,15 @@ def boss() -> FloorBoss:
     return STATE.boss
 
 
+def _settings() -> BossSettings:
+    if STATE.settings is None:
+        STATE.settings = BossSettings.from_env()
+    return STATE.settings
+
+
 async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
-    cfg = boss_settings()
+    cfg = _settings()
+    # The name kopf used when it still added finalizers: kopf removes it where no handler needs it.
     settings.persistence.finalizer = f"{PREFIX}/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -57,59 +68,100 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.scanning.disabled = True  # fixed resources: no CRD/namespace watching, less RBAC
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 310
+    kube = await Kube.connect(cfg.kube_server)
+    await wait_for_crds(kube, cfg.crd_wait_seconds)  # /healthz is served only after this returns
     heartbeats = Heartbeats(cfg.redis_url) if cfg.redis_url else None
-    STATE.boss = FloorBoss(cfg, Kube(Connection.resolve(cfg.kube_server)), heartbeats)
+    STATE.boss = FloorBoss(cfg, kube, heartbeats)
     if cfg.metrics_port:
         from prometheus_client import start_http_server
 
         start_http_server(cfg.metrics_port)
-    STATE.floor_task = asyncio.create_task(_floor_loop(STATE.boss))
+    STATE.tasks = [
+        asyncio.create_task(_floor_loop(STATE.boss)),
+        asyncio.create_task(_resync_loop(STATE.boss)),
+        asyncio.create_task(STATE.boss.collectors.run()),
+    ]
+
+
+async def wait_for_crds(kube: Kube, every: float) -> None:
+    """An operator started before its CRDs would watch nothing: wait (not ready) until they are served."""
+    while True:
+        missing = sorted(set(KINDS) - await kube.served_kinds())
+        if not missing:
+            return
+        log.warning(
+            "waiting for the CRDs of %s (%s) to be installed; not ready until then", ", ".join(missing), GROUP
+        )
+        await asyncio.sleep(every)
+
+
+async def crds_served(**_: Any) -> str:
+    """The liveness/readiness probe: fails while a CRD is missing (deleted after start-up)."""
+    missing = sorted(set(KINDS) - await boss().kube.served_kinds())
+    if missing:
+        raise kopf.PermanentError(f"CRDs not served: {', '.join(missing)}")
+    return "served"
 
 
 async def cleanup(**_: Any) -> None:
-    if STATE.floor_task is not None:
-        STATE.floor_task.cancel()
-        await asyncio.gather(STATE.floor_task, return_exceptions=True)
+    for task in STATE.tasks:
+        task.cancel()
+    await asyncio.gather(*STATE.tasks, return_exceptions=True)
+    STATE.tasks = []
     if STATE.boss is not None:
         await STATE.boss.stop()
         await STATE.boss.kube.close()
         if STATE.boss.heartbeats is not None:
             await STATE.boss.heartbeats.close()
-    STATE.boss = STATE.floor_task = None
+    STATE.boss = None
 
 
-def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-    cfg = boss_settings()
-    if cfg.kube_server:
-        return kopf.ConnectionInfo(server=cfg.kube_server, insecure=True, default_namespace="default")
-    return kopf.login_with_service_account(**kwargs)
+async def login(**_: Any) -> kopf.ConnectionInfo:
+    """kopf's credentials come from the same client the Floor Boss uses (re-read on every login,
+    which kopf repeats on a 401: a rotated ServiceAccount token is picked up)."""
+    from tradingfloor.kubeclient import load_configuration
+
+    cfg = await load_configuration(_settings().kube_server)
+    if not cfg.host:
+        raise kopf.PermanentError(
+            "no Kubernetes API server configured (in-cluster, KUBECONFIG or FLOOR_KUBE_SERVER)"
+        )
+    return kopf.ConnectionInfo(
+        server=cfg.host,
+        ca_path=cfg.ssl_ca_cert or None,
+        insecure=not cfg.verify_ssl,
+        token=await bearer_token(cfg),
+        certificate_path=cfg.cert_file or None,
+        private_key_path=cfg.key_file or None,
+        default_namespace="default",
+    )
 
 
 # --- agents: every watch event (spec, status, labels) kicks a level-based reconcile -------------
-def _watch_agents(registry: kopf.OperatorRegistry, plural: str, resync_seconds: float) -> None:
+def _watch_agents(registry: kopf.OperatorRegistry, plural: str) -> None:
     @kopf.on.event(GROUP, "v1alpha1", plural, registry=registry, id=f"{plural}-event")
     async def agent_event(body: kopf.Body, event: kopf.RawEvent, **_: Any) -> None:
         runtime = boss()
         key = runtime.remember(body, deleted=event.get("type") == "DELETED")
         if event.get("type") != "DELETED":
             runtime.kick(key)
-
-    @kopf.timer(GROUP, "v1alpha1", plural, registry=registry, id=f"{plural}-resync", interval=resync_seconds)
-    async def agent_resync(body: kopf.Body, **_: Any) -> None:
-        runtime = boss()
-        runtime.remember(body)
-        await runtime.reconcile(body)
+        if key[0] == "TraderAgent":
+            runtime.collectors.wake()
 
 
 # --- the index of child Pods: pod events update it and wake the owner -------------------------
 async def pod_event(body: kopf.Body, event: kopf.RawEvent, **_: Any) -> None:
     labels = body.metadata.labels
+    runtime = boss()
+    deleted = event.get("type") == "DELETED"
+    if labels.get("app.kubernetes.io/component") == COMPONENT and labels.get(LABEL_SERIES):
+        runtime.collectors.remember_pod(body, deleted)
+        return
     kind, owner, namespace = labels.get(LABEL_KIND), _owner_name(body), body.metadata.namespace
     if kind not in PLURALS or owner is None or namespace is None:
         return
-    runtime = boss()
     key = (kind, namespace, owner)
-    runtime.remember_pod(key, body, deleted=event.get("type") == "DELETED")
+    runtime.remember_pod(key, body, deleted=deleted)
     runtime.kick(key)
 
 
@@ -127,41 +179,30 @@ def build_registry(cfg: BossSettings) -> kopf.OperatorRegistry:
     kopf.on.startup(registry=registry)(startup)
     kopf.on.cleanup(registry=registry)(cleanup)
     kopf.on.login(registry=registry)(login)
+    kopf.on.probe(registry=registry, id="crds")(crds_served)
     for plural in PLURALS.values():
-        _watch_agents(registry, plural, cfg.resync_seconds)
+        _watch_agents(registry, plural)
     kopf.on.event("v1", "pods", labels={MANAGED_BY: MANAGER}, registry=registry)(pod_event)
     return registry
 
 
+async def _resync_loop(runtime: FloorBoss) -> None:
+    """Every resource again on a fixed period: the level-based safety net (no kopf timer, so no
+    finalizer)."""
+    while True:
+        await asyncio.sleep(runtime.settings.resync_seconds)
+        runtime.kick_all()
+
+
 async def _floor_loop(runtime: FloorBoss) -> None:
     """Floor-wide breakers and gauges, on their own clock."""
+    database = ProbeStreak(runtime.policy.database_failures_to_open)
     while True:
         try:
-            reachable = await _database_reachable(runtime.settings.database_url)
-            api = await _api_health(runtime)
+            reachable = database.record(await database_reachable(runtime.settings.database_url))
+            api = await api_health(runtime.heartbeats.client if runtime.heartbeats is not None else None)
             runtime.update_breakers(runtime.floor_signals(reachable, api))
             runtime.update_managed_gauge()
         except Exception:  # a failing check must not stop the loop
             log.exception("floor check failed")
         await asyncio.sleep(runtime.settings.floor_check_seconds)
-
-
-async def _database_reachable(url: str | None) -> bool | None:
-    if not url:
-        return None
-    import asyncpg
-
-    try:
-        conn = await asyncpg.connect(url, timeout=5)
-    except (TimeoutError, OSError, asyncpg.PostgresError):
-        return False
-    await conn.close()
-    return True
-
-
-async def _api_health(runtime: FloorBoss) -> tuple[int, int]:
-    """(requests, errors) the floor made to the venue over the last minutes (``tradingfloor.bus.api_health``)."""
-    if runtime.heartbeats is None:
-        return 0, 0
-    health = await api_health.read(runtime.heartbeats.client)
-    return health.requests, health.errors

@@ -7,8 +7,10 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
+from floor_boss import agent_access
 from floor_boss.settings import BossSettings
 from tradingfloor.decisions import Instance
+from tradingfloor.decisions.kinds import COMMANDS
 from tradingfloor.decisions.observation import InstanceState
 from tradingfloor.models.common import GROUP
 
@@ -17,7 +19,6 @@ MANAGER = "floor-boss"
 LABEL_KIND = f"{GROUP}/kind"
 LABEL_AGENT = f"{GROUP}/agent"
 METRICS_PORT = 9100
-COMMANDS = {"TraderAgent": "trader", "Auditor": "auditor", "Monitor": "monitor"}
 _PHASES: dict[str, InstanceState] = {
     "Pending": "pending",
     "Running": "running",
@@ -75,6 +76,8 @@ def build_pod(resource: dict[str, Any], pod_name: str, settings: BossSettings) -
     ]
     if settings.floor_capital:
         env.append({"name": "FLOOR_CAPITAL", "value": settings.floor_capital})
+    env.extend({"name": k, "value": v} for k, v in sorted(settings.market_env.items()))
+    env += agent_access.extra_env(kind)  # the Auditor's key and head ConfigMap; no one else's
     container: dict[str, Any] = {
         "name": "agent",
         "image": spec.get("image") or settings.agent_image,
@@ -124,7 +127,7 @@ def build_pod(resource: dict[str, Any], pod_name: str, settings: BossSettings) -
         "spec": {
             # The operator owns restarts (backoff, hourly budget), so the kubelet must not restart.
             "restartPolicy": "Never",
-            "serviceAccountName": settings.agent_service_account,
+            "serviceAccountName": agent_access.service_account(settings.agent_service_account, kind),
             "terminationGracePeriodSeconds": 30,
             "securityContext": {
                 "runAsNonRoot": True,
@@ -134,8 +137,41 @@ def build_pod(resource: dict[str, Any], pod_name: str, settings: BossSettings) -
                 "seccompProfile": {"type": "RuntimeDefault"},
             },
             "containers": [container],
-            "volumes": [{"name": "state", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
+            "volumes": [_state_volume(kind, name, settings), {"name": "tmp", "emptyDir": {}}],
         },
+    }
+
+
+def journal_claim_name(agent: str) -> str:
+    return f"{agent}-journal"[:253]
+
+
+def _state_volume(kind: str, name: str, settings: BossSettings) -> dict[str, Any]:
+    """A trader's journal and checkpoints survive a Pod restart when the chart asks for a claim."""
+    if kind == "TraderAgent" and settings.journal_storage_size:
+        return {"name": "state", "persistentVolumeClaim": {"claimName": journal_claim_name(name)}}
+    return {"name": "state", "emptyDir": {}}
+
+
+def journal_claim(resource: dict[str, Any], settings: BossSettings) -> dict[str, Any]:
+    """The trader's journal claim, owned by the TraderAgent (deleted with it, kept across its Pods)."""
+    meta = resource["metadata"]
+    spec: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": settings.journal_storage_size}},
+    }
+    if settings.journal_storage_class:
+        spec["storageClassName"] = settings.journal_storage_class
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {
+            "name": journal_claim_name(meta["name"]),
+            "namespace": meta["namespace"],
+            "labels": agent_labels(resource["kind"], meta["name"]),
+            "ownerReferences": [owner_reference(resource)],
+        },
+        "spec": spec,
     }
 
 
@@ -151,15 +187,19 @@ def _time(text: str | None) -> datetime | None:
 def pod_instance(pod: dict[str, Any]) -> Instance:
     """What the decision core needs to know about a Pod."""
     meta, status = pod.get("metadata") or {}, pod.get("status") or {}
-    detail = ""
+    detail = waiting = ""
     for cs in status.get("containerStatuses") or []:
-        ended = (cs.get("state") or {}).get("terminated")
+        state = cs.get("state") or {}
+        ended = state.get("terminated")
         if ended:
             detail = f"{ended.get('reason') or 'Terminated'}, exit code {ended.get('exitCode')}"
+        if (state.get("waiting") or {}).get("reason"):
+            waiting = state["waiting"]["reason"]
     return Instance(
         name=meta.get("name", ""),
         state=_PHASES.get(status.get("phase", "Pending"), "pending"),
         started_at=_time(status.get("startTime")) or _time(meta.get("creationTimestamp")),
         deleting=bool(meta.get("deletionTimestamp")),
         detail=detail,
+        waiting=waiting,
     )

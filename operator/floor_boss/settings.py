@@ -21,6 +21,10 @@ def _num(name: str, default: float) -> float:
         raise ValueError(f"environment variable {name} must be a number, got {raw!r}") from None
 
 
+# The market endpoint variables agents and collectors read (tradingfloor.settings, the simulator).
+MARKET_ENV = ("POLYMARKET_GAMMA_URL", "POLYMARKET_CLOB_URL", "POLYMARKET_WS_URL", "POLYMARKET_SPOT_WS_URL")
+
+
 @dataclass(frozen=True)
 class BossSettings:
     agent_image: str = "ghcr.io/trading-floor/agent:latest"
@@ -41,6 +45,16 @@ class BossSettings:
     policy_overrides: dict = field(default_factory=dict)
     allow_live_trading: bool = False  # the floor-wide key of the two-key live opt-in, passed to every trader
     floor_capital: str | None = None  # the floor's total capital (USD); traders cap deployment at 40 % of it
+    # Market endpoints passed to agent and collector Pods (POLYMARKET_* variables); empty: Polymarket.
+    market_env: dict = field(default_factory=dict)
+    # A trader's journal on a PersistentVolumeClaim of this size (e.g. "1Gi"); empty: emptyDir.
+    journal_storage_size: str | None = None
+    journal_storage_class: str | None = None
+    collector_image: str | None = None  # default: the agent image (it carries `floor collector`)
+    collector_cpu_request: str = "50m"
+    collector_memory_request: str = "128Mi"
+    collector_memory_limit: str = "384Mi"
+    crd_wait_seconds: float = 5.0  # how often a missing CRD is looked for again
 
     @classmethod
     def from_env(cls) -> BossSettings:
@@ -72,4 +86,8 @@ class BossSettings:
             cpu_limit=_env("FLOOR_AGENT_CPU_LIMIT", cls.cpu_limit),
             memory_limit=_env("FLOOR_AGENT_MEMORY_LIMIT", cls.memory_limit),
             policy_overrides=policy,
+            market_env={k: v for k in MARKET_ENV if (v := os.environ.get(k))},
+            journal_storage_size=os.environ.get("FLOOR_JOURNAL_STORAGE_SIZE") or None,
+            journal_storage_class=os.environ.get("FLOOR_JOURNAL_STORAGE_CLASS") or None,
+            collector_image=os.environ.get("FLOOR_COLLECTOR_IMAGE") or None,
         )

@@ -21,6 +21,17 @@ from tradingfloor.settings import Settings
 def test_size_multiplier_from_a_status():
     assert size_multiplier(None) == size_multiplier({}) == size_multiplier({"sizeMultiplier": None}) == 1
     assert size_multiplier({"sizeMultiplier": "0.125"}) == D("0.125")
+    paused = {
+        "type": "Paused",
+        "status": "True",
+        "reason": "CircuitBreakerOpen",
+        "lastTransitionTime": "2026-11-22T12:00:00Z",
+    }
+    # a floor circuit breaker pauses entries: no new position is sized while it is open
+    assert size_multiplier({"sizeMultiplier": "0.5", "conditions": [paused]}) == 0
+    assert size_multiplier({"sizeMultiplier": "0.5", "conditions": [{**paused, "status": "False"}]}) == D(
+        "0.5"
+    )
     with pytest.raises(ValueError, match="sizeMultiplier 'lots' is not a number"):
         size_multiplier({"sizeMultiplier": "lots"})
     with pytest.raises(ValueError, match="not between 0 and 1"):

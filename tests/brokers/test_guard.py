@@ -21,7 +21,9 @@ CREDS: dict[str, Any] = dict(
 
 def spec(mode: str) -> TraderAgentSpec:
     extra = {"credentialsSecretRef": {"name": "pm-keys"}} if mode == "live" else {}
-    return TraderAgentSpec(strategy="momentum", market={"asset": "BTC"}, mode=mode, **extra)
+    return TraderAgentSpec.model_validate(
+        dict(strategy="momentum", market={"asset": "BTC"}, mode=mode, **extra)
+    )
 
 
 def test_paper_mode_gets_the_paper_broker_even_with_every_floor_key():

@@ -364,7 +364,7 @@ def test_service_monitor_scrapes_the_operator_metrics_port(rendered):
 def test_pod_monitor_selects_the_agent_pods_the_operator_creates(rendered):
     from floor_boss.pods import METRICS_PORT, agent_labels
 
-    monitor = one(rendered, "PodMonitor")
+    monitor = one(rendered, "PodMonitor", f"{RELEASE}-trading-floor-agents")
     for kind in ("TraderAgent", "Auditor", "Monitor"):
         assert monitor["spec"]["selector"]["matchLabels"].items() <= agent_labels(kind, "x").items(), kind
     agent_pod_labels = agent_labels("TraderAgent", "momentum-btc")
@@ -382,6 +382,17 @@ def test_pod_monitor_selects_the_agent_pods_the_operator_creates(rendered):
         "agent": [meta("tradingfloor.dev/agent")],
         "agent_kind": [meta("tradingfloor.dev/kind")],
     }
+
+
+def test_pod_monitor_selects_the_collector_pods_the_operator_creates(rendered):
+    from floor_boss.collectors import Series, collector_pod
+    from floor_boss.settings import BossSettings
+
+    monitor = one(rendered, "PodMonitor", f"{RELEASE}-trading-floor-collectors")
+    pod = collector_pod(Series("BTC", "15m"), NAMESPACE, BossSettings())
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    assert endpoint["port"] in {p["name"] for p in pod["spec"]["containers"][0]["ports"]}
 
 
 # --- dashboards ----------------------------------------------------------------------------------------
@@ -449,6 +460,53 @@ def test_dashboards_query_only_exported_metrics():
                 used = grafana_query_metrics(v["query"]["query"])
                 assert used and used <= known, (name, v["name"], used - known)
     assert len(used_everywhere) >= 20
+
+
+def _series_owner() -> dict[str, str]:
+    """Series name (suffixes included) → the variable in tradingfloor/observability/metrics.py."""
+    owner = {}
+    for var, value in vars(exported).items():
+        if isinstance(value, MetricWrapperBase):
+            for suffix in ("", "_total", "_created", "_bucket", "_sum", "_count"):
+                owner[f"{value._name}{suffix}"] = var
+    return owner
+
+
+def _is_set_in_code(var: str, sources: str) -> bool:
+    """Some code outside metrics.py updates the metric (``VAR.labels(…).inc/set/observe(…)`` or
+    ``VAR.inc/set/observe(…)``); declaring it is not enough for a panel to show anything."""
+    call = r"\s*\.\s*(?:inc|dec|set|observe)\("
+    labels = r"\s*\.\s*labels\((?:[^()]|\([^()]*\))*\)"
+    if re.search(rf"\b{var}\b(?:{labels})?{call}", sources):
+        return True
+    # a child kept in a variable: ``h = VAR.labels(…)`` … ``h.observe(…)``
+    return any(
+        re.search(rf"\b{re.escape(alias)}{call}", sources)
+        for alias in re.findall(rf"(\w+)\s*=\s*{var}{labels}", sources)
+    )
+
+
+def test_every_dashboard_panel_queries_a_metric_the_code_sets():
+    owner = _series_owner()
+    sources = "\n".join(
+        path.read_text()
+        for folder in ("tradingfloor", "operator", "agent_image")
+        for path in (REPO / folder).rglob("*.py")
+        if path.name != "metrics.py" or path.parent.name != "observability"
+    )
+    unset = set()
+    for name, d in _dashboards().items():
+        for panel in _panels(d):
+            for target in panel.get("targets", []):
+                for series in metric_names(target["expr"]) - PROMETHEUS_BUILTINS:
+                    if series in owner and not _is_set_in_code(owner[series], sources):
+                        unset.add(
+                            f"{name}: panel {panel.get('title')!r} queries {series}, which no code sets"
+                        )
+    assert not unset, "\n".join(sorted(unset))
+    # the check itself: a declared-but-never-set metric is caught
+    assert not _is_set_in_code("NEVER_SET_METRIC", sources + "\nNEVER_SET_METRIC = Gauge('x', 'y')")
+    assert _is_set_in_code("MARKET_FRAMES", "metrics.MARKET_FRAMES.labels(source).inc(3)")
 
 
 def test_promtool_parses_every_dashboard_expression(promtool, tmp_path):

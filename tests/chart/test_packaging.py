@@ -180,7 +180,7 @@ def _run_script(tmp_path: Path, recreate: bool) -> tuple[subprocess.CompletedPro
     bin_dir, state = tmp_path / "bin", tmp_path / "state"
     bin_dir.mkdir()
     state.mkdir()
-    for tool in ("docker", "kind", "kubectl", "helm"):
+    for tool in ("docker", "kind", "kubectl", "helm", "python"):
         path = bin_dir / tool
         path.write_text(FAKE_TOOL.format(python=sys.executable))
         path.chmod(0o755)
@@ -189,6 +189,7 @@ def _run_script(tmp_path: Path, recreate: bool) -> tuple[subprocess.CompletedPro
         "FAKE_STATE": str(state),
         "TIMEOUT_SECONDS": "1",
         "FAKE_OPERATOR_RECREATES": "1" if recreate else "0",
+        "E2E_PYTHON": str(bin_dir / "python"),  # the shared kubectl-only checks, recorded not run
         "HOME": str(tmp_path),
     }
     result = subprocess.run(
@@ -236,6 +237,7 @@ def test_kind_script_flow_against_stand_in_tools(tmp_path):
             "-l",
             "tradingfloor.dev/agent=momentum-btc",
         ),
+        _index(calls, "python", "-m", "tests.e2e.assertions", "--namespace", "trading-floor"),
         _index(calls, "kubectl", "-n", "trading-floor", "get", "traderagents"),
         _index(calls, "kind", "delete", "cluster", "--name", "trading-floor-e2e"),
     ]

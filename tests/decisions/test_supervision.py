@@ -31,7 +31,7 @@ def test_failures_back_off_exponentially_then_restart(policy):
     now = at(10)
     for expected_delay in (1, 2, 4, 8):
         status, plan = _fail_and_restart(policy, status, now)
-        assert plan.of(StopInstance)[0].reason == "Crashed"
+        assert not plan.of(StopInstance)  # the failed instance stays until its successor runs
         assert plan.requeue_after == expected_delay
         assert plan.status["phase"] == "BackOff"
         assert [e.reason for e in plan.events] == ["BackOff"]
@@ -158,11 +158,13 @@ def test_auditor_is_supervised_the_same_way(policy):
     assert plan.of(StartInstance) == [StartInstance("auditor-0")] and "stage" not in plan.status
 
 
-def test_open_breaker_stops_traders_only(policy):
+def test_open_breaker_pauses_traders_without_stopping_them(policy):
     status = decide(observe(), policy, T0).status
     inst = (running("btc-momo-0", T0),)
     plan = decide(observe(status=status, instances=inst, breakers=("DailyLoss",)), policy, at(5))
-    assert plan.of(StopInstance) and _cond(plan, "Paused")["reason"] == "CircuitBreakerOpen"
+    assert not plan.of(StopInstance) and _cond(plan, "Paused")["reason"] == "CircuitBreakerOpen"
+    assert [e.reason for e in plan.events] == ["CircuitBreakerOpen"]
     assert not [a for a in plan.actions if type(a).__name__ == "SetLifecycle"]  # spec untouched: auto-resume
-    closed = decide(observe(status=plan.status), policy, at(10))
-    assert closed.of(StartInstance) and _cond(closed, "Paused")["status"] == "False"
+    closed = decide(observe(status=plan.status, instances=inst), policy, at(10))
+    assert not closed.of(StartInstance) and _cond(closed, "Paused")["status"] == "False"
+    assert [e.reason for e in closed.events] == ["CircuitBreakerClosed"]

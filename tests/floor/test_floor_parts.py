@@ -90,3 +90,12 @@ def test_policy_durations_run_on_the_market_clock():
     assert fast.retire_after_seconds == policy.retire_after_seconds / 240
     assert fast.min_trades_clone == policy.min_trades_clone and fast.confidence == policy.confidence
     assert fast.heartbeat_misses == policy.heartbeat_misses  # processes stay on the wall clock
+
+
+def test_a_resumed_market_starts_at_its_clock_or_just_before_the_next_round():
+    from floor_boss.local.floor import ROUND_MS, resume_ms
+
+    grid = 100 * ROUND_MS
+    assert resume_ms(grid + 60_000) == grid + ROUND_MS - 300_000  # 14 idle minutes skipped
+    assert resume_ms(grid + ROUND_MS - 60_000) == grid + ROUND_MS - 60_000  # never back in time
+    assert resume_ms(grid) == grid

@@ -46,3 +46,52 @@ async def test_heartbeats_are_read_through_the_bus(supervisor):
     assert list(beats) == ["alive"] and abs(beats["alive"].timestamp() - info.ts) < 1e-5  # float round trip
     ages = await heartbeat_ages(supervisor.redis, ["alive", "garbled", "silent"])
     assert list(ages) == ["alive"] and 0 <= ages["alive"] < 5
+
+
+def _dead_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_the_loop_survives_postgresql_and_redis_going_away(tmp_path):
+    """Nothing listens on either port: each pass holds instead of raising, and the database probe's
+    consecutive failures open DatabaseUnreachable on the third pass (not on the first blip)."""
+    import asyncpg
+
+    from floor_boss.local.supervisor import HOLD_SECONDS
+
+    pool = await asyncpg.create_pool(
+        f"postgresql://floor@127.0.0.1:{_dead_port()}/floor", min_size=0, max_size=1
+    )
+    redis = aioredis.from_url(f"redis://127.0.0.1:{_dead_port()}/0")
+    supervisor = LocalSupervisor(
+        LocalStore(pool), AgentProcesses(tmp_path, {}), redis, tmp_path / "manifests"
+    )
+    try:
+        for _ in range(2):
+            assert await supervisor.reconcile() == HOLD_SECONDS
+            assert supervisor.breakers == ()
+        assert await supervisor.reconcile() == HOLD_SECONDS
+        assert supervisor.breakers == ("DatabaseUnreachable",)
+    finally:
+        await redis.aclose()
+        await pool.close()
+
+
+async def test_unreadable_heartbeats_skip_the_rule_instead_of_failing_the_pass(db_url, tmp_path):
+    await migrate(db_url)
+    pool = await create_pool(db_url)
+    redis = aioredis.from_url(f"redis://127.0.0.1:{_dead_port()}/0")
+    supervisor = LocalSupervisor(
+        LocalStore(pool), AgentProcesses(tmp_path, {}), redis, tmp_path / "manifests"
+    )
+    try:
+        await supervisor.reconcile()
+        assert supervisor.breakers == ()  # the database answers; Redis being away opens nothing by itself
+        assert await supervisor.store.reachable() is True
+    finally:
+        await redis.aclose()
+        await pool.close()

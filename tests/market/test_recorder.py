@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import time
 
 import pytest
@@ -59,7 +60,7 @@ def test_damaged_recordings_say_what_is_wrong(tmp_path):
     bad = tmp_path / "bad.jsonl.gz"
     with gzip.open(good, "rt") as src, gzip.open(bad, "wt") as dst:
         dst.write(src.read() + '{"t": 3, "src": "market"}\n')
-    with pytest.raises(RecordingError, match="line 4"):
+    with pytest.raises(RecordingError, match="record 4"):
         list(read_frames(bad))
     alien = tmp_path / "alien.jsonl.gz"
     with gzip.open(alien, "wt") as fh:
@@ -95,3 +96,96 @@ async def test_floor_backtest_replays_a_recording(sim, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert (out / "report.json").exists() and (out / "equity.png").exists()
+
+
+def _write_v1(path, frames: list[tuple[int, str, str | bytes]]) -> None:
+    """A recording as version 1 wrote it: JSON lines, each frame a JSON string (or base64)."""
+    import base64
+    import json
+
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.write(
+            json.dumps({"format": "tradingfloor.frames", "version": 1, "started_ms": 1, "meta": {"a": 1}})
+            + "\n"
+        )
+        for t, src, raw in frames:
+            rec = {"t": t, "src": src}
+            if isinstance(raw, bytes):
+                rec["raw_b64"] = base64.b64encode(raw).decode()
+            else:
+                rec["raw"] = raw
+            fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
+
+
+def _simulated_frames(minutes: int) -> list[tuple[int, str, str | bytes]]:
+    """Venue-shaped frames of a simulated stretch, with the odd bad and binary frame among them."""
+    import json
+    from decimal import Decimal
+
+    from tradingfloor.market.codec import event_to_json
+    from tradingfloor.market.events import LastTrade, NewMarket
+    from tradingfloor.sim import wire
+    from tradingfloor.sim.model import SimConfig, simulate
+
+    out: list[tuple[int, str, str | bytes]] = []
+    for ev in simulate(SimConfig(seed=3), minutes * 60_000):
+        if isinstance(ev, PriceChange):
+            frame = wire.price_change_message(ev.market_id, ev.ts_ms, [(ev, None, None)])
+        elif isinstance(ev, LastTrade):
+            frame = wire.last_trade_message(ev)
+        elif isinstance(ev, SpotTick):
+            out.append(
+                (
+                    ev.ts_ms,
+                    "spot",
+                    json.dumps(wire.spot_update(ev.asset, ev.price, ev.volume, ev.ts_ms, ev.ts_ms)),
+                )
+            )
+            continue
+        elif isinstance(ev, NewMarket):
+            out.append((ev.ts_ms, "listing", event_to_json(ev)))
+            frame = wire.new_market_message(ev, Decimal("0.2"))
+        else:
+            continue
+        out.append((ev.ts_ms, "market", json.dumps(frame)))
+    out[5:5] = [
+        (out[4][0], "market", "PONG"),
+        (out[4][0], "market", b"\xff\xfe"),
+        (out[4][0], "market", '{"event_type": "x"}'),
+    ]
+    return out
+
+
+def test_old_and_converted_recordings_replay_to_identical_event_streams(tmp_path):
+    from tradingfloor.market.recorder import convert_recording, read_header
+
+    frames = _simulated_frames(20)
+    old, new = tmp_path / "old.jsonl.gz", tmp_path / "new.frames.gz"
+    _write_v1(old, frames)
+    assert convert_recording(old, new) == len(frames)
+    assert read_header(new)["version"] == 2 and read_header(new)["meta"]["a"] == 1
+    assert list(read_frames(new)) == list(read_frames(old)) == frames  # bytes and text kept as they were
+    old_events, new_events = list(replay_events(old)), list(replay_events(new))
+    assert len(old_events) > 1000 and old_events == new_events
+    sample = next(raw for _, src, raw in frames if src == "market" and isinstance(raw, str) and '"' in raw)
+    with gzip.open(new, "rb") as fh:  # frames are stored as their bytes, not escaped into JSON strings
+        assert sample.encode() in fh.read()
+
+
+def test_record_convert_command(tmp_path):
+    from typer.testing import CliRunner
+
+    from tradingfloor.cli import app
+
+    frames = _simulated_frames(2)
+    old, new = tmp_path / "old.jsonl.gz", tmp_path / "new.frames.gz"
+    _write_v1(old, frames)
+    result = CliRunner().invoke(app, ["record-convert", str(old), str(new)])
+    assert result.exit_code == 0 and f"{len(frames)} frames" in result.output, result.output
+    assert list(read_frames(new)) == frames
+    alien = tmp_path / "alien.gz"
+    with gzip.open(alien, "wt") as fh:
+        fh.write('{"hello": 1}\n')
+    result = CliRunner().invoke(app, ["record-convert", str(alien), str(tmp_path / "x.gz")])
+    said = re.sub(r"[\s│]+", " ", result.output)  # the error box wraps lines
+    assert result.exit_code != 0 and "not a tradingfloor.frames recording" in said, said

@@ -7,7 +7,7 @@ import contextlib
 import time
 
 from tradingfloor.market.clob import ClobRest
-from tradingfloor.market.events import BookSnapshot, MarketResolved, NewMarket, PriceChange
+from tradingfloor.market.events import BookSnapshot, MarketResolved, PriceChange, RoundListed
 from tradingfloor.market.gamma import GammaClient, discover_rounds
 from tradingfloor.market.ws import MarketStream
 from tradingfloor.sim.server import start_simulator
@@ -58,12 +58,14 @@ async def test_discovery_subscribe_sync_through_a_round_and_resolution(sim, http
         assert res.winning_outcome == ("Up" if meta["finalPrice"] >= meta["priceToBeat"] else "Down")
         assert res.winning_token_id == current.token_of(res.winning_outcome)
         kinds = {type(e).__name__ for e in seen}
-        assert {"BookSnapshot", "PriceChange", "LastTrade", "BestBidAsk", "NewMarket"} <= kinds, kinds
+        assert {"BookSnapshot", "PriceChange", "LastTrade", "BestBidAsk", "RoundListed"} <= kinds, kinds
         changes = [e for e in seen if isinstance(e, PriceChange) and e.market_id == current.market_id]
         assert len(changes) > 100, "a whole round should carry many level changes"
         assert stream.stats.malformed == 0 and stream.desyncs == 0
-        # the next round is announced on the same socket
-        assert any(isinstance(e, NewMarket) and e.info.start_ms == current.end_ms for e in seen)
+        # the next round is announced on the same socket, in the venue's shape: without the
+        # minimum size, end time or price to beat, which Gamma supplies
+        nxt = [e for e in seen if isinstance(e, RoundListed) and e.start_ms == current.end_ms]
+        assert nxt and nxt[0].tick_size == current.tick_size and nxt[0].fee_rate == current.fee_rate
     finally:
         await stream.close()
         task.cancel()

@@ -85,6 +85,15 @@ def live_pods(emu: FloorEmulator, prefix: str = "") -> dict[str, dict[str, Any]]
     }
 
 
+def active_pods(emu: FloorEmulator, prefix: str = "") -> dict[str, dict[str, Any]]:
+    """Pods that have not ended (a failed Pod may be kept for its logs)."""
+    return {
+        name: pod
+        for name, pod in live_pods(emu, prefix).items()
+        if (pod.get("status") or {}).get("phase") not in ("Failed", "Succeeded")
+    }
+
+
 def agent(emu: FloorEmulator, name: str) -> dict[str, Any]:
     return emu.objects[AGENTS, NS, name].raw
 

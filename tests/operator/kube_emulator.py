@@ -6,6 +6,10 @@ resourceVersion, /api/v1 reporting groupVersion v1, and watch streams served as 
 It also keeps only in-flight requests in kmock's request log: kmock matches every request against its
 whole history, which makes a long run quadratic (500 agents would take minutes in the emulator alone).
 
+Pods can stay Terminating for a grace period (``pod_grace_seconds``): a deleted Pod gets a
+deletionTimestamp, its name answers 409 to a create until the grace period ends, then it goes — as
+a kubelet stopping a container does. ``pod_create_conflicts`` counts those 409s.
+
 Still not a real API server: no label selectors, no garbage collection, no generateName, no schema.
 """
 
@@ -25,6 +29,7 @@ from kmock._internal import enums, rendering
 from tradingfloor.models.common import GROUP, VERSION
 
 WRITES = (enums.action.CREATE, enums.action.UPDATE, enums.action.DELETE)
+GRACE_FINALIZER = "emulator.tradingfloor.dev/grace-period"  # holds a deleted Pod while it terminates
 
 
 def _now() -> str:
@@ -37,6 +42,9 @@ class FloorEmulator(kmock.KubernetesEmulator):
         self._rv = itertools.count(1)
         self._write_lock = asyncio.Lock()
         self._inflight: set[int] = set()
+        self.pod_grace_seconds = 0.0
+        self.pod_create_conflicts = 0
+        self._graces: set[asyncio.Task[None]] = set()
         # Higher priority than the inherited fallback: same generator, JSON content type.
         (
             (self.fallback**1)[enums.action.WATCH]
@@ -63,9 +71,11 @@ class FloorEmulator(kmock.KubernetesEmulator):
 
     def _stored(self, request: rendering.Request) -> Any:
         key = (request.resource, request.namespace, request.name)
-        # kmock's ObjectsArray supports `in` and `[]` but not `.get`
-        obj = self.objects[key] if key in self.objects else None  # noqa: SIM401
-        return None if obj is None or obj.deleted else obj
+        try:
+            obj = self.objects[key]
+        except KeyError:
+            return None
+        return None if obj.deleted else obj
 
     async def _handle(self, request: rendering.Request):
         self._inflight.add(id(request))
@@ -78,6 +88,20 @@ class FloorEmulator(kmock.KubernetesEmulator):
     async def _handle_tracked(self, request: rendering.Request):
         if request.resource is None or request.action not in WRITES:
             return await super()._handle(request)
+        if (
+            request.resource.plural == "pods"
+            and request.name is None
+            and request.action == enums.action.CREATE
+        ):
+            name = (request.data or {}).get("metadata", {}).get("name")
+            if self._stored_at(request.resource, request.namespace, name) is not None:
+                self.pod_create_conflicts += 1
+        if (
+            request.resource.plural == "pods"
+            and request.action == enums.action.DELETE
+            and self.pod_grace_seconds
+        ):
+            await self._begin_grace(request)
         async with self._write_lock:
             if request.action == enums.action.CREATE and isinstance(request.data, dict):
                 meta = request.data.setdefault("metadata", {})
@@ -93,6 +117,34 @@ class FloorEmulator(kmock.KubernetesEmulator):
                 if current is not None:
                     self._stamp_update(request, current.raw)
             return await super()._handle(request)
+
+    def _stored_at(self, resource: Any, namespace: str | None, name: str | None) -> Any:
+        try:
+            obj = self.objects[resource, namespace, name]
+        except KeyError:
+            return None
+        return None if obj.deleted else obj
+
+    async def _begin_grace(self, request: rendering.Request) -> None:
+        """Hold the Pod with a finalizer (kmock then marks it Terminating) and release it later."""
+        async with self._lock:
+            obj = self._stored_at(request.resource, request.namespace, request.name)
+            if obj is None or obj.get("metadata", {}).get("deletionTimestamp"):
+                return
+            obj.patch({"metadata": {"finalizers": [GRACE_FINALIZER]}})
+        path = f"/api/v1/namespaces/{request.namespace}/pods/{request.name}"
+        task = asyncio.create_task(self._end_grace(path))
+        self._graces.add(task)
+        task.add_done_callback(self._graces.discard)
+
+    async def _end_grace(self, path: str) -> None:
+        await asyncio.sleep(self.pod_grace_seconds)
+        async with self.patch(
+            path,
+            json={"metadata": {"finalizers": None}},
+            headers={"Content-Type": "application/merge-patch+json"},
+        ):
+            pass  # no finalizer left and a deletionTimestamp set: kmock removes the Pod
 
     def _stamp_update(self, request: rendering.Request, current: dict[str, Any]) -> None:
         rv = str(next(self._rv))

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from tests.operator.conftest import (
     NS,
+    active_pods,
     agent,
     apply,
     events,
@@ -54,7 +55,9 @@ async def test_failed_pod_is_recreated_after_backoff_and_budget_runs_out(emulato
         await wait_for(
             lambda: agent(emulator, "a2")["status"]["restarts"]["total"] == 1, what="restart counted"
         )
-        assert "a2-0" not in live_pods(emulator)
+        assert "a2-0" in live_pods(emulator)  # the failed Pod stays for `kubectl logs` …
+        await _set_pod_phase(emulator, "a2-1", "Running")
+        await wait_for(lambda: "a2-0" not in live_pods(emulator), what="a2-0 gone")  # … until a2-1 runs
         assert events(emulator, "BackOff") and events(emulator, "Restarted")
 
         await _set_pod_phase(emulator, "a2-1", "Failed")
@@ -67,9 +70,10 @@ async def test_failed_pod_is_recreated_after_backoff_and_budget_runs_out(emulato
             lambda: _cond(agent(emulator, "a2"), "RestartBudgetExhausted").get("status") == "True",
             what="RestartBudgetExhausted",
         )
-        await wait_for(lambda: not live_pods(emulator, "a2-"), what="a2 left down")
+        await wait_for(lambda: not active_pods(emulator, "a2-"), what="a2 left down")
         await asyncio.sleep(2.5)  # longer than any backoff: still down
-        assert not live_pods(emulator, "a2-") and agent(emulator, "a2")["status"]["phase"] == "Failed"
+        assert not active_pods(emulator, "a2-") and agent(emulator, "a2")["status"]["phase"] == "Failed"
+        assert list(live_pods(emulator, "a2-")) == ["a2-2"]  # the last failed Pod, kept for its logs
         assert events(emulator, "RestartBudgetExhausted")
 
 
@@ -87,7 +91,7 @@ async def test_eleventh_failure_within_an_hour_exhausts_default_budget(emulator)
         assert agent(emulator, "a3")["status"]["restarts"]["total"] == 10
         assert len(events(emulator, "RestartBudgetExhausted")) == 1
         await asyncio.sleep(1.5)
-        assert not live_pods(emulator, "a3-")
+        assert not active_pods(emulator, "a3-")
 
 
 async def test_stale_heartbeat_restarts_a_running_agent(emulator, redis_url):

@@ -29,7 +29,7 @@ def test_pod_is_deterministic_owned_locked_down_and_wired():
     ]
     assert meta["labels"]["tradingfloor.dev/agent"] == "btc-momo"
     assert meta["labels"]["app.kubernetes.io/managed-by"] == "floor-boss"
-    assert spec["restartPolicy"] == "Never" and spec["serviceAccountName"] == "agent-sa"
+    assert spec["restartPolicy"] == "Never" and spec["serviceAccountName"] == "agent-sa-trader"
     assert spec["securityContext"]["runAsNonRoot"] is True
     (c,) = spec["containers"]
     assert c["image"] == "agent:1"
@@ -110,3 +110,70 @@ def test_floor_wide_live_key_reaches_the_agent_pod():
     assert live_env(BossSettings(allow_live_trading=True)) == "true"
     env = build_pod(resource, "a-0", BossSettings(floor_capital="5000"))["spec"]["containers"][0]["env"]
     assert {"name": "FLOOR_CAPITAL", "value": "5000"} in env
+
+
+def test_journal_on_a_claim_when_the_chart_asks_for_one():
+    from floor_boss.pods import journal_claim
+
+    plain = build_pod(AGENT, "btc-momo-0", BossSettings())
+    assert {"name": "state", "emptyDir": {}} in plain["spec"]["volumes"]
+    settings = BossSettings(journal_storage_size="2Gi", journal_storage_class="fast")
+    pod = build_pod(AGENT, "btc-momo-0", settings)
+    assert {"name": "state", "persistentVolumeClaim": {"claimName": "btc-momo-journal"}} in pod["spec"][
+        "volumes"
+    ]
+    claim = journal_claim(AGENT, settings)
+    assert claim["metadata"]["name"] == "btc-momo-journal"
+    assert claim["metadata"]["ownerReferences"][0]["uid"] == "u-1"  # goes with the TraderAgent
+    assert claim["spec"]["resources"]["requests"]["storage"] == "2Gi"
+    assert claim["spec"]["storageClassName"] == "fast"
+
+
+def test_market_endpoints_reach_the_agent_pod():
+    pod = build_pod(AGENT, "btc-momo-0", BossSettings(market_env={"POLYMARKET_CLOB_URL": "http://sim:1"}))
+    env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+    assert env["POLYMARKET_CLOB_URL"] == "http://sim:1"
+
+
+def test_a_stuck_pull_is_read_from_the_container_status():
+    pod = {
+        "metadata": {"name": "btc-momo-0"},
+        "status": {
+            "phase": "Pending",
+            "containerStatuses": [{"state": {"waiting": {"reason": "ErrImagePull"}}}],
+        },
+    }
+    inst = pod_instance(pod)
+    assert inst.state == "pending" and inst.waiting == "ErrImagePull"
+    oom = {
+        "metadata": {"name": "btc-momo-0"},
+        "status": {
+            "phase": "Failed",
+            "containerStatuses": [{"state": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}}],
+        },
+    }
+    assert pod_instance(oom).detail == "OOMKilled, exit code 137"
+
+
+def test_collector_backoff_and_series():
+    from floor_boss.collectors import CollectorBook, Running, Series, series_needed
+
+    needed = series_needed(
+        [
+            {"strategy": "momentum", "market": {"asset": "BTC"}},
+            {"strategy": "momentum", "market": {"asset": "BTC"}, "params": {"thresholdBps": 60}},
+            {"strategy": "momentum", "market": {"asset": "ETH", "interval": "5m"}, "lifecycle": "Paused"},
+            {"strategy": "nonsense"},  # invalid: needs nothing
+        ]
+    )
+    btc = Series("BTC", "15m")
+    assert needed == {btc} and btc.pod_name == "collector-btc-15m"
+    book = CollectorBook()
+    assert book.plan(needed, {}, now=0).start == (btc,)
+    failed = book.plan(needed, {btc: Running("failed", 0.0)}, now=10)
+    assert failed.stop == (btc,) and failed.retry_in == 1.0
+    assert book.plan(needed, {}, now=10.5).start == ()  # still backing off
+    assert book.plan(needed, {}, now=11).start == (btc,)
+    again = book.plan(needed, {btc: Running("failed", 11.0)}, now=12)
+    assert again.retry_in == 2.0  # the second failure in a row waits twice as long
+    assert book.plan(set(), {btc: Running("running", 20.0)}, now=21).stop == (btc,)  # no longer needed

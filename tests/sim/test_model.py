@@ -126,3 +126,27 @@ def test_bad_config_is_rejected_with_a_reason():
         SimConfig(pattern="trend")
     with pytest.raises(ValueError, match="initial price"):
         SimConfig(assets=("DOGE",))
+
+
+def test_books_opened_before_the_start_trade_quietly_and_leave_the_live_stream_unchanged():
+    def stream(book_lead_ms: int) -> tuple[list[str], list]:
+        starts: dict[str, int] = {}
+        live, early = [], []
+        for ev in simulate(SimConfig(seed=6, assets=("BTC",), book_lead_ms=book_lead_ms), HOUR):
+            if isinstance(ev, NewMarket):
+                starts[ev.info.market_id] = ev.info.start_ms
+                continue
+            market = getattr(ev, "market_id", None)
+            if market is not None and ev.ts_ms < starts[market]:
+                early.append(ev)  # the quiet book of a round not started yet
+            else:
+                live.append(event_to_json(ev))
+        return live, early
+
+    at_start, none_early = stream(0)
+    with_lead, early = stream(300_000)
+    assert with_lead == at_start and not none_early
+    snaps = [e for e in early if isinstance(e, BookSnapshot)]
+    up_snap = snaps[0]  # Up first: bid 0.50, ask 0.51, as captured the day before a start
+    assert (up_snap.bids[0][0], up_snap.asks[0][0]) == (Decimal("0.50"), Decimal("0.51"))
+    assert all(up_snap.ts_ms <= s.ts_ms for s in snaps)

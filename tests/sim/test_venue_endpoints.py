@@ -133,7 +133,8 @@ async def test_official_client_market_data_calls_get_the_venues_shapes():
 
 async def test_rounds_are_listed_a_day_ahead_and_the_next_ones_book_trades_before_its_start():
     grid = SimConfig().start_ms
-    handle = await _start(start_ms=grid + INTERVAL_MS - 200_000)  # 200 s before the next start
+    # 200 s before the next start; books open 300 s before theirs
+    handle = await _start(start_ms=grid + INTERVAL_MS - 200_000, book_lead_ms=300_000)
     try:
         now = handle.clock.now_ms()
         current = now // INTERVAL_MS * INTERVAL_MS

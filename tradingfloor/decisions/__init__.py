@@ -4,7 +4,13 @@ Entry point: ``decide(Observation, FloorPolicy, now) -> Plan``; floor-wide break
 ``open_breakers(FloorSignals, FloorPolicy)``. No I/O and no Kubernetes in here.
 """
 
-from tradingfloor.decisions.circuit_breakers import FloorSignals, floor_pnl, open_breakers
+from tradingfloor.decisions.circuit_breakers import (
+    FloorSignals,
+    ProbeStreak,
+    floor_pnl,
+    floor_signals,
+    open_breakers,
+)
 from tradingfloor.decisions.lifecycle import instance_name
 from tradingfloor.decisions.observation import (
     Action,
@@ -33,11 +39,13 @@ __all__ = [
     "Instance",
     "Observation",
     "Plan",
+    "ProbeStreak",
     "SetLifecycle",
     "StartInstance",
     "StopInstance",
     "decide",
     "floor_pnl",
+    "floor_signals",
     "instance_name",
     "open_breakers",
 ]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from tradingfloor.decisions.performance import number
 from tradingfloor.decisions.policy import FloorPolicy
+from tradingfloor.models.trader_agent import TraderAgentSpec, TraderAgentStatus
 
 DAILY_LOSS = "DailyLoss"
 API_ERROR_RATE = "ApiErrorRate"
@@ -29,6 +31,48 @@ def floor_pnl(agents: Iterable[tuple[float, float | None]]) -> tuple[float, floa
         capital += agent_capital
         pnl += daily or 0.0
     return pnl, capital
+
+
+def counts_toward_floor(spec: TraderAgentSpec) -> bool:
+    """Active and Paused traders hold capital and today's P&L; a Retired one is off the floor."""
+    return spec.lifecycle != "Retired"
+
+
+def floor_signals(
+    traders: Iterable[tuple[TraderAgentSpec, TraderAgentStatus | None]],
+    database_reachable: bool | None,
+    api_requests: int = 0,
+    api_errors: int = 0,
+) -> FloorSignals:
+    """The floor's signals from validated traders: one definition for both runtimes (capital from
+    ``spec.risk.capital`` with the model's default, daily P&L from ``status.performance``)."""
+    pnl, capital = floor_pnl(
+        (float(spec.risk.capital), number(status.performance.dailyPnl) if status is not None else None)
+        for spec, status in traders
+        if counts_toward_floor(spec)
+    )
+    return FloorSignals(
+        daily_pnl=pnl,
+        capital=capital,
+        api_requests=api_requests,
+        api_errors=api_errors,
+        database_reachable=database_reachable,
+    )
+
+
+@dataclass
+class ProbeStreak:
+    """Consecutive failed probes: one failure is a blip, ``failures_to_open`` in a row is an outage."""
+
+    failures_to_open: int
+    failures: int = 0
+
+    def record(self, ok: bool | None) -> bool | None:
+        """Feed one probe result (None: not probed); returns the reachability the breaker sees."""
+        if ok is None:
+            return None
+        self.failures = 0 if ok else self.failures + 1
+        return self.failures < self.failures_to_open
 
 
 def open_breakers(signals: FloorSignals, policy: FloorPolicy) -> tuple[str, ...]:

@@ -13,6 +13,9 @@ from tradingfloor.decisions.policy import FloorPolicy
 
 CRASHED = "Crashed"
 HEARTBEAT_MISSED = "HeartbeatMissed"
+# A pending instance stuck for one of these reasons will not start by itself: say so in status/Events.
+STUCK_REASONS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "CreateContainerConfigError")
+NAME_TAKEN_RETRY = 1.0  # seconds before trying again a name still held by a terminating instance
 
 
 def instance_name(agent: str, attempt: int) -> str:
@@ -46,9 +49,11 @@ def prepare(d: Draft) -> None:
         d.event("Normal", "RestartBudgetReset", "spec changed; restarting with a fresh budget")
 
 
-def stop_all(d: Draft, reason: str, message: str) -> None:
+def stop_all(d: Draft, reason: str, message: str, keep_ended: bool = False) -> None:
+    """Stop every instance; ``keep_ended`` leaves the last ended one in place so its logs stay readable."""
     for inst in d.obs.instances:
-        if not inst.deleting:
+        last_ended = inst.state in ("succeeded", "failed") and inst.name == d.status.podName
+        if not inst.deleting and not (keep_ended and last_ended):
             d.act(StopInstance(inst.name, reason))
     d.status.restarts.nextRestartAfter = None
     d.condition(conds.BACKOFF, False, "NotRunning", message)
@@ -63,32 +68,45 @@ def supervise(d: Draft, policy: FloorPolicy) -> None:
     ended = [i for i in d.obs.instances if not i.deleting and i.state in ("succeeded", "failed")]
 
     if restarts.nextRestartAfter is not None:  # backing off after a failure
-        for inst in live + ended:
+        for inst in live:  # the failed instance stays until its successor runs (kubectl logs)
             d.act(StopInstance(inst.name, "restart pending"))
+        for inst in ended:
+            if inst.name != d.status.podName:
+                d.act(StopInstance(inst.name, "ended instance of an earlier attempt"))
         if d.now >= restarts.nextRestartAfter:
-            _start(d, instance_name(d.obs.name, restarts.total + 1), restart=True)
+            name = instance_name(d.obs.name, restarts.total + 1)
+            if _name_taken(d, name):
+                return
+            _start(d, name, restart=True)
         else:
             d.requeue((restarts.nextRestartAfter - d.now).total_seconds())
         return
 
     current = d.status.podName
     failure: tuple[str, str] | None = None
+    keep = next((i for i in live if i.name == current), live[0] if live else None)
+    # An earlier attempt's ended instance goes once its successor runs or has ended too: the
+    # newest ended instance is always kept for its logs.
+    superseded = (keep is not None and keep.state == "running") or any(i.name == current for i in ended)
     for inst in ended:
         if inst.name == current:
             failure = (CRASHED, f"{inst.name} {inst.state}" + (f" ({inst.detail})" if inst.detail else ""))
-        else:
+        elif superseded:
             d.act(StopInstance(inst.name, "ended instance of an earlier attempt"))
 
-    keep = next((i for i in live if i.name == current), live[0] if live else None)
     if failure is None and keep is not None and keep.state == "running" and d.obs.heartbeats_enabled:
         failure = _check_heartbeat(d, keep, policy)
     if failure is not None:
-        _record_failure(d, failure, live + ended)
+        _record_failure(d, failure, live)
         return
     if keep is None:
-        # Nothing runs: first start, or the current instance vanished (recreated under its name).
+        # Nothing runs: first start, or the current instance vanished (recreated under its name,
+        # once the name is free: a Terminating Pod still holds it).
         first = current is None
-        _start(d, current or instance_name(d.obs.name, restarts.total), restart=False)
+        name = current or instance_name(d.obs.name, restarts.total)
+        if _name_taken(d, name):
+            return
+        _start(d, name, restart=False)
         if first:
             d.decide("start", "agent is Active and has no instance")
         return
@@ -107,8 +125,24 @@ def supervise(d: Draft, policy: FloorPolicy) -> None:
         )
         if healthy and restarts.consecutiveFailures:
             restarts.consecutiveFailures = 0  # a healthy stretch resets the backoff
+    elif keep.waiting in STUCK_REASONS:
+        message = f"{keep.name} cannot start: {keep.waiting}"
+        old = conds.find(d.status.conditions, conds.DEGRADED)
+        if old is None or old.status != "True" or old.reason != keep.waiting:
+            d.event("Warning", keep.waiting, message)
+        d.condition(conds.READY, False, keep.waiting, message)
+        d.condition(conds.DEGRADED, True, keep.waiting, message)
     else:
         d.condition(conds.READY, False, "Starting", f"{keep.name} is {keep.state}")
+
+
+def _name_taken(d: Draft, name: str) -> bool:
+    """A terminating instance still holds ``name``: wait for it rather than collide with it."""
+    if any(i.name == name and i.deleting for i in d.obs.instances):
+        d.condition(conds.READY, False, "Starting", f"waiting for terminating {name} to go")
+        d.requeue(NAME_TAKEN_RETRY)
+        return True
+    return False
 
 
 def _check_heartbeat(d: Draft, inst: Instance, policy: FloorPolicy) -> tuple[str, str] | None:
@@ -128,6 +162,8 @@ def _check_heartbeat(d: Draft, inst: Instance, policy: FloorPolicy) -> tuple[str
 
 def _record_failure(d: Draft, failure: tuple[str, str], instances: list[Instance]) -> None:
     cause, message = failure
+    if "OOMKilled" in message:
+        d.event("Warning", "OOMKilled", f"{message}: the container ran out of memory (raise its limit)")
     policy = d.obs.spec.restartPolicy
     restarts = d.status.restarts
     for inst in instances:

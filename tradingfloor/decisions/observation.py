@@ -26,6 +26,7 @@ class Instance:
     started_at: datetime | None = None
     deleting: bool = False
     detail: str = ""  # why it ended, e.g. "exit code 1" or "OOMKilled"
+    waiting: str = ""  # why a pending instance is not starting, e.g. "ImagePullBackOff"
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,9 @@ class Event:
 class Decision:
     action: str  # start, restart, backoff, budget-exhausted, pause, retire, clone, reduce, promote
     reason: str
+    # The numbers and thresholds behind a pause, retire, clone or reduce (plain strings, so the
+    # runtimes can put them in status.lastDecision.evidence and the Event as they are).
+    evidence: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

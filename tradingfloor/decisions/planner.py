@@ -11,6 +11,8 @@ from tradingfloor.decisions.observation import Observation, Plan, SetLifecycle
 from tradingfloor.decisions.performance import apply_trader_rules
 from tradingfloor.decisions.policy import FloorPolicy
 
+CIRCUIT_BREAKER_OPEN = "CircuitBreakerOpen"
+
 
 def decide(obs: Observation, policy: FloorPolicy, now: datetime) -> Plan:
     """Pure: the same observation, policy and time always give the same plan."""
@@ -22,12 +24,17 @@ def decide(obs: Observation, policy: FloorPolicy, now: datetime) -> Plan:
         lifecycle = apply_trader_rules(d, policy)
     breakers = obs.breakers if trader else ()
 
+    # An open floor breaker pauses trading, not the process: the trader reads the Paused condition
+    # and takes no new entries, keeping its positions, journal and process (no restart to recover).
     if lifecycle != "Active":
         stop_all(d, lifecycle, f"lifecycle is {lifecycle}")
-    elif breakers:
-        stop_all(d, "CircuitBreakerOpen", f"floor circuit breaker open: {', '.join(breakers)}")
     elif d.is_true(conds.EXHAUSTED):
-        stop_all(d, "RestartBudgetExhausted", "restart budget exhausted; change the spec to try again")
+        stop_all(
+            d,
+            "RestartBudgetExhausted",
+            "restart budget exhausted; change the spec to try again",
+            keep_ended=True,  # the last failed instance stays for its logs
+        )
     else:
         supervise(d, policy)
 
@@ -46,10 +53,16 @@ def _lifecycle_conditions(d: Draft, lifecycle: str, breakers: tuple[str, ...]) -
         message = set_now.message if set_now else (kept.message if kept else "spec.lifecycle is Paused")
         d.condition(conds.PAUSED, True, reason, message)
     elif breakers:
-        d.condition(
-            conds.PAUSED, True, "CircuitBreakerOpen", f"floor circuit breaker open: {', '.join(breakers)}"
-        )
+        message = f"floor circuit breaker open: {', '.join(breakers)}; no new entries"
+        old = conds.find(d.status.conditions, conds.PAUSED)
+        if old is None or old.status != "True" or old.message != message:
+            d.event("Warning", CIRCUIT_BREAKER_OPEN, message)
+            d.decide("pause", message)
+        d.condition(conds.PAUSED, True, CIRCUIT_BREAKER_OPEN, message)
     else:
+        old = conds.find(d.status.conditions, conds.PAUSED)
+        if old is not None and old.status == "True" and old.reason == CIRCUIT_BREAKER_OPEN:
+            d.event("Normal", "CircuitBreakerClosed", "floor circuit breakers closed; trading resumes")
         d.condition(conds.PAUSED, False, "Active", "")
     if lifecycle == "Retired":
         old = conds.find(d.status.conditions, conds.RETIRED)

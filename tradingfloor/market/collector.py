@@ -32,13 +32,16 @@ from tradingfloor.market.codec import event_from_json, event_to_json
 from tradingfloor.market.events import (
     BookSnapshot,
     MarketEvent,
+    MarketInfo,
     MarketResolved,
     NewMarket,
     PriceChange,
+    RoundListed,
     SpotTick,
 )
 from tradingfloor.market.feed import FeedStats
 from tradingfloor.market.gamma import GammaClient, discover_rounds
+from tradingfloor.market.rounds import RoundTracker
 from tradingfloor.market.spot import RtdsSpotStream
 from tradingfloor.market.ws import MarketStream
 from tradingfloor.observability.logging import get_logger
@@ -93,6 +96,7 @@ class Collector:
         rounds_ahead: int = 2,
         stale_after: float = 30.0,
         backoff_base: float = 0.5,
+        discover_every: float = 30.0,
     ) -> None:
         self.asset, self.interval, self.urls = asset, interval, urls
         self.redis_url = redis_url
@@ -102,13 +106,17 @@ class Collector:
         self.rounds_ahead = rounds_ahead
         self.stale_after = stale_after
         self.backoff_base = backoff_base
+        self.discover_every = discover_every
+        self.rounds: RoundTracker | None = None
         self.channel = channel(asset, interval)
         self.published = 0
         self.archived = 0
         self.archive_failures = 0
         self._buffer: list[MarketEvent] = []
+        self._completions: set[asyncio.Task] = set()
         self._last_flush = time.monotonic()
         self.stream: MarketStream | None = None
+        self.spot: RtdsSpotStream | None = None  # read by the collector's metrics exporter
         self.api = ApiCounter(f"collector:{asset}:{interval}")
         self._feeds_counted: dict[str, tuple[int, int, int]] = {}  # feed -> (connects, failures, reconnects)
 
@@ -118,7 +126,7 @@ class Collector:
         redis = aioredis.from_url(self.redis_url)
         async with aiohttp.ClientSession(trace_configs=[api_trace(self.api)]) as http:
             clob = ClobRest(self.urls.clob_url, http)
-            gamma = GammaClient(self.urls.gamma_url, http)
+            gamma = GammaClient(self.urls.gamma_url, http, clob_url=self.urls.clob_url)
             now = await clob.server_time_ms()
             rounds = await discover_rounds(
                 gamma,
@@ -129,9 +137,20 @@ class Collector:
                 retries=12,
                 retry_delay_s=min(5.0, self.flush_interval * 5),
             )
+            self.rounds = RoundTracker(
+                gamma,
+                self.asset,
+                self.interval,
+                rounds_ahead=self.rounds_ahead,
+                retry_delay_s=min(2.0, self.flush_interval * 2),
+            )
+            for r in rounds:
+                self.rounds.adopt(r, "discovery")
+                await redis.hset(f"{self.channel}:markets", r.market_id, event_to_json(NewMarket(r, now)))
             # follow rounds already open; a later round is subscribed when its new_market arrives
-            # (before it opens the venue has no book for it, and asking for one only yields 404s)
-            tokens = [t for r in rounds if r.start_ms <= now for t in (r.up_token_id, r.down_token_id)]
+            # or, failing that, when discovery sees it has started (before it opens the venue may
+            # have no book for it, and asking for one only yields 404s)
+            tokens = [t for r in self.rounds.due(now) for t in (r.up_token_id, r.down_token_id)]
             self.stream = MarketStream(
                 self.urls.market_ws_url,
                 tokens,
@@ -139,10 +158,11 @@ class Collector:
                 stale_after=self.stale_after,
                 backoff_base=self.backoff_base,
             )
-            for r in rounds:
-                await redis.hset(f"{self.channel}:markets", r.market_id, event_to_json(NewMarket(r, now)))
             queue: asyncio.Queue[MarketEvent] = asyncio.Queue(100_000)
-            tasks = [asyncio.create_task(self._pump(self.stream, queue))]
+            tasks = [
+                asyncio.create_task(self._pump(self.stream, queue)),
+                asyncio.create_task(self._discover_periodically(clob, queue)),
+            ]
             spot = None
             if self.urls.spot_ws_url:
                 spot = RtdsSpotStream(
@@ -152,6 +172,7 @@ class Collector:
                     backoff_base=self.backoff_base,
                 )
                 tasks.append(asyncio.create_task(self._pump(spot, queue)))
+                self.spot = spot
             stopper = asyncio.create_task(stop.wait())
             try:
                 while not stop.is_set():
@@ -160,7 +181,7 @@ class Collector:
                         {getter, stopper}, timeout=self.flush_interval, return_when=asyncio.FIRST_COMPLETED
                     )
                     if getter in done:
-                        await self._handle(getter.result(), redis)
+                        await self._handle(getter.result(), redis, queue)
                     else:
                         getter.cancel()
                     if (
@@ -171,6 +192,7 @@ class Collector:
                         await self._flush_api(redis, spot)
             finally:
                 stopper.cancel()
+                tasks.extend(self._completions)
                 for t in tasks:
                     t.cancel()
                 await self.stream.close()
@@ -187,13 +209,70 @@ class Collector:
         async for ev in source:
             await queue.put(ev)
 
-    async def _handle(self, ev: MarketEvent, redis) -> None:
+    async def _discover_periodically(self, clob: ClobRest, queue: asyncio.Queue) -> None:
+        """The second path to new rounds: whatever Gamma lists that ``new_market`` did not bring."""
+        assert self.rounds is not None
+        while True:
+            await asyncio.sleep(self.discover_every)
+            try:
+                now = await clob.server_time_ms()
+            except Exception as exc:  # the venue's clock is unreachable: try again next time
+                log.warning("discovery_clock_failed", error=f"{type(exc).__name__}: {exc}"[:200])
+                continue
+            for info in await self.rounds.discover(now):
+                log.info("round_found", path="discovery", slug=info.slug)
+                await queue.put(NewMarket(info, now))
+            for info in self.rounds.due(now):
+                await self._open(info, now, queue)
+            for info in self.rounds.unpriced(now):  # opened since it was found: read it again
+                newer = await self.rounds.refresh(info, retries=0)
+                if newer is not None:
+                    await queue.put(NewMarket(newer, now))
+
+    async def _complete_listing(self, listed: RoundListed, queue: asyncio.Queue) -> None:
+        assert self.rounds is not None
+        info = await self.rounds.complete(listed)
+        if info is not None and self.rounds.adopt(info, "new_market"):
+            log.info("round_found", path="new_market", slug=info.slug)
+            await queue.put(NewMarket(info, listed.ts_ms))
+            await self._subscribe(self.rounds.follow(info.market_id))
+
+    async def _open(self, info: MarketInfo | None, ts_ms: int, queue: asyncio.Queue) -> None:
+        """Follow a round that has opened: its book now exists, and so does its price to beat."""
+        if info is None or self.rounds is None:
+            return
+        await self._subscribe(info)
+        newer = await self.rounds.refresh(info, retries=3)
+        if newer is not None:
+            await queue.put(NewMarket(newer, ts_ms))
+
+    async def _subscribe(self, info: MarketInfo | None) -> None:
+        if info is not None and self.stream is not None:
+            await self.stream.subscribe([info.up_token_id, info.down_token_id])
+
+    async def _handle(self, ev: MarketEvent, redis, queue: asyncio.Queue | None = None) -> None:
+        if isinstance(ev, RoundListed):
+            # the venue's new_market: complete it from Gamma off the hot path, then it comes
+            # back through the queue as a NewMarket
+            if self.rounds is not None and self.rounds.ours(ev) and queue is not None:
+                if ev.market_id in self.rounds.known:
+                    self.rounds.heard(ev)
+                    opening = self._open(self.rounds.follow(ev.market_id), ev.ts_ms, queue)
+                    self._completions.add(t := asyncio.create_task(opening))
+                    t.add_done_callback(self._completions.discard)
+                else:
+                    self._completions.add(t := asyncio.create_task(self._complete_listing(ev, queue)))
+                    t.add_done_callback(self._completions.discard)
+            return
         if isinstance(ev, NewMarket):
             if ev.info.asset != self.asset or ev.info.interval != self.interval:
                 return  # another series' listing
             await redis.hset(f"{self.channel}:markets", ev.info.market_id, event_to_json(ev))
-            if self.stream is not None:
-                await self.stream.subscribe([ev.info.up_token_id, ev.info.down_token_id])
+            if self.rounds is not None and ev.info.market_id not in self.rounds.known:
+                # straight from the feed in the complete shape of older simulators (rounds found
+                # by either path were adopted, and are subscribed, where they were found)
+                self.rounds.adopt(ev.info, "new_market")
+                await self._subscribe(self.rounds.follow(ev.info.market_id))
         text = event_to_json(ev)
         pipe = redis.pipeline(transaction=False)
         pipe.publish(self.channel, text)
@@ -236,6 +315,8 @@ class Collector:
         if spot is not None:
             self.count_feed("spot", spot.stats)
         await self.api.flush(redis)
+        if self.rounds is not None:  # for `floor status` and tests: which path found how many rounds
+            await redis.hset(f"{self.channel}:rounds_found", mapping=self.rounds.counts())
 
     async def _flush(self) -> None:
         self._last_flush = time.monotonic()
@@ -249,6 +330,8 @@ class Collector:
         except Exception as exc:  # keep the batch for the next attempt: archive loss is not acceptable
             self.archive_failures += 1
             log.warning("md_archive_failed", error=f"{type(exc).__name__}: {exc}"[:200], kept=len(batch))
+            # a fault in the data, not the connection, is dead-lettered by the sink; what lands
+            # here is retried with the next flush
             self._buffer = batch + self._buffer
 
 

@@ -1,8 +1,11 @@
 """Normalized market events: what the adapters produce and what strategies, brokers and the
 backtester consume, whatever the source (live Polymarket, the simulator, a replayed recording).
 
-Prices and sizes are ``Decimal`` (the ledger's unit); times are integer milliseconds since the
-epoch (``ts_ms``), as the exchange sends them. Events are immutable.
+Prices and sizes are ``Decimal`` (the ledger's unit; the codec shares one instance per distinct
+wire string, so repeated prices cost a dict lookup); times are integer milliseconds since the
+epoch (``ts_ms``), as the exchange sends them. Events are immutable msgspec Structs without GC
+tracking (they hold no reference cycles): a fraction of a frozen dataclass's construction cost,
+and their ``type`` tag is the fan-out/storage encoding's tag (``codec.event_to_json``).
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, Union
+
+import msgspec
 
 Side = Literal["BUY", "SELL"]
 Asset = Literal["BTC", "ETH"]
@@ -24,6 +29,10 @@ def parse_asset(value: str) -> Asset:
         if upper == asset:
             return asset
     raise ValueError(f"asset must be one of {', '.join(ASSETS)}, got {value!r}")
+
+
+class _Event(msgspec.Struct, frozen=True, gc=False, tag_field="type"):
+    """Base of every market event: immutable, untracked by the GC, tagged by ``type``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +70,7 @@ class MarketInfo:
         return self.up_token_id if outcome == "Up" else self.down_token_id
 
 
-@dataclass(frozen=True, slots=True)
-class BookSnapshot:
+class BookSnapshot(_Event, frozen=True, tag="book"):
     """A full L2 book for one token. Levels are (price, size) in any order as received."""
 
     market_id: str
@@ -74,8 +82,7 @@ class BookSnapshot:
     tick_size: Decimal | None = None  # the book's tick when the feed says it
 
 
-@dataclass(frozen=True, slots=True)
-class PriceChange:
+class PriceChange(_Event, frozen=True, tag="price_change"):
     """One level's new total size (0 removes the level)."""
 
     market_id: str
@@ -89,8 +96,7 @@ class PriceChange:
     hash: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LastTrade:
+class LastTrade(_Event, frozen=True, tag="last_trade"):
     market_id: str
     token_id: str
     price: Decimal
@@ -100,8 +106,7 @@ class LastTrade:
     fee_rate_bps: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class TickSizeChange:
+class TickSizeChange(_Event, frozen=True, tag="tick_size_change"):
     market_id: str
     token_id: str
     old_tick_size: Decimal
@@ -109,8 +114,7 @@ class TickSizeChange:
     ts_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class BestBidAsk:
+class BestBidAsk(_Event, frozen=True, tag="best_bid_ask"):
     market_id: str
     token_id: str
     best_bid: Decimal | None
@@ -118,14 +122,30 @@ class BestBidAsk:
     ts_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class NewMarket:
+class NewMarket(_Event, frozen=True, tag="new_market"):
     info: MarketInfo
     ts_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class MarketResolved:
+class RoundListed(_Event, frozen=True, tag="round_listed"):
+    """A round the venue's ``new_market`` announced. The venue's message lacks the minimum order
+    size, the end time and the price to beat, so this is not yet a tradable ``MarketInfo``: the
+    collector and recorder complete it from Gamma (``gamma.fetch_round``) into a ``NewMarket``."""
+
+    market_id: str
+    slug: str
+    asset: Asset
+    interval: str
+    up_token_id: str
+    down_token_id: str
+    start_ms: int
+    ts_ms: int
+    tick_size: Decimal | None = None
+    fee_rate: Decimal | None = None
+    fee_exponent: int | None = None
+
+
+class MarketResolved(_Event, frozen=True, tag="market_resolved"):
     market_id: str
     winning_token_id: str
     winning_outcome: Outcome
@@ -133,8 +153,7 @@ class MarketResolved:
     final_price: Decimal | None = None  # the settlement value (end TWAP) when the source gives it
 
 
-@dataclass(frozen=True, slots=True)
-class SpotTick:
+class SpotTick(_Event, frozen=True, tag="spot"):
     """A spot (underlying) price observation, e.g. BTC/USD from an exchange trade stream."""
 
     asset: Asset
@@ -144,5 +163,13 @@ class SpotTick:
 
 
 MarketEvent = Union[  # noqa: UP007 - a runtime alias used by isinstance()
-    BookSnapshot, PriceChange, LastTrade, TickSizeChange, BestBidAsk, NewMarket, MarketResolved, SpotTick
+    BookSnapshot,
+    PriceChange,
+    LastTrade,
+    TickSizeChange,
+    BestBidAsk,
+    NewMarket,
+    RoundListed,
+    MarketResolved,
+    SpotTick,
 ]

@@ -46,11 +46,13 @@ class FeedStats:
     last_error: str = ""
     malformed: int = 0
     malformed_reasons: dict[str, int] = field(default_factory=dict)
+    rejections: dict[str, int] = field(default_factory=dict)  # by FrameError.kind: not_json, too_deep…
 
-    def count_malformed(self, reason: str) -> None:
+    def count_malformed(self, reason: str, kind: str = "bad_value") -> None:
         self.malformed += 1
         key = reason.split(":")[0][:60]
         self.malformed_reasons[key] = self.malformed_reasons.get(key, 0) + 1
+        self.rejections[kind] = self.rejections.get(kind, 0) + 1
 
 
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:

@@ -13,6 +13,7 @@ from tradingfloor.market.codec import decode_spot_frame
 from tradingfloor.market.events import SpotTick
 from tradingfloor.market.feed import CONNECTED, FeedConnection
 from tradingfloor.observability.logging import get_logger
+from tradingfloor.observability.metrics import MARKET_MALFORMED
 
 log = get_logger("tradingfloor.market.spot")
 RTDS_URL = "wss://ws-live-data.polymarket.com"
@@ -71,7 +72,8 @@ class RtdsSpotStream:
             raw, _recv_ms = item
             ticks, errors = decode_spot_frame(raw)
             for err in errors:
-                self.stats.count_malformed(err.reason)
+                self.stats.count_malformed(err.reason, err.kind)
+                MARKET_MALFORMED.labels("spot", err.kind).inc()
                 log.warning("spot_malformed_frame", reason=err.reason, sample=str(raw)[:200])
             for tick in ticks:
                 # the snapshot after a reconnect repeats history: pass on only what is new

@@ -4,7 +4,10 @@ Subscribes with ``{"type":"market","assets_ids":[…],"custom_feature_enabled":t
 (re)connect each token's book is unknown until a fresh ``book`` snapshot arrives (the initial
 dump, or CLOB REST when the dump lacks it). Level changes for a token without a snapshot are
 held back rather than applied to a stale book. Each ``price_change`` entry carries the venue's
-best bid/ask after it; a disagreement with our book is a desync and triggers a REST resync.
+best bid/ask; they are compared with our book once the whole frame is applied (a trade that
+sweeps levels arrives as one frame whose intermediate states differ from the venue's final best
+prices: that is not a desync). A disagreement after the frame is a desync and triggers a REST
+resync. A crossed snapshot (best bid ≥ best ask) is counted, withheld and resynced.
 A ``tick_size_change`` invalidates the book until the next snapshot. Malformed frames are
 counted and logged with their reason; they never stop the stream.
 """
@@ -22,6 +25,7 @@ from tradingfloor.market.codec import FrameError, decode_frame
 from tradingfloor.market.events import BookSnapshot, MarketEvent, PriceChange, TickSizeChange
 from tradingfloor.market.feed import CONNECTED, FeedConnection
 from tradingfloor.observability.logging import get_logger
+from tradingfloor.observability.metrics import MARKET_MALFORMED
 
 log = get_logger("tradingfloor.market.ws")
 _ZERO, _ONE = Decimal(0), Decimal(1)
@@ -50,9 +54,11 @@ class MarketStream:
         self.raw_sink = raw_sink
         self.books: dict[str, OrderBook] = {}
         self.awaiting: dict[str, float] = {}  # token -> monotonic time it lost its book
+        self._venue_best: dict[str, tuple[Decimal | None, Decimal | None]] = {}
         self.desyncs = 0
         self.resyncs = 0
         self.held_back = 0
+        self.crossed_snapshots = 0
         self.feed = FeedConnection(
             url,
             self._on_connect,
@@ -123,8 +129,10 @@ class MarketStream:
             if self.raw_sink is not None:
                 self.raw_sink(raw, recv_ms)
             events, errors = decode_frame(raw)
+            self._venue_best.clear()
             for err in errors:
-                self.stats.count_malformed(err.reason)
+                self.stats.count_malformed(err.reason, err.kind)
+                MARKET_MALFORMED.labels("market", err.kind).inc()
                 log.warning(
                     "md_malformed_frame",
                     reason=err.reason,
@@ -133,10 +141,12 @@ class MarketStream:
             for ev in events:
                 if self._apply(ev):
                     yield ev
+            if self._venue_best:
+                self._check_against_venue()
             for snap in await self._resync_overdue():
                 yield snap
 
-    def _apply(self, ev: MarketEvent) -> bool:
+    def _apply(self, ev: MarketEvent, from_rest: bool = False) -> bool:
         """Keep books in step; False for events that must not reach consumers."""
         if isinstance(ev, PriceChange):
             book = self.books.get(ev.token_id)
@@ -145,23 +155,21 @@ class MarketStream:
                 return False
             book.apply_change(ev)
             if ev.best_bid is not None or ev.best_ask is not None:
-                want_bid = None if ev.best_bid == _ZERO else ev.best_bid
-                want_ask = None if ev.best_ask == _ONE else ev.best_ask
-                if (ev.best_bid is not None and book.best_bid() != want_bid) or (
-                    ev.best_ask is not None and book.best_ask() != want_ask
-                ):
-                    self.desyncs += 1
-                    log.warning(
-                        "md_book_desync",
-                        token=ev.token_id[:16],
-                        ours=(str(book.best_bid()), str(book.best_ask())),
-                        venue=(str(want_bid), str(want_ask)),
-                    )
-                    self.awaiting[ev.token_id] = 0.0  # overdue at once: resync from REST
+                self._venue_best[ev.token_id] = (ev.best_bid, ev.best_ask)  # the frame's last word
             return True
         if isinstance(ev, BookSnapshot):
             if ev.token_id not in self.tokens:
                 return False
+            best_bid = max((p for p, size in ev.bids if size), default=None)
+            best_ask = min((p for p, size in ev.asks if size), default=None)
+            if best_bid is not None and best_ask is not None and best_bid >= best_ask:
+                self.crossed_snapshots += 1
+                log.warning(
+                    "md_crossed_snapshot", token=ev.token_id[:16], bid=str(best_bid), ask=str(best_ask)
+                )
+                if not from_rest:  # a REST answer crossed too is used as is: no resync loop
+                    self.awaiting[ev.token_id] = 0.0  # overdue at once: resync from REST
+                    return False
             book = self.books.get(ev.token_id)
             if book is None:
                 book = self.books[ev.token_id] = OrderBook(ev.token_id, ev.market_id)
@@ -177,6 +185,26 @@ class MarketStream:
             return True
         return True
 
+    def _check_against_venue(self) -> None:
+        """Our best prices against the venue's after a whole frame; a mismatch is a desync."""
+        for token, (bid, ask) in self._venue_best.items():
+            book = self.books.get(token)
+            if book is None or token in self.awaiting:
+                continue
+            want_bid = None if bid == _ZERO else bid
+            want_ask = None if ask == _ONE else ask
+            if (bid is not None and book.best_bid() != want_bid) or (
+                ask is not None and book.best_ask() != want_ask
+            ):
+                self.desyncs += 1
+                log.warning(
+                    "md_book_desync",
+                    token=token[:16],
+                    ours=(str(book.best_bid()), str(book.best_ask())),
+                    venue=(str(want_bid), str(want_ask)),
+                )
+                self.awaiting[token] = 0.0  # overdue at once: resync from REST
+
     async def _resync_overdue(self) -> list[BookSnapshot]:
         if not self.awaiting or self.clob is None:
             return []
@@ -191,6 +219,6 @@ class MarketStream:
                 self.awaiting[token] = now
                 continue
             self.resyncs += 1
-            if self._apply(snap):
+            if self._apply(snap, from_rest=True):
                 out.append(snap)
         return out

@@ -51,11 +51,36 @@ MARKET_FRAMES = Counter("tradingfloor_market_frames_total", "Market WebSocket fr
 MARKET_MALFORMED = Counter(
     "tradingfloor_market_malformed_frames_total", "Frames rejected as malformed.", ["source", "reason"]
 )
+MARKET_ROUNDS_FOUND = Counter(
+    "tradingfloor_market_rounds_found_total",
+    "Rounds of a series found, by path (new_market from the feed, discovery through Gamma).",
+    ["series", "path"],
+)
+MARKET_DEAD_LETTERED = Counter(
+    "tradingfloor_market_dead_lettered_total", "Market-data rows the archive refused and set aside.", ["kind"]
+)
 MARKET_RECONNECTS = Counter(
     "tradingfloor_market_reconnects_total", "Market WebSocket reconnects.", ["source"]
 )
 MARKET_LAST_EVENT = Gauge(
     "tradingfloor_market_last_event_timestamp_seconds", "Unix time of the newest market event.", ["source"]
+)
+
+# --- the collector process (``floor collector``; one per market series) ---------------------------
+COLLECTOR_UP = Gauge("tradingfloor_collector_up", "1 while the series' collector runs.", ["series"])
+COLLECTOR_PUBLISHED = Counter(
+    "tradingfloor_collector_events_published_total", "Normalized events published to Redis.", ["series"]
+)
+COLLECTOR_ARCHIVED = Counter(
+    "tradingfloor_collector_events_archived_total", "Events archived to PostgreSQL.", ["series"]
+)
+COLLECTOR_ARCHIVE_FAILURES = Counter(
+    "tradingfloor_collector_archive_failures_total",
+    "Archive batches that failed (kept for retry).",
+    ["series"],
+)
+COLLECTOR_BACKLOG = Gauge(
+    "tradingfloor_collector_archive_backlog_events", "Events waiting to be archived.", ["series"]
 )
 
 # --- Floor Boss (operator and local supervisor) --------------------------------------------------

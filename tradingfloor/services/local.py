@@ -132,7 +132,12 @@ def start_services(
         postgres = EmbeddedPostgres(state_dir / "pg").start()
         database_url = postgres.url
     if with_redis and not redis_url:
-        redis = EmbeddedRedis(state_dir / "redis").start()
+        try:
+            redis = EmbeddedRedis(state_dir / "redis").start()
+        except BaseException:
+            if postgres is not None:  # nothing of a failed start stays behind
+                postgres.stop()
+            raise
         redis_url = redis.url
     return LocalServices(database_url, redis_url, postgres, redis)
 
@@ -151,7 +156,9 @@ def publish(
         **extra,
     }
     tmp = _services_file(state_dir).with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload))
+    # owner-only: the URLs carry the Redis password
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        out.write(json.dumps(payload))
     tmp.replace(_services_file(state_dir))
 
 

@@ -88,9 +88,12 @@ class SimConfig:
     # lag publishes spot first and the book that many ms later: a latency-arbitrage playground.
     book_lag_ms: int = 0
     # Real rounds are listed about a day ahead and accept orders long before they start (research
-    # §11: bid/ask 0.50/0.51 the day before a start). ``book_lead_ms`` 0 opens books at the start.
+    # §11: bid/ask 0.50/0.51 the day before a start). ``book_lead_ms`` > 0 opens books (and sends
+    # ``new_market``) that long before the start; 0 opens them at the start. The default stays 0
+    # until the collector also finds rounds by periodic discovery: one that subscribes only on
+    # ``new_market`` misses every round announced before it connected.
     listing_lead_ms: int = 86_400_000
-    book_lead_ms: int = 300_000
+    book_lead_ms: int = 0
     fee_rate: Decimal = Decimal("0.07")  # crypto_fees_v2: rate 0.07, exponent 1, taker only
     fee_exponent: int = 1
     rebate_rate: Decimal = Decimal("0.2")
@@ -348,8 +351,9 @@ class MarketSimulator:
         return None
 
     def _forget_old_rounds(self, t: int) -> None:
-        # long backtests must not grow without bound: drop rounds resolved over an hour ago
-        while self._resolved and self._resolved[0].info.end_ms < t - 3_600_000:
+        # long backtests must not grow without bound: drop rounds resolved over an hour ago, keeping
+        # the last 64 resolved (clients still ask about recent rounds, whatever the speed)
+        while len(self._resolved) > 64 and self._resolved[0].info.end_ms < t - 3_600_000:
             r = self._resolved.popleft()
             self._rounds.pop(r.info.market_id, None)
             self._by_token.pop(r.info.up_token_id, None)

@@ -3,7 +3,10 @@
 The inverse of ``tradingfloor.market.codec``: the simulator speaks through these so the real
 client parses exactly what it would get from Polymarket, quirks included (books sorted bids
 ascending / asks descending, JSON lists inside JSON strings, string decimals, ms timestamps as
-strings).
+strings). Market-channel messages are built from the same typed schemas the codec decodes with
+(``tradingfloor.market.venue_messages``), so a field the venue does not send cannot appear:
+``new_market`` carries no minimum size, end time or price to beat, ``market_resolved`` no final
+price (clients take those from Gamma, as against the venue).
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
+from tradingfloor.market import venue_messages as vm
 from tradingfloor.market.book import OrderBook, book_summary_hash
 from tradingfloor.market.events import (
     BestBidAsk,
@@ -52,21 +55,22 @@ def book_message(
         neg_risk=info.neg_risk,
         last_trade_price=ltp,
     )
-    msg: dict[str, Any] = {
-        "market": info.market_id,
-        "asset_id": book.token_id,
-        "timestamp": str(ts_ms),
-        "hash": digest,
-        "bids": bids,
-        "asks": asks,
-        "tick_size": tick,
-        "last_trade_price": ltp,
-    }
-    if rest:
+    msg = vm.to_wire(
+        vm.BookMsg(
+            market=info.market_id,
+            asset_id=book.token_id,
+            timestamp=str(ts_ms),
+            hash=digest,
+            bids=[vm.Level(lv["price"], lv["size"]) for lv in bids],
+            asks=[vm.Level(lv["price"], lv["size"]) for lv in asks],
+            tick_size=tick,
+            last_trade_price=ltp,
+        )
+    )
+    if rest:  # the REST /book body: no event_type, and the two fields its hash covers
+        del msg["event_type"]
         msg["min_order_size"] = str(info.min_size)
         msg["neg_risk"] = info.neg_risk
-    else:
-        msg["event_type"] = "book"
     return msg
 
 
@@ -74,61 +78,65 @@ def price_change_message(
     market_id: str, ts_ms: int, entries: list[tuple[PriceChange, Decimal | None, Decimal | None]]
 ) -> dict:
     """One market's level changes at one instant; each entry carries its token's best prices after it."""
-    return {
-        "event_type": "price_change",
-        "market": market_id,
-        "timestamp": str(ts_ms),
-        "price_changes": [
-            {
-                "asset_id": ch.token_id,
-                "price": str(ch.price),
-                "size": str(ch.size),
-                "side": ch.side,
-                "hash": f"{ch.token_id[-8:]}-{ts_ms}-{i}",
-                "best_bid": str(bb) if bb is not None else "0",
-                "best_ask": str(ba) if ba is not None else "1",
-            }
-            for i, (ch, bb, ba) in enumerate(entries)
-        ],
-    }
+    return vm.to_wire(
+        vm.PriceChangeMsg(
+            market=market_id,
+            timestamp=str(ts_ms),
+            price_changes=[
+                vm.PriceChangeEntry(
+                    asset_id=ch.token_id,
+                    price=str(ch.price),
+                    size=str(ch.size),
+                    side=ch.side,
+                    hash=f"{ch.token_id[-8:]}-{ts_ms}-{i}",
+                    best_bid=str(bb) if bb is not None else "0",
+                    best_ask=str(ba) if ba is not None else "1",
+                )
+                for i, (ch, bb, ba) in enumerate(entries)
+            ],
+        )
+    )
 
 
 def last_trade_message(ev: LastTrade) -> dict:
-    return {
-        "event_type": "last_trade_price",
-        "market": ev.market_id,
-        "asset_id": ev.token_id,
-        "fee_rate_bps": str(ev.fee_rate_bps),
-        "price": str(ev.price),
-        "side": ev.side,
-        "size": str(ev.size),
-        "timestamp": str(ev.ts_ms),
-        "transaction_hash": "0x" + format(abs(hash((ev.token_id, ev.ts_ms))), "x").rjust(64, "0"),
-    }
+    return vm.to_wire(
+        vm.LastTradeMsg(
+            market=ev.market_id,
+            asset_id=ev.token_id,
+            fee_rate_bps=str(ev.fee_rate_bps),
+            price=str(ev.price),
+            side=ev.side,
+            size=str(ev.size),
+            timestamp=str(ev.ts_ms),
+            transaction_hash="0x" + format(abs(hash((ev.token_id, ev.ts_ms))), "x").rjust(64, "0"),
+        )
+    )
 
 
 def tick_size_message(ev: TickSizeChange) -> dict:
-    return {
-        "event_type": "tick_size_change",
-        "market": ev.market_id,
-        "asset_id": ev.token_id,
-        "old_tick_size": str(ev.old_tick_size),
-        "new_tick_size": str(ev.new_tick_size),
-        "timestamp": str(ev.ts_ms),
-    }
+    return vm.to_wire(
+        vm.TickSizeChangeMsg(
+            market=ev.market_id,
+            asset_id=ev.token_id,
+            old_tick_size=str(ev.old_tick_size),
+            new_tick_size=str(ev.new_tick_size),
+            timestamp=str(ev.ts_ms),
+        )
+    )
 
 
 def best_bid_ask_message(ev: BestBidAsk) -> dict:
     spread = str(ev.best_ask - ev.best_bid) if ev.best_bid is not None and ev.best_ask is not None else ""
-    return {
-        "event_type": "best_bid_ask",
-        "market": ev.market_id,
-        "asset_id": ev.token_id,
-        "best_bid": str(ev.best_bid) if ev.best_bid is not None else "",
-        "best_ask": str(ev.best_ask) if ev.best_ask is not None else "",
-        "spread": spread,
-        "timestamp": str(ev.ts_ms),
-    }
+    return vm.to_wire(
+        vm.BestBidAskMsg(
+            market=ev.market_id,
+            asset_id=ev.token_id,
+            best_bid=str(ev.best_bid) if ev.best_bid is not None else "",
+            best_ask=str(ev.best_ask) if ev.best_ask is not None else "",
+            spread=spread,
+            timestamp=str(ev.ts_ms),
+        )
+    )
 
 
 def fee_schedule(info: MarketInfo, rebate_rate: Decimal) -> dict:
@@ -141,50 +149,60 @@ def fee_schedule(info: MarketInfo, rebate_rate: Decimal) -> dict:
 
 
 def new_market_message(ev: NewMarket, rebate_rate: Decimal) -> dict:
+    """As the live feed sends it (a 2026-05 capture): no ``order_min_size``, ``end_ms`` or
+    ``price_to_beat``; ``fee_schedule`` in snake_case with string values."""
     info = ev.info
     tokens = [info.up_token_id, info.down_token_id]
-    return {
-        "event_type": "new_market",
-        "id": info.market_id[-8:],
-        "question": question(info),
-        "market": info.market_id,
-        "slug": info.slug,
-        "description": rule_text(info),
-        "assets_ids": tokens,
-        "outcomes": ["Up", "Down"],
-        "clob_token_ids": tokens,
-        "condition_id": info.market_id,
-        "active": True,
-        "order_price_min_tick_size": str(info.tick_size),
-        "order_min_size": str(info.min_size),
-        "fee_schedule": fee_schedule(info, rebate_rate),
-        "fees_enabled": True,
-        "taker_base_fee": 1000,
-        "end_ms": info.end_ms,
-        "price_to_beat": str(info.price_to_beat) if info.price_to_beat is not None else None,
-        "event_message": {
-            "id": info.market_id[-8:],
-            "ticker": info.slug,
-            "slug": info.slug,
-            "title": question(info),
-        },
-        "tags": ["crypto", "up-or-down"],
-        "timestamp": str(ev.ts_ms),
-    }
+    return vm.to_wire(
+        vm.NewMarketMsg(
+            id=info.market_id[-8:],
+            question=question(info),
+            market=info.market_id,
+            slug=info.slug,
+            description=rule_text(info),
+            assets_ids=tokens,
+            outcomes=["Up", "Down"],
+            event_message=vm.EventMessage(
+                id=info.market_id[-8:], ticker=info.slug, slug=info.slug, title=question(info)
+            ),
+            timestamp=str(ev.ts_ms),
+            tags=[],
+            condition_id=info.market_id,
+            active=True,
+            clob_token_ids=tokens,
+            sports_market_type="",
+            line="",
+            game_start_time="",
+            order_price_min_tick_size=str(info.tick_size),
+            group_item_title="",
+            taker_base_fee="1000",
+            fees_enabled=True,
+            fee_schedule=vm.FeeScheduleMsg(
+                exponent=str(info.fee_exponent),
+                rate=str(info.fee_rate),
+                taker_only=True,
+                rebate_rate=str(rebate_rate),
+            ),
+        )
+    )
 
 
 def resolved_message(ev: MarketResolved, info: MarketInfo) -> dict:
-    return {
-        "event_type": "market_resolved",
-        "id": info.market_id[-8:],
-        "market": ev.market_id,
-        "assets_ids": [info.up_token_id, info.down_token_id],
-        "winning_asset_id": ev.winning_token_id,
-        "winning_outcome": ev.winning_outcome,
-        "final_price": str(ev.final_price) if ev.final_price is not None else None,
-        "timestamp": str(ev.ts_ms),
-        "tags": ["crypto"],
-    }
+    """The venue's shape; the settlement value is not part of it (Gamma's ``finalPrice`` is)."""
+    return vm.to_wire(
+        vm.MarketResolvedMsg(
+            id=info.market_id[-8:],
+            question=question(info),
+            market=ev.market_id,
+            slug=info.slug,
+            assets_ids=[info.up_token_id, info.down_token_id],
+            outcomes=["Up", "Down"],
+            winning_asset_id=ev.winning_token_id,
+            winning_outcome=ev.winning_outcome,
+            timestamp=str(ev.ts_ms),
+            tags=[],
+        )
+    )
 
 
 _NAMES = {"BTC": "Bitcoin", "ETH": "Ethereum"}
@@ -288,29 +306,33 @@ def gamma_event(market: dict) -> dict:
 
 
 def spot_update(asset: str, price: Decimal, volume: Decimal, ts_ms: int, now_ms: int) -> dict:
-    return {
-        "topic": "crypto_prices",
-        "type": "update",
-        "timestamp": now_ms,
-        "payload": {
-            "symbol": f"{asset.lower()}usdt",
-            "timestamp": ts_ms,
-            "value": float(price),
-            "full_accuracy_value": str(price),
-            "volume": str(volume),
-        },
-    }
+    return vm.to_wire(
+        vm.SpotMsg(
+            topic="crypto_prices",
+            type="update",
+            timestamp=now_ms,
+            payload=vm.SpotPayload(
+                symbol=f"{asset.lower()}usdt",
+                timestamp=ts_ms,
+                value=float(price),
+                full_accuracy_value=str(price),
+                volume=str(volume),
+            ),
+        )
+    )
 
 
 def spot_snapshot(asset: str, history: list[tuple[int, Decimal, Decimal]]) -> dict:
-    return {
-        "topic": "crypto_prices",
-        "type": "subscribe",
-        "payload": {
-            "symbol": f"{asset.lower()}usdt",
-            "data": [
-                {"timestamp": ts, "value": float(p), "full_accuracy_value": str(p), "volume": str(v)}
-                for ts, p, v in history
-            ],
-        },
-    }
+    return vm.to_wire(
+        vm.SpotMsg(
+            topic="crypto_prices",
+            type="subscribe",
+            payload=vm.SpotPayload(
+                symbol=f"{asset.lower()}usdt",
+                data=[
+                    vm.SpotPoint(timestamp=ts, value=float(p), full_accuracy_value=str(p), volume=str(v))
+                    for ts, p, v in history
+                ],
+            ),
+        )
+    )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubernetes_asyncio import client, config
+from kubernetes_asyncio import client
 
+from tradingfloor.decisions.kinds import PLURALS
+from tradingfloor.kubeclient import load_configuration
 from tradingfloor.models.common import GROUP, VERSION
 from tradingfloor.status.sink import StatusTargetMissing, check_ownership
 
-PLURALS = {"TraderAgent": "traderagents", "Auditor": "auditors", "Monitor": "monitors"}
 MERGE_PATCH = "application/merge-patch+json"
 
 
@@ -23,9 +24,8 @@ class KubernetesStatusSink:
 
     async def _client(self) -> client.ApiClient:
         if self._api is None:
-            if self._configuration is None:
-                self._configuration = client.Configuration()
-                config.load_incluster_config(client_configuration=self._configuration)
+            if self._configuration is None:  # in-cluster (token re-read as it rotates), KUBECONFIG, explicit
+                self._configuration = await load_configuration()
             self._api = client.ApiClient(self._configuration)
         return self._api
 
@@ -40,7 +40,7 @@ class KubernetesStatusSink:
                 PLURALS[kind],
                 name,
                 {"status": patch},
-                _content_type=MERGE_PATCH,  # type: ignore[call-arg]  # accepted via **kwargs; the shipped stub omits it
+                _content_type=MERGE_PATCH,
             )
         except client.ApiException as exc:
             if exc.status == 404:

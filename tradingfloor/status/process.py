@@ -41,10 +41,11 @@ async def load_resource(kind: str, manifest: Path | None, resource: str | None, 
         raise ManifestError(
             f"a {kind} needs its manifest: a file (--manifest) or a resource name (--resource)"
         )
-    from kubernetes_asyncio import client, config
+    from kubernetes_asyncio import client
 
-    config.load_incluster_config()
-    async with client.ApiClient() as api:
+    from tradingfloor.kubeclient import load_configuration  # in-cluster, KUBECONFIG or FLOOR_KUBE_SERVER
+
+    async with client.ApiClient(await load_configuration()) as api:
         doc = await client.CustomObjectsApi(api).get_namespaced_custom_object(
             "tradingfloor.dev", "v1alpha1", namespace, PLURALS[kind], resource
         )

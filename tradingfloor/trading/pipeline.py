@@ -141,14 +141,16 @@ class TradingEngine:
         if broker.pending and broker.pending[0][0] < ts:
             out = EngineOutput()
             self._settle_results(broker.advance(ts, self.books), out)
-        if isinstance(event, SpotTick):
+        # exact-type dispatch: events are final msgspec Structs, and ``type(x) is C`` narrows
+        # for the checker as ``isinstance`` does at a third of its cost on a miss
+        if type(event) is SpotTick:
             if event.asset != self.config.asset:
                 return out
             self.spot_ms = ts
             intent = self.strategy.on_spot(event, self)
             if intent is not None:
                 out = self._act(intent, out)
-        elif isinstance(event, PriceChange):
+        elif type(event) is PriceChange:
             book = self.books.get(event.token_id)
             if book is None:
                 return out
@@ -158,7 +160,7 @@ class TradingEngine:
                 broker.on_level_update(event.token_id, event.side, event.price)
             if self._strategy_books:
                 out = self._on_book(event.token_id, out)
-        elif isinstance(event, BookSnapshot):
+        elif type(event) is BookSnapshot:
             book = self.books.get(event.token_id)
             if book is None:
                 return out
@@ -167,7 +169,7 @@ class TradingEngine:
             broker.on_book_snapshot(event.token_id)
             if self._strategy_books:
                 out = self._on_book(event.token_id, out)
-        elif isinstance(event, LastTrade):
+        elif type(event) is LastTrade:
             if event.token_id in self.books:
                 self.data_ms[event.market_id] = ts
                 fills = broker.on_trade(event)
@@ -176,13 +178,13 @@ class TradingEngine:
                     out.results.append(
                         OrderResult(fills[0].client_id, "partial", tuple(fills), "resting order filled")
                     )
-        elif isinstance(event, NewMarket):
+        elif type(event) is NewMarket:
             if event.info.asset == self.config.asset:
                 self._add_market(event.info)
-        elif isinstance(event, MarketResolved):
+        elif type(event) is MarketResolved:
             if event.market_id in self.markets:
                 out = self._resolve(event, out or EngineOutput())
-        elif isinstance(event, TickSizeChange):
+        elif type(event) is TickSizeChange:
             book = self.books.get(event.token_id)
             if book is not None:
                 book.tick_size = event.new_tick_size

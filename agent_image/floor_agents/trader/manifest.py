@@ -29,11 +29,11 @@ def from_file(path: Path) -> tuple[str, TraderAgentSpec]:
 
 
 async def _get_resource(name: str, namespace: str) -> dict[str, Any]:
-    from kubernetes_asyncio import client, config
+    from kubernetes_asyncio import client
 
-    configuration = client.Configuration()
-    config.load_incluster_config(client_configuration=configuration)
-    async with client.ApiClient(configuration) as api:
+    from tradingfloor.kubeclient import load_configuration  # in-cluster, KUBECONFIG or FLOOR_KUBE_SERVER
+
+    async with client.ApiClient(await load_configuration()) as api:
         return await client.CustomObjectsApi(api).get_namespaced_custom_object(
             "tradingfloor.dev", "v1alpha1", namespace, PLURAL, name
         )
@@ -65,7 +65,14 @@ def database_status(db: repo.Executor, name: str) -> StatusReader:
 
 
 def size_multiplier(status: Mapping[str, Any] | None) -> Decimal:
-    """``status.sizeMultiplier`` as a Decimal in [0, 1]; 1 when the Floor Boss has not set one."""
+    """``status.sizeMultiplier`` as a Decimal in [0, 1]; 1 when the Floor Boss has not set one;
+    0 while a floor circuit breaker pauses trading (no new entries; open positions run to settlement)."""
+    if any(
+        c.get("type") == "Paused" and c.get("status") == "True" and c.get("reason") == "CircuitBreakerOpen"
+        for c in (status or {}).get("conditions") or []
+        if isinstance(c, dict)
+    ):
+        return Decimal(0)
     raw = (status or {}).get("sizeMultiplier")
     if raw is None:
         return Decimal(1)

@@ -103,11 +103,10 @@ def floor_capital(agents: list[repo.AgentRow]) -> Decimal:
 
 
 def _market_series(agents: list[repo.AgentRow]) -> set[tuple[str, str]]:
-    return {
-        (a.spec["market"]["asset"], a.spec["market"].get("interval", "15m"))
-        for a in agents
-        if a.kind == "TraderAgent" and a.spec.get("lifecycle") != "Retired"
-    }
+    # the same "series needed" rule as the operator's collector Pods (floor_boss.collectors)
+    from floor_boss.collectors import series_needed
+
+    return {(s.asset, s.interval) for s in series_needed(a.spec for a in agents if a.kind == "TraderAgent")}
 
 
 # How long a verdict must hold, and between clones: durations of the market's life, not the machine's
@@ -126,6 +125,19 @@ def market_clock_policy(policy: FloorPolicy, speed: float) -> FloorPolicy:
     if speed <= 0:
         raise ValueError(f"speed must be positive, got {speed}")
     return policy.model_copy(update={name: getattr(policy, name) / speed for name in MARKET_DURATIONS})
+
+
+ROUND_MS = 15 * 60 * 1000
+RESUME_LEAD_MS = 5 * 60 * 1000  # spot history the strategies' lookbacks need before the first round
+
+
+def resume_ms(stored_ms: int) -> int:
+    """Where a resumed simulated market starts: its stored clock, moved forward to five market
+    minutes before the next round when that is later. The round in progress at the stop cannot be
+    listed again (its opening price is gone), so the time before the next round would only be
+    waiting; never earlier than the stored clock, which the traders' restored clocks have reached."""
+    next_round = -(-stored_ms // ROUND_MS) * ROUND_MS
+    return max(stored_ms, next_round - RESUME_LEAD_MS)
 
 
 def read_market_clock(state_dir: Path) -> int | None:
@@ -291,7 +303,9 @@ class Floor:
         stored = read_market_clock(opts.state_dir)
         # A resumed floor continues its market where it stopped: the agents' restored clocks are
         # there, so they trade in the first round instead of idling until the market catches up.
-        start_ms = stored if stored is not None else (int(time.time() * 1000) // 900_000) * 900_000
+        start_ms = (
+            resume_ms(stored) if stored is not None else (int(time.time() * 1000) // ROUND_MS) * ROUND_MS
+        )
         handle = await start_simulator(
             "127.0.0.1",
             0,
@@ -340,8 +354,8 @@ class Floor:
                 wait = 1.0
                 for event in self.services.check(now):
                     await self._service_event(event)
-                if self.services.is_up("postgres"):
-                    try:
+                try:
+                    if self.services.is_up("postgres"):
                         await self._flush_events(store)
                         if now - manifests_seen >= MANIFEST_POLL_SECONDS:
                             manifests_seen = now
@@ -349,11 +363,13 @@ class Floor:
                                 await self._apply_manifests(store)
                         self._agents = await store.agents()
                         self._ensure_collectors(self._agents, svc)
-                        if self.services.is_up("redis") and now >= self._heartbeat_grace_until:
-                            wait = await supervisor.reconcile()
-                        self._recovered()
-                    except Exception as exc:  # a service went away mid-pass: said once, retried
-                        self._failed(exc)
+                    # without PostgreSQL the supervisor holds its pass and counts toward its database
+                    # breaker; without Redis (or just after it is back) no heartbeat can be judged
+                    if self.services.is_up("redis") and now >= self._heartbeat_grace_until:
+                        wait = await supervisor.reconcile()
+                    self._recovered()
+                except Exception as exc:  # a service went away mid-pass: said once, retried
+                    self._failed(exc)
                 self._publish()
                 if self._sim is not None and now - clock_saved >= 1.0:
                     with contextlib.suppress(OSError):
@@ -404,6 +420,7 @@ class Floor:
 
     def _note(self, agent: str, reason: str, message: str, *, warning: bool) -> None:
         """An event for the dashboard now and for the event log (stored when the database can)."""
+        message = " ".join(message.split())  # one line, whatever the source (YAML errors span several)
         event = {
             "ts": datetime.now(UTC),
             "agent": agent,

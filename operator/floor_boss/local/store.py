@@ -16,6 +16,7 @@ import yaml
 
 from tradingfloor.models.common import API_VERSION
 from tradingfloor.models.manifests import Resource
+from tradingfloor.models.names import child_path
 from tradingfloor.models.transitions import check_update
 from tradingfloor.persistence import repositories as repo
 
@@ -63,6 +64,18 @@ class LocalStore:
     async def agents(self) -> list[repo.AgentRow]:
         return await repo.list_agents(self.pool)
 
+    async def reachable(self, timeout: float = 5.0) -> bool:
+        """A real probe: PostgreSQL answers ``SELECT 1`` through the pool within ``timeout``."""
+        import asyncio
+
+        try:
+            async with asyncio.timeout(timeout):
+                async with self.pool.acquire() as conn:
+                    await conn.fetchval("SELECT 1")
+        except Exception:  # refused, reset, timed out, pool closing: all mean "not reachable now"
+            return False
+        return True
+
     async def set_lifecycle(self, name: str, lifecycle: str) -> None:
         agent = await repo.get_agent(self.pool, name)
         if agent is None or agent.spec.get("lifecycle") == lifecycle:
@@ -106,7 +119,7 @@ class LocalStore:
 def write_manifest(agent: repo.AgentRow, folder: Path) -> Path:
     """The agent's current manifest as a file for its process (clones have no file of their own)."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{agent.name}.yaml"
+    path = child_path(folder, agent.name, ".yaml")  # the name is checked: no "../"
     doc = {
         "apiVersion": API_VERSION,
         "kind": agent.kind,

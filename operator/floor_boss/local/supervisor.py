@@ -1,12 +1,16 @@
-"""The local Floor Boss: the operator's reconcile loop, with OS processes instead of Pods.
+"""The local adapter of the Floor Boss: agents from the PostgreSQL ``agents`` table, instances as
+OS processes. ``floor_boss.reconciler`` does the observe → decide → act pass; this module only
+gathers what the pass needs and carries out its verbs.
 
-Each pass observes every stored agent (its process, heartbeat, status and family), asks the shared
-decision core for a plan, and carries the plan out: start/stop processes, write status, record
-events, change lifecycles, create clones. Nothing here decides; ``tradingfloor.decisions`` does.
+The loop survives an unreachable PostgreSQL or Redis: a pass that cannot read the agents holds
+(processes keep running as they are), each failed database probe counts toward the
+DatabaseUnreachable breaker, and heartbeats that cannot be read skip the heartbeat rule for that
+pass rather than restart every agent.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,30 +19,21 @@ from typing import Any
 
 from floor_boss.local.processes import AgentProcesses, ProcessState
 from floor_boss.local.store import LocalStore, write_manifest
-from tradingfloor.bus import api_health
+from floor_boss.probes import api_health
+from floor_boss.reconciler import (
+    AgentRecord,
+    Reconciler,
+    root_from_parents,  # noqa: F401  (kept entry point)
+)
 from tradingfloor.bus.api_health import ApiHealth
 from tradingfloor.bus.heartbeats import read_heartbeats
-from tradingfloor.decisions import (
-    CreateClone,
-    FamilyMember,
-    FloorPolicy,
-    FloorSignals,
-    Instance,
-    Observation,
-    SetLifecycle,
-    StartInstance,
-    StopInstance,
-    decide,
-    floor_pnl,
-    open_breakers,
-)
-from tradingfloor.models.manifests import KINDS, SPEC_AND_STATUS
+from tradingfloor.decisions import FloorPolicy, Instance, ProbeStreak
 from tradingfloor.observability.logging import get_logger
-from tradingfloor.observability.metrics import CIRCUIT_BREAKER_OPEN, DECISIONS, MANAGED, RECONCILES, RESTARTS
 from tradingfloor.persistence.repositories import AgentRow
 from tradingfloor.services.embedded import free_port
 
 log = get_logger("floor_boss.local")
+HOLD_SECONDS = 1.0  # how soon a pass that could not read the floor is tried again
 
 
 def _utc(ts: float | None) -> datetime | None:
@@ -56,34 +51,39 @@ def instance_of(state: ProcessState) -> Instance:
     )
 
 
-def root_from_parents(name: str, parents: dict[str, str | None]) -> str:
-    """The lineage root found by walking the parent links (local agents carry no labels); a cycle
-    in the links ends the walk instead of looping."""
-    seen = set()
-    while (parent := parents.get(name)) and name not in seen:
-        seen.add(name)
-        name = parent
-    return name
-
-
-def _float(value: Any) -> float | None:
-    try:
-        return float(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+def record_of(row: AgentRow) -> AgentRecord:
+    return AgentRecord(
+        kind=row.kind,
+        name=row.name,
+        spec=row.spec,
+        status=row.status or {},
+        labels=row.labels,
+        generation=row.spec_generation,
+        created_at=row.created_at,
+        parent=row.parent,
+        ref=row,
+    )
 
 
 @dataclass
 class LocalSupervisor:
     store: LocalStore
     processes: AgentProcesses
-    redis: Any  # redis.asyncio client, for heartbeats
+    redis: Any  # redis.asyncio client, for heartbeats and the venue's API health
     manifests_dir: Path
     policy: FloorPolicy = field(default_factory=FloorPolicy)
     instances: dict[str, set[str]] = field(default_factory=dict)  # agent → its instance (process) names
-    invalid: dict[str, str] = field(default_factory=dict)  # agent → why its stored spec cannot be used
-    breakers: tuple[str, ...] = ()
-    written: dict[str, dict] = field(default_factory=dict)  # agent → the status it was last given
+    rows: list[AgentRow] = field(default_factory=list)  # the agents as last read (kept through an outage)
+    reconciler: Reconciler = field(init=False)
+    database: ProbeStreak = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reconciler = Reconciler(self, self.policy)
+        self.database = ProbeStreak(self.policy.database_failures_to_open)
+
+    @property
+    def breakers(self) -> tuple[str, ...]:
+        return self.reconciler.breakers
 
     async def heartbeats(self, names: list[str]) -> dict[str, datetime]:
         """The last beat of each agent that has a live heartbeat (``tradingfloor.bus.heartbeats``)."""
@@ -92,131 +92,86 @@ class LocalSupervisor:
 
     async def api_health(self) -> ApiHealth:
         """The floor's venue calls and failures over the last minutes (``tradingfloor.bus.api_health``)."""
-        return await api_health.read(self.redis) if self.redis is not None else ApiHealth()
-
-    def _floor_signals(
-        self, agents: list[AgentRow], database_reachable: bool, api: ApiHealth
-    ) -> FloorSignals:
-        traders = [a for a in agents if a.kind == "TraderAgent" and a.spec.get("lifecycle") != "Retired"]
-        pnl, capital = floor_pnl(
-            (
-                _float((a.spec.get("risk") or {}).get("capital")) or 0.0,
-                _float(((a.status or {}).get("performance") or {}).get("dailyPnl")),
-            )
-            for a in traders
-        )
-        return FloorSignals(
-            daily_pnl=pnl,
-            capital=capital,
-            api_requests=api.requests,
-            api_errors=api.errors,
-            database_reachable=database_reachable,
-        )
-
-    def observe(self, agent: AgentRow, agents: list[AgentRow], beats: dict[str, datetime]) -> Observation:
-        spec_model, status_model = SPEC_AND_STATUS[agent.kind]
-        spec = spec_model.model_validate(agent.spec)
-        status = status_model.model_validate(agent.status or {})
-        states = self.processes.poll()
-        instances = tuple(
-            instance_of(states[i]) for i in sorted(self.instances.get(agent.name, ())) if i in states
-        )
-        parents = {a.name: a.parent for a in agents}
-        root = root_from_parents(agent.name, parents)
-        family = tuple(
-            FamilyMember(
-                a.name,
-                a.parent,
-                a.created_at,
-                _float(((a.status or {}).get("performance") or {}).get("sharpe")),
-            )
-            for a in agents
-            if a.kind == "TraderAgent" and root_from_parents(a.name, parents) == root
-        )
-        return Observation(
-            kind=KINDS[agent.kind],
-            name=agent.name,
-            spec=spec,
-            status=status,
-            generation=agent.spec_generation,
-            labels=agent.labels,
-            instances=instances,
-            heartbeats_enabled=True,
-            heartbeat_at=beats.get(agent.name),
-            family=family,
-            breakers=self.breakers,
-        )
+        requests, errors = await api_health(self.redis)
+        return ApiHealth(requests, errors)
 
     async def reconcile(self, now: datetime | None = None) -> float:
         """One pass over every agent; returns seconds until the next pass is needed."""
         now = now or datetime.now(UTC)
-        agents = await self.store.agents()
-        signals = self._floor_signals(agents, True, await self.api_health())
-        self.breakers = open_breakers(signals, self.policy)
-        for breaker in ("DailyLoss", "ApiErrorRate", "DatabaseUnreachable"):
-            CIRCUIT_BREAKER_OPEN.labels(breaker).set(1 if breaker in self.breakers else 0)
-        beats = await self.heartbeats([a.name for a in agents])
+        reachable = self.database.record(await self.store.reachable())
+        api = await self.api_health()
+        try:
+            rows = await self.store.agents()
+        except Exception as exc:  # PostgreSQL away: hold the pass, keep the processes as they are
+            self.reconciler.update_breakers(
+                self.reconciler.floor_signals((), reachable, (api.requests, api.errors))
+            )
+            log.warning("floor.pass_held", error=f"{type(exc).__name__}: {exc}"[:300])
+            return HOLD_SECONDS
+        self.rows = rows
+        agents = [record_of(r) for r in rows]
+        self.reconciler.update_breakers(
+            self.reconciler.floor_signals(agents, reachable, (api.requests, api.errors))
+        )
+        try:
+            beats, beats_known = await self.heartbeats([a.name for a in agents]), True
+        except Exception as exc:  # Redis away: no heartbeat verdicts this pass
+            beats, beats_known = {}, False
+            log.warning("floor.heartbeats_unreadable", error=f"{type(exc).__name__}: {exc}"[:300])
+        states = self.processes.poll()
         wait = 1.0
-        phases: dict[tuple[str, str], int] = {}
         for agent in agents:
+            instances = tuple(
+                instance_of(states[i]) for i in sorted(self.instances.get(agent.name, ())) if i in states
+            )
             started = time.perf_counter()
             try:
-                obs = self.observe(agent, agents, beats)
-            except ValueError as exc:  # a stored spec that no longer validates: report, never crash
-                await self._report_invalid(agent, str(exc))
-                RECONCILES.labels(agent.kind, "invalid").inc()
+                outcome = await self.reconciler.reconcile(
+                    agent, agents, instances, beats_known, beats.get(agent.name), now
+                )
+            except Exception as exc:  # one agent's failure (or the database going away) never ends the floor
+                log.error(
+                    "floor.reconcile_failed", agent=agent.name, error=f"{type(exc).__name__}: {exc}"[:300]
+                )
+                wait = min(wait, HOLD_SECONDS)
                 continue
-            self.invalid.pop(agent.name, None)
-            plan = decide(obs, self.policy, now)
-            await self._carry_out(agent, plan)
-            phase = plan.status.get("phase") or "Pending"
-            phases[(agent.kind, phase)] = phases.get((agent.kind, phase), 0) + 1
-            if plan.requeue_after is not None:
-                wait = min(wait, max(0.05, plan.requeue_after))
-            RECONCILES.labels(agent.kind, "ok").inc()
+            if outcome.requeue_after is not None:
+                wait = min(wait, max(0.05, outcome.requeue_after))
             log.debug("reconciled", agent=agent.name, took=time.perf_counter() - started)
-        MANAGED.clear()
-        for (kind, phase), count in phases.items():
-            MANAGED.labels(kind, phase).set(count)
+        self.reconciler.update_managed_gauge()
         return wait
 
-    async def _report_invalid(self, agent: AgentRow, message: str) -> None:
-        if self.invalid.get(agent.name) == message:
-            return
-        self.invalid[agent.name] = message
-        for instance in self.instances.pop(agent.name, set()):
-            self.processes.stop(instance)
-            self.processes.forget(instance)
-        await self.store.patch_status(agent.name, {"phase": "Invalid", "message": message[:1000]})
-        await self.store.record_event(agent.name, "Warning", "InvalidSpec", message[:1000])
-        log.error("agent.invalid_spec", agent=agent.name, error=message)
+    # --- the Platform verbs -----------------------------------------------------------------------
+    async def start_instance(self, agent: AgentRecord, name: str) -> bool:
+        state = self.processes.states.get(name)
+        if state is not None and state.running:
+            return False  # the name is still held by a live process
+        manifest = write_manifest(agent.ref, self.manifests_dir)
+        self.processes.start(name, agent.name, agent.kind, manifest, free_port())
+        self.instances.setdefault(agent.name, set()).add(name)
+        return True
 
-    async def _carry_out(self, agent: AgentRow, plan) -> None:
-        for action in plan.actions:
-            if isinstance(action, StopInstance):
-                self.processes.stop(action.name)
-                self.processes.forget(action.name)
-                self.instances.get(agent.name, set()).discard(action.name)
-            elif isinstance(action, StartInstance):
-                manifest = write_manifest(agent, self.manifests_dir)
-                self.processes.start(action.name, agent.name, agent.kind, manifest, free_port())
-                self.instances.setdefault(agent.name, set()).add(action.name)
-            elif isinstance(action, SetLifecycle):
-                await self.store.set_lifecycle(agent.name, action.lifecycle)
-                DECISIONS.labels(action.lifecycle.lower()).inc()
-            elif isinstance(action, CreateClone):
-                clone = await self.store.create_clone(action.manifest)
-                DECISIONS.labels("clone").inc()
-                log.info("agent.cloned", parent=agent.name, clone=clone)
-        for decision in plan.decisions:
-            if decision.action == "restart":
-                RESTARTS.labels(agent.kind, decision.reason).inc()
-        if self.written.get(agent.name) != plan.status:  # most passes change nothing: skip the write
-            await self.store.patch_status(agent.name, plan.status)
-            self.written[agent.name] = plan.status
-        for event in plan.events:
-            await self.store.record_event(agent.name, event.type, event.reason, event.message)
-            log.info("floorboss.event", agent=agent.name, reason=event.reason, message=event.message)
+    async def stop_instance(self, agent: AgentRecord, name: str, reason: str) -> None:
+        self.processes.stop(name)
+        self.processes.forget(name)
+        self.instances.get(agent.name, set()).discard(name)
+
+    async def write_status(self, agent: AgentRecord, status: dict[str, Any]) -> None:
+        await self.store.patch_status(agent.name, status)
+
+    async def post_event(
+        self, agent: AgentRecord, type_: str, reason: str, message: str, details: dict[str, Any]
+    ) -> None:
+        text = f"{message} {json.dumps(details, sort_keys=True)}" if details else message
+        await self.store.record_event(agent.name, type_, reason, text[:1000])
+        log.info("floorboss.event", agent=agent.name, reason=reason, message=message)
+
+    async def set_lifecycle(self, agent: AgentRecord, lifecycle: str) -> None:
+        await self.store.set_lifecycle(agent.name, lifecycle)
+
+    async def create_clone(self, agent: AgentRecord, manifest: dict[str, Any]) -> None:
+        clone = await self.store.create_clone(manifest)
+        log.info("agent.cloned", parent=agent.name, clone=clone)
 
     def shutdown(self) -> None:
         self.processes.stop_all()

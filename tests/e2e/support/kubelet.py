@@ -75,6 +75,9 @@ class Kubelet:
         self.token, self.ca_pem = token, ca_pem
         self.images = images  # image repository → its ENTRYPOINT, CMD and ENV (cluster.Image)
         self.path = os.pathsep.join([*(str(p) for p in bin_dirs), os.environ.get("PATH", "/usr/bin:/bin")])
+        # What a Pod's process must keep seeing: its programs (the virtualenv, an editable install's
+        # sources) and its own folder. A mount over any of them becomes an env rewrite instead.
+        self.protected = [root.resolve(), Path.cwd().resolve(), *(p.resolve().parent for p in bin_dirs)]
         self.restart_backoff = restart_backoff
         self.pods: dict[str, Running] = {}
         self._wake = asyncio.Event()
@@ -411,12 +414,16 @@ class Kubelet:
             folder.mkdir(parents=True, exist_ok=True)
             folder.chmod(0o1777)
             target = mount["mountPath"]
-            if Path(target).is_dir():
+            if Path(target).is_dir() and not any(p.is_relative_to(target) for p in self.protected):
                 mounts.append((folder, target))
-            else:
-                for key, value in env.items():
-                    if value == target or value.startswith(target.rstrip("/") + "/"):
-                        env[key] = str(folder) + value[len(target.rstrip("/")) :]
+                continue
+            for key, value in env.items():
+                if key in ("PATH", "HOME"):  # the kubelet's own, not the Pod's
+                    continue
+                if value == target or value.startswith(target.rstrip("/") + "/"):
+                    env[key] = str(folder) + value[len(target.rstrip("/")) :]
+            if target.rstrip("/") == "/tmp":
+                env["TMPDIR"] = str(folder)
         command = container.get("command") or (image.entrypoint if image else [])
         args = container.get("args") or ([] if container.get("command") or image is None else image.cmd)
         if not command:

@@ -1,0 +1,65 @@
+"""Peak RSS of a paper trader process: the trader's own entry module is imported (everything
+``floor agent trader`` loads), a runtime is started with a file-backed store, and two simulated
+hours of BTC events run through it. Prints the resident set after imports and at the end.
+
+Run: .venv/bin/python benchmarks/bench_trader_rss.py [hours]   (target: ≤ 45 MiB)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agent_image"))
+
+
+def rss_mib() -> float:
+    """Current resident set (Linux /proc), in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    hours = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
+    base = rss_mib()
+    import floor_agents.trader.main  # noqa: F401 - everything the trader process loads
+
+    after_import = rss_mib()
+    from floor_agents.trader.agent import TraderRuntime
+    from floor_agents.trader.store import TraderStore
+    from tradingfloor.models.trader_agent import TraderAgentSpec
+    from tradingfloor.settings import Settings
+    from tradingfloor.sim.model import SimConfig, simulate
+
+    spec = TraderAgentSpec.model_validate(
+        dict(strategy="momentum", market={"asset": "BTC", "interval": "15m"})
+    )
+    state = Path(tempfile.mkdtemp(prefix="tf-rss-"))
+
+    async def run() -> int:
+        runtime = await TraderRuntime.start(
+            "rss", spec, Settings(state_dir=state), TraderStore(None, state, "rss")
+        )
+        n = 0
+        for ev in simulate(SimConfig(seed=2, assets=("BTC",), pattern="momentum"), int(hours * 3_600_000)):
+            await runtime.on_event(ev, 0)
+            n += 1
+        await runtime.stop()
+        return n
+
+    n = asyncio.run(run())
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"interpreter: {base:.1f} MiB; after the trader's imports: {after_import:.1f} MiB")
+    print(
+        f"trader RSS after {n:,} events ({hours:g} h): {rss_mib():.1f} MiB, peak {peak:.1f} MiB (target ≤ 45 MiB)"
+    )
+    print(f"modules loaded: {len(sys.modules)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,329 @@
+"""The Floor Boss's observe → decide → act loop, once, for both runtimes.
+
+A platform adapter (Kubernetes Pods through the API: ``floor_boss.runtime``; OS processes on one
+machine: ``floor_boss.local.supervisor``) gathers what it knows about one agent into an
+``AgentRecord`` plus its instances and heartbeat, and carries out five verbs: start/stop an instance,
+write status, post an event, change the lifecycle, create a clone. Everything else happens here:
+validation (same status shape for an invalid spec), the decision core, family and floor signals,
+breakers, and the metrics (same labels in both runtimes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from tradingfloor.decisions import (
+    CreateClone,
+    Event,
+    FamilyMember,
+    FloorPolicy,
+    FloorSignals,
+    Instance,
+    Observation,
+    Plan,
+    SetLifecycle,
+    StartInstance,
+    StopInstance,
+    decide,
+    floor_signals,
+    open_breakers,
+)
+from tradingfloor.decisions.circuit_breakers import BREAKERS
+from tradingfloor.decisions.evolution import LABEL_PARENT, root_from_labels
+from tradingfloor.decisions.kinds import kind_info
+from tradingfloor.decisions.performance import family_sharpe
+from tradingfloor.decisions.status import EXHAUSTED, is_true, set_condition
+from tradingfloor.models.common import GROUP, Condition
+from tradingfloor.models.trader_agent import TraderAgentSpec, TraderAgentStatus
+from tradingfloor.observability import metrics
+
+log = logging.getLogger("floor_boss")
+Key = tuple[str, str, str]  # kind, namespace ("" on the local floor), name
+ANNOUNCES_START = ("Started", "Restarted")  # events that claim an instance was created
+
+
+@dataclass(frozen=True)
+class AgentRecord:
+    """One stored agent as the platform has it (a custom resource, or a row of the agents table)."""
+
+    kind: str
+    name: str
+    spec: Mapping[str, Any]
+    status: Mapping[str, Any]
+    labels: Mapping[str, str] = field(default_factory=dict)
+    generation: int = 1
+    created_at: datetime | None = None
+    namespace: str = ""
+    parent: str | None = None  # lineage parent when the platform stores it outside the spec
+    ref: Any = None  # the platform's own object, for its adapter
+
+    @property
+    def key(self) -> Key:
+        return self.kind, self.namespace, self.name
+
+
+class Platform(Protocol):
+    """What a runtime must be able to do; nothing in it decides."""
+
+    async def start_instance(self, agent: AgentRecord, name: str) -> bool:
+        """Create instance ``name``; False when the name is still taken (nothing was started)."""
+
+    async def stop_instance(self, agent: AgentRecord, name: str, reason: str) -> None: ...
+
+    async def write_status(self, agent: AgentRecord, status: dict[str, Any]) -> None: ...
+
+    async def post_event(
+        self, agent: AgentRecord, type_: str, reason: str, message: str, details: dict[str, Any]
+    ) -> None: ...
+
+    async def set_lifecycle(self, agent: AgentRecord, lifecycle: str) -> None: ...
+
+    async def create_clone(self, agent: AgentRecord, manifest: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: str  # ok | invalid
+    phase: str
+    requeue_after: float | None = None
+
+
+def event_details(event: Event) -> dict[str, Any]:
+    """Whatever an event carries beyond type/reason/message (e.g. a decision's evidence), JSON-ready."""
+    extra = {k: v for k, v in dataclasses.asdict(event).items() if k not in ("type", "reason", "message")}
+    return json.loads(json.dumps(extra, default=str)) if extra else {}
+
+
+def clone_labels(parent: Mapping[str, str], manifest: Mapping[str, Any]) -> dict[str, str]:
+    """A clone keeps its parent's own labels (team, purpose …); the floor's labels are set afresh."""
+    own = {k: v for k, v in parent.items() if not k.startswith(f"{GROUP}/")}
+    return {**own, **(manifest.get("metadata", {}).get("labels") or {})}
+
+
+def validated_trader(agent: AgentRecord) -> tuple[TraderAgentSpec, TraderAgentStatus | None] | None:
+    try:
+        spec = TraderAgentSpec.model_validate(agent.spec)
+    except ValidationError:
+        return None  # reported as InvalidSpec by its own pass; no part in the floor's signals
+    try:
+        status = TraderAgentStatus.model_validate(agent.status or {})
+    except ValidationError:
+        status = None
+    return spec, status
+
+
+class Reconciler:
+    def __init__(self, platform: Platform, policy: FloorPolicy) -> None:
+        self.platform = platform
+        self.policy = policy
+        self.breakers: tuple[str, ...] = ()
+        self.written: dict[Key, dict[str, Any]] = {}  # operator-owned status as last written
+        self.phases: dict[Key, str] = {}
+
+    def forget(self, key: Key) -> None:
+        self.written.pop(key, None)
+        self.phases.pop(key, None)
+
+    # --- floor-wide -------------------------------------------------------------------------------
+    def floor_signals(
+        self, agents: Iterable[AgentRecord], database_reachable: bool | None, api: tuple[int, int]
+    ) -> FloorSignals:
+        traders = [t for a in agents if a.kind == "TraderAgent" and (t := validated_trader(a)) is not None]
+        return floor_signals(traders, database_reachable, api[0], api[1])
+
+    def update_breakers(self, signals: FloorSignals) -> bool:
+        """Open/close the floor breakers; True when the set changed (every trader needs a pass)."""
+        opened = open_breakers(signals, self.policy)
+        for breaker in BREAKERS:
+            metrics.CIRCUIT_BREAKER_OPEN.labels(breaker).set(1 if breaker in opened else 0)
+        if opened == self.breakers:
+            return False
+        log.warning("floor circuit breakers now open: %s", ", ".join(opened) or "none")
+        self.breakers = opened
+        return True
+
+    def update_managed_gauge(self) -> None:
+        counts: dict[tuple[str, str], int] = {}
+        for (kind, _, _), phase in self.phases.items():
+            counts[(kind, phase)] = counts.get((kind, phase), 0) + 1
+        metrics.MANAGED.clear()
+        for (kind, phase), n in counts.items():
+            metrics.MANAGED.labels(kind, phase).set(n)
+
+    @staticmethod
+    def family(agent: AgentRecord, agents: Iterable[AgentRecord]) -> tuple[FamilyMember, ...]:
+        """Traders sharing the agent's lineage root (lineage labels, else the stored parent chain)."""
+        listed = [a for a in agents if a.kind == "TraderAgent" and a.namespace == agent.namespace]
+        parents = {a.name: _parent(a) for a in listed}
+
+        def root(a: AgentRecord) -> str:
+            if a.labels.get(f"{GROUP}/lineage-root"):
+                return root_from_labels(a.name, dict(a.labels))
+            return root_from_parents(a.name, parents)
+
+        mine = root(agent)
+        return tuple(
+            FamilyMember(
+                name=a.name,
+                parent=parents.get(a.name),
+                created_at=a.created_at,
+                sharpe=family_sharpe((a.status or {}).get("performance")),  # per-trade track, for the DSR
+            )
+            for a in listed
+            if root(a) == mine
+        )
+
+    # --- one agent --------------------------------------------------------------------------------
+    async def reconcile(
+        self,
+        agent: AgentRecord,
+        agents: Iterable[AgentRecord],
+        instances: tuple[Instance, ...],
+        heartbeats_enabled: bool,
+        heartbeat_at: datetime | None,
+        now: datetime,
+    ) -> Outcome:
+        started = time.perf_counter()
+        info = kind_info(agent.kind)
+        raw_status = dict(agent.status or {})
+        raw_status.update(self.written.get(agent.key, {}))  # we are the only writer of the owned fields
+        try:
+            try:
+                spec = info.spec.model_validate(agent.spec or {})
+                status = info.status.model_validate(raw_status)
+            except ValidationError as exc:
+                await self._report_invalid(agent, raw_status, instances, exc, now)
+                outcome = Outcome("invalid", "Invalid")
+            else:
+                if status.phase == "Invalid":  # the spec was fixed: the old complaint goes
+                    status.message = None
+                obs = Observation(
+                    kind=info.kind,
+                    name=agent.name,
+                    spec=spec,
+                    status=status,
+                    generation=agent.generation,
+                    labels=dict(agent.labels),
+                    instances=instances,
+                    heartbeats_enabled=heartbeats_enabled,
+                    heartbeat_at=heartbeat_at,
+                    family=self.family(agent, agents) if agent.kind == "TraderAgent" else (),
+                    breakers=self.breakers,
+                )
+                plan = decide(obs, self.policy, now)
+                requeue = await self._carry_out(agent, plan)
+                current = {
+                    k: v
+                    for k, v in status.model_dump(mode="json").items()
+                    if k in info.floor_boss_status_fields
+                }
+                if plan.status != current:  # most passes change nothing: skip the write
+                    await self.platform.write_status(agent, plan.status)
+                self.written[agent.key] = plan.status
+                metrics.BUDGET_EXHAUSTED.labels(agent.kind, agent.name).set(
+                    1 if is_true(info.status.model_validate(plan.status).conditions, EXHAUSTED) else 0
+                )
+                wait = plan.requeue_after
+                if requeue is not None:
+                    wait = requeue if wait is None else min(wait, requeue)
+                outcome = Outcome("ok", plan.status.get("phase") or "Pending", wait)
+        except Exception:
+            metrics.RECONCILES.labels(agent.kind, "error").inc()
+            raise
+        finally:
+            metrics.RECONCILE_DURATION.labels(agent.kind).observe(time.perf_counter() - started)
+        metrics.RECONCILES.labels(agent.kind, outcome.result).inc()
+        self.phases[agent.key] = outcome.phase
+        return outcome
+
+    async def _carry_out(self, agent: AgentRecord, plan: Plan) -> float | None:
+        """Act on the plan; returns a retry delay when a start found its name still taken."""
+        refused: set[str] = set()
+        for action in plan.actions:
+            if isinstance(action, StopInstance):
+                await self.platform.stop_instance(agent, action.name, action.reason)
+            elif isinstance(action, StartInstance):
+                if not await self.platform.start_instance(agent, action.name):
+                    refused.add(action.name)
+                    log.info("instance name %s still taken; retrying shortly", action.name)
+            elif isinstance(action, SetLifecycle):
+                await self.platform.set_lifecycle(agent, action.lifecycle)
+            elif isinstance(action, CreateClone):
+                manifest = dict(action.manifest)
+                manifest["metadata"] = {
+                    **manifest["metadata"],
+                    "labels": clone_labels(agent.labels, manifest),
+                }
+                await self.platform.create_clone(agent, manifest)
+        for decision in plan.decisions:
+            metrics.DECISIONS.labels(decision.action).inc()
+            if decision.action == "restart":
+                metrics.RESTARTS.labels(agent.kind, decision.reason).inc()
+        for event in plan.events:
+            if refused and event.reason in ANNOUNCES_START:
+                continue  # "Started" only after the platform really created the instance
+            try:
+                await self.platform.post_event(
+                    agent, event.type, event.reason, event.message, event_details(event)
+                )
+            except Exception as exc:  # an Event is best effort; the status carries the facts
+                log.warning("could not post event %s for %s: %s", event.reason, agent.name, exc)
+        return 1.0 if refused else None
+
+    async def _report_invalid(
+        self,
+        agent: AgentRecord,
+        raw_status: dict[str, Any],
+        instances: tuple[Instance, ...],
+        exc: ValidationError,
+        now: datetime,
+    ) -> None:
+        """One status shape in both runtimes: phase Invalid, Ready=False/InvalidSpec, the message."""
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}" for e in exc.errors()
+        )
+        message = f"invalid {agent.kind}: {problems}"[:1000]
+        for inst in instances:  # a spec that cannot be read cannot be supervised
+            if not inst.deleting:
+                await self.platform.stop_instance(agent, inst.name, "InvalidSpec")
+        if raw_status.get("phase") == "Invalid" and raw_status.get("message") == message:
+            return
+        conditions = []
+        for c in raw_status.get("conditions") or []:
+            try:
+                conditions.append(Condition.model_validate(c))
+            except ValidationError:
+                continue  # drop a malformed condition rather than fail on it
+        conditions = set_condition(conditions, "Ready", False, "InvalidSpec", message, now, agent.generation)
+        status = {
+            "phase": "Invalid",
+            "observedGeneration": agent.generation,
+            "message": message,
+            "conditions": [c.model_dump(mode="json") for c in conditions],
+        }
+        await self.platform.write_status(agent, status)
+        self.written[agent.key] = status
+        await self.platform.post_event(agent, "Warning", "InvalidSpec", message, {})
+        log.error("invalid spec for %s %s: %s", agent.kind, agent.name, message)
+
+
+def root_from_parents(name: str, parents: Mapping[str, str | None]) -> str:
+    """Follow stored parents up to the lineage root (a cycle ends instead of looping)."""
+    seen = set()
+    while (parent := parents.get(name)) and name not in seen:
+        seen.add(name)
+        name = parent
+    return name
+
+
+def _parent(agent: AgentRecord) -> str | None:
+    return agent.parent or (agent.spec.get("lineage") or {}).get("parent") or agent.labels.get(LABEL_PARENT)
