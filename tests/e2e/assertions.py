@@ -220,6 +220,10 @@ def run_all(k: Kubectl, kill: Callable[[dict[str, Any]], None], seconds: float) 
             check()
         except AssertionError as exc:
             report.failures.append(f"{name}: {exc}")
+    # the summary counts the floor as it ended, clones' trades included
+    performance = [((t.get("status") or {}).get("performance") or {}) for t in k.items("traderagents")]
+    trades = [int(p.get("trades") or 0) for p in performance]
+    report.traders, report.trades = sum(1 for n in trades if n), sum(trades)
     return report
 
 
