@@ -30,7 +30,7 @@ def main() -> None:
     import floor_agents.trader.main  # noqa: F401 - everything the trader process loads
 
     after_import = rss_mib()
-    from floor_agents.trader.agent import Timers, TraderRuntime
+    from floor_agents.trader.agent import TraderRuntime
     from floor_agents.trader.store import TraderStore
     from tradingfloor.models.trader_agent import TraderAgentSpec
     from tradingfloor.settings import Settings
@@ -40,10 +40,9 @@ def main() -> None:
     state = Path(tempfile.mkdtemp(prefix="tf-rss-"))
 
     async def run() -> int:
-        runtime = TraderRuntime(
-            "rss", spec, Settings(state_dir=state), TraderStore(None, state, "rss"), None, None, Timers()
+        runtime = await TraderRuntime.start(
+            "rss", spec, Settings(state_dir=state), TraderStore(None, state, "rss")
         )
-        await runtime.start()
         n = 0
         for ev in simulate(SimConfig(seed=2, assets=("BTC",), pattern="momentum"), int(hours * 3_600_000)):
             await runtime.on_event(ev, 0)

@@ -7,6 +7,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
+from floor_boss import agent_access
 from floor_boss.settings import BossSettings
 from tradingfloor.decisions import Instance
 from tradingfloor.decisions.kinds import COMMANDS
@@ -70,6 +71,7 @@ def build_pod(resource: dict[str, Any], pod_name: str, settings: BossSettings) -
     if settings.floor_capital:
         env.append({"name": "FLOOR_CAPITAL", "value": settings.floor_capital})
     env.extend({"name": k, "value": v} for k, v in sorted(settings.market_env.items()))
+    env += agent_access.extra_env(kind)  # the Auditor's key and head ConfigMap; no one else's
     container: dict[str, Any] = {
         "name": "agent",
         "image": spec.get("image") or settings.agent_image,
@@ -119,7 +121,7 @@ def build_pod(resource: dict[str, Any], pod_name: str, settings: BossSettings) -
         "spec": {
             # The operator owns restarts (backoff, hourly budget), so the kubelet must not restart.
             "restartPolicy": "Never",
-            "serviceAccountName": settings.agent_service_account,
+            "serviceAccountName": agent_access.service_account(settings.agent_service_account, kind),
             "terminationGracePeriodSeconds": 30,
             "securityContext": {
                 "runAsNonRoot": True,

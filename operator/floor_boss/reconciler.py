@@ -40,7 +40,7 @@ from tradingfloor.decisions import (
 from tradingfloor.decisions.circuit_breakers import BREAKERS
 from tradingfloor.decisions.evolution import LABEL_PARENT, root_from_labels
 from tradingfloor.decisions.kinds import kind_info
-from tradingfloor.decisions.performance import number
+from tradingfloor.decisions.performance import family_sharpe
 from tradingfloor.decisions.status import EXHAUSTED, is_true, set_condition
 from tradingfloor.models.common import GROUP, Condition
 from tradingfloor.models.trader_agent import TraderAgentSpec, TraderAgentStatus
@@ -176,7 +176,7 @@ class Reconciler:
                 name=a.name,
                 parent=parents.get(a.name),
                 created_at=a.created_at,
-                sharpe=number(((a.status or {}).get("performance") or {}).get("sharpe")),
+                sharpe=family_sharpe((a.status or {}).get("performance")),  # per-trade track, for the DSR
             )
             for a in listed
             if root(a) == mine

@@ -10,9 +10,10 @@ import pytest
 
 from floor_agents.trader.agent import TraderRuntime
 from floor_agents.trader.metrics_server import start_metrics_server
-from floor_agents.trader.performance import consecutive_losses, performance
+from floor_agents.trader.performance import performance
 from floor_agents.trader.store import TraderStore
 from tests.agent.ledger_check import check_ledger
+from tradingfloor.analytics.performance import loss_streak
 from tradingfloor.models.trader_agent import Performance, TraderAgentSpec
 from tradingfloor.persistence.db import DatabaseUnavailable
 from tradingfloor.settings import Settings
@@ -39,10 +40,10 @@ def trade(pnl: str, closed_ms: int) -> ClosedTrade:
 
 def test_performance_is_the_status_shape_with_strings_for_numbers():
     closed = [trade("5", 1), trade("-2", 2), trade("-3", 3)]
-    perf = performance(closed, D(1000), D("999.7"), D(10), D("0.3"), D(1000))
+    perf = performance(closed, D(1000), D("999.7"), D(10), D(1000), loss_streak(t.net_pnl for t in closed))
     Performance.model_validate(perf)
     assert perf["trades"] == 3 and perf["wins"] == 1 and perf["losses"] == 2
-    assert perf["consecutiveLosses"] == consecutive_losses(closed) == 2
+    assert perf["consecutiveLosses"] == 2 and perf["capital"] == "1000"
     assert perf["pnl"] == "-0.3" and perf["exposure"] == "10" and isinstance(perf["winRate"], str)
 
 

@@ -58,7 +58,7 @@ def test_proven_winner_clones_with_lineage_and_varied_params(policy):
 
 
 def test_winner_not_cloned_before_the_window(policy):
-    assert not _held(policy, _perf(200, 140), DAY - 60).of(CreateClone)
+    assert not _held(policy, _perf(200, 140), policy.clone_after_seconds - 60).of(CreateClone)
 
 
 def test_clone_limits_children_and_cooldown(policy):

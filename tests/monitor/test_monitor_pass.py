@@ -1,5 +1,5 @@
-"""One monitor pass over a real PostgreSQL and Redis: status through DatabaseStatusSink, alerts,
-and ``floor report`` files."""
+"""One monitor pass over a real PostgreSQL and Redis: performance rows, the Monitor's status
+through DatabaseStatusSink, alerts, and ``floor report`` files."""
 
 from __future__ import annotations
 
@@ -13,9 +13,15 @@ import redis.asyncio as aioredis
 from floor_agents.monitor import report
 from floor_agents.monitor.floor_pass import run_pass
 from floor_agents.monitor.performance import AlertThresholds
-from tradingfloor.analytics.stats import max_drawdown, profit_factor, wilson_interval
+from tradingfloor.analytics.stats import max_drawdown, profit_factor
 from tradingfloor.persistence.db import create_pool
-from tradingfloor.persistence.repositories import TradeRow, recent_events, record_trade, upsert_agent
+from tradingfloor.persistence.repositories import (
+    TradeRow,
+    latest_performance,
+    recent_events,
+    record_trade,
+    upsert_agent,
+)
 from tradingfloor.status.database import DatabaseStatusSink
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -71,20 +77,20 @@ async def test_monitor_pass_writes_status_and_alerts(floor_db, redis_url):
         result = await run_pass(pool, sink, "monitor", thresholds, NOW, redis=client)
 
         for name, (capital, pnls) in SEED.items():
-            status = await sink.read_status("TraderAgent", name)
-            perf = status["performance"]
+            row = await latest_performance(pool, name, "all")
             values = [D(p) for p in pnls]
             curve = [float(capital)]
             for v in values:
                 curve.append(curve[-1] + float(v))
             wins = sum(v > 0 for v in values)
-            assert perf["trades"] == len(values) and perf["wins"] == wins
-            assert D(perf["pnl"]) == sum(values) and D(perf["equity"]) == capital + sum(values)
-            assert D(perf["fees"]) == D("0.1") * len(values)
-            assert perf["winRate"] == f"{wins / len(values):.4f}"
-            assert perf["winRateLow"] == f"{wilson_interval(wins, len(values))[0]:.4f}"
-            assert perf["maxDrawdown"] == f"{max_drawdown(curve):.4f}"
-            assert perf["profitFactor"] == f"{profit_factor([float(v) for v in values]):.4f}"
+            assert row.trades == len(values) and row.wins == wins
+            assert row.pnl == sum(values) and row.equity == capital + sum(values)
+            assert row.fees == D("0.1") * len(values)
+            assert float(row.win_rate) == wins / len(values)
+            assert float(row.max_drawdown) == max_drawdown(curve)
+            assert float(row.profit_factor) == profit_factor([float(v) for v in values])
+            # one writer of status.performance: the trader, never the monitor
+            assert "performance" not in ((await sink.read_status("TraderAgent", name)) or {})
         alpha = await sink.read_status("TraderAgent", "alpha")
         assert alpha["phase"] == "Running" and alpha["conditions"] == [
             {"type": "Ready"}

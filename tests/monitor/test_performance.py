@@ -29,8 +29,9 @@ def test_metrics_match_the_analytics_definitions():
     assert m.consecutive_losses == 1
     # daily equity: start 1000, end of 03-01 1005, end of 03-02 992, end of 03-03 (today) 992
     assert m.sharpe == sharpe_ratio([1005 / 1000 - 1, 992 / 1005 - 1, 0.0], 365)
-    status = m.status(NOW)
+    status = m.figures.status(NOW)
     assert status["pnl"] == "-8" and status["trades"] == 6 and status["maxDrawdown"] == f"{33 / 1025:.4f}"
+    assert status["capital"] == "1000" and status["sharpeTrack"]["periods"] == 6
 
 
 def test_alerts_on_current_state():

@@ -52,8 +52,8 @@ class Draft:
     def event(self, type_: str, reason: str, message: str) -> None:
         self.events.append(Event(type_, reason, message))  # type: ignore[arg-type]
 
-    def decide(self, action: str, reason: str) -> None:
-        self.decisions.append(Decision(action, reason))
+    def decide(self, action: str, reason: str, evidence: dict[str, str] | None = None) -> None:
+        self.decisions.append(Decision(action, reason, dict(evidence or {})))
 
     def requeue(self, seconds: float) -> None:
         seconds = max(0.0, seconds)
@@ -67,7 +67,9 @@ class Draft:
 
             last = self.decisions[0]
             if hasattr(self.status, "lastDecision"):
-                self.status.lastDecision = StatusDecision(action=last.action, reason=last.reason, at=self.now)
+                self.status.lastDecision = StatusDecision(
+                    action=last.action, reason=last.reason, at=self.now, evidence=last.evidence or None
+                )
         dumped = self.status.model_dump(mode="json", include=OWNED_STATUS_FIELDS)
         return Plan(
             tuple(self.actions), tuple(self.events), dumped, tuple(self.decisions), self.requeue_after

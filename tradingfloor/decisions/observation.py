@@ -94,6 +94,9 @@ class Event:
 class Decision:
     action: str  # start, restart, backoff, budget-exhausted, pause, retire, clone, reduce, promote
     reason: str
+    # The numbers and thresholds behind a pause, retire, clone or reduce (plain strings, so the
+    # runtimes can put them in status.lastDecision.evidence and the Event as they are).
+    evidence: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -150,7 +150,9 @@ def publish(
         **extra,
     }
     tmp = _services_file(state_dir).with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload))
+    # owner-only: the URLs carry the Redis password
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        out.write(json.dumps(payload))
     tmp.replace(_services_file(state_dir))
 
 

@@ -31,6 +31,13 @@ class Position:
     fees: Decimal = ZERO  # fees attributable to this position (open and closed parts)
     realized: Decimal = ZERO  # gross realized P&L of closed parts
     opened_ms: int = 0
+    bought: Decimal = ZERO  # shares bought over the position's life
+    entry_cost: Decimal = ZERO  # what they cost, fees included
+
+    @property
+    def break_even(self) -> Decimal | None:
+        """All-in entry cost per share: the win probability at which the bet breaks even."""
+        return self.entry_cost / self.bought if self.bought > 0 else None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -42,6 +49,8 @@ class Position:
             "fees": str(self.fees),
             "realized": str(self.realized),
             "opened_ms": self.opened_ms,
+            "bought": str(self.bought),
+            "entry_cost": str(self.entry_cost),
         }
 
     @classmethod
@@ -55,6 +64,8 @@ class Position:
             Decimal(d["fees"]),
             Decimal(d["realized"]),
             int(d["opened_ms"]),
+            Decimal(d.get("bought", "0")),  # absent in checkpoints written before break-even was kept
+            Decimal(d.get("entry_cost", "0")),
         )
 
 
@@ -69,6 +80,7 @@ class ClosedTrade:
     costs: Decimal
     opened_ms: int
     closed_ms: int
+    break_even: Decimal | None = None  # entry price + the market's fee at it, per share
 
     @property
     def net_pnl(self) -> Decimal:
@@ -83,6 +95,7 @@ class ClosedTrade:
             "costs": str(self.costs),
             "opened_ms": self.opened_ms,
             "closed_ms": self.closed_ms,
+            "break_even": None if self.break_even is None else str(self.break_even),
         }
 
     @classmethod
@@ -95,6 +108,7 @@ class ClosedTrade:
             Decimal(d["costs"]),
             int(d["opened_ms"]),
             int(d["closed_ms"]),
+            Decimal(d["break_even"]) if d.get("break_even") is not None else None,
         )
 
 
@@ -134,6 +148,8 @@ class Ledger:
         pos.shares += shares
         pos.cost_basis += notional
         pos.fees += fee
+        pos.bought += shares
+        pos.entry_cost += notional + fee
         self.fees += fee
 
     def sell(self, token_id: str, shares: Decimal, price: Decimal, fee: Decimal, ts_ms: int) -> None:
@@ -168,7 +184,14 @@ class Ledger:
             del self.positions[pos.token_id]
             self.closed.append(
                 ClosedTrade(
-                    pos.market_id, pos.token_id, pos.outcome, pos.realized, pos.fees, pos.opened_ms, ts_ms
+                    pos.market_id,
+                    pos.token_id,
+                    pos.outcome,
+                    pos.realized,
+                    pos.fees,
+                    pos.opened_ms,
+                    ts_ms,
+                    pos.break_even,
                 )
             )
 

@@ -1,7 +1,9 @@
 """Risk limits checked before every order, and the agent's pause triggers.
 
 Limits come from the TraderAgent's ``spec.risk`` (basis points of capital). Pause triggers:
-``maxConsecutiveLosses`` losing trades in a row, a drawdown beyond ``maxDrawdownBps`` from the peak,
+``maxConsecutiveLosses`` losing trades in a row (the loss streak of
+:mod:`tradingfloor.analytics.performance`: a zero-P&L trade neither extends nor ends it, a resume
+restarts it), a drawdown beyond ``maxDrawdownBps`` from the peak,
 or the daily loss limit. Drawdown and daily loss use realized equity (cash + cost of open
 positions), which changes only when trades close, so no marks are needed on the hot path.
 The floor-wide deployed-capital cap lives in shared state; the engine reaches it through the
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
+from tradingfloor.analytics.performance import next_loss_streak
 from tradingfloor.trading.ledger import ClosedTrade
 
 _BPS = Decimal(10_000)
@@ -122,7 +125,7 @@ class RiskManager:
     def record(self, trade: ClosedTrade, equity: Decimal) -> str | None:
         """Update streak and drawdown after a closed trade; returns a pause reason when one trips."""
         self._roll_day(trade.closed_ms, equity)
-        self.consecutive_losses = self.consecutive_losses + 1 if trade.net_pnl < 0 else 0
+        self.consecutive_losses = next_loss_streak(self.consecutive_losses, trade.net_pnl)
         self.peak_equity = max(self.peak_equity, equity)
         lim = self.limits
         if self.pause_reason is None:

@@ -31,7 +31,7 @@ from tradingfloor.persistence.repositories import (
     list_trades,
     record_event,
 )
-from tradingfloor.status.sink import StatusSink, StatusTargetMissing
+from tradingfloor.status.sink import StatusSink
 
 log = get_logger("floor_agents.monitor")
 CHANNEL = "trading_floor"
@@ -47,22 +47,38 @@ class Ledger:
     registered: frozenset[str] = field(default_factory=frozenset)  # agents with a row in the agents table
 
 
+def _decimal(text: Any) -> Decimal | None:
+    try:
+        return Decimal(str(text)) if text is not None else None
+    except ArithmeticError:
+        return None
+
+
 async def load_ledger(ex: Any, match_labels: dict[str, str] | None = None) -> Ledger:
-    """Traders from the agents table (capital from spec.risk) plus any agent that has trades; an
-    agent without a row gets the Risk model's default capital. ``match_labels`` narrows to the
-    registered agents carrying those labels."""
+    """Traders from the agents table (capital from spec.risk) plus any agent that has trades. An
+    agent without a row (the Kubernetes floor keeps its specs in the API, not the table) takes the
+    capital its trader recorded with its trades (from its own spec.risk.capital); only an agent
+    with neither gets the Risk model's default. ``match_labels`` narrows to the registered agents
+    carrying those labels."""
     rows = await list_agents(ex, kind="TraderAgent")
     if match_labels:
         rows = [r for r in rows if all(r.labels.get(k) == v for k, v in match_labels.items())]
     capital = {r.name: Risk.model_validate(r.spec.get("risk", {})).capital for r in rows}
     trades: dict[str, list[TradePnl]] = {}
+    recorded: dict[str, Decimal] = {}
     for t in await list_trades(ex):
         if match_labels and t.agent not in capital:
             continue
-        trades.setdefault(t.agent, []).append(TradePnl(t.agent, t.net_pnl, t.fees, t.closed_at))
+        details = t.details or {}
+        trades.setdefault(t.agent, []).append(
+            TradePnl(t.agent, t.net_pnl, t.fees, t.closed_at, _decimal(details.get("break_even")))
+        )
+        own = _decimal(details.get("capital"))
+        if own is not None and own > 0:
+            recorded[t.agent] = own
     default = Risk().capital
     for agent in trades:
-        capital.setdefault(agent, default)
+        capital.setdefault(agent, recorded.get(agent, default))
     exposure = {a: Decimal(0) for a in capital}
     for p in await list_positions(ex, open_only=True):
         if p.agent in exposure:
@@ -97,11 +113,7 @@ async def run_pass(
     for m in metrics:
         beat = beats.get(m.agent)
         alerts += alerts_for(m, thresholds, max(0.0, beat.age()) if beat is not None else None)
-        try:
-            await sink.patch_status("TraderAgent", m.agent, {"performance": m.status(now)})
-        except StatusTargetMissing as exc:
-            log.info("monitor.status_target_missing", agent=m.agent, error=str(exc))
-        await _store(ex, m, now)
+        await _store(ex, m, now)  # status.performance is the trader's own (one writer)
     await _store(ex, floor, now)
     await sink.patch_status(
         "Monitor", monitor, {"floor": floor_status(floor, len(metrics), len(alerts), now)}

@@ -1,27 +1,21 @@
-"""Pure performance computation for the monitor: closed trades in, status summaries and alerts out.
+"""The monitor's view of performance: each agent's figures, the floor's, and alerts (pure).
 
-Conventions (see docs/audit-and-monitor.md):
-
-* equity = capital + cumulative net P&L of closed trades, one point per trade (plus the start);
-  drawdown and max drawdown are measured on that curve, so intraday falls count;
-* Sharpe, Sortino and PSR use *daily* returns of the equity at each UTC day's end, annualized with
-  √365 (the floor trades every day) — the analytics module's convention;
-* win rate counts a trade with net P&L > 0 as a win, < 0 as a loss; winRateLow is the Wilson 95 %
-  lower bound.
-
-Status numbers are strings (Kubernetes status avoids floats): money exact from Decimal, ratios
-with 4 decimals, ``"inf"`` for an unbounded ratio.
+Every figure is defined once, in :mod:`tradingfloor.analytics.performance` (equity curve from the
+agent's own capital, drawdown, daily Sharpe annualized with √365, the loss streak); this module
+names them per agent and turns them into alerts and the Monitor's ``status.floor``. The trader is
+the one writer of each TraderAgent's ``status.performance``; the monitor stores its figures as
+performance rows and reports.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
-from tradingfloor.analytics.stats import max_drawdown, summarize
+from tradingfloor.analytics.performance import Figures, TradeResult, figures, money, ratio
 
 ZERO = Decimal(0)
 BPS = Decimal(10000)
@@ -33,6 +27,7 @@ class TradePnl:
     pnl: Decimal  # net of fees and redemption costs
     fees: Decimal
     closed_at: datetime
+    break_even: Decimal | None = None  # all-in entry cost per share, when known
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,129 +54,29 @@ class Alert:
 
 @dataclass(frozen=True, slots=True)
 class AgentMetrics:
-    """One agent's numbers, kept numeric for alerts and reports; ``status()`` renders them."""
+    """One agent's figures (tradingfloor.analytics.performance) under its name, for alerts,
+    performance rows and reports. The trader alone writes ``status.performance``."""
 
     agent: str
-    capital: Decimal
-    trades: int
-    wins: int
-    losses: int
-    win_rate: float
-    win_rate_low: float
-    pnl: Decimal
-    daily_pnl: Decimal
-    equity: Decimal
-    exposure: Decimal
-    fees: Decimal
-    sharpe: float
-    sortino: float
-    psr: float
-    profit_factor: float
-    max_drawdown: float
-    drawdown: float
-    consecutive_losses: int
-    curve: tuple[tuple[datetime, Decimal], ...]  # (time, equity), starting point first
+    figures: Figures
 
-    def status(self, now: datetime) -> dict[str, object]:
-        """The ``status.performance`` shape of a TraderAgent."""
-        return {
-            "reportedAt": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            "trades": self.trades,
-            "wins": self.wins,
-            "losses": self.losses,
-            "winRate": ratio(self.win_rate),
-            "winRateLow": ratio(self.win_rate_low),
-            "pnl": money(self.pnl),
-            "dailyPnl": money(self.daily_pnl),
-            "equity": money(self.equity),
-            "exposure": money(self.exposure),
-            "sharpe": ratio(self.sharpe),
-            "sortino": ratio(self.sortino),
-            "maxDrawdown": ratio(self.max_drawdown),
-            "drawdown": ratio(self.drawdown),
-            "profitFactor": ratio(self.profit_factor),
-            "psr": ratio(self.psr),
-            "consecutiveLosses": self.consecutive_losses,
-            "fees": money(self.fees),
-        }
+    def __getattr__(self, name: str) -> Any:  # m.pnl, m.sharpe … read through to the figures
+        if name == "figures":
+            raise AttributeError(name)
+        return getattr(self.figures, name)
 
-
-def ratio(x: float) -> str:
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return f"{x:.4f}"
-
-
-def money(x: Decimal) -> str:
-    return format(x, "f")
-
-
-def _day_start(t: datetime) -> datetime:
-    return t.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def daily_equity(capital: Decimal, trades: Sequence[TradePnl], now: datetime) -> list[float]:
-    """Equity at the start of the first trade's day, then at each UTC day's end up to today."""
-    if not trades:
-        return [float(capital)]
-    day = _day_start(trades[0].closed_at)
-    values, equity, i = [float(capital)], capital, 0
-    while day <= now:
-        day += timedelta(days=1)
-        while i < len(trades) and trades[i].closed_at < day:
-            equity += trades[i].pnl
-            i += 1
-        values.append(float(equity))
-    return values
-
-
-def trailing_losses(trades: Sequence[TradePnl]) -> int:
-    count = 0
-    for t in reversed(trades):
-        if t.pnl < 0:
-            count += 1
-        elif t.pnl > 0:
-            break
-    return count
+    @property
+    def consecutive_losses(self) -> int:
+        return self.figures.loss_streak
 
 
 def agent_metrics(
     agent: str, capital: Decimal, trades: Sequence[TradePnl], now: datetime, exposure: Decimal = ZERO
 ) -> AgentMetrics:
-    """``trades`` are the agent's closed trades in closing order."""
-    trades = sorted(trades, key=lambda t: t.closed_at)
-    equity, curve = capital, [(trades[0].closed_at if trades else now, capital)]
-    for t in trades:
-        equity += t.pnl
-        curve.append((t.closed_at, equity))
-    values = [float(v) for _, v in curve]
-    summary = summarize(
-        [float(t.pnl) for t in trades], daily_equity(capital, trades, now), periods_per_year=365
-    )
-    peak = max(values)
-    today = _day_start(now)
-    return AgentMetrics(
-        agent=agent,
-        capital=capital,
-        trades=summary.trades,
-        wins=summary.wins,
-        losses=summary.losses,
-        win_rate=summary.win_rate,
-        win_rate_low=summary.wilson_low,
-        pnl=sum((t.pnl for t in trades), ZERO),
-        daily_pnl=sum((t.pnl for t in trades if t.closed_at >= today), ZERO),
-        equity=equity,
-        exposure=exposure,
-        fees=sum((t.fees for t in trades), ZERO),
-        sharpe=summary.sharpe,
-        sortino=summary.sortino,
-        psr=summary.psr,
-        profit_factor=summary.profit_factor,
-        max_drawdown=max_drawdown(values),
-        drawdown=(peak - values[-1]) / peak if peak > 0 else 0.0,
-        consecutive_losses=trailing_losses(trades),
-        curve=tuple(curve),
-    )
+    """``trades`` are the agent's closed trades; ``capital`` its spec.risk.capital. The loss streak
+    runs over all of them (the monitor does not see resumes; the trader's status does)."""
+    results = [TradeResult(t.pnl, t.closed_at, t.fees, t.break_even) for t in trades]
+    return AgentMetrics(agent, figures(capital, results, now, exposure=exposure))
 
 
 def alerts_for(m: AgentMetrics, thresholds: AlertThresholds, heartbeat_age: float | None) -> list[Alert]:

@@ -349,7 +349,7 @@ class TraderRuntime:
 
     def _batch(self, out: EngineOutput) -> tuple[Batch, list[tuple[str, Fill]]]:
         engine = self.engine
-        batch = Batch(self.name, "live" if self.live else "paper")
+        batch = Batch(self.name, "live" if self.live else "paper", capital=engine.limits.capital)
         for order in out.orders:
             if order.market_id not in self.traded:
                 info = engine.markets.get(order.market_id)
@@ -474,8 +474,8 @@ class TraderRuntime:
             led.starting_capital,
             engine.equity(),
             led.open_exposure(),
-            led.costs,
             engine.risk.day_start_equity,
+            engine.risk.consecutive_losses,
         )
 
     async def report(self) -> None:

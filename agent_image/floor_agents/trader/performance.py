@@ -1,4 +1,9 @@
-"""The trader's low-frequency performance summary (pure): ``status.performance`` as strings."""
+"""The trader's low-frequency performance summary (pure): ``status.performance`` as strings.
+
+The trader is the only writer of ``status.performance``; every figure is computed by
+:mod:`tradingfloor.analytics.performance` from its ledger and its own capital (spec.risk.capital).
+The loss streak is the risk manager's, which knows when the Floor Boss last resumed the agent.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +11,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from tradingfloor.analytics.stats import summarize
+from tradingfloor.analytics.performance import TradeResult, figures
 from tradingfloor.trading.ledger import ClosedTrade
 
 
-def _fmt(value: float, places: int = 4) -> str:
-    return f"{value:.{places}f}" if value == value and abs(value) != float("inf") else "0"
-
-
-def consecutive_losses(closed: list[ClosedTrade]) -> int:
-    streak = 0
-    for trade in reversed(closed):
-        if trade.net_pnl >= 0:
-            break
-        streak += 1
-    return streak
+def trade_result(t: ClosedTrade) -> TradeResult:
+    return TradeResult(t.net_pnl, datetime.fromtimestamp(t.closed_ms / 1000, UTC), t.costs, t.break_even)
 
 
 def performance(
@@ -28,35 +24,18 @@ def performance(
     starting_capital: Decimal,
     equity: Decimal,
     exposure: Decimal,
-    fees: Decimal,
     day_start_equity: Decimal,
+    loss_streak: int,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Trade statistics from the ledger's closed trades; the equity curve is the capital after each one."""
-    pnls = [float(t.net_pnl) for t in closed]
-    curve = [float(starting_capital)]
-    for p in pnls:
-        curve.append(curve[-1] + p)
-    s = summarize(pnls, curve)
-    peak = max(curve)
-    drawdown = (peak - float(equity)) / peak if peak > 0 else 0.0
-    return {
-        "reportedAt": (now or datetime.now(UTC)).isoformat(),
-        "trades": s.trades,
-        "wins": s.wins,
-        "losses": s.losses,
-        "winRate": _fmt(s.win_rate),
-        "winRateLow": _fmt(s.wilson_low),
-        "pnl": str(equity - starting_capital),
-        "dailyPnl": str(equity - day_start_equity),
-        "equity": str(equity),
-        "exposure": str(exposure),
-        "sharpe": _fmt(s.sharpe),
-        "sortino": _fmt(s.sortino),
-        "maxDrawdown": _fmt(s.max_drawdown),
-        "drawdown": _fmt(max(0.0, drawdown)),
-        "profitFactor": _fmt(s.profit_factor),
-        "psr": _fmt(s.psr),
-        "consecutiveLosses": consecutive_losses(closed),
-        "fees": str(fees),
-    }
+    """``status.performance`` from the ledger's closed trades and the account's marked equity."""
+    now = now or datetime.now(UTC)
+    return figures(
+        starting_capital,
+        [trade_result(t) for t in closed],
+        now,
+        equity=equity,
+        exposure=exposure,
+        day_start_equity=day_start_equity,
+        streak=loss_streak,
+    ).status(now)

@@ -144,6 +144,7 @@ class Batch:
     agent: str
     mode: Mode = "paper"
     ops: list[Op] = field(default_factory=list)
+    capital: Decimal | None = None  # the agent's spec.risk.capital, recorded with each trade
 
     def market(self, info: MarketInfo) -> None:
         self.ops.append(("market", {"m": repo.MarketRow.from_info(info)}))
@@ -215,7 +216,12 @@ class Batch:
                         t.net_pnl,
                         outcome=t.outcome,
                         mode=self.mode,
-                        details={"sold_shares": str(lot.sold)},
+                        details={
+                            "sold_shares": str(lot.sold),
+                            # for the Monitor: the capital the figures start from, and the trade's break-even
+                            **({"capital": str(self.capital)} if self.capital is not None else {}),
+                            **({"break_even": str(t.break_even)} if t.break_even is not None else {}),
+                        },
                     )
                 },
             )

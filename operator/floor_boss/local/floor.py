@@ -349,8 +349,8 @@ class Floor:
                 wait = 1.0
                 for event in self.services.check(now):
                     await self._service_event(event)
-                if self.services.is_up("postgres"):
-                    try:
+                try:
+                    if self.services.is_up("postgres"):
                         await self._flush_events(store)
                         if now - manifests_seen >= MANIFEST_POLL_SECONDS:
                             manifests_seen = now
@@ -358,11 +358,13 @@ class Floor:
                                 await self._apply_manifests(store)
                         self._agents = await store.agents()
                         self._ensure_collectors(self._agents, svc)
-                        if self.services.is_up("redis") and now >= self._heartbeat_grace_until:
-                            wait = await supervisor.reconcile()
-                        self._recovered()
-                    except Exception as exc:  # a service went away mid-pass: said once, retried
-                        self._failed(exc)
+                    # without PostgreSQL the supervisor holds its pass and counts toward its database
+                    # breaker; without Redis (or just after it is back) no heartbeat can be judged
+                    if self.services.is_up("redis") and now >= self._heartbeat_grace_until:
+                        wait = await supervisor.reconcile()
+                    self._recovered()
+                except Exception as exc:  # a service went away mid-pass: said once, retried
+                    self._failed(exc)
                 self._publish()
                 if self._sim is not None and now - clock_saved >= 1.0:
                     with contextlib.suppress(OSError):
