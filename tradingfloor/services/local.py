@@ -51,7 +51,7 @@ class LocalServices:
         if self.postgres is not None and self.postgres.pid is not None:
             out["postgres"] = {"pid": self.postgres.pid, "match": str(self.postgres.pgdata)}
         if self.redis is not None and self.redis.pid is not None:
-            out["redis"] = {"pid": self.redis.pid, "match": f"{self.redis.host}:{self.redis.port}"}
+            out["redis"] = {"pid": self.redis.pid, "match": str(self.redis.data_dir)}  # its config file
         return out
 
 

@@ -49,6 +49,7 @@ BEGIN
     EXECUTE 'GRANT INSERT, UPDATE, DELETE ON orders, fills, trades, positions, agent_checkpoints TO tf_trader';
     EXECUTE 'GRANT INSERT ON performance_metrics TO tf_trader';
     EXECUTE 'GRANT INSERT, UPDATE ON markets, market_data TO tf_trader';
+    EXECUTE 'GRANT INSERT ON market_data_dead_letter TO tf_trader';
     -- the auditor appends to the audit log; nothing else it writes but events
     EXECUTE 'GRANT INSERT ON audit_log TO tf_auditor';
     -- the monitor writes metrics for every agent
