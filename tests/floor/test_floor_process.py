@@ -145,7 +145,8 @@ def test_postgres_and_redis_killed_mid_trading_the_floor_runs_and_nothing_is_los
     floor.wait_for_line("postgres is back", timeout=120)
     fills_after_pg = floor.wait_for(lambda: _fills(floor), 30, "the database to answer again")
 
-    _kill_service_for(floor, "redis-server", str(state / "redis"), OUTAGE_S)
+    redis_port = floor.services()["redis_url"].rsplit(":", 1)[1].split("/")[0]
+    _kill_service_for(floor, "redis-server", f":{redis_port}", OUTAGE_S)  # its title: redis-server host:port
     assert floor.proc.poll() is None
     floor.wait_for_line("redis is back", timeout=120)
     floor.wait_for(lambda: _fills(floor) > fills_after_pg, 180, "trading to go on after both outages")

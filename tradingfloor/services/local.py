@@ -51,7 +51,8 @@ class LocalServices:
         if self.postgres is not None and self.postgres.pid is not None:
             out["postgres"] = {"pid": self.postgres.pid, "match": str(self.postgres.pgdata)}
         if self.redis is not None and self.redis.pid is not None:
-            out["redis"] = {"pid": self.redis.pid, "match": str(self.redis.data_dir)}  # its config file
+            # redis-server retitles itself "redis-server host:port"
+            out["redis"] = {"pid": self.redis.pid, "match": f"{self.redis.host}:{self.redis.port}"}
         return out
 
 
