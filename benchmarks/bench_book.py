@@ -19,7 +19,10 @@ from tradingfloor.sim.wire import price_change_message
 
 
 def build_frames(hours: float = 1.0) -> tuple[list[BookSnapshot], list[str], list[PriceChange]]:
-    snaps, frames, changes, group = [], [], [], []
+    snaps: list[BookSnapshot] = []
+    frames: list[str] = []
+    changes: list[PriceChange] = []
+    group: list[PriceChange] = []
     for ev in simulate(SimConfig(seed=1, assets=("BTC",)), int(hours * 3_600_000)):
         if isinstance(ev, BookSnapshot):
             snaps.append(ev)
@@ -63,6 +66,8 @@ def main() -> None:
     for frame in frames:
         events, _ = decode_frame(frame)
         for ev in events:
+            if not isinstance(ev, PriceChange):
+                continue
             b = books.get(ev.token_id)
             if b is None:
                 b = books[ev.token_id] = OrderBook()

@@ -36,7 +36,9 @@ def main() -> None:
     from tradingfloor.settings import Settings
     from tradingfloor.sim.model import SimConfig, simulate
 
-    spec = TraderAgentSpec(strategy="momentum", market={"asset": "BTC", "interval": "15m"})
+    spec = TraderAgentSpec.model_validate(
+        dict(strategy="momentum", market={"asset": "BTC", "interval": "15m"})
+    )
     state = Path(tempfile.mkdtemp(prefix="tf-rss-"))
 
     async def run() -> int:

@@ -11,6 +11,7 @@ from floor_boss import agent_access
 from floor_boss.settings import BossSettings
 from tradingfloor.decisions import Instance
 from tradingfloor.decisions.kinds import COMMANDS
+from tradingfloor.decisions.observation import InstanceState
 from tradingfloor.models.common import GROUP
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -18,7 +19,12 @@ MANAGER = "floor-boss"
 LABEL_KIND = f"{GROUP}/kind"
 LABEL_AGENT = f"{GROUP}/agent"
 METRICS_PORT = 9100
-_PHASES = {"Pending": "pending", "Running": "running", "Succeeded": "succeeded", "Failed": "failed"}
+_PHASES: dict[str, InstanceState] = {
+    "Pending": "pending",
+    "Running": "running",
+    "Succeeded": "succeeded",
+    "Failed": "failed",
+}
 
 
 def label_value(name: str) -> str:
@@ -191,7 +197,7 @@ def pod_instance(pod: dict[str, Any]) -> Instance:
             waiting = state["waiting"]["reason"]
     return Instance(
         name=meta.get("name", ""),
-        state=_PHASES.get(status.get("phase", "Pending"), "pending"),  # type: ignore[arg-type]
+        state=_PHASES.get(status.get("phase", "Pending"), "pending"),
         started_at=_time(status.get("startTime")) or _time(meta.get("creationTimestamp")),
         deleting=bool(meta.get("deletionTimestamp")),
         detail=detail,

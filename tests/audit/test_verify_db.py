@@ -42,6 +42,7 @@ async def _fill_log(url: str) -> None:
     finally:
         await conn.close()
     # what the Auditor does after a pass: export the head outside the database
+    assert head is not None
     await FileHeadStore(local_head_path(Path(os.environ["FLOOR_STATE_DIR"]))).write(
         ChainHead(head.seq, head.hash)
     )

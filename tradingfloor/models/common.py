@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic.json_schema import JsonDict
 
 from tradingfloor.decimal_fields import integral
 from tradingfloor.models.names import as_metadata
@@ -33,7 +34,7 @@ class SpecModel(BaseModel):
         return value
 
 
-LIFECYCLE_RULE = {
+LIFECYCLE_RULE: JsonDict = {
     "rule": "oldSelf != 'Retired' || self == 'Retired'",
     "message": "a Retired agent cannot return to Active or Paused",
 }
@@ -79,7 +80,7 @@ class Condition(StatusModel):
     observedGeneration: int | None = Field(default=None, ge=0)
 
 
-BACKOFF_RULE = {
+BACKOFF_RULE: JsonDict = {
     "rule": "self.backoffBaseSeconds <= self.backoffCapSeconds",
     "message": "backoffBaseSeconds must not exceed backoffCapSeconds",
     "fieldPath": ".backoffBaseSeconds",

@@ -53,7 +53,9 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 def _timestamp_as_text(loader: _StrictLoader, node: yaml.Node) -> str:
-    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+    if not isinstance(node, yaml.ScalarNode):  # the timestamp resolver only matches scalars
+        raise yaml.constructor.ConstructorError(None, None, "a timestamp must be a scalar", node.start_mark)
+    return str(loader.construct_scalar(node))
 
 
 _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -56,7 +57,7 @@ __all__ = [
 _UNCHECKED_KEYS = frozenset({"event", "level", "logger", "timestamp"})
 
 
-def redact(_logger: Any, _method: str, event_dict: dict) -> dict:
+def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
     return {k: redact_value(None if k in _UNCHECKED_KEYS else k, v) for k, v in event_dict.items()}
 
 

@@ -240,6 +240,7 @@ class EmbeddedPostgres:
 
     def stop(self, mode: str = "fast", timeout: float = 30) -> None:
         """Stop the server: ``smart``, ``fast`` or ``immediate`` (like a crash) shutdown, then SIGKILL."""
+        pid: int | None
         if self.process is not None and self.process.poll() is None:
             pid = self.process.pid
         else:

@@ -12,6 +12,8 @@ from floor_agents.auditor.heads import advance_head, head_store
 from tradingfloor.audit.checks import Thresholds
 from tradingfloor.audit.heads import ChainRewritten
 from tradingfloor.audit.keys import load_key
+from tradingfloor.models.auditor import Auditor as AuditorResource
+from tradingfloor.models.manifests import ManifestError
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.observability.metrics import ERRORS
 from tradingfloor.persistence.repositories import list_agents
@@ -52,7 +54,10 @@ async def selected_agents(pool, match_labels: dict[str, str]) -> list[str] | Non
 
 async def run(manifest: Path | None, resource: str | None, namespace: str, metrics_port: int) -> None:
     async with AgentProcess("Auditor", manifest, resource, namespace, metrics_port) as proc:
-        spec = proc.resource_model.spec
+        model = proc.model
+        if not isinstance(model, AuditorResource):
+            raise ManifestError(f"{proc.name}: expected an Auditor, got a {model.kind}")
+        spec = model.spec
         books, wake = BookCache(), asyncio.Event()
         listener = asyncio.create_task(listen(proc.redis, books, wake, proc.stop)) if proc.redis else None
         settings = Settings.from_env()
@@ -72,7 +77,7 @@ async def run(manifest: Path | None, resource: str | None, namespace: str, metri
                         await advance_head(proc.pool, heads, key)
                         stats = await auditor.run_pass(proc.pool)
                         await advance_head(proc.pool, heads, key)
-                        await proc.sink.patch_status(
+                        await proc.status_sink.patch_status(
                             "Auditor", proc.name, {"audit": await auditor.summary(proc.pool)}
                         )
                         proc.health.healthy = True
