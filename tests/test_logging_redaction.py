@@ -81,6 +81,7 @@ def test_secret_keys_are_redacted_normal_fields_are_not(logs):
         side="BUY",
         idempotency_key="trade-7",
         prev_hash="cd" * 32,
+        market="0x" + "ef" * 32,
         signature_type=1,
         empty_secret="",
     )
@@ -106,6 +107,7 @@ def test_secret_keys_are_redacted_normal_fields_are_not(logs):
     assert event["token_id"].startswith("713210456792522125946")
     assert (event["price"], event["size"], event["side"]) == ("0.55", 12.5, "BUY")
     assert event["idempotency_key"] == "trade-7" and event["prev_hash"] == "cd" * 32
+    assert event["market"] == "0x" + "ef" * 32  # a condition id is public, though shaped like a key
     assert event["signature_type"] == 1 and event["empty_secret"] == ""
 
 

@@ -60,7 +60,10 @@ _SECRET_PAIRS = frozenset(
         ("id", "token"),
     }
 )
-_IDENTIFIER_LAST_WORDS = frozenset({"id", "ids", "hash", "hashes", "digest", "checksum"})
+# A market is logged by its condition id, 32 bytes of hex like a private key but public.
+_IDENTIFIER_LAST_WORDS = frozenset(
+    {"id", "ids", "hash", "hashes", "digest", "checksum", "market", "markets", "condition"}
+)
 
 # The password runs to the last '@' of the URL, so '/', ':', '@', '#' or '?' inside it (unencoded,
 # as people write them) cannot end the match early and leave the rest printed.
