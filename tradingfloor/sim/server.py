@@ -471,7 +471,8 @@ async def _token_list(request: web.Request) -> list[str] | web.Response:
     return [str(p["token_id"]) for p in params]
 
 
-async def clob_midpoints(request: web.Request) -> web.Response:
+async def _per_token_book_figure(request: web.Request, figure: str) -> web.Response:
+    """``{token_id: "<figure>"}`` for the listed tokens whose book has one (``mid`` or ``spread``)."""
     tokens = await _token_list(request)
     if isinstance(tokens, web.Response):
         return tokens
@@ -479,22 +480,17 @@ async def clob_midpoints(request: web.Request) -> web.Response:
     out = {}
     for t in tokens:
         found = _token_book(srv, t)
-        if found is not None and (mid := found[0].mid()) is not None:
-            out[t] = str(mid)
+        if found is not None and (value := getattr(found[0], figure)()) is not None:
+            out[t] = str(value)
     return web.json_response(out)
+
+
+async def clob_midpoints(request: web.Request) -> web.Response:
+    return await _per_token_book_figure(request, "mid")
 
 
 async def clob_spreads(request: web.Request) -> web.Response:
-    tokens = await _token_list(request)
-    if isinstance(tokens, web.Response):
-        return tokens
-    srv = _srv(request)
-    out = {}
-    for t in tokens:
-        found = _token_book(srv, t)
-        if found is not None and (spread := found[0].spread()) is not None:
-            out[t] = str(spread)
-    return web.json_response(out)
+    return await _per_token_book_figure(request, "spread")
 
 
 async def clob_last_trades(request: web.Request) -> web.Response:
