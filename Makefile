@@ -34,12 +34,11 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "unit and not slow" -q $(PYTEST_ARGS)
 
-# The cluster floor on an emulated cluster (tests/e2e/, also part of `make test`, which leaves out the
-# clone/retire stage); ends with its summary line.
+# The cluster floor on an emulated cluster (tests/e2e/, also part of `make test`); ends with its summary line.
 E2E_SUMMARY_FILE := $(VENV)/e2e-summary.txt
 e2e: $(STAMP)
 	@rm -f $(E2E_SUMMARY_FILE)
-	E2E_EVOLUTION=1 E2E_SUMMARY=$(E2E_SUMMARY_FILE) $(BIN)/python -m pytest tests/e2e -q $(PYTEST_ARGS); rc=$$?; \
+	E2E_SUMMARY=$(E2E_SUMMARY_FILE) $(BIN)/python -m pytest tests/e2e -q $(PYTEST_ARGS); rc=$$?; \
 	  cat $(E2E_SUMMARY_FILE) 2>/dev/null; exit $$rc
 
 bench: $(STAMP)

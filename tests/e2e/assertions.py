@@ -205,21 +205,16 @@ def check_columns(k: Kubectl, report: Report) -> None:
     assert cells[header.index("TRADES")] not in ("", "0", "<none>"), row
 
 
-def run_all(
-    k: Kubectl, kill: Callable[[dict[str, Any]], None], seconds: float, *, evolution: bool = True
-) -> Report:
-    """Every check in turn; ``evolution=False`` leaves out the clone/retire stage, which needs more
-    trades than a CI-sized window gives under the floor's evidence bar (see E2E_EVOLUTION)."""
+def run_all(k: Kubectl, kill: Callable[[dict[str, Any]], None], seconds: float) -> Report:
     report = Report()
     deadline = Deadline(seconds)
     checks: list[tuple[str, Callable[[], None]]] = [
         ("restart", lambda: check_restart(k, deadline, report, kill)),
         ("collectors", lambda: check_collectors(k, deadline, report)),
         ("trades", lambda: check_trades(k, deadline, report)),
+        ("evolution", lambda: check_evolution(k, deadline, report)),
         ("columns", lambda: check_columns(k, report)),
     ]
-    if evolution:
-        checks.insert(3, ("evolution", lambda: check_evolution(k, deadline, report)))
     for name, check in checks:
         try:
             check()

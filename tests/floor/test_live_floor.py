@@ -7,8 +7,6 @@ import os
 import signal
 import time
 
-import pytest
-
 from tradingfloor.persistence import repositories as repo
 
 
@@ -89,11 +87,6 @@ async def test_sigkilled_agent_is_restarted_after_backoff_and_resumes(start_floo
     assert [a["name"] for a in summary["agents"]] == ["momentum-btc"]
 
 
-@pytest.mark.skipif(
-    os.environ.get("E2E_EVOLUTION") != "1",
-    reason="long evolution run: set E2E_EVOLUTION=1 (under the per-trade break-even bar it needs more "
-    "trades than a CI-sized window; measured 0 clones in 390 s at 150x on 2 loaded cores)",
-)
 async def test_momentum_market_clones_the_winner_and_stops_the_contrarian(start_floor):
     """On a simulator with momentum persistence and a short evaluation, the Floor Boss clones the
     momentum agent and pauses or retires the mean-reversion one, each with a recorded reason."""
@@ -151,7 +144,8 @@ async def test_momentum_market_clones_the_winner_and_stops_the_contrarian(start_
         cloned = [
             e for e in await repo.recent_events(pool, agent="momentum-btc", limit=200) if e.type == "Cloned"
         ]
-        assert cloned and clone.name in cloned[0].message and "wins" in cloned[0].message
+        # the floor may clone more than once; each clone has its own Cloned event with its evidence
+        assert any(clone.name in e.message and "wins" in e.message for e in cloned), cloned
         stopped = [
             e
             for e in await repo.recent_events(pool, agent="mean-reversion-btc", limit=200)
