@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: up demo test e2e install bench crds lint clean
+.PHONY: up demo test test-fast e2e install bench crds lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The pure parts only (tests marked unit by tests/markers.py: no server, no process), without
+# the long market simulations (marked slow).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "unit and not slow" -q $(PYTEST_ARGS)
+
 # The cluster floor on an emulated cluster (tests/e2e/, also part of `make test`); ends with its summary line.
 E2E_SUMMARY_FILE := $(VENV)/e2e-summary.txt
 e2e: $(STAMP)
@@ -39,10 +44,12 @@ e2e: $(STAMP)
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-# Style, then the import layers of docs/architecture.md (.importlinter).
+# Style, types (mypy: strict for the pure core, see pyproject.toml), then the import layers of
+# docs/architecture.md (.importlinter).
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
 crds: $(STAMP)

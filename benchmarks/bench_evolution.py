@@ -34,7 +34,7 @@ from tradingfloor.analytics.stats import min_track_record_length
 from tradingfloor.backtest.evolution import SimulatedFloor, example_manifests
 from tradingfloor.decisions import FloorPolicy
 from tradingfloor.decisions.evidence import clone_evidence
-from tradingfloor.sim.model import SimConfig, simulate
+from tradingfloor.sim.model import SimConfig, parse_pattern, simulate
 
 DAY_MS = 86_400_000
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +44,7 @@ EDGE_FAMILY = "momentum-btc"
 def run_floor(
     seed: int, days: float, pattern: str, step_ms: int, manifests: list[dict[str, Any]], policy: FloorPolicy
 ):
-    config = SimConfig(seed=seed, assets=("BTC", "ETH"), pattern=pattern, step_ms=step_ms)  # type: ignore[arg-type]
+    config = SimConfig(seed=seed, assets=("BTC", "ETH"), pattern=parse_pattern(pattern), step_ms=step_ms)
     floor = SimulatedFloor(manifests, policy, config.start_ms)
     return floor.feed(simulate(config, int(days * DAY_MS)))
 
@@ -170,8 +170,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     started = time.perf_counter()
     if args.from_jsonl:
-        lines = [json.loads(x) for f in args.from_jsonl for x in f.read_text().splitlines() if x.strip()]
-        print(json.dumps(summarize(lines, started)))
+        loaded = [json.loads(x) for f in args.from_jsonl for x in f.read_text().splitlines() if x.strip()]
+        print(json.dumps(summarize(loaded, started)))
         return
     try:
         policy = FloorPolicy(**dict(item.split("=", 1) for item in args.policy))

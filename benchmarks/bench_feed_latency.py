@@ -46,19 +46,21 @@ from tradingfloor.settings import Settings
 from tradingfloor.sim import wire
 from tradingfloor.sim.model import MarketSimulator, SimConfig
 
-SPEC = TraderAgentSpec(
-    strategy="momentum",
-    market={"asset": "BTC", "interval": "5m"},
-    params={"lookbackSeconds": 5, "thresholdBps": 1, "maxEntryPrice": "0.95", "minSecondsToClose": 30},
-    risk={
-        "capital": "100000",
-        "riskPerTradeBps": 10,
-        "maxPositionBps": 10000,
-        "maxConcurrentTrades": 5,
-        "dailyLossLimitBps": 10000,
-        "maxDrawdownBps": 10000,
-        "maxConsecutiveLosses": 1000,
-    },
+SPEC = TraderAgentSpec.model_validate(
+    dict(
+        strategy="momentum",
+        market={"asset": "BTC", "interval": "5m"},
+        params={"lookbackSeconds": 5, "thresholdBps": 1, "maxEntryPrice": "0.95", "minSecondsToClose": 30},
+        risk={
+            "capital": "100000",
+            "riskPerTradeBps": 10,
+            "maxPositionBps": 10000,
+            "maxConcurrentTrades": 5,
+            "dailyLossLimitBps": 10000,
+            "maxDrawdownBps": 10000,
+            "maxConsecutiveLosses": 1000,
+        },
+    )
 )
 
 
@@ -107,13 +109,14 @@ async def bench(redis_url: str, rounds: int, speed: float) -> None:
     to_order: list[float] = []
     to_decision: list[float] = []
     current = [0]
-    submit = runtime.engine.broker.submit
+    observe_decision = runtime.engine.before_submit
 
-    def timed_submit(order, books, now_ms):
+    def time_to_order() -> None:
         to_order.append((time.perf_counter_ns() - current[0]) / 1e6)
-        return submit(order, books, now_ms)
+        if observe_decision is not None:
+            observe_decision()
 
-    runtime.engine.broker.submit = timed_submit
+    runtime.engine.before_submit = time_to_order
     ch = channel("BTC", "5m")
     pub, sub = aioredis.from_url(redis_url), aioredis.from_url(redis_url)
     pubsub = sub.pubsub(ignore_subscribe_messages=True)

@@ -26,11 +26,13 @@ from tradingfloor.services.lifetime import process_alive
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _recorded(state: Path) -> dict[str, int]:
+def _recorded(state: Path, floor_pid: int | None = None) -> dict[str, int]:
     try:
         info = json.loads((state / "services.json").read_text())
     except (OSError, ValueError):
         return {}
+    if floor_pid is not None and info.get("pid") != floor_pid:
+        return {}  # a killed floor's file, until the new floor has swept it
     return {n: e["pid"] for n, e in {**info.get("services", {}), **info.get("agents", {})}.items()}
 
 
@@ -49,7 +51,7 @@ def _launch(work: Path) -> tuple[subprocess.Popen, Path, float]:
         env=env,
         start_new_session=True,
     )
-    while len(_recorded(state)) < 5:
+    while len(_recorded(state, proc.pid)) < 5:
         if proc.poll() is not None:
             raise SystemExit(f"floor up exited with {proc.returncode} before its agents ran")
         time.sleep(0.1)

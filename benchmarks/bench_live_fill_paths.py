@@ -87,6 +87,7 @@ async def main(n: int) -> None:
             info = await GammaClient(handle.url, http).fetch_round(
                 round_slug("BTC", "15m", round_start_ms(now, "15m"))
             )
+            assert info is not None, "the simulator lists the current round"
             async with http.get(f"{handle.url}/sim/book", params={"token_id": info.up_token_id}) as r:
                 ask = D((await r.json())["asks"][0][0])
         ws_ms, rest_ms = await asyncio.to_thread(run, handle, info, ask, n)

@@ -22,6 +22,7 @@ from eth_account import Account
 
 from tests.brokers.clob_stub import ClobStub
 from tradingfloor.brokers import make_broker
+from tradingfloor.brokers.live import LiveBroker
 from tradingfloor.market.events import MarketInfo
 from tradingfloor.models.trader_agent import TraderAgentSpec
 from tradingfloor.settings import Settings
@@ -41,10 +42,13 @@ def main(n: int = 300) -> None:
             polymarket_private_key=key,
             clob_url=stub.url,
         )
-        spec = TraderAgentSpec(
-            strategy="momentum", market={"asset": "BTC"}, mode="live", credentialsSecretRef={"name": "k"}
+        spec = TraderAgentSpec.model_validate(
+            dict(
+                strategy="momentum", market={"asset": "BTC"}, mode="live", credentialsSecretRef={"name": "k"}
+            )
         )
         broker = make_broker(spec, settings, Ledger(D(1000)))
+        assert isinstance(broker, LiveBroker)  # the spec is live and every key is set
         info = MarketInfo(
             "0xbench",
             "btc-updown-15m-bench",

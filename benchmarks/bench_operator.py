@@ -116,8 +116,10 @@ async def run(n: int, timeout: float) -> None:
         print(
             f"operator RSS              idle {rss_idle:.0f} MiB, after {rss_after:.0f} MiB, peak {peak:.0f} MiB"
         )
+        server = psutil.Process()
         print(
-            f"operator CPU time         {sum(proc.cpu_times()[:2]):.1f} s; API requests served {api.store.rv} writes"
+            f"CPU time                  operator {sum(proc.cpu_times()[:2]):.1f} s, API server (this process) "
+            f"{sum(server.cpu_times()[:2]):.1f} s; {api.store.rv} writes; load average {os.getloadavg()[0]:.1f}"
         )
     finally:
         operator.terminate()

@@ -30,20 +30,21 @@ def main() -> None:
     import floor_agents.trader.main  # noqa: F401 - everything the trader process loads
 
     after_import = rss_mib()
-    from floor_agents.trader.agent import Timers, TraderRuntime
+    from floor_agents.trader.agent import TraderRuntime
     from floor_agents.trader.store import TraderStore
     from tradingfloor.models.trader_agent import TraderAgentSpec
     from tradingfloor.settings import Settings
     from tradingfloor.sim.model import SimConfig, simulate
 
-    spec = TraderAgentSpec(strategy="momentum", market={"asset": "BTC", "interval": "15m"})
+    spec = TraderAgentSpec.model_validate(
+        dict(strategy="momentum", market={"asset": "BTC", "interval": "15m"})
+    )
     state = Path(tempfile.mkdtemp(prefix="tf-rss-"))
 
     async def run() -> int:
-        runtime = TraderRuntime(
-            "rss", spec, Settings(state_dir=state), TraderStore(None, state, "rss"), None, None, Timers()
+        runtime = await TraderRuntime.start(
+            "rss", spec, Settings(state_dir=state), TraderStore(None, state, "rss")
         )
-        await runtime.start()
         n = 0
         for ev in simulate(SimConfig(seed=2, assets=("BTC",), pattern="momentum"), int(hours * 3_600_000)):
             await runtime.on_event(ev, 0)

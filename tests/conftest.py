@@ -84,3 +84,17 @@ async def redis_url(redis_server):
     await client.flushdb()
     await client.aclose()
     return url
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test unit, integration or e2e by what it uses (tests/markers.py)."""
+    from tests.markers import SPEED_MARKERS, imported_modules, speed_marker
+
+    tests_root = Path(__file__).resolve().parent
+    for item in items:
+        if any(item.get_closest_marker(m) for m in SPEED_MARKERS):
+            continue  # written on the test: it wins
+        module = getattr(item, "module", None)
+        modules = imported_modules(vars(module)) if module is not None else set()
+        fixtures = getattr(item, "fixturenames", ())
+        item.add_marker(speed_marker(Path(str(item.path)), fixtures, tests_root, modules))

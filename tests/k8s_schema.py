@@ -1,15 +1,20 @@
-"""What the Kubernetes API server does with a custom resource, for tests: apply the CRD schema's
-defaults, validate against its OpenAPI v3 schema, and evaluate its CEL rules (with ``oldSelf`` on
-updates). The emulator used by the operator tests does none of this, so tests call it directly.
+"""What the Kubernetes API server does with a custom resource, for tests: decode the request
+(size limit, strict decoding: duplicate fields refused), check ``metadata`` (object name and
+label rules of k8s.io/apimachinery), apply the CRD schema's defaults, validate against its
+OpenAPI v3 schema, and evaluate its CEL rules (with ``oldSelf`` on updates; a rule that fails to
+evaluate rejects the object). The emulator used by the operator tests does none of this, so
+tests call it directly.
 
-CEL is evaluated with cel-python; OpenAPI is checked with jsonschema after mapping the
-Kubernetes extensions (nullable, int-or-string) to plain JSON Schema.
+Written apart from tradingfloor/models on purpose (its own regexes, its own YAML walk), so tests
+comparing the two doors compare two implementations. CEL is evaluated with cel-python; OpenAPI is
+checked with jsonschema after mapping the Kubernetes extensions (nullable, int-or-string).
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +23,101 @@ import jsonschema
 import yaml
 
 _MISSING = object()
+
+MAX_REQUEST_BYTES = 3 * 1024 * 1024  # the API server's request body limit
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_QUALIFIED = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+
+
+class _Stop(Exception):
+    pass
+
+
+def _walk_dupes_and_size(node: yaml.Node, seen: dict[int, int], budget: list[int]) -> int:
+    """Expanded size of ``node``; raises _Stop on a duplicated key or an excessive expansion."""
+    if id(node) in seen:
+        size = seen[id(node)]
+    elif isinstance(node, yaml.MappingNode):
+        keys = [k.value for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"]
+        if len(keys) != len(set(keys)):
+            raise _Stop(f"duplicate field in mapping at line {node.start_mark.line + 1}")
+        size = 1 + sum(
+            _walk_dupes_and_size(k, seen, budget) + _walk_dupes_and_size(v, seen, budget)
+            for k, v in node.value
+        )
+    elif isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_walk_dupes_and_size(v, seen, budget) for v in node.value)
+    else:
+        size = 1
+    seen[id(node)] = size
+    budget[0] += size
+    if budget[0] > 1_000_000:
+        raise _Stop("document contains excessive aliasing")
+    return size
+
+
+def decode_request(data: bytes) -> tuple[list[Any], list[str]]:
+    """(documents, errors) as kubectl + the API server would turn a YAML file into objects."""
+    if len(data) > MAX_REQUEST_BYTES:
+        return [], ["request entity too large"]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return [], ["invalid UTF-8"]
+    if max(text.count("["), text.count("{")) > 10000:  # rough: the decoder's nesting limit is 10000
+        return [], ["exceeded max depth"]
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        for node in nodes:
+            if node is not None:
+                _walk_dupes_and_size(node, {}, [0])
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+    except _Stop as exc:
+        return [], [str(exc)]
+    except RecursionError:
+        return [], ["exceeded max depth"]
+    except yaml.YAMLError as exc:
+        return [], [f"yaml: {exc}"]
+    if not docs:
+        return [], ["no objects passed to apply"]
+    return docs, []
+
+
+def metadata_errors(meta: Any) -> list[str]:
+    """ObjectMeta validation for a namespaced custom resource (apimachinery's rules)."""
+    if not isinstance(meta, dict):
+        return [".metadata: must be an object"]
+    errors = []
+    name = meta.get("name")
+    if not isinstance(name, str) or not name:
+        errors.append(".metadata.name: Required value")
+    elif len(name) > 253 or not _SUBDOMAIN.match(name):
+        errors.append(".metadata.name: Invalid value: a lowercase RFC 1123 subdomain")
+    namespace = meta.get("namespace")
+    if namespace is not None and (
+        not isinstance(namespace, str) or len(namespace) > 63 or not _LABEL.match(namespace)
+    ):
+        errors.append(".metadata.namespace: Invalid value")
+    labels = meta.get("labels") or {}
+    if not isinstance(labels, dict):
+        return [*errors, ".metadata.labels: must be a map of strings"]
+    for key, value in labels.items():
+        prefix, _, local = str(key).rpartition("/")
+        if (
+            not isinstance(key, str)
+            or (prefix and (len(prefix) > 253 or not _SUBDOMAIN.match(prefix)))
+            or (not prefix and "/" in key)
+            or len(local) > 63
+            or not _QUALIFIED.match(local)
+        ):
+            errors.append(f".metadata.labels: Invalid value: {key!r}: a qualified name")
+        if not isinstance(value, str) or (value and (len(value) > 63 or not _QUALIFIED.match(value))):
+            errors.append(f".metadata.labels: Invalid value: {value!r}: a valid label value")
+    annotations = meta.get("annotations") or {}
+    if not isinstance(annotations, dict) or not all(isinstance(v, str) for v in annotations.values()):
+        errors.append(".metadata.annotations: must be a map of strings")
+    return errors
 
 
 def load_crd_schema(crd_path: Path) -> dict:
@@ -70,11 +170,16 @@ def _program(rule: str) -> Any:
 
 
 def _cel(rule: str, self_value: Any, old_value: Any) -> bool:
+    """True when the rule holds; a rule that errors at run time rejects, as on the API server."""
     program = _program(rule)
     activation = {"self": celpy.json_to_cel(self_value)}
     if old_value is not _MISSING:
         activation["oldSelf"] = celpy.json_to_cel(old_value)
-    return bool(program.evaluate(activation))
+    try:
+        result = program.evaluate(activation)
+    except celpy.CELEvalError:
+        return False
+    return result is True or (isinstance(result, celpy.celtypes.BoolType) and bool(result))
 
 
 def cel_errors(schema: dict, obj: Any, old: Any = _MISSING, path: str = "") -> list[str]:
@@ -107,6 +212,11 @@ def _validator(schema: dict) -> jsonschema.Draft7Validator:
 
 def validate(schema: dict, obj: dict, old: dict | None = None) -> list[str]:
     """Errors the API server would report (empty list = accepted). ``obj`` gets its defaults applied."""
+    if not isinstance(obj, dict):
+        return [": must be an object"]
+    meta_errors = metadata_errors(obj.get("metadata"))
+    if meta_errors:
+        return meta_errors
     obj = apply_defaults(schema, copy.deepcopy(obj))
     validator = _validator(schema)
     errors = [

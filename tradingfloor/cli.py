@@ -12,9 +12,13 @@ from pathlib import Path
 
 import typer
 
+from tradingfloor.observability.redact import install_excepthook
+
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
+    # Typer's pretty tracebacks print local variables (URLs, keys); ours go through redaction.
+    pretty_exceptions_enable=False,
     help="Trading Floor: a self-managing trading floor for Polymarket's short crypto rounds.",
 )
 
@@ -29,25 +33,34 @@ AREA_COMMANDS = [
 ]
 
 
+CRD_FOLDERS = (Path("crds"), Path("charts/trading-floor/crds"))
+
+
 @app.command()
 def crds(
-    out: Path = typer.Option(Path("crds"), help="Folder to write the CRD YAML files into."),
+    out: list[Path] = typer.Option(
+        list(CRD_FOLDERS), help="Folders to write the CRD YAML files into (repeatable)."
+    ),
     check: bool = typer.Option(
         False, "--check", help="Fail if the files differ from what the models generate."
     ),
 ) -> None:
-    """Write the CustomResourceDefinitions generated from the typed models."""
+    """Write the CustomResourceDefinitions generated from the typed models (crds/ and the chart's copy)."""
     from tradingfloor.models.crd import stale_crds, write_crds
 
     if check:
-        stale = stale_crds(out)
-        if stale:
-            typer.echo(f"out of date in {out}/: {', '.join(stale)} — run `floor crds`", err=True)
+        stale = {folder: stale_crds(folder) for folder in out}
+        for folder, names in stale.items():
+            if names:
+                typer.echo(f"out of date in {folder}/: {', '.join(names)} — run `floor crds`", err=True)
+            else:
+                typer.echo(f"{folder}/ is up to date")
+        if any(stale.values()):
             raise typer.Exit(1)
-        typer.echo(f"{out}/ is up to date")
         return
-    for path in write_crds(out):
-        typer.echo(f"wrote {path}")
+    for folder in out:
+        for path in write_crds(folder):
+            typer.echo(f"wrote {path}")
 
 
 @app.command()
@@ -77,6 +90,7 @@ def _merge_area_commands() -> None:
 
 
 _merge_area_commands()
+install_excepthook()
 
 if __name__ == "__main__":
     app()

@@ -59,11 +59,30 @@ def audit_verify(
         None, envvar="DATABASE_URL", help="PostgreSQL URL (default: the local floor's)."
     ),
     state_dir: Path | None = StateDirOpt,
+    key_file: Path | None = typer.Option(
+        None, help="File holding the audit key (default: $AUDIT_HMAC_KEY, else <state dir>/audit/hmac.key)."
+    ),
+    head_file: Path | None = typer.Option(
+        None, help="The exported chain head (default: <state dir>/audit/head.json)."
+    ),
+    head_configmap: str | None = typer.Option(
+        None, help="Read the exported head from this ConfigMap instead (Kubernetes)."
+    ),
+    namespace: str = typer.Option("default", help="Namespace of --head-configmap."),
 ) -> None:
-    """Prove the audit log's hash chain intact, or name the first bad entry (exit 1)."""
+    """Prove the audit log intact (its key, its chain, its exported head), or name the first bad entry."""
     from floor_agents.auditor.verify import main
 
-    raise typer.Exit(main(database_url=database_url, state_dir=state_dir))
+    raise typer.Exit(
+        main(
+            database_url=database_url,
+            state_dir=state_dir,
+            key_file=key_file,
+            head_file=head_file,
+            head_configmap=head_configmap,
+            namespace=namespace,
+        )
+    )
 
 
 @commands.command("report")

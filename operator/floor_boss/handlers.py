@@ -122,6 +122,10 @@ async def login(**_: Any) -> kopf.ConnectionInfo:
     from tradingfloor.kubeclient import load_configuration
 
     cfg = await load_configuration(_settings().kube_server)
+    if not cfg.host:
+        raise kopf.PermanentError(
+            "no Kubernetes API server configured (in-cluster, KUBECONFIG or FLOOR_KUBE_SERVER)"
+        )
     return kopf.ConnectionInfo(
         server=cfg.host,
         ca_path=cfg.ssl_ca_cert or None,
@@ -136,7 +140,7 @@ async def login(**_: Any) -> kopf.ConnectionInfo:
 # --- agents: every watch event (spec, status, labels) kicks a level-based reconcile -------------
 def _watch_agents(registry: kopf.OperatorRegistry, plural: str) -> None:
     @kopf.on.event(GROUP, "v1alpha1", plural, registry=registry, id=f"{plural}-event")
-    async def agent_event(body: kopf.Body, event: dict[str, Any], **_: Any) -> None:
+    async def agent_event(body: kopf.Body, event: kopf.RawEvent, **_: Any) -> None:
         runtime = boss()
         key = runtime.remember(body, deleted=event.get("type") == "DELETED")
         if event.get("type") != "DELETED":
@@ -146,17 +150,17 @@ def _watch_agents(registry: kopf.OperatorRegistry, plural: str) -> None:
 
 
 # --- the index of child Pods: pod events update it and wake the owner -------------------------
-async def pod_event(body: kopf.Body, event: dict[str, Any], **_: Any) -> None:
+async def pod_event(body: kopf.Body, event: kopf.RawEvent, **_: Any) -> None:
     labels = body.metadata.labels
     runtime = boss()
     deleted = event.get("type") == "DELETED"
     if labels.get("app.kubernetes.io/component") == COMPONENT and labels.get(LABEL_SERIES):
         runtime.collectors.remember_pod(body, deleted)
         return
-    kind, owner = labels.get(LABEL_KIND), _owner_name(body)
-    if kind not in PLURALS or owner is None:
+    kind, owner, namespace = labels.get(LABEL_KIND), _owner_name(body), body.metadata.namespace
+    if kind not in PLURALS or owner is None or namespace is None:
         return
-    key = (kind, body.metadata.namespace, owner)
+    key = (kind, namespace, owner)
     runtime.remember_pod(key, body, deleted=deleted)
     runtime.kick(key)
 

@@ -7,9 +7,11 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
+from floor_boss import agent_access
 from floor_boss.settings import BossSettings
 from tradingfloor.decisions import Instance
 from tradingfloor.decisions.kinds import COMMANDS
+from tradingfloor.decisions.observation import InstanceState
 from tradingfloor.models.common import GROUP
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -17,7 +19,12 @@ MANAGER = "floor-boss"
 LABEL_KIND = f"{GROUP}/kind"
 LABEL_AGENT = f"{GROUP}/agent"
 METRICS_PORT = 9100
-_PHASES = {"Pending": "pending", "Running": "running", "Succeeded": "succeeded", "Failed": "failed"}
+_PHASES: dict[str, InstanceState] = {
+    "Pending": "pending",
+    "Running": "running",
+    "Succeeded": "succeeded",
+    "Failed": "failed",
+}
 
 
 def label_value(name: str) -> str:
@@ -70,6 +77,7 @@ def build_pod(resource: dict[str, Any], pod_name: str, settings: BossSettings) -
     if settings.floor_capital:
         env.append({"name": "FLOOR_CAPITAL", "value": settings.floor_capital})
     env.extend({"name": k, "value": v} for k, v in sorted(settings.market_env.items()))
+    env += agent_access.extra_env(kind)  # the Auditor's key and head ConfigMap; no one else's
     container: dict[str, Any] = {
         "name": "agent",
         "image": spec.get("image") or settings.agent_image,
@@ -119,7 +127,7 @@ def build_pod(resource: dict[str, Any], pod_name: str, settings: BossSettings) -
         "spec": {
             # The operator owns restarts (backoff, hourly budget), so the kubelet must not restart.
             "restartPolicy": "Never",
-            "serviceAccountName": settings.agent_service_account,
+            "serviceAccountName": agent_access.service_account(settings.agent_service_account, kind),
             "terminationGracePeriodSeconds": 30,
             "securityContext": {
                 "runAsNonRoot": True,
@@ -189,7 +197,7 @@ def pod_instance(pod: dict[str, Any]) -> Instance:
             waiting = state["waiting"]["reason"]
     return Instance(
         name=meta.get("name", ""),
-        state=_PHASES.get(status.get("phase", "Pending"), "pending"),  # type: ignore[arg-type]
+        state=_PHASES.get(status.get("phase", "Pending"), "pending"),
         started_at=_time(status.get("startTime")) or _time(meta.get("creationTimestamp")),
         deleting=bool(meta.get("deletionTimestamp")),
         detail=detail,

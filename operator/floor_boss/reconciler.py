@@ -207,9 +207,9 @@ class Reconciler:
                 if status.phase == "Invalid":  # the spec was fixed: the old complaint goes
                     status.message = None
                 obs = Observation(
-                    kind=agent.kind,  # type: ignore[arg-type]
+                    kind=info.kind,
                     name=agent.name,
-                    spec=spec,  # type: ignore[arg-type]
+                    spec=spec,
                     status=status,
                     generation=agent.generation,
                     labels=dict(agent.labels),
@@ -319,9 +319,9 @@ class Reconciler:
 def root_from_parents(name: str, parents: Mapping[str, str | None]) -> str:
     """Follow stored parents up to the lineage root (a cycle ends instead of looping)."""
     seen = set()
-    while parents.get(name) and name not in seen:
+    while (parent := parents.get(name)) and name not in seen:
         seen.add(name)
-        name = parents[name]  # type: ignore[assignment]
+        name = parent
     return name
 
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from floor_boss.admission_kube import admission_refusal
 from floor_boss.collector_pods import KubeCollectors
 from floor_boss.heartbeats import Heartbeats
 from floor_boss.kube import Kube, KubeError
@@ -76,6 +77,7 @@ class FloorBoss:
         self.heartbeats = heartbeats
         self.reconciler = Reconciler(self, policy or FloorPolicy(**settings.policy_overrides))
         self.bodies: dict[Key, dict[str, Any]] = {}  # newest body seen per resource
+        self.records: dict[Key, AgentRecord] = {}  # the same, as the reconciler reads them (built once)
         self.pods: dict[Key, dict[str, dict[str, Any]]] = defaultdict(dict)  # pod summaries per owner
         self._locks: dict[Key, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._kicks: dict[Key, asyncio.TimerHandle] = {}
@@ -96,12 +98,14 @@ class FloorBoss:
         key = key_of(body)
         if deleted:
             self.bodies.pop(key, None)
+            self.records.pop(key, None)
             self.reconciler.forget(key)
             handle = self._kicks.pop(key, None)
             if handle is not None:
                 handle.cancel()
         else:
             self.bodies[key] = dict(body)
+            self.records[key] = record_of(self.bodies[key])
         return key
 
     def remember_pod(self, owner: Key, pod: Mapping[str, Any], deleted: bool) -> None:
@@ -156,11 +160,11 @@ class FloorBoss:
             body = self.bodies.get(key, body)
             if body["metadata"].get("deletionTimestamp"):
                 return  # ownerReferences let the garbage collector remove the Pods
-            agent = record_of(body)
+            agent = self.records.get(key) or record_of(body)
             try:
                 outcome = await self.reconciler.reconcile(
                     agent,
-                    (record_of(b) for b in list(self.bodies.values())),
+                    list(self.records.values()),
                     tuple(pod_instance(p) for p in self.pods.get(key, {}).values()),
                     self.heartbeats is not None,
                     await self.heartbeats.last_beat(key[2]) if self.heartbeats is not None else None,
@@ -197,6 +201,10 @@ class FloorBoss:
 
     # --- the Platform verbs -----------------------------------------------------------------------
     async def start_instance(self, agent: AgentRecord, name: str) -> bool:
+        refused = await admission_refusal(self.kube, agent.ref, self.settings.agent_image)
+        if refused:  # no Pod for a foreign image or an unlabelled Secret (admission.py); retried with backoff
+            await self.kube.post_event(agent.ref, "Warning", "AdmissionRefused", refused)
+            return True
         if self.settings.journal_storage_size and agent.kind == "TraderAgent":
             await self.kube.create_pvc(journal_claim(agent.ref, self.settings))  # 409: already there
         return await self.kube.create_pod(build_pod(agent.ref, name, self.settings))
@@ -221,9 +229,7 @@ class FloorBoss:
 
     # --- floor-wide state -----------------------------------------------------------------------
     def floor_signals(self, database_reachable: bool | None, api: tuple[int, int]) -> FloorSignals:
-        return self.reconciler.floor_signals(
-            (record_of(b) for b in list(self.bodies.values())), database_reachable, api
-        )
+        return self.reconciler.floor_signals(list(self.records.values()), database_reachable, api)
 
     def update_breakers(self, signals: FloorSignals) -> None:
         if self.reconciler.update_breakers(signals):

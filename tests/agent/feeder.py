@@ -39,7 +39,7 @@ async def feed(
                     known.pop(e.market_id, None)
                     resolved = ([*resolved, e])[-3:]
             if now >= next_announce:
-                events += [NewMarket(m.info, now) for m in known.values()] + resolved
+                events += [*(NewMarket(m.info, now) for m in known.values()), *resolved]
                 next_announce = now + REANNOUNCE_MS
             if events:
                 pipe = client.pipeline(transaction=False)

@@ -14,13 +14,13 @@ from tests.agent.ledger_check import check_ledger
 from tests.agent.test_runtime import SPEC
 from tradingfloor.market.book import OrderBook
 from tradingfloor.market.codec import event_to_json
-from tradingfloor.market.events import BookSnapshot, MarketInfo, MarketResolved, NewMarket, SpotTick
+from tradingfloor.market.events import Asset, BookSnapshot, MarketInfo, MarketResolved, NewMarket, SpotTick
 from tradingfloor.settings import Settings
 from tradingfloor.sim.model import MarketSimulator, SimConfig
 from tradingfloor.trading.orders import Fill
 
 
-def info(n: int, asset: str = "BTC") -> MarketInfo:
+def info(n: int, asset: Asset = "BTC") -> MarketInfo:
     return MarketInfo(
         f"m{n}",
         f"s{n}",

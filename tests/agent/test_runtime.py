@@ -20,17 +20,19 @@ from tradingfloor.settings import Settings
 from tradingfloor.sim.model import MarketSimulator, SimConfig
 from tradingfloor.trading.ledger import ClosedTrade
 
-SPEC = TraderAgentSpec(
-    strategy="momentum",
-    market={"asset": "BTC", "interval": "15m"},
-    params={"lookbackSeconds": 5, "thresholdBps": 1, "maxEntryPrice": "0.95"},
-    risk={
-        "capital": "1000",
-        "maxPositionBps": 5000,
-        "maxDrawdownBps": 10000,
-        "dailyLossLimitBps": 10000,
-        "maxConsecutiveLosses": 1000,
-    },
+SPEC = TraderAgentSpec.model_validate(
+    dict(
+        strategy="momentum",
+        market={"asset": "BTC", "interval": "15m"},
+        params={"lookbackSeconds": 5, "thresholdBps": 1, "maxEntryPrice": "0.95"},
+        risk={
+            "capital": "1000",
+            "maxPositionBps": 5000,
+            "maxDrawdownBps": 10000,
+            "dailyLossLimitBps": 10000,
+            "maxConsecutiveLosses": 1000,
+        },
+    )
 )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
 from typer.testing import CliRunner
 
 from tradingfloor.backtest.commands import commands
@@ -28,6 +29,7 @@ def test_floor_backtest_writes_report_and_picture(tmp_path):
     assert "wrote" in res.output
 
 
+@pytest.mark.slow  # simulates days of market: not for the fast loop
 def test_momentum_beats_mean_reversion_on_a_momentum_market():
     result = run_backtest(
         simulated_events(1, seed=3, pattern="momentum", assets=("BTC",)),
@@ -41,6 +43,7 @@ def test_momentum_beats_mean_reversion_on_a_momentum_market():
         assert run.engine.broker.ledger.invariant_gap(run.engine.marks()) == 0
 
 
+@pytest.mark.slow  # simulates days of market: not for the fast loop
 def test_sweep_grid_and_random_with_deflated_winner():
     variants = grid_variants("momentum", {"thresholdBps": [30, 50], "lookbackSeconds": [120, 300]})
     assert len(variants) == 4

@@ -10,14 +10,14 @@ import pytest
 
 from tradingfloor.backtest.evolution import SimulatedFloor, example_manifests
 from tradingfloor.decisions import FloorPolicy
-from tradingfloor.sim.model import SimConfig, simulate
+from tradingfloor.sim.model import SimConfig, parse_pattern, simulate
 
 DAY_MS = 86_400_000
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "momentum-btc.yaml"
 
 
 def _floor(pattern: str, seed: int, days: float):
-    config = SimConfig(seed=seed, assets=("BTC",), pattern=pattern, step_ms=15_000)
+    config = SimConfig(seed=seed, assets=("BTC",), pattern=parse_pattern(pattern), step_ms=15_000)
     floor = SimulatedFloor(example_manifests([EXAMPLE]), FloorPolicy(), config.start_ms)
     return floor.feed(simulate(config, int(days * DAY_MS)))
 

@@ -78,15 +78,16 @@ class ClobStub:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = self._runner.addresses[0][1]
         self.url = f"http://127.0.0.1:{port}"
 
     def stop(self) -> None:
-        if self._loop is None:
+        loop, runner, thread = self._loop, self._runner, self._thread
+        if loop is None or runner is None or thread is None:
             return
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)  # type: ignore[union-attr]
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)  # type: ignore[union-attr]
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
 
     # --- handlers -------------------------------------------------------------------------
     async def _version(self, request: web.Request) -> web.Response:

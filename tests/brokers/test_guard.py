@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal as D
+from typing import Any
 
 import pytest
 
@@ -10,7 +11,7 @@ from tradingfloor.settings import Settings
 from tradingfloor.trading.ledger import Ledger
 from tradingfloor.trading.paper_broker import PaperBroker
 
-CREDS = dict(
+CREDS: dict[str, Any] = dict(
     polymarket_api_key="k",
     polymarket_secret="c2VjcmV0",
     polymarket_passphrase="p",
@@ -20,7 +21,9 @@ CREDS = dict(
 
 def spec(mode: str) -> TraderAgentSpec:
     extra = {"credentialsSecretRef": {"name": "pm-keys"}} if mode == "live" else {}
-    return TraderAgentSpec(strategy="momentum", market={"asset": "BTC"}, mode=mode, **extra)
+    return TraderAgentSpec.model_validate(
+        dict(strategy="momentum", market={"asset": "BTC"}, mode=mode, **extra)
+    )
 
 
 def test_paper_mode_gets_the_paper_broker_even_with_every_floor_key():

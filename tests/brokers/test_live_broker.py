@@ -24,8 +24,8 @@ INFO = type(INFO)(
         "down_token_id": "2222",
     }
 )
-SPEC = TraderAgentSpec(
-    strategy="momentum", market={"asset": "BTC"}, mode="live", credentialsSecretRef={"name": "k"}
+SPEC = TraderAgentSpec.model_validate(
+    dict(strategy="momentum", market={"asset": "BTC"}, mode="live", credentialsSecretRef={"name": "k"})
 )
 
 

@@ -60,8 +60,8 @@ def test_a_trade_fills_the_taker_at_the_trade_price_and_a_maker_at_its_own():
 def broker(live_settings) -> LiveBroker:
     """The live broker over the local CLOB stub (tests/brokers/clob_stub.py), which keeps no trade
     records: a trade lookup finds nothing, as when the venue has not recorded the trade yet."""
-    spec = TraderAgentSpec(
-        strategy="momentum", market={"asset": "BTC"}, mode="live", credentialsSecretRef={"name": "k"}
+    spec = TraderAgentSpec.model_validate(
+        dict(strategy="momentum", market={"asset": "BTC"}, mode="live", credentialsSecretRef={"name": "k"})
     )
     b = make_broker(spec, live_settings, Ledger(D(1000)), request_timeout_s=0.5)
     assert isinstance(b, LiveBroker)

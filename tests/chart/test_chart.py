@@ -49,14 +49,18 @@ def test_default_render_has_the_expected_objects(rendered):
     assert kinds == sorted(
         [
             ("ServiceAccount", OPERATOR),
-            ("ServiceAccount", "trading-floor-agent"),
+            ("ServiceAccount", "trading-floor-agent-trader"),
+            ("ServiceAccount", "trading-floor-agent-auditor"),
+            ("ServiceAccount", "trading-floor-agent-monitor"),
             ("Secret", "trading-floor-connections"),
+            ("Secret", f"{RELEASE}-trading-floor-audit-key"),
+            ("ConfigMap", f"{RELEASE}-trading-floor-audit-head"),
             ("Secret", f"{RELEASE}-trading-floor-postgresql"),
             ("Secret", f"{RELEASE}-trading-floor-redis"),
             ("Role", OPERATOR),
-            ("Role", f"{RELEASE}-trading-floor-agent"),
+            *(("Role", f"{RELEASE}-trading-floor-{k}") for k in ("trader", "auditor", "monitor")),
             ("RoleBinding", OPERATOR),
-            ("RoleBinding", f"{RELEASE}-trading-floor-agent"),
+            *(("RoleBinding", f"{RELEASE}-trading-floor-{k}") for k in ("trader", "auditor", "monitor")),
             ("Service", OPERATOR),
             ("Service", f"{RELEASE}-trading-floor-postgresql"),
             ("Service", f"{RELEASE}-trading-floor-redis"),
@@ -101,6 +105,10 @@ def test_operator_deployment(rendered):
         "FLOOR_CONNECTION_SECRET": "trading-floor-connections",
         "FLOOR_AGENT_SERVICE_ACCOUNT": "trading-floor-agent",
         "FLOOR_ALLOW_LIVE_TRADING": "false",
+        "FLOOR_ALLOWED_IMAGES": "",
+        "FLOOR_CREDENTIALS_LABEL": "tradingfloor.dev/credentials=true",
+        "FLOOR_AUDIT_KEY_SECRET": f"{RELEASE}-trading-floor-audit-key",
+        "FLOOR_AUDIT_HEAD_CONFIGMAP": f"{RELEASE}-trading-floor-audit-head",
         "FLOOR_OPERATOR_METRICS_PORT": "8080",
         "FLOOR_AGENT_CPU_REQUEST": "100m",
         "FLOOR_AGENT_MEMORY_REQUEST": "192Mi",
@@ -218,8 +226,11 @@ def test_postgresql_statefulset_uses_a_volume_claim_and_its_secret(rendered):
 def test_external_urls_replace_the_in_chart_databases(helm):
     objects = helm.render(*EXTERNAL)
     assert not find(objects, "StatefulSet")
-    assert [s["metadata"]["name"] for s in find(objects, "Secret")] == ["trading-floor-connections"]
-    assert one(objects, "Secret")["stringData"] == {
+    assert sorted(s["metadata"]["name"] for s in find(objects, "Secret")) == [
+        f"{RELEASE}-trading-floor-audit-key",
+        "trading-floor-connections",
+    ]
+    assert one(objects, "Secret", "trading-floor-connections")["stringData"] == {
         "DATABASE_URL": "postgresql://floor:pw@db.example:5432/floor",
         "REDIS_URL": "redis://:pw@cache.example:6379/0",
     }
@@ -227,7 +238,8 @@ def test_external_urls_replace_the_in_chart_databases(helm):
 
 def test_existing_secret_is_used_and_not_created(helm):
     objects = helm.render(*EXISTING)
-    assert not find(objects, "Secret") and not find(objects, "StatefulSet")
+    assert [s["metadata"]["name"] for s in find(objects, "Secret")] == [f"{RELEASE}-trading-floor-audit-key"]
+    assert not find(objects, "StatefulSet")
     deploy = one(objects, "Deployment", OPERATOR)
     assert (
         _env(deploy["spec"]["template"]["spec"]["containers"][0])["FLOOR_CONNECTION_SECRET"]
@@ -332,16 +344,32 @@ def _grants(rules) -> set[tuple[str, str, str]]:
     }
 
 
-def test_agents_may_only_read_the_floor_resources_and_patch_their_status(rendered):
-    grants = _grants(_rules(rendered, "Role", f"{RELEASE}-trading-floor-agent"))
-    kinds = ("traderagents", "auditors", "monitors")
-    assert grants == (
-        {("tradingfloor.dev", k, "get") for k in kinds}
-        | {("tradingfloor.dev", f"{k}/status", "patch") for k in kinds}
-    )
-    binding = one(rendered, "RoleBinding", f"{RELEASE}-trading-floor-agent")
+@pytest.mark.parametrize(
+    "kind, plural", [("trader", "traderagents"), ("auditor", "auditors"), ("monitor", "monitors")]
+)
+def test_each_agent_kind_may_only_read_its_kind_and_patch_its_status(rendered, kind, plural):
+    """A trader cannot patch auditors/status or any spec; each kind has its own ServiceAccount."""
+    rules = _rules(rendered, "Role", f"{RELEASE}-trading-floor-{kind}")
+    floor_rules = [r for r in rules if r["apiGroups"] == ["tradingfloor.dev"]]
+    assert _grants(floor_rules) == {
+        ("tradingfloor.dev", plural, "get"),
+        ("tradingfloor.dev", f"{plural}/status", "patch"),
+    }
+    others = [r for r in rules if r["apiGroups"] != ["tradingfloor.dev"]]
+    if kind == "auditor":  # the exported audit-chain head: that one ConfigMap only
+        assert others == [
+            {
+                "apiGroups": [""],
+                "resources": ["configmaps"],
+                "resourceNames": [f"{RELEASE}-trading-floor-audit-head"],
+                "verbs": ["get", "patch"],
+            }
+        ]
+    else:
+        assert others == []
+    binding = one(rendered, "RoleBinding", f"{RELEASE}-trading-floor-{kind}")
     assert binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": "trading-floor-agent", "namespace": NAMESPACE}
+        {"kind": "ServiceAccount", "name": f"trading-floor-agent-{kind}", "namespace": NAMESPACE}
     ]
 
 
@@ -360,8 +388,12 @@ def test_operator_gets_exactly_what_it_uses(rendered):
     pods = {("", "pods", v) for v in ("get", "list", "watch", "create", "delete")}
     events = {("", "events", v) for v in ("create", "patch")}
     claims = {("", "persistentvolumeclaims", v) for v in ("get", "create")}  # traders' journal claims
-    assert grants == crs | status | pods | events | claims | {("tradingfloor.dev", "traderagents", "create")}
-    assert not any(resource == "secrets" for _, resource, _ in grants)
+    # secrets/get: the admission check reads the labels of a credentials Secret. Creating Pods that
+    # mount Secrets already reaches their data, so this adds no power the operator lacked.
+    secrets = {("", "secrets", "get")}
+    assert grants == crs | status | pods | events | claims | secrets | {
+        ("tradingfloor.dev", "traderagents", "create")
+    }
     # The Floor Boss disables kopf's scanning, so nothing cluster-scoped by default.
     assert not find(rendered, "ClusterRole") and not find(rendered, "ClusterRoleBinding")
 
@@ -388,7 +420,7 @@ def test_chart_crds_are_copies_of_the_generated_crds():
     )
     stale = [name for name in generated if shipped[name] != generated[name]]
     assert not stale, (
-        f"charts/trading-floor/crds/ differs from crds/ for {stale}: cp crds/*.yaml charts/trading-floor/crds/"
+        f"charts/trading-floor/crds/ differs from crds/ for {stale}: run `floor crds` (it writes both folders)"
     )
 
 
@@ -437,8 +469,12 @@ def test_notes_print_a_sample_manifest_that_the_crd_accepts(helm, tmp_path):
     assert validate(_crd_schemas()["TraderAgent"], sample) == []
 
 
+def _dashboards(objects):
+    return [cm for cm in find(objects, "ConfigMap") if "dashboard" in cm["metadata"]["name"]]
+
+
 def test_dashboard_configmaps_carry_the_sidecar_label_and_the_json(rendered):
-    maps = find(rendered, "ConfigMap")
+    maps = _dashboards(rendered)
     files = {p.name: p.read_text() for p in (CHART / "dashboards").glob("*.json")}
     assert len(maps) == len(files) == 2
     for cm in maps:
@@ -453,7 +489,7 @@ def test_dashboard_label_and_folder_are_configurable(helm):
         "grafana.dashboards.labelValue=yes",
         "grafana.dashboards.annotations.grafana_folder=Trading Floor",
     )
-    for cm in find(objects, "ConfigMap"):
+    for cm in _dashboards(objects):
         assert cm["metadata"]["labels"]["dash"] == "yes"
         assert cm["metadata"]["annotations"] == {"grafana_folder": "Trading Floor"}
-    assert not find(helm.render("grafana.dashboards.enabled=false"), "ConfigMap")
+    assert not _dashboards(helm.render("grafana.dashboards.enabled=false"))

@@ -170,22 +170,25 @@ def check_trades(k: Kubectl, deadline: Deadline, report: Report) -> None:
 
 
 def check_evolution(k: Kubectl, deadline: Deadline, report: Report) -> None:
+    """Some trader cloned with lineage (a `Cloned` Event on its parent) and some trader retired. The
+    test-own pair (WINNER, LOSER) is built to get there first; on a few trades any of the floor's
+    traders may, so the check names none."""
+
     def decided() -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
         traders = k.items("traderagents")
-        clones = [t for t in traders if ((t["spec"].get("lineage") or {}).get("parent")) == WINNER]
+        clones = [t for t in traders if (t["spec"].get("lineage") or {}).get("parent")]
         retired = [t for t in traders if t["spec"].get("lifecycle") == "Retired"]
-        return (clones, retired) if clones and any(t["metadata"]["name"] == LOSER for t in retired) else None
+        return (clones, retired) if clones and retired else None
 
-    clones, retired = deadline.wait(decided, f"a clone of {WINNER} and {LOSER} retired", interval=3)
-    parent = k.json("get", "traderagent", WINNER)
+    clones, retired = deadline.wait(decided, "a cloned trader and a retired one", interval=3)
     clone = clones[0]
     lineage = clone["spec"]["lineage"]
+    parent = k.json("get", "traderagent", lineage["parent"])
     assert lineage.get("generation") == 1 and lineage.get("variation"), lineage
     assert clone["spec"]["params"] != parent["spec"]["params"], "a clone varies its parent's parameters"
-    reasons = {
-        e.get("reason") for e in k.items("events", "--field-selector", f"involvedObject.name={WINNER}")
-    }
-    assert "Cloned" in reasons, f"Events of {WINNER}: {sorted(r for r in reasons if r)}"
+    events = k.items("events", "--field-selector", f"involvedObject.name={lineage['parent']}")
+    reasons = {e.get("reason") for e in events}
+    assert "Cloned" in reasons, f"Events of {lineage['parent']}: {sorted(r for r in reasons if r)}"
     report.clones, report.retired = len(clones), len(retired)
 
 
@@ -217,6 +220,10 @@ def run_all(k: Kubectl, kill: Callable[[dict[str, Any]], None], seconds: float) 
             check()
         except AssertionError as exc:
             report.failures.append(f"{name}: {exc}")
+    # the summary counts the floor as it ended, clones' trades included
+    performance = [((t.get("status") or {}).get("performance") or {}) for t in k.items("traderagents")]
+    trades = [int(p.get("trades") or 0) for p in performance]
+    report.traders, report.trades = sum(1 for n in trades if n), sum(trades)
     return report
 
 

@@ -66,7 +66,7 @@ def start_cluster(workdir: Path) -> Iterator[Cluster]:
         process = subprocess.Popen(args, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     cluster = Cluster(workdir, process)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine imports slowly
         while not cluster.kubeconfig.exists():
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the emulated cluster did not start:\n{cluster.log_tail()}")
@@ -109,7 +109,7 @@ def simulator(tmp_path) -> Iterator[str]:
             env={**os.environ},
         )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine imports slowly
         import socket
 
         while True:

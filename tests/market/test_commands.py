@@ -8,7 +8,7 @@ from tradingfloor.sim.commands import commands as sim_commands
 
 
 def test_commands_are_registered_with_their_options():
-    assert {c.name for c in market_commands.registered_commands} == {"record"}
+    assert {c.name for c in market_commands.registered_commands} == {"record", "record-convert"}
     assert {c.name for c in sim_commands.registered_commands} == {"sim"}
     assert {"sim", "record"} <= {c.name for c in app.registered_commands}
     runner = CliRunner()

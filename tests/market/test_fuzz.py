@@ -117,7 +117,7 @@ def test_book_matches_a_plain_model_whatever_the_order(bids, asks, changes):
     book.apply_snapshot(BookSnapshot("m", "t", tuple(bids), tuple(asks), 1))
     model = {"BUY": {p: s for p, s in bids if s > 0}, "SELL": {p: s for p, s in asks if s > 0}}
     for i, (side, price, size) in enumerate(changes):
-        book.apply_change(PriceChange("m", "t", side, price, size, i + 2))  # type: ignore[arg-type]
+        book.apply_change(PriceChange("m", "t", side, price, size, i + 2))
         if size > 0:
             model[side][price] = size
         else:

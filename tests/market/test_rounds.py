@@ -31,19 +31,17 @@ async def test_recorder_follows_every_round_by_both_paths(sim, tmp_path):
     listed = {ev.info.market_id: ev.info for ev in events if isinstance(ev, NewMarket)}
     booked = {ev.market_id for ev in events if isinstance(ev, BookSnapshot)}
     assert len(listed) >= 4, sorted(i.slug for i in listed.values())
-    # every round that opened while recording has its listing and its book in the recording (a
-    # round that opened in the last seconds may still be waiting for its first snapshot)
+    # every round that opened while recording has its listing and, but for the newest (which may
+    # still wait for its first snapshot on a loaded machine), its book in the recording
     first = min(i.start_ms for i in listed.values())
     end = max(ev.ts_ms for ev in events)
-    opened = [i for i in listed.values() if first < i.start_ms <= end - 2.5 * FAST * 1000]
+    opened = sorted((i for i in listed.values() if first < i.start_ms <= end), key=lambda i: i.start_ms)
     # a round found before it started is read again once open: its price to beat is recorded
-    assert all(i.price_to_beat is not None for i in opened), [
+    assert all(i.price_to_beat is not None for i in opened[:-1]), [
         i.slug for i in opened if i.price_to_beat is None
     ]
-    assert opened and all(i.market_id in booked for i in opened), (
-        [(i.slug, i.start_ms) for i in opened],
-        end,
-    )
+    missing = [i.slug for i in opened[:-1] if i.market_id not in booked]
+    assert len(opened) >= 3 and not missing, (missing, [i.slug for i in opened], end)
     # both paths worked on their own: each found the later rounds
     assert found["new_market"] >= 3 and found["discovery"] >= 4, found
 

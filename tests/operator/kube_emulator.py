@@ -77,7 +77,7 @@ class FloorEmulator(kmock.KubernetesEmulator):
             return None
         return None if obj.deleted else obj
 
-    async def _handle(self, request: rendering.Request):  # type: ignore[override]
+    async def _handle(self, request: rendering.Request):
         self._inflight.add(id(request))
         self._requests[:] = [r for r in self._requests if id(r) in self._inflight]
         try:
@@ -194,7 +194,7 @@ class FloorEmulator(kmock.KubernetesEmulator):
         rv = next(self._rv)  # itertools.count has no peek: consume one, it only needs to grow
         return rv
 
-    async def _serve_watch(self, request: rendering.Request):  # type: ignore[override]
+    async def _serve_watch(self, request: rendering.Request):
         yield b""
         since = int(request.params.get("resourceVersion") or 0)
         bus = self._buses[request.resource]

@@ -15,7 +15,7 @@ async def test_api_error_rate_is_read_from_the_floors_buckets(redis_url):
     beats = Heartbeats(redis_url)
     try:
         assert await api_health(None) == (0, 0)  # no Redis
-        boss = FloorBoss(BossSettings(), kube=None, heartbeats=beats)  # type: ignore[arg-type]
+        boss = FloorBoss(BossSettings(), kube=None, heartbeats=beats)
         assert await api_health(beats.client) == (0, 0)
         await api_health_bus.record(beats.client, 25, 2)
         await api_health_bus.record(beats.client, 5, 5)  # a burst of failures

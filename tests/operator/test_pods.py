@@ -29,7 +29,7 @@ def test_pod_is_deterministic_owned_locked_down_and_wired():
     ]
     assert meta["labels"]["tradingfloor.dev/agent"] == "btc-momo"
     assert meta["labels"]["app.kubernetes.io/managed-by"] == "floor-boss"
-    assert spec["restartPolicy"] == "Never" and spec["serviceAccountName"] == "agent-sa"
+    assert spec["restartPolicy"] == "Never" and spec["serviceAccountName"] == "agent-sa-trader"
     assert spec["securityContext"]["runAsNonRoot"] is True
     (c,) = spec["containers"]
     assert c["image"] == "agent:1"

@@ -33,7 +33,7 @@ def trade(key: str, i: int = 1, agent: str = "agent-a") -> repo.TradeRow:
     )
 
 
-def order(coid: str, agent: str = "agent-a", status: str = "new") -> repo.OrderRow:
+def order(coid: str, agent: str = "agent-a", status: repo.OrderStatus = "new") -> repo.OrderRow:
     return repo.OrderRow(
         client_order_id=coid,
         agent=agent,
@@ -45,4 +45,4 @@ def order(coid: str, agent: str = "agent-a", status: str = "new") -> repo.OrderR
         size=Decimal("12.5"),
         status=status,
         created_at=T0,
-    )  # type: ignore[arg-type]
+    )

@@ -130,7 +130,7 @@ async def test_group_of_operations_is_one_transaction(db, tmp_path):
 def _journal_with(path, n_entries: int) -> list[tuple[str, object]]:
     """A journal holding ``n_entries`` writes (as if made during an outage); returns their keys in order."""
     j = Journal(path)
-    keys = []
+    keys: list[tuple[str, object]] = []
     for i in range(1, n_entries + 1):
         if i % 4 == 0:
             j.append([("trade", {"t": trade(f"k{i}", i)})])

@@ -41,7 +41,7 @@ async def test_agents_spec_status_and_lineage(db):
     with pytest.raises(ValueError, match="exists as a TraderAgent"):
         await repo.upsert_agent(db, "momentum-btc", "Monitor", {})
     with pytest.raises(asyncpg.CheckViolationError):
-        await repo.upsert_agent(db, "bad", "Trader", {})  # type: ignore[arg-type]
+        await repo.upsert_agent(db, "bad", "Trader", {})
 
     clone = await repo.upsert_agent(
         db, "momentum-btc-g1", "TraderAgent", spec, generation=1, parent="momentum-btc"
@@ -136,7 +136,7 @@ async def test_orders_fills_idempotent(db):
     assert (got.status, got.filled_size, got.venue_order_id) == ("filled", Decimal("12.5"), "0xv1")
     assert not await repo.update_order_status(db, "unknown", "filled")
     with pytest.raises(asyncpg.CheckViolationError):
-        await repo.update_order_status(db, "tf-1", "bogus")  # type: ignore[arg-type]
+        await repo.update_order_status(db, "tf-1", "bogus")
 
     f1 = repo.FillRow("tf-1:0", "tf-1", Decimal("0.55"), Decimal(5), Decimal("0.01238"), T0)
     f2 = repo.FillRow("tf-1:1", "tf-1", Decimal("0.56"), Decimal("7.5"), Decimal("0.01848"), T0, "maker")

@@ -63,7 +63,8 @@ def rule_pnl(
                     continue
                 up = (ret > 0) == follow
                 token = info.up_token_id if up else info.down_token_id
-                ask = books.get(token) and books[token].best_ask()
+                book = books.get(token)
+                ask = book.best_ask() if book is not None else None
                 if ask is None or ask > max_price:
                     continue
                 fee = info.fee_rate * (ask * (1 - ask)) ** info.fee_exponent

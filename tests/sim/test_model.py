@@ -102,6 +102,7 @@ def test_fair_value_model():
     assert fair_up_probability(100.0, 100.0, 0, sigma, 6000.0, 60) == 1.0  # settled: F == K, ties go Up
 
 
+@pytest.mark.slow  # simulates days of market: not for the fast loop
 def test_momentum_pattern_rewards_trend_following_and_punishes_fading():
     cfg = SimConfig(seed=7, assets=("BTC",), pattern="momentum")
     follow, n_follow = rule_pnl(cfg, 12 * HOUR, follow=True)
@@ -111,6 +112,7 @@ def test_momentum_pattern_rewards_trend_following_and_punishes_fading():
     assert fade < -0.05, fade
 
 
+@pytest.mark.slow  # simulates days of market: not for the fast loop
 def test_no_pattern_gives_no_edge_after_fees():
     cfg = SimConfig(seed=8, assets=("BTC",), pattern="none")
     follow, n_follow = rule_pnl(cfg, 12 * HOUR, follow=True, threshold=0.002)
@@ -121,7 +123,7 @@ def test_no_pattern_gives_no_edge_after_fees():
 
 def test_bad_config_is_rejected_with_a_reason():
     with pytest.raises(ValueError, match="pattern"):
-        SimConfig(pattern="trend")  # type: ignore[arg-type]
+        SimConfig(pattern="trend")
     with pytest.raises(ValueError, match="initial price"):
         SimConfig(assets=("DOGE",))
 

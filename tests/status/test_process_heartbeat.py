@@ -13,7 +13,7 @@ from tradingfloor.status.process import AgentProcess
 
 async def test_agent_process_heartbeat_is_the_bus_heartbeat(redis_url):
     proc = AgentProcess("Auditor", None, None, "default", 0)
-    proc.resource_model = SimpleNamespace(metadata={"name": "auditor-1"})  # type: ignore[assignment]
+    proc.resource_model = SimpleNamespace(metadata={"name": "auditor-1"})
     proc.redis = aioredis.from_url(redis_url)
     try:
         await proc.heartbeat(ttl_seconds=90)

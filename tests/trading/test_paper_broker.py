@@ -207,10 +207,9 @@ def _check_result(b: PaperBroker, res, o: Order | None = None) -> None:
     if res.status == "pending":
         return
     filled = res.filled_size
-    orders = {o.client_id: o} if o else {}
     if o is not None and o.order_type == "FOK":
         assert filled in (0, o.size), "FOK partially filled"
     for f in res.fills:
         assert f.fee == taker_fee(f.size, f.price, INFO.fee_rate, INFO.fee_exponent)
-        if orders:
+        if o is not None:
             assert (f.price <= o.price) if o.side == "BUY" else (f.price >= o.price)

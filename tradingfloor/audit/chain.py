@@ -1,9 +1,12 @@
 """The audit log's hash chain: canonical JSON, entry hashes and verification (pure, no I/O).
 
-Each entry's hash is SHA-256 over ``prev_hash || canonical body || seq || ts``, where the body is
-the canonical JSON of ``{"agent", "subject", "kind", "payload"}`` — every stored column except the
-hashes themselves, so editing any of them breaks the chain. The first entry's ``prev_hash`` is
-``GENESIS_HASH``.
+Each entry's hash is HMAC-SHA-256, under the audit key, over ``prev_hash || canonical body || seq
+|| ts``, where the body is the canonical JSON of ``{"agent", "subject", "kind", "payload"}`` —
+every stored column except the hashes themselves, so editing any of them breaks the chain. The key
+lives outside the database (the Auditor's Secret, or a file under the local state dir), so whoever
+owns the database can edit rows but cannot recompute a chain that verifies. Without a key
+(``key=None``) the hash is plain SHA-256, which only detects accidents. The first entry's
+``prev_hash`` is ``GENESIS_HASH``.
 
 Canonical JSON: keys sorted, no whitespace, UTF-8, ``Decimal`` written as its string. Floats are
 refused: the log lives in a PostgreSQL ``jsonb`` column, which may rewrite a float's digits
@@ -13,6 +16,7 @@ refused: the log lives in a PostgreSQL ``jsonb`` column, which may rewrite a flo
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -57,7 +61,8 @@ def normalize_payload(payload: dict[str, Any]) -> dict[str, Any]:
     """The payload as it will be stored (Decimals and datetimes as strings); raises on floats."""
     if not isinstance(payload, dict):
         raise CanonicalJSONError(f"payload: expected a dict, got {type(payload).__name__}")
-    return _normalize(payload, "payload")
+    normalized: dict[str, Any] = _normalize(payload, "payload")
+    return normalized
 
 
 def canonical_json(value: Any) -> bytes:
@@ -74,14 +79,21 @@ def format_ts(ts: datetime) -> str:
 
 
 def entry_hash(
-    prev_hash: str, agent: str, subject: str, kind: str, payload: dict[str, Any], seq: int, ts: datetime
+    prev_hash: str,
+    agent: str,
+    subject: str,
+    kind: str,
+    payload: dict[str, Any],
+    seq: int,
+    ts: datetime,
+    key: bytes | None = None,
 ) -> str:
     body = canonical_json({"agent": agent, "subject": subject, "kind": kind, "payload": payload})
-    digest = hashlib.sha256()
-    for part in (prev_hash.encode("ascii"), body, str(seq).encode("ascii"), format_ts(ts).encode("ascii")):
-        digest.update(part)
-        digest.update(_SEP)
-    return digest.hexdigest()
+    parts = (prev_hash.encode("ascii"), body, str(seq).encode("ascii"), format_ts(ts).encode("ascii"))
+    message = b"".join(part + _SEP for part in parts)
+    if key is not None:
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hashlib.sha256(message).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +107,20 @@ class AuditEntry:
     prev_hash: str
     hash: str
 
-    def computed_hash(self) -> str:
+    def computed_hash(self, key: bytes | None = None) -> str:
         return entry_hash(
-            self.prev_hash, self.agent, self.subject, self.kind, self.payload, self.seq, self.ts
+            self.prev_hash, self.agent, self.subject, self.kind, self.payload, self.seq, self.ts, key
         )
 
 
 def next_entry(
-    head: AuditEntry | None, agent: str, subject: str, kind: str, payload: dict[str, Any], ts: datetime
+    head: AuditEntry | None,
+    agent: str,
+    subject: str,
+    kind: str,
+    payload: dict[str, Any],
+    ts: datetime,
+    key: bytes | None = None,
 ) -> AuditEntry:
     """The entry that follows ``head`` (or starts the chain), hashed and ready to store."""
     ts = ts.astimezone(UTC)
@@ -110,7 +128,14 @@ def next_entry(
     prev = head.hash if head else GENESIS_HASH
     stored = normalize_payload(payload)
     return AuditEntry(
-        seq, ts, agent, subject, kind, stored, prev, entry_hash(prev, agent, subject, kind, stored, seq, ts)
+        seq,
+        ts,
+        agent,
+        subject,
+        kind,
+        stored,
+        prev,
+        entry_hash(prev, agent, subject, kind, stored, seq, ts, key),
     )
 
 
@@ -131,13 +156,22 @@ class VerifyResult:
         return f"audit log broken at seq {self.bad_seq}: {self.reason}"
 
 
-def verify_chain(entries: Iterable[AuditEntry], anchor: tuple[int, str] | None = None) -> VerifyResult:
+def verify_chain(
+    entries: Iterable[AuditEntry],
+    anchor: tuple[int, str] | None = None,
+    *,
+    key: bytes | None = None,
+    start: tuple[int, str] | None = None,
+) -> VerifyResult:
     """Walk ``entries`` in seq order; report the first entry that breaks the chain.
 
-    ``anchor`` is a (seq, hash) the auditor recorded elsewhere (its status): it catches the one
-    change the chain alone cannot, the removal of the newest entries.
+    ``anchor`` is a (seq, hash) recorded outside the database (the exported chain head): it
+    catches the one change the chain alone cannot, the removal of the newest entries. ``key`` is
+    the audit key the hashes were made with. ``start`` checks a segment: the entries after an
+    already-verified (seq, hash) instead of the whole log from genesis.
     """
-    expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
+    expected_seq, prev_hash = (start[0] + 1, start[1]) if start else (1, GENESIS_HASH)
+    checked = 0
     last: AuditEntry | None = None
     for entry in entries:
         if entry.seq != expected_seq:
@@ -162,7 +196,7 @@ def verify_chain(entries: Iterable[AuditEntry], anchor: tuple[int, str] | None =
                 reason=f"prev_hash {entry.prev_hash[:16]}… does not match the previous entry's hash {prev_hash[:16]}…",
             )
         try:
-            actual = entry.computed_hash()
+            actual = entry.computed_hash(key)
         except CanonicalJSONError as exc:
             return VerifyResult(False, checked, bad_seq=entry.seq, reason=f"payload cannot be hashed: {exc}")
         if actual != entry.hash:
@@ -170,7 +204,8 @@ def verify_chain(entries: Iterable[AuditEntry], anchor: tuple[int, str] | None =
                 False,
                 checked,
                 bad_seq=entry.seq,
-                reason="content does not match its hash (entry edited, or its hash replaced)",
+                reason="content does not match its hash under the audit key (entry edited, hash "
+                "recomputed without the key, or the wrong key)",
             )
         if anchor is not None and entry.seq == anchor[0] and entry.hash != anchor[1]:
             return VerifyResult(

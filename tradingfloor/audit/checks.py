@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, get_args
 
 from tradingfloor.trading.fees import taker_fee
 
@@ -41,7 +41,7 @@ Rule = Literal[
     "fee.schedule",
     "pnl.recompute",
 ]
-RULES: tuple[str, ...] = Rule.__args__  # type: ignore[attr-defined]
+RULES: tuple[str, ...] = get_args(Rule)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +110,9 @@ class Thresholds:
     def from_spec(cls, thresholds) -> Thresholds:
         """From an Auditor ``spec.thresholds``."""
         return cls(
-            thresholds.maxPriceDeviationBps,
-            Decimal(thresholds.pnlTolerance),
-            Decimal(thresholds.feeTolerance),
+            max_price_deviation_bps=thresholds.maxPriceDeviationBps,
+            pnl_tolerance=Decimal(thresholds.pnlTolerance),
+            fee_tolerance=Decimal(thresholds.feeTolerance),
         )
 
 

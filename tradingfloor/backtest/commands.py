@@ -41,6 +41,7 @@ def backtest(
     from tradingfloor.backtest.report import print_summary, write_report
     from tradingfloor.backtest.runner import DAY_MS, agent_configs, run_backtest, simulated_events
     from tradingfloor.backtest.sweep import grid_variants, judge, random_variants
+    from tradingfloor.market.events import parse_asset
     from tradingfloor.trading.paper_broker import BrokerConfig
     from tradingfloor.trading.pipeline import EngineConfig
     from tradingfloor.trading.risk import RiskLimits
@@ -62,7 +63,7 @@ def backtest(
             else:
                 raise ValueError(f"--sweep must be 'grid' or 'random', got {sweep!r}")
             configs = [
-                EngineConfig(f"{strategy}#{i}/{a}", strategy, a, p)
+                EngineConfig(f"{strategy}#{i}/{a}", strategy, parse_asset(a), p)
                 for i, p in enumerate(param_sets)
                 for a in asset_list
             ]

@@ -101,6 +101,8 @@ def print_summary(result: BacktestResult, console=None) -> None:
         table.add_column(col, justify="left" if col == "agent" else "right")
     for run in result.runs:
         s = run.summary
+        if s is None:  # run_backtest summarizes every run
+            continue
         led = run.engine.broker.ledger
         table.add_row(
             run.name,

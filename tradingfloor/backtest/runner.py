@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from tradingfloor.analytics.stats import PerformanceSummary, summarize
-from tradingfloor.market.events import MarketEvent
+from tradingfloor.market.events import MarketEvent, parse_asset
 from tradingfloor.trading.ledger import ClosedTrade
 from tradingfloor.trading.paper_broker import BrokerConfig
 from tradingfloor.trading.pipeline import EngineConfig, TradingEngine
@@ -164,7 +164,9 @@ def agent_configs(
     """One engine per (strategy, asset), named ``<prefix><strategy>/<asset>``."""
     params = params or {}
     return [
-        EngineConfig(f"{prefix}{s}/{a}", s, a, dict(params.get(s, {}))) for s in strategies for a in assets
+        EngineConfig(f"{prefix}{s}/{a}", s, parse_asset(a), dict(params.get(s, {})))
+        for s in strategies
+        for a in assets
     ]
 
 

@@ -51,7 +51,7 @@ def random_variants(
     attempts = 0
     while len(out) < n and attempts < n * 50:
         attempts += 1
-        variant = {}
+        variant: dict[str, Any] = {}
         for key, value in defaults.items():
             factor = rng.uniform(1 - spread, 1 + spread)
             if isinstance(value, bool):

@@ -19,7 +19,8 @@ class _Spec(Protocol):
 
 
 class _Settings(Protocol):
-    allow_live_trading: bool
+    @property
+    def allow_live_trading(self) -> bool: ...
 
     @property
     def has_live_credentials(self) -> bool: ...

@@ -49,7 +49,7 @@ from tradingfloor.market.book_view import BookView
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.trading.fees import taker_fee
 from tradingfloor.trading.ledger import ZERO, Ledger
-from tradingfloor.trading.orders import Fill, Order, OrderResult, from_json, to_json
+from tradingfloor.trading.orders import Fill, Order, OrderResult, OrderStatus, from_json, to_json
 from tradingfloor.trading.paper_broker import BrokerConfig, OrderRejected, PaperBroker
 
 log = get_logger("tradingfloor.brokers.live")
@@ -410,13 +410,13 @@ class LiveBroker(PaperBroker):
             venue = None
         listed = isinstance(venue, dict) and bool(venue.get("id"))
         fills: tuple[Fill, ...] = ()
-        if not listed or Decimal(str(venue.get("size_matched") or "0")) > sub.matched:  # type: ignore[union-attr]
+        if not listed or Decimal(str(venue.get("size_matched") or "0")) > sub.matched:
             fills = self._recover_trades(sub, now_ms)
-        status = str(venue.get("status", "")).upper() if listed else ""  # type: ignore[union-attr]
+        status = str(venue.get("status", "")).upper() if listed else ""
         if status in _CLOSED_STATUSES:  # a closed order listed after all: its own figures are final
-            left = Decimal(str(venue.get("size_matched") or "0")) - sub.matched  # type: ignore[union-attr]
+            left = Decimal(str(venue.get("size_matched") or "0")) - sub.matched
             if left > 0:  # no trade records for them: book the order's matched size at its price
-                price = Decimal(str(venue.get("price", sub.order.price)))  # type: ignore[union-attr]
+                price = Decimal(str(venue.get("price", sub.order.price)))
                 fills += self._fills_for(sub, left, price, now_ms)
             if self._is_filled(sub) or status == "MATCHED":
                 return self._finish(sub, "filled", fills)
@@ -430,9 +430,9 @@ class LiveBroker(PaperBroker):
                 )
             return self._post(sub, now_ms, reposting=True)  # the very same signed order
         if status == "LIVE":
-            left = Decimal(str(venue.get("size_matched") or "0")) - sub.matched  # type: ignore[union-attr]
+            left = Decimal(str(venue.get("size_matched") or "0")) - sub.matched
             if left > 0:  # its trades cannot be had now: book the matched size once, absorb them later
-                price = Decimal(str(venue.get("price", sub.order.price)))  # type: ignore[union-attr]
+                price = Decimal(str(venue.get("price", sub.order.price)))
                 more = self._fills_for(sub, left, price, now_ms)
                 sub.untraded += sum((f.size for f in more), ZERO)
                 fills += more
@@ -515,11 +515,11 @@ class LiveBroker(PaperBroker):
                 self.ledger.sell(f.token_id, f.size, f.price, f.fee, f.ts_ms)
 
     def _finish(
-        self, sub: Submission, status: str, fills: tuple[Fill, ...] = (), reason: str = ""
+        self, sub: Submission, status: OrderStatus, fills: tuple[Fill, ...] = (), reason: str = ""
     ) -> OrderResult:
         sub.state = "filled" if status == "filled" else ("rejected" if status == "rejected" else "cancelled")
         self.reserved.pop(sub.order.client_id, None)
-        return OrderResult(sub.order.client_id, status, fills, reason)  # type: ignore[arg-type]
+        return OrderResult(sub.order.client_id, status, fills, reason)
 
     def open_orders(self) -> list[Order]:
         return [s.order for s in self.open_submissions()]

@@ -64,9 +64,11 @@ async def record(redis: aioredis.Redis, requests: int, errors: int = 0, *, now: 
     await pipe.execute()
 
 
-def _int(value: object) -> int:
+def _int(value: str | bytes | int | None) -> int:
+    if value is None:
+        return 0
     try:
-        return max(0, int(value))  # type: ignore[call-overload]
+        return max(0, int(value))
     except (TypeError, ValueError):
         return 0
 

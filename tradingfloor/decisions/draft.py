@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from tradingfloor.decisions import status as conds
 from tradingfloor.decisions.observation import Action, Decision, Event, Observation, Plan
@@ -49,8 +50,8 @@ class Draft:
         if action not in self.actions:
             self.actions.append(action)
 
-    def event(self, type_: str, reason: str, message: str) -> None:
-        self.events.append(Event(type_, reason, message))  # type: ignore[arg-type]
+    def event(self, type_: Literal["Normal", "Warning"], reason: str, message: str) -> None:
+        self.events.append(Event(type_, reason, message))
 
     def decide(self, action: str, reason: str, evidence: dict[str, str] | None = None) -> None:
         self.decisions.append(Decision(action, reason, dict(evidence or {})))

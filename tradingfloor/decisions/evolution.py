@@ -69,7 +69,10 @@ def vary_params(
         if new != value:
             out = dict(params)
             out[field] = int(new) if is_int else format(new, "f")
-            parse_params(strategy, out)  # the variation must still be a valid manifest
+            try:
+                parse_params(strategy, out)  # the variation must still be a valid manifest
+            except ValueError:
+                continue  # e.g. fastPeriod moved up to slowPeriod: try the next variation
             return out, f"{field}={out[field]}"
     raise ValueError(f"no variation of {strategy} params moves any parameter (all at their bounds)")
 

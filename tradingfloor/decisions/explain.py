@@ -16,9 +16,9 @@ def family_size(name: str, parents: dict[str, str | None]) -> int:
 
     def root(n: str) -> str:
         seen = set()
-        while parents.get(n) and n not in seen:
+        while (parent := parents.get(n)) and n not in seen:
             seen.add(n)
-            n = parents[n]  # type: ignore[assignment]
+            n = parent
         return n
 
     mine = root(name)

@@ -7,6 +7,7 @@ processes, the reconciler's validation) reads it from here instead of keeping it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -17,11 +18,11 @@ from tradingfloor.models.common import WorkloadStatus
 
 @dataclass(frozen=True)
 class KindInfo:
-    kind: str
+    kind: Literal["TraderAgent", "Auditor", "Monitor"]
     plural: str
     command: str  # `floor agent <command>`
     resource: type[BaseModel]
-    spec: type[BaseModel]
+    spec: type[trader_agent.TraderAgentSpec | auditor.AuditorSpec | monitor.MonitorSpec]
     status: type[WorkloadStatus]
     agent_status_fields: frozenset[str]  # status keys the agent process itself writes
 

@@ -50,7 +50,9 @@ def parse_rest_book(body: Any) -> BookSnapshot:
     if not isinstance(body, dict):
         raise FrameError("book response must be an object")
     (snap,) = decode_message({**body, "event_type": "book"})
-    return snap  # type: ignore[return-value]
+    if not isinstance(snap, BookSnapshot):
+        raise FrameError(f"book response decoded as {type(snap).__name__}, not a book")
+    return snap
 
 
 class ClobRest:

@@ -285,7 +285,7 @@ def _resolved(m: vm.MarketResolvedMsg) -> list[MarketEvent]:
         MarketResolved(
             m.market,
             m.winning_asset_id,
-            outcome,  # type: ignore[arg-type]
+            outcome,  # type: ignore[arg-type]  # "Up" or "Down", checked just above
             _ts(m.timestamp),
             None if final is None or final == "" else _size(final, "final_price"),
         )
@@ -347,7 +347,7 @@ def _new_market(m: vm.NewMarketMsg) -> list[MarketEvent]:
         info = MarketInfo(
             market_id=m.market,
             slug=slug,
-            asset=asset,  # type: ignore[arg-type]
+            asset=asset,  # type: ignore[arg-type]  # checked against the slug pattern above
             interval=interval,
             up_token_id=up,
             down_token_id=down,
@@ -521,7 +521,7 @@ def _spot_point(asset: str, p: vm.SpotPoint | vm.SpotPayload, scale: int) -> Spo
         raise FrameError("spot point without a value", kind="schema")
     vol = p.volume
     return SpotTick(
-        asset,  # type: ignore[arg-type]
+        asset,  # type: ignore[arg-type]  # a SPOT_SYMBOLS value: BTC or ETH
         _spot_value(value, scale, "value"),
         _ts(p.timestamp),
         _size(vol, "volume") if vol is not None and vol != "" else _ZERO,

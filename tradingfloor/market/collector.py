@@ -277,7 +277,7 @@ class Collector:
         pipe = redis.pipeline(transaction=False)
         pipe.publish(self.channel, text)
         if isinstance(ev, (BookSnapshot, PriceChange)):
-            book = self.stream.book(ev.token_id) if self.stream else None  # type: ignore[union-attr]
+            book = self.stream.book(ev.token_id) if self.stream else None
             if book is not None:
                 snap = BookSnapshot(
                     book.market_id,
@@ -296,9 +296,9 @@ class Collector:
         if isinstance(ev, MarketResolved):
             # a resolved round's book is gone at the venue: stop following it (no endless resyncs)
             info = await redis.hget(f"{self.channel}:markets", ev.market_id)
-            if info is not None and self.stream is not None:
-                market = event_from_json(info)
-                await self.stream.unsubscribe([market.info.up_token_id, market.info.down_token_id])
+            listing = event_from_json(info) if info is not None else None
+            if isinstance(listing, NewMarket) and self.stream is not None:
+                await self.stream.unsubscribe([listing.info.up_token_id, listing.info.down_token_id])
         self.published += 1
         self._buffer.append(ev)
 

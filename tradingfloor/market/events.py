@@ -19,6 +19,16 @@ import msgspec
 Side = Literal["BUY", "SELL"]
 Asset = Literal["BTC", "ETH"]
 Outcome = Literal["Up", "Down"]
+ASSETS: tuple[Asset, ...] = ("BTC", "ETH")
+
+
+def parse_asset(value: str) -> Asset:
+    """``value`` (any case) as an :data:`Asset`, or a ValueError naming the assets there are."""
+    upper = value.upper()
+    for asset in ASSETS:
+        if upper == asset:
+            return asset
+    raise ValueError(f"asset must be one of {', '.join(ASSETS)}, got {value!r}")
 
 
 class _Event(msgspec.Struct, frozen=True, gc=False, tag_field="type"):

@@ -15,13 +15,23 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import Enum
+from typing import Final, Literal
 
 import websockets
+from websockets.asyncio.client import ClientConnection
 
 from tradingfloor.observability.logging import get_logger
 
 log = get_logger("tradingfloor.market.feed")
-CONNECTED = object()
+
+
+class _Signal(Enum):
+    CONNECTED = "connected"
+
+
+CONNECTED: Final = _Signal.CONNECTED  # yielded after every successful (re)connect
+Frame = tuple[str | bytes, int]  # (raw frame, receive time in epoch ms)
 KEEPALIVE_FRAMES = frozenset({"PONG", "NO NEW ASSETS"})
 
 
@@ -73,7 +83,7 @@ class FeedConnection:
         self.backoff_max = backoff_max
         self.open_timeout = open_timeout
         self.stats = FeedStats()
-        self.ws: object | None = None
+        self.ws: ClientConnection | None = None
         self._closed = False
         self._rng = random.Random()
 
@@ -81,19 +91,19 @@ class FeedConnection:
         self._closed = True
         if self.ws is not None:
             with contextlib.suppress(Exception):
-                await self.ws.close()  # type: ignore[attr-defined]
+                await self.ws.close()
 
     async def send(self, text: str) -> None:
         if self.ws is not None:
             with contextlib.suppress(Exception):
-                await self.ws.send(text)  # type: ignore[attr-defined]
+                await self.ws.send(text)
 
     async def _pinger(self, ws) -> None:
         while True:
             await asyncio.sleep(self.ping_interval)
             await ws.send("PING")
 
-    async def frames(self) -> AsyncIterator[object]:
+    async def frames(self) -> AsyncIterator[Literal[_Signal.CONNECTED] | Frame]:
         attempt = 0
         while not self._closed:
             try:

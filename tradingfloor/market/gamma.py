@@ -21,7 +21,7 @@ import aiohttp
 
 from tradingfloor.market.codec import FrameError, interval_ms, map_outcomes
 from tradingfloor.market.codec import to_decimal as _dec
-from tradingfloor.market.events import MarketInfo
+from tradingfloor.market.events import MarketInfo, parse_asset
 from tradingfloor.observability.logging import get_logger
 
 log = get_logger("tradingfloor.market.gamma")
@@ -130,8 +130,8 @@ def parse_gamma_market(
     return MarketInfo(
         market_id=str(m.get("conditionId") or ""),
         slug=slug,
-        asset=asset.upper(),
-        interval=interval,  # type: ignore[arg-type]
+        asset=parse_asset(asset),
+        interval=interval,
         up_token_id=up,
         down_token_id=down,
         start_ms=start_ms,

@@ -207,7 +207,8 @@ def decode_recorded(src: str, raw: str | bytes) -> tuple[list[MarketEvent], list
         except FrameError as exc:
             return [], [exc]
     if src == "spot":
-        return decode_spot_frame(raw)  # type: ignore[return-value]
+        ticks, errors = decode_spot_frame(raw)
+        return list(ticks), errors
     return decode_frame(raw)
 
 

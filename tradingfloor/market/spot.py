@@ -69,7 +69,7 @@ class RtdsSpotStream:
         async for item in self.feed.frames():
             if item is CONNECTED:
                 continue
-            raw, _recv_ms = item  # type: ignore[misc]
+            raw, _recv_ms = item
             ticks, errors = decode_spot_frame(raw)
             for err in errors:
                 self.stats.count_malformed(err.reason, err.kind)

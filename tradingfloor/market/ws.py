@@ -125,7 +125,7 @@ class MarketStream:
                 now = time.monotonic()
                 self.awaiting = {t: now for t in self.tokens}
                 continue
-            raw, recv_ms = item  # type: ignore[misc]
+            raw, recv_ms = item
             if self.raw_sink is not None:
                 self.raw_sink(raw, recv_ms)
             events, errors = decode_frame(raw)

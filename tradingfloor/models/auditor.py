@@ -6,16 +6,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tradingfloor.decimal_fields import Between, DecimalStr
 from tradingfloor.models.common import (
     API_VERSION,
     AgentSelector,
+    Lifecycle,
+    ResourceModel,
     RestartPolicy,
     SpecModel,
     StatusModel,
     WorkloadStatus,
+    lifecycle_field,
 )
 
 KIND: Final = "Auditor"
@@ -43,7 +46,7 @@ class AuditorSpec(SpecModel):
     selector: AgentSelector = Field(default_factory=AgentSelector)
     checkIntervalSeconds: int = Field(default=10, ge=1, le=3600)
     thresholds: AuditThresholds = Field(default_factory=AuditThresholds)
-    lifecycle: Literal["Active", "Paused", "Retired"] = "Active"
+    lifecycle: Lifecycle = lifecycle_field()
     restartPolicy: RestartPolicy = Field(default_factory=RestartPolicy)
     image: str | None = Field(default=None, max_length=512)
 
@@ -60,7 +63,7 @@ class AuditorStatus(WorkloadStatus):
     audit: AuditSummary = Field(default_factory=AuditSummary)
 
 
-class Auditor(BaseModel):
+class Auditor(ResourceModel):
     apiVersion: Literal["tradingfloor.dev/v1alpha1"] = API_VERSION
     kind: Literal["Auditor"] = KIND
     metadata: dict[str, Any] = Field(default_factory=dict)

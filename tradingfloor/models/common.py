@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic.json_schema import JsonDict
+
+from tradingfloor.decimal_fields import integral
+from tradingfloor.models.names import as_metadata
 
 GROUP: Final = "tradingfloor.dev"
 VERSION: Final = "v1alpha1"
@@ -16,9 +20,44 @@ ConditionType = Literal["Ready", "Paused", "Retired", "RestartBackoff", "Restart
 
 
 class SpecModel(BaseModel):
-    """Specs reject unknown keys, so a typo is an error, not a silently ignored setting."""
+    """Specs reject unknown keys, so a typo is an error, not a silently ignored setting, and type
+    values as the CRD does: strict (``"5"`` is not an integer, ``1`` is not a string)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True, strict=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _integral_floats(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and field.annotation is int:
+            return integral(value)
+        return value
+
+
+LIFECYCLE_RULE: JsonDict = {
+    "rule": "oldSelf != 'Retired' || self == 'Retired'",
+    "message": "a Retired agent cannot return to Active or Paused",
+}
+
+
+def lifecycle_field() -> Any:
+    """``spec.lifecycle``: Retired is terminal (a CEL transition rule at the API server,
+    ``transitions.check_update`` on the local floor)."""
+    return Field(default="Active", json_schema_extra={"x-kubernetes-validations": [LIFECYCLE_RULE]})
+
+
+Lifecycle = Literal["Active", "Paused", "Retired"]
+
+
+class ResourceModel(BaseModel):
+    """A whole manifest: no unknown top-level fields, metadata checked by Kubernetes' rules."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("metadata", mode="before", check_fields=False)
+    @classmethod
+    def _metadata(cls, value: Any) -> dict[str, Any]:
+        return as_metadata(value)
 
 
 class StatusModel(BaseModel):
@@ -41,8 +80,17 @@ class Condition(StatusModel):
     observedGeneration: int | None = Field(default=None, ge=0)
 
 
+BACKOFF_RULE: JsonDict = {
+    "rule": "self.backoffBaseSeconds <= self.backoffCapSeconds",
+    "message": "backoffBaseSeconds must not exceed backoffCapSeconds",
+    "fieldPath": ".backoffBaseSeconds",
+}
+
+
 class RestartPolicy(SpecModel):
     """How the Floor Boss restarts a failed agent: exponential backoff with an hourly budget."""
+
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": [BACKOFF_RULE]})
 
     maxRestartsPerHour: int = Field(default=10, ge=0, le=1000)
     backoffBaseSeconds: int = Field(default=1, ge=1, le=3600)
@@ -56,6 +104,15 @@ class RestartPolicy(SpecModel):
         le=3600,
         description="A heartbeat older than this counts as missed; 3 misses restart the agent.",
     )
+
+    @model_validator(mode="after")
+    def _backoff_within_cap(self) -> RestartPolicy:
+        if self.backoffBaseSeconds > self.backoffCapSeconds:
+            raise ValueError(
+                f"backoffBaseSeconds ({self.backoffBaseSeconds}) must not exceed "
+                f"backoffCapSeconds ({self.backoffCapSeconds})"
+            )
+        return self
 
 
 class SecretRef(SpecModel):

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from tradingfloor.models import auditor, monitor, trader_agent
 from tradingfloor.models.common import CATEGORY, GROUP, VERSION
+from tradingfloor.models.names import metadata_cel_rule
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class ResourceKind:
     status_model: type[BaseModel]
     printer_columns: list[dict[str, Any]]
     spec_rules: list[dict[str, Any]] = field(default_factory=list)
+    root_rules: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def singular(self) -> str:
@@ -51,7 +53,8 @@ RESOURCES: dict[str, ResourceKind] = {
         trader_agent.TraderAgentSpec,
         trader_agent.TraderAgentStatus,
         trader_agent.PRINTER_COLUMNS,
-        [*trader_agent.SPEC_RULES, trader_agent.params_cel_rule()],
+        trader_agent.SPEC_RULES,
+        trader_agent.ROOT_RULES,
     ),
     "Auditor": ResourceKind(
         "Auditor",
@@ -178,6 +181,7 @@ def build_crd(res: ResourceKind) -> dict[str, Any]:
                             "type": "object",
                             "description": (res.spec_model.__doc__ or res.kind).strip().splitlines()[0],
                             "required": ["spec"],
+                            "x-kubernetes-validations": [metadata_cel_rule(), *res.root_rules],
                             "properties": {
                                 "apiVersion": {"type": "string"},
                                 "kind": {"type": "string"},

@@ -1,4 +1,9 @@
-"""Load and validate agent manifests (YAML files as applied with kubectl) into typed models."""
+"""Load and validate agent manifests (YAML files as applied with kubectl) into typed models.
+
+The rules are the API server's: the same name and label rules, the same strict typing, unknown
+fields refused, and the YAML limits of ``yaml_input``. Every problem is a ``ManifestError``
+naming the file, the object and the field; no input ends in a traceback.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from tradingfloor.models.auditor import Auditor
 from tradingfloor.models.common import API_VERSION
 from tradingfloor.models.monitor import Monitor
+from tradingfloor.models.names import metadata_errors
 from tradingfloor.models.trader_agent import TraderAgent
+from tradingfloor.models.yaml_input import YAMLInputError, load_documents
 
 Resource = TraderAgent | Auditor | Monitor
 MODELS: dict[str, type[Resource]] = {"TraderAgent": TraderAgent, "Auditor": Auditor, "Monitor": Monitor}
@@ -24,41 +30,62 @@ class ManifestError(ValueError):
 
 def _describe(exc: ValidationError) -> str:
     parts = []
-    for err in exc.errors():
+    for err in exc.errors(include_url=False):
         loc = ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        parts.append(f"{loc or '(object)'}: {err['msg']}")
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc or '(object)'}: {msg}")
     return "; ".join(parts)
 
 
-def parse_resource(doc: dict[str, Any], source: str = "<manifest>") -> Resource:
+def _name_of(doc: dict[str, Any]) -> str:
+    meta = doc.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return name[:63] if isinstance(name, str) and name else "?"
+
+
+def parse_resource(doc: Any, source: str = "<manifest>") -> Resource:
     if not isinstance(doc, dict):
         raise ManifestError(f"{source}: expected a mapping, got {type(doc).__name__}")
     kind = doc.get("kind")
-    name = (doc.get("metadata") or {}).get("name", "?")
-    if kind not in MODELS:
+    name = _name_of(doc)
+    if not isinstance(kind, str) or kind not in MODELS:
         raise ManifestError(f"{source}: kind {kind!r} is not one of {sorted(MODELS)}")
     if doc.get("apiVersion") != API_VERSION:
         raise ManifestError(
             f"{source}: {kind}/{name}: apiVersion must be {API_VERSION}, got {doc.get('apiVersion')!r}"
         )
-    if not (doc.get("metadata") or {}).get("name"):
-        raise ManifestError(f"{source}: {kind}: metadata.name is required")
+    problems = metadata_errors(doc.get("metadata"))
+    if problems:
+        raise ManifestError(f"{source}: {kind}/{name}: {'; '.join(problems)}")
     try:
         return MODELS[kind].model_validate(doc)
     except ValidationError as exc:
         raise ManifestError(f"{source}: {kind}/{name}: {_describe(exc)}") from None
+    except RecursionError:
+        raise ManifestError(f"{source}: {kind}/{name}: nested too deeply") from None
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
+        if not files:
+            raise ManifestError(f"{path}: no *.yaml or *.yml files in this folder")
+        return files
+    if not path.exists():
+        raise ManifestError(f"{path}: no such file")
+    return [path]
 
 
 def load_manifests(path: Path) -> Iterator[Resource]:
     """Every resource in a YAML file, or in every *.yaml / *.yml file of a folder (sorted)."""
-    path = Path(path)
-    files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
-    for file in files:
+    for file in _files(Path(path)):
         try:
-            docs = list(yaml.safe_load_all(file.read_text()))
-        except (OSError, yaml.YAMLError) as exc:
-            raise ManifestError(f"{file}: cannot read YAML: {exc}") from None
+            docs = load_documents(file.read_bytes(), str(file))
+        except OSError as exc:
+            raise ManifestError(f"{file}: cannot read: {exc.strerror or exc}") from None
+        except YAMLInputError as exc:
+            raise ManifestError(str(exc)) from None
+        if not docs:
+            raise ManifestError(f"{file}: no manifest in this file (empty, or only comments)")
         for index, doc in enumerate(docs):
-            if doc is None:
-                continue
             yield parse_resource(doc, f"{file}#{index}")

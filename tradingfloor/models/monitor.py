@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tradingfloor.models.common import (
     API_VERSION,
     AgentSelector,
+    Lifecycle,
+    ResourceModel,
     RestartPolicy,
     SpecModel,
     StatusModel,
     WorkloadStatus,
+    lifecycle_field,
 )
 
 KIND: Final = "Monitor"
@@ -42,7 +45,7 @@ class MonitorSpec(SpecModel):
     )
     alerts: AlertThresholds = Field(default_factory=AlertThresholds)
     reports: Reports = Field(default_factory=Reports)
-    lifecycle: Literal["Active", "Paused", "Retired"] = "Active"
+    lifecycle: Lifecycle = lifecycle_field()
     restartPolicy: RestartPolicy = Field(default_factory=RestartPolicy)
     image: str | None = Field(default=None, max_length=512)
 
@@ -62,7 +65,7 @@ class MonitorStatus(WorkloadStatus):
     floor: FloorSummary = Field(default_factory=FloorSummary)
 
 
-class Monitor(BaseModel):
+class Monitor(ResourceModel):
     apiVersion: Literal["tradingfloor.dev/v1alpha1"] = API_VERSION
     kind: Literal["Monitor"] = KIND
     metadata: dict[str, Any] = Field(default_factory=dict)

@@ -6,18 +6,22 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from tradingfloor.decimal_fields import Between, DecimalStr
 from tradingfloor.models.common import (
     API_VERSION,
+    Lifecycle,
+    ResourceModel,
     RestartPolicy,
     SecretRef,
     SpecModel,
     StatusModel,
     WorkloadStatus,
+    lifecycle_field,
 )
-from tradingfloor.strategies.params import PARAM_MODELS, StrategyName, StrategyParams, parse_params
+from tradingfloor.models.params_rules import params_rules
+from tradingfloor.strategies.params import StrategyName, StrategyParams, parse_params
 
 KIND: Final = "TraderAgent"
 PLURAL = "traderagents"
@@ -80,17 +84,7 @@ class TraderAgentSpec(SpecModel):
     credentialsSecretRef: SecretRef | None = Field(
         default=None, description="Secret with the Polymarket keys; required when mode is live."
     )
-    lifecycle: Literal["Active", "Paused", "Retired"] = Field(
-        default="Active",
-        json_schema_extra={
-            "x-kubernetes-validations": [
-                {
-                    "rule": "oldSelf != 'Retired' || self == 'Retired'",
-                    "message": "a Retired agent cannot return to Active or Paused",
-                }
-            ]
-        },
-    )
+    lifecycle: Lifecycle = lifecycle_field()
     restartPolicy: RestartPolicy = Field(default_factory=RestartPolicy)
     evaluation: Evaluation = Field(default_factory=Evaluation)
     lineage: Lineage = Field(default_factory=Lineage)
@@ -167,12 +161,19 @@ class TraderAgentStatus(WorkloadStatus):
     lastDecision: Decision | None = None
 
 
-class TraderAgent(BaseModel):
+class TraderAgent(ResourceModel):
     apiVersion: Literal["tradingfloor.dev/v1alpha1"] = API_VERSION
     kind: Literal["TraderAgent"] = KIND
     metadata: dict[str, Any] = Field(default_factory=dict)
     spec: TraderAgentSpec
     status: TraderAgentStatus | None = None
+
+    @model_validator(mode="after")
+    def _not_own_parent(self) -> TraderAgent:
+        name = self.metadata.get("name")
+        if name is not None and self.spec.lineage.parent == name:
+            raise ValueError(f"spec.lineage.parent: an agent cannot be its own parent ({name})")
+        return self
 
 
 PRINTER_COLUMNS: list[dict[str, Any]] = [
@@ -196,27 +197,20 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
 ]
 
 
-def params_cel_rule() -> dict[str, Any]:
-    """A CEL rule that rejects param keys the chosen strategy does not know, at the API server."""
-    clauses = []
-    for name, model in PARAM_MODELS.items():
-        keys = ", ".join(f"'{k}'" for k in model.model_fields)
-        clauses.append(f"(self.strategy != '{name}' || self.params.all(k, k in [{keys}]))")
-    return {
-        "rule": " && ".join(clauses),
-        "message": "params has a key the strategy does not know (see docs/strategies.md)",
-        "fieldPath": ".params",
-    }
-
-
 SPEC_RULES: list[dict[str, Any]] = [
     {
         "rule": "self.mode != 'live' || has(self.credentialsSecretRef)",
         "message": "mode live requires credentialsSecretRef",
         "fieldPath": ".credentialsSecretRef",
     },
+    *params_rules(),
+]
+
+ROOT_RULES = [
     {
-        "rule": "self.restartPolicy.backoffCapSeconds >= self.restartPolicy.backoffBaseSeconds",
-        "message": "restartPolicy.backoffCapSeconds must be at least backoffBaseSeconds",
-    },
+        "rule": "!has(self.spec.lineage) || !has(self.spec.lineage.parent) "
+        "|| self.spec.lineage.parent != self.metadata.name",
+        "message": "spec.lineage.parent: an agent cannot be its own parent",
+        "fieldPath": ".spec.lineage.parent",
+    }
 ]

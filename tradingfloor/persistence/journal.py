@@ -213,7 +213,7 @@ class Journal:
         return not self._pending
 
     def peek(self, limit: int) -> list[JournalEntry]:
-        out = []
+        out: list[JournalEntry] = []
         for entry in self._pending:
             if len(out) >= limit:
                 break

@@ -7,7 +7,6 @@ nothing from persistence.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 
@@ -64,7 +63,7 @@ class PostgresSink:
 
     def __init__(self, database_url: str) -> None:
         self.url = database_url
-        self._conn: Any = None
+        self._conn: asyncpg.Connection | None = None
         self.dead_lettered = 0
 
     async def write(self, events: list[MarketEvent]) -> None:
@@ -94,6 +93,8 @@ class PostgresSink:
         else:
             kind, body = type(item).__name__, event_to_json(item).encode()
         error = f"{type(exc).__name__}: {exc}"[:500].replace("\x00", "\\0")
+        if self._conn is None:  # called from write(), which has connected
+            raise RuntimeError("the archive's connection is not open") from exc
         await self._conn.execute(
             "INSERT INTO market_data_dead_letter (kind, error, event) VALUES ($1, $2, $3)", kind, error, body
         )

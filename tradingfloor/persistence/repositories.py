@@ -19,9 +19,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from tradingfloor.audit.chain import AuditEntry
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 ZERO = Decimal(0)
 
@@ -55,7 +58,9 @@ def ts_from_ms(ms: int) -> datetime:
 
 def ms_from_ts(ts: datetime) -> int:
     """An aware datetime as epoch milliseconds (sub-millisecond part dropped)."""
-    return (_aware(ts, "ts") - _EPOCH) // timedelta(milliseconds=1)
+    if ts.tzinfo is None:
+        raise ValueError(f"ts must be timezone-aware, got naive {ts.isoformat()}")
+    return (ts - _EPOCH) // timedelta(milliseconds=1)
 
 
 def _aware(ts: datetime | None, what: str) -> datetime | None:
@@ -64,11 +69,11 @@ def _aware(ts: datetime | None, what: str) -> datetime | None:
     return ts
 
 
-T = TypeVar("T")
+T = TypeVar("T", bound="DataclassInstance")
 
 
 def _from_record(cls: type[T], record: Any) -> T:
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in dict(record).items() if k in names})
 
 
@@ -904,7 +909,13 @@ class MarketDataRow:
 _MD_COLUMNS = ("market_id", "token_id", "ts", "kind", "best_bid", "best_ask", "last_price", "payload")
 
 
-async def insert_market_data_batch(ex: Executor, rows: Iterable[MarketDataRow]) -> int:
+class CopyExecutor(Executor, Protocol):
+    """An executor that can COPY (an asyncpg Connection or Pool, or a Database)."""
+
+    async def copy_records_to_table(self, table_name: str, *, records: Any, columns: Any) -> str: ...
+
+
+async def insert_market_data_batch(ex: CopyExecutor, rows: Iterable[MarketDataRow]) -> int:
     """Archive a batch with one COPY (``ex`` is a Connection, Pool or Database); returns the count."""
     records = [
         (r.market_id, r.token_id, _aware(r.ts, "ts"), r.kind, r.best_bid, r.best_ask, r.last_price, r.payload)
@@ -912,7 +923,7 @@ async def insert_market_data_batch(ex: Executor, rows: Iterable[MarketDataRow]) 
     ]
     if not records:
         return 0
-    status = await ex.copy_records_to_table("market_data", records=records, columns=_MD_COLUMNS)  # type: ignore[attr-defined]
+    status = await ex.copy_records_to_table("market_data", records=records, columns=_MD_COLUMNS)
     return int(status.split()[-1])
 
 

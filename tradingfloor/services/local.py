@@ -33,6 +33,12 @@ class LocalServices:
     postgres: EmbeddedPostgres | None = None
     redis: EmbeddedRedis | None = None
 
+    def require_redis_url(self) -> str:
+        """The Redis URL, for callers that started the services with Redis."""
+        if self.redis_url is None:
+            raise ServiceError("no Redis was started for this floor (start_services with_redis=False)")
+        return self.redis_url
+
     def stop(self) -> None:
         if self.redis:
             self.redis.stop()
@@ -45,6 +51,7 @@ class LocalServices:
         if self.postgres is not None and self.postgres.pid is not None:
             out["postgres"] = {"pid": self.postgres.pid, "match": str(self.postgres.pgdata)}
         if self.redis is not None and self.redis.pid is not None:
+            # redis-server retitles itself "redis-server host:port"
             out["redis"] = {"pid": self.redis.pid, "match": f"{self.redis.host}:{self.redis.port}"}
         return out
 
@@ -150,7 +157,9 @@ def publish(
         **extra,
     }
     tmp = _services_file(state_dir).with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload))
+    # owner-only: the URLs carry the Redis password
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        out.write(json.dumps(payload))
     tmp.replace(_services_file(state_dir))
 
 

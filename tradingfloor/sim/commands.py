@@ -22,15 +22,16 @@ def sim(
     """Serve a Polymarket-compatible simulator (Gamma, CLOB REST, market and spot WebSockets)."""
     import time
 
+    from tradingfloor.market.events import parse_asset
     from tradingfloor.observability.logging import configure_logging
-    from tradingfloor.sim.model import SimConfig
+    from tradingfloor.sim.model import SimConfig, parse_pattern
     from tradingfloor.sim.server import run_simulator
 
     try:
         config = SimConfig(
             seed=seed,
-            pattern=pattern,
-            assets=tuple(a.strip().upper() for a in assets.split(",") if a.strip()),  # type: ignore[arg-type]
+            pattern=parse_pattern(pattern),
+            assets=tuple(parse_asset(a.strip()) for a in assets.split(",") if a.strip()),
             start_ms=start_ms or int(time.time()) // 60 * 60_000,
         )
     except ValueError as exc:

@@ -34,6 +34,7 @@ from py_clob_client_v2.order_utils.model.order_data_v2 import OrderV2
 from py_clob_client_v2.order_utils.model.side import Side
 from py_clob_client_v2.order_utils.model.signature_type_v2 import SignatureTypeV2
 
+from tradingfloor.market.events import Side as BookSide
 from tradingfloor.sim.model import MarketSimulator
 
 UNIT = Decimal(1_000_000)
@@ -73,7 +74,7 @@ class SimOrder:
     market: str
     token_id: str
     outcome: str
-    side: str
+    side: BookSide
     price: Decimal
     size: Decimal
     order_type: str
@@ -291,10 +292,10 @@ class SimExchange:
             raise OrderRejected("INVALID_ORDER_ERROR", f"unknown token id {token[:20]!r}") from None
         if not rnd.book_open or rnd.closed:
             raise OrderRejected("MARKET_NOT_READY", "the market is not accepting orders")
-        side = o.get("side")
-        if side not in ("BUY", "SELL", 0, 1):
-            raise OrderRejected("INVALID_ORDER_ERROR", f"side must be BUY or SELL, got {side!r}")
-        side = "BUY" if side in ("BUY", 0) else "SELL"
+        raw_side = o.get("side")
+        if raw_side not in ("BUY", "SELL", 0, 1):
+            raise OrderRejected("INVALID_ORDER_ERROR", f"side must be BUY or SELL, got {raw_side!r}")
+        side: BookSide = "BUY" if raw_side in ("BUY", 0) else "SELL"
         try:
             maker, taker = Decimal(str(o["makerAmount"])), Decimal(str(o["takerAmount"]))
         except (KeyError, InvalidOperation):

@@ -33,11 +33,12 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from tradingfloor.market.book import OrderBook
 from tradingfloor.market.codec import interval_ms
 from tradingfloor.market.events import (
+    Asset,
     BookSnapshot,
     LastTrade,
     MarketEvent,
@@ -45,11 +46,23 @@ from tradingfloor.market.events import (
     MarketResolved,
     NewMarket,
     PriceChange,
+    Side,
     SpotTick,
     TickSizeChange,
 )
 
 Pattern = Literal["none", "momentum", "meanReversion"]
+PATTERNS: tuple[Pattern, ...] = ("none", "momentum", "meanReversion")
+
+
+def parse_pattern(value: str) -> Pattern:
+    """``value`` as a :data:`Pattern`, or a ValueError naming the patterns there are."""
+    for pattern in PATTERNS:
+        if value == pattern:
+            return pattern
+    raise ValueError(f"pattern must be none, momentum or meanReversion; got {value!r}")
+
+
 SECONDS_PER_YEAR = 365 * 24 * 3600
 MILLI = 1000  # book prices are kept as integer thousandths
 
@@ -57,7 +70,7 @@ MILLI = 1000  # book prices are kept as integer thousandths
 @dataclass(frozen=True)
 class SimConfig:
     seed: int = 1
-    assets: tuple[str, ...] = ("BTC", "ETH")
+    assets: tuple[Asset, ...] = ("BTC", "ETH")
     interval: str = "15m"
     start_ms: int = 1_767_225_600_000  # 2026-01-01T00:00Z, on the 15-minute grid
     pattern: Pattern = "none"
@@ -100,8 +113,7 @@ class SimConfig:
     gamma_fee_schedule: bool = True  # False: Gamma omits feeSchedule, as in its 2026-03 shape
 
     def __post_init__(self) -> None:
-        if self.pattern not in ("none", "momentum", "meanReversion"):
-            raise ValueError(f"pattern must be none, momentum or meanReversion; got {self.pattern!r}")
+        parse_pattern(self.pattern)
         if not self.assets or any(a not in dict(self.initial_prices) for a in self.assets):
             raise ValueError(f"assets {self.assets!r} need an initial price in initial_prices")
         if self.step_ms <= 0 or self.book_lag_ms < 0 or self.book_lag_ms >= self.step_ms:
@@ -159,7 +171,7 @@ def _stable_id(seed: int, text: str) -> str:
 class _AssetState:
     """Spot path and pattern state for one asset; its own RNG keeps assets independent."""
 
-    def __init__(self, asset: str, cfg: SimConfig, index: int) -> None:
+    def __init__(self, asset: Asset, cfg: SimConfig, index: int) -> None:
         self.asset = asset
         self.rng = random.Random(cfg.seed * 7919 + index)
         self.price = dict(cfg.initial_prices)[asset]
@@ -238,7 +250,7 @@ class MarketSimulator:
         return self._tick_dec[self._by_token[token_id][0].tick_milli]
 
     def take(
-        self, token_id: str, side: str, limit: Decimal, size: Decimal, ts_ms: int
+        self, token_id: str, side: Side, limit: Decimal, size: Decimal, ts_ms: int
     ) -> list[tuple[Decimal, Decimal]]:
         """An outside taker (the simulator's order endpoint) walks the book: returns fills
         [(price, size)] and queues the resulting level changes and trades as events."""
@@ -286,7 +298,7 @@ class MarketSimulator:
                     market_id="0x" + h,
                     slug=slug,
                     asset=st.asset,
-                    interval=c.interval,  # type: ignore[arg-type]
+                    interval=c.interval,
                     up_token_id=str(int(_stable_id(c.seed, slug + ":up"), 16)),
                     down_token_id=str(int(_stable_id(c.seed, slug + ":down"), 16)),
                     start_ms=start,
@@ -308,7 +320,7 @@ class MarketSimulator:
         events: list[MarketEvent] = []
         for st in self._assets:
             self._move_spot(st)
-            tick = SpotTick(st.asset, self._spot_dec(st.price), t, self._volume(st))  # type: ignore[arg-type]
+            tick = SpotTick(st.asset, self._spot_dec(st.price), t, self._volume(st))
             if c.book_lag_ms:
                 events.append(tick)
             rnd = self._live.get(st.asset)
@@ -438,7 +450,10 @@ class MarketSimulator:
         rnd.resolved = True
         self._resolved.append(rnd)
         final = Decimal(f"{rnd.final:.2f}")
-        up = final >= rnd.info.price_to_beat  # ties resolve Up (≥), compared as published
+        strike = rnd.info.price_to_beat
+        if strike is None:  # set when the round opens
+            raise RuntimeError(f"round {rnd.info.slug} resolves without a price to beat")
+        up = final >= strike  # ties resolve Up (≥), compared as published
         events.append(
             MarketResolved(
                 rnd.info.market_id,
@@ -516,7 +531,7 @@ class MarketSimulator:
             return
         bids, asks = self._target_ladder(rnd, fair)
         # removals before additions, so the book is never crossed between two events
-        changes = [(p, size, "BUY") for p, size in _diff(rnd.up_bids, bids)] + [
+        changes: list[tuple[int, int, Side]] = [(p, size, "BUY") for p, size in _diff(rnd.up_bids, bids)] + [
             (p, size, "SELL") for p, size in _diff(rnd.up_asks, asks)
         ]
         changes.sort(key=lambda c: c[1] != 0)
@@ -532,14 +547,14 @@ class MarketSimulator:
         rnd.info = _replace_info(rnd.info, tick_size=new)
 
     def _emit_level(
-        self, rnd: Round, up_side: str, p: int, size: int, t: int, events: list[MarketEvent]
+        self, rnd: Round, up_side: Side, p: int, size: int, t: int, events: list[MarketEvent]
     ) -> None:
         """One Up level changed; the Down book's mirror level changes with it."""
         info, tick = rnd.info, rnd.tick_milli
-        down_side = "SELL" if up_side == "BUY" else "BUY"
+        down_side: Side = "SELL" if up_side == "BUY" else "BUY"
         events.append(
             PriceChange(info.market_id, info.up_token_id, up_side, self._price(p, tick), self._size(size), t)
-        )  # type: ignore[arg-type]
+        )
         events.append(
             PriceChange(
                 info.market_id,
@@ -549,7 +564,7 @@ class MarketSimulator:
                 self._size(size),
                 t,
             )
-        )  # type: ignore[arg-type]
+        )
 
     def _own_side_levels(self, rnd: Round, is_up: bool) -> tuple[dict[int, int], dict[int, int]]:
         if is_up:
@@ -560,7 +575,7 @@ class MarketSimulator:
         )
 
     def _consume(
-        self, rnd: Round, is_up: bool, side: str, price: int, qty: int, t: int, events: list[MarketEvent]
+        self, rnd: Round, is_up: bool, side: Side, price: int, qty: int, t: int, events: list[MarketEvent]
     ) -> None:
         """A taker on token (is_up) with ``side`` takes ``qty`` at its own-book ``price``."""
         # in Up terms: buying Up or selling Down hits the Up asks; the other two hit the Up bids
@@ -586,14 +601,14 @@ class MarketSimulator:
                 t,
                 fee_bps,
             )
-        )  # type: ignore[arg-type]
+        )
 
     def _random_trade(self, rnd: Round, st: _AssetState, t: int, events: list[MarketEvent]) -> None:
         rng = st.rng
         if rng.random() >= self.config.trades_per_minute / 60.0 * self._dt:
             return
         is_up = rng.random() < 0.5
-        side = "BUY" if rng.random() < 0.5 else "SELL"
+        side: Side = "BUY" if rng.random() < 0.5 else "SELL"
         bids, asks = self._own_side_levels(rnd, is_up)
         levels = asks if side == "BUY" else bids
         if not levels:
@@ -642,7 +657,7 @@ def _diff(old: dict[int, int], new: dict[int, int]) -> list[tuple[int, int]]:
     return [(p, new.get(p, 0)) for p in sorted(old.keys() | new.keys()) if old.get(p, 0) != new.get(p, 0)]
 
 
-def _replace_info(info: MarketInfo, **changes: object) -> MarketInfo:
+def _replace_info(info: MarketInfo, **changes: Any) -> MarketInfo:
     from dataclasses import replace
 
     return replace(info, **changes)

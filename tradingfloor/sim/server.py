@@ -54,7 +54,7 @@ from tradingfloor.sim.model import MarketSimulator, SimConfig
 
 log = get_logger("tradingfloor.sim.server")
 SIM_KEY: web.AppKey[SimServer] = web.AppKey("sim")
-SOCKETS_KEY: web.AppKey[set] = web.AppKey("sockets")
+SOCKETS_KEY: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")
 SUBSCRIBER_QUEUE = 10_000  # a consumer this far behind is dropped, like the venue's "slow consumer" close
 
 
@@ -428,7 +428,8 @@ async def clob_prices(request: web.Request) -> web.Response:
     params = await _json_body(request)
     if not isinstance(params, list):
         return _err(400, "body must be a list of {token_id, side}")
-    srv, out = _srv(request), {}
+    srv = _srv(request)
+    out: dict[str, dict[str, str]] = {}
     for p in params:
         if isinstance(p, dict) and (found := _token_book(srv, str(p.get("token_id")))):
             price = _side_price(found[0], str(p.get("side", "")).upper())
@@ -918,11 +919,9 @@ def _market_request(srv: SimServer, sub: _Sub, req: dict) -> None:
     srv.market_subs.add(sub)
     if req.get("initial_dump", True):
         dump = [
-            wire.book_message(
-                b, srv.token_info(t), last_trade=srv.last_trade.get(t), ts_ms=b.ts_ms, rest=False
-            )
+            wire.book_message(b, info, last_trade=srv.last_trade.get(t), ts_ms=b.ts_ms, rest=False)
             for t in sorted(new)
-            if (b := srv.books.get(t)) is not None and srv.token_info(t)
+            if (b := srv.books.get(t)) is not None and (info := srv.token_info(t)) is not None
         ]
         if dump:
             sub.queue.put_nowait(json.dumps(dump, separators=(",", ":")))
@@ -1065,7 +1064,8 @@ class SimHandle:
         self._ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._ticker
-        for ws in list(self.runner.app[SOCKETS_KEY]):
+        sockets: set[web.WebSocketResponse] = self.runner.app[SOCKETS_KEY]
+        for ws in list(sockets):
             with contextlib.suppress(Exception):
                 await ws.close(code=1012, message=b"simulator stopping")
         await self.runner.cleanup()

@@ -37,6 +37,10 @@ async def load_resource(kind: str, manifest: Path | None, resource: str | None, 
         if len(found) != 1:
             raise ManifestError(f"{manifest}: expected exactly one {kind}, found {len(found)}")
         return found[0]
+    if resource is None:
+        raise ManifestError(
+            f"a {kind} needs its manifest: a file (--manifest) or a resource name (--resource)"
+        )
     from kubernetes_asyncio import client
 
     from tradingfloor.kubeclient import load_configuration  # in-cluster, KUBECONFIG or FLOOR_KUBE_SERVER
@@ -99,8 +103,21 @@ class AgentProcess:
         self.beats: Heartbeat | None = None
 
     @property
+    def model(self) -> Resource:
+        """The agent's own resource (loaded on entering the process)."""
+        if self.resource_model is None:
+            raise RuntimeError(f"the {self.kind} process is used before it started")
+        return self.resource_model
+
+    @property
+    def status_sink(self) -> StatusSink:
+        if self.sink is None:
+            raise RuntimeError(f"the {self.kind} process is used before it started")
+        return self.sink
+
+    @property
     def name(self) -> str:
-        return self.resource_model.metadata["name"]
+        return str(self.model.metadata["name"])
 
     async def __aenter__(self) -> AgentProcess:
         settings = Settings.from_env()

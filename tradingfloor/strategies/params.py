@@ -1,17 +1,18 @@
 """Each strategy's parameter model: the defaults are the seed's starting rules.
 
-A TraderAgent's ``spec.params`` is validated by the model of its ``spec.strategy``; unknown keys
-are rejected (by pydantic here, and by a generated CEL rule at the API server).
+A TraderAgent's ``spec.params`` is validated by the model of its ``spec.strategy``: unknown keys,
+wrong types, out-of-range values and the ordering rules in ``ORDERED`` are rejected here and, by
+CEL rules generated from these models (``tradingfloor.models.params_rules``), at the API server.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from tradingfloor.decimal_fields import Between, DecimalStr
+from tradingfloor.decimal_fields import Between, DecimalStr, integral
 
 StrategyName = Literal["momentum", "meanReversion", "volumeSpike", "orderFlow", "technicalPattern"]
 
@@ -19,7 +20,25 @@ Price = Annotated[DecimalStr, Between("0.01", "0.99")]
 
 
 class StrategyParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, frozen=True, validate_default=True, strict=True
+    )
+
+    # (smaller, larger): the first must be strictly below the second, defaults included.
+    ORDERED: ClassVar[tuple[tuple[str, str], ...]] = (("minEntryPrice", "maxEntryPrice"),)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _integral_floats(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        return integral(value) if field is not None and field.annotation is int else value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> StrategyParams:
+        for low, high in self.ORDERED:
+            if getattr(self, low) >= getattr(self, high):
+                raise ValueError(f"{low} ({getattr(self, low)}) must be below {high} ({getattr(self, high)})")
+        return self
 
     maxEntryPrice: Price = Field(default=Decimal("0.70"), description="Never pay more than this per share.")
     minEntryPrice: Annotated[DecimalStr, Between("0.001", "0.99")] = Field(
@@ -52,6 +71,8 @@ class MeanReversionParams(StrategyParams):
 class VolumeSpikeParams(StrategyParams):
     """Trade in the direction of the move when recent spot volume is spikeMultiple × its baseline."""
 
+    ORDERED = (*StrategyParams.ORDERED, ("windowSeconds", "baselineSeconds"))
+
     windowSeconds: int = Field(default=60, ge=5, le=3600)
     baselineSeconds: int = Field(default=900, ge=60, le=86400)
     spikeMultiple: Annotated[DecimalStr, Between("1.1", "100")] = Field(default=Decimal("3"))
@@ -67,6 +88,8 @@ class OrderFlowParams(StrategyParams):
 
 class TechnicalPatternParams(StrategyParams):
     """EMA crossover on spot bars: buy Up when the fast EMA crosses above the slow one, Down below."""
+
+    ORDERED = (*StrategyParams.ORDERED, ("fastPeriod", "slowPeriod"))
 
     barSeconds: int = Field(default=60, ge=1, le=3600)
     fastPeriod: int = Field(default=5, ge=2, le=200)

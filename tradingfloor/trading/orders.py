@@ -12,6 +12,7 @@ from tradingfloor.market.events import Side
 
 OrderType = Literal["FOK", "FAK", "GTC"]
 Liquidity = Literal["taker", "maker"]
+OrderStatus = Literal["filled", "partial", "resting", "pending", "rejected", "cancelled", "duplicate"]
 
 
 def client_order_id(agent: str, market_id: str, sequence: int) -> str:
@@ -52,7 +53,7 @@ class OrderResult:
     """The broker's answer to one submitted order."""
 
     client_id: str
-    status: Literal["filled", "partial", "resting", "pending", "rejected", "cancelled", "duplicate"]
+    status: OrderStatus
     fills: tuple[Fill, ...] = ()
     reason: str = ""
 

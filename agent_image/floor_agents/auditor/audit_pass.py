@@ -122,8 +122,10 @@ class Auditor:
         thresholds: Thresholds,
         agents: list[str] | None = None,
         books: BookCache | None = None,
+        key: bytes | None = None,
     ) -> None:
         self.name = name
+        self.key = key  # the audit key (tradingfloor.audit.keys); None only in unit tests
         self.thresholds = thresholds
         self.agents = agents  # None: every trader
         self.books = books or BookCache()
@@ -247,7 +249,13 @@ class Auditor:
     ) -> None:
         now = datetime.now(UTC)
         await audit_log.append(
-            conn, self.name, subject, kind, {**payload, "violations": [v.to_json() for v in violations]}, now
+            conn,
+            self.name,
+            subject,
+            kind,
+            {**payload, "violations": [v.to_json() for v in violations]},
+            now,
+            self.key,
         )
         for v in violations:
             await record_event(

@@ -31,12 +31,14 @@ async def append(
     kind: str,
     payload: dict[str, Any],
     ts: datetime | None = None,
+    key: bytes | None = None,
 ) -> AuditEntry:
-    """Append one entry; must run inside a transaction (the lock is released at its end)."""
+    """Append one entry, hashed under the audit ``key``; must run inside a transaction (the lock
+    is released at its end)."""
     if not conn.is_in_transaction():
         raise RuntimeError("audit log append must run inside a transaction")
     await conn.execute("SELECT pg_advisory_xact_lock($1)", APPEND_LOCK)
-    e = next_entry(await head(conn), agent, subject, kind, payload, ts or datetime.now(UTC))
+    e = next_entry(await head(conn), agent, subject, kind, payload, ts or datetime.now(UTC), key)
     await append_audit(conn, e)
     return e
 
@@ -51,3 +53,18 @@ async def entries(conn: asyncpg.Connection, batch: int = 1000) -> AsyncIterator[
         if len(rows) < batch:
             return
         after = rows[-1].seq
+
+
+async def entry_at(conn: asyncpg.Connection, seq: int) -> AuditEntry | None:
+    rows = await read_audit(conn, after_seq=seq - 1, limit=1)
+    return rows[0] if rows and rows[0].seq == seq else None
+
+
+async def entries_after(conn: asyncpg.Connection, seq: int, batch: int = 1000) -> list[AuditEntry]:
+    out: list[AuditEntry] = []
+    while True:
+        rows = await read_audit(conn, after_seq=seq, limit=batch)
+        out += rows
+        if len(rows) < batch:
+            return out
+        seq = rows[-1].seq

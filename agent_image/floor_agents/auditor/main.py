@@ -8,10 +8,16 @@ import json
 from pathlib import Path
 
 from floor_agents.auditor.audit_pass import Auditor, BookCache
+from floor_agents.auditor.heads import advance_head, head_store
 from tradingfloor.audit.checks import Thresholds
+from tradingfloor.audit.heads import ChainRewritten
+from tradingfloor.audit.keys import load_key
+from tradingfloor.models.auditor import Auditor as AuditorResource
+from tradingfloor.models.manifests import ManifestError
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.observability.metrics import ERRORS
 from tradingfloor.persistence.repositories import list_agents
+from tradingfloor.settings import Settings
 from tradingfloor.status.process import CHANNEL, AgentProcess
 
 log = get_logger("floor_agents.auditor")
@@ -48,23 +54,39 @@ async def selected_agents(pool, match_labels: dict[str, str]) -> list[str] | Non
 
 async def run(manifest: Path | None, resource: str | None, namespace: str, metrics_port: int) -> None:
     async with AgentProcess("Auditor", manifest, resource, namespace, metrics_port) as proc:
-        spec = proc.resource_model.spec
+        model = proc.model
+        if not isinstance(model, AuditorResource):
+            raise ManifestError(f"{proc.name}: expected an Auditor, got a {model.kind}")
+        spec = model.spec
         books, wake = BookCache(), asyncio.Event()
         listener = asyncio.create_task(listen(proc.redis, books, wake, proc.stop)) if proc.redis else None
-        auditor = Auditor(proc.name, Thresholds.from_spec(spec.thresholds), books=books)
+        settings = Settings.from_env()
+        in_cluster = resource is not None
+        # Locally the floor keeps its own key under the state dir; in Kubernetes it comes from the
+        # Auditor's Secret and a missing key is an error, not a reason to make up a new one.
+        key = load_key(settings.state_dir, create=not in_cluster)
+        heads = head_store(settings.state_dir, namespace, in_cluster)
+        auditor = Auditor(proc.name, Thresholds.from_spec(spec.thresholds), books=books, key=key)
         try:
             while not proc.stop.is_set():
                 await proc.heartbeat(ttl_seconds=3 * max(30, spec.checkIntervalSeconds))
                 if spec.lifecycle == "Active":
                     try:
                         auditor.agents = await selected_agents(proc.pool, spec.selector.matchLabels)
+                        # never append on top of a log that no longer continues the exported head
+                        await advance_head(proc.pool, heads, key)
                         stats = await auditor.run_pass(proc.pool)
-                        await proc.sink.patch_status(
+                        await advance_head(proc.pool, heads, key)
+                        await proc.status_sink.patch_status(
                             "Auditor", proc.name, {"audit": await auditor.summary(proc.pool)}
                         )
                         proc.health.healthy = True
                         if stats.checked:
                             log.info("auditor.pass", checked=stats.checked, violations=len(stats.violations))
+                    except ChainRewritten as exc:
+                        ERRORS.labels(agent=proc.name, kind="ChainRewritten").inc()
+                        proc.health.healthy = False
+                        log.error("auditor.chain_rewritten", detail=str(exc), bad_seq=exc.result.bad_seq)
                     except Exception as exc:
                         ERRORS.labels(agent=proc.name, kind=type(exc).__name__).inc()
                         proc.health.healthy = False

@@ -1,13 +1,22 @@
-"""``floor audit verify``: prove the audit log's hash chain intact, or name the first bad entry."""
+"""``floor audit verify``: prove the audit log intact against its key and its exported head, or
+name the first bad entry.
+
+Three checks, each against something the database owner does not control: every entry's hash is
+an HMAC under the audit key (kept outside the database), the chain links from genesis, and the
+head the Auditor exported (a file under the state dir, or a ConfigMap) is still in the log.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
 from floor_agents.auditor.log import entries
 from tradingfloor.audit.chain import VerifyResult, verify_chain
+from tradingfloor.audit.heads import ChainHead, FileHeadStore, HeadStore, local_head_path
+from tradingfloor.audit.keys import KEY_FILE_ENV, AuditKeyError, load_key
 from tradingfloor.persistence.db import connect
 from tradingfloor.services.local import floor_database
 from tradingfloor.settings import Settings
@@ -33,19 +42,59 @@ async def recorded_head(conn) -> tuple[int, str] | None:
     return max(heads, default=None)
 
 
-async def verify(database_url: str) -> VerifyResult:
+async def verify(
+    database_url: str, key: bytes | None = None, exported: ChainHead | None = None, require_head: bool = False
+) -> VerifyResult:
     conn = await connect(database_url)
     try:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
-            anchor = await recorded_head(conn)
-            return verify_chain([e async for e in entries(conn)], anchor)
+            status_anchor = await recorded_head(conn)
+            log = [e async for e in entries(conn)]
     finally:
         await conn.close()
+    anchor = (exported.seq, exported.hash) if exported else None
+    result = verify_chain(log, anchor, key=key)
+    if result.ok and status_anchor is not None and status_anchor != anchor:
+        result = verify_chain(log, status_anchor, key=key)
+    if result.ok and require_head and exported is None and log:
+        return VerifyResult(
+            False,
+            result.checked,
+            bad_seq=log[-1].seq,
+            reason="the log has entries but no exported head was found: its newest entries cannot be vouched for",
+        )
+    return result
 
 
-def main(database_url: str | None, state_dir: Path | None = None) -> int:
+def _store(state_dir: Path, head_file: Path | None, head_configmap: str | None, namespace: str) -> HeadStore:
+    if head_configmap:
+        from floor_agents.auditor.configmap_head import ConfigMapHeadStore
+
+        return ConfigMapHeadStore(head_configmap, namespace)
+    return FileHeadStore(head_file or local_head_path(state_dir))
+
+
+def main(
+    database_url: str | None,
+    state_dir: Path | None = None,
+    key_file: Path | None = None,
+    head_file: Path | None = None,
+    head_configmap: str | None = None,
+    namespace: str = "default",
+) -> int:
     settings = Settings.from_env()
-    with floor_database(state_dir or settings.state_dir, database_url or settings.database_url) as url:
-        result = asyncio.run(verify(url))
+    state = state_dir or settings.state_dir
+    env = dict(os.environ)
+    if key_file is not None:
+        env[KEY_FILE_ENV] = str(key_file)
+        env.pop("AUDIT_HMAC_KEY", None)
+    try:
+        key = load_key(state, env)
+        exported = asyncio.run(_store(state, head_file, head_configmap, namespace).read())
+    except (AuditKeyError, ValueError, OSError) as exc:
+        print(f"cannot verify: {exc}", file=sys.stderr)
+        return 2
+    with floor_database(state, database_url or settings.database_url) as url:
+        result = asyncio.run(verify(url, key, exported, require_head=True))
     print(result.describe(), file=sys.stdout if result.ok else sys.stderr)
     return 0 if result.ok else 1

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from floor_agents.monitor.floor_pass import run_pass
 from floor_agents.monitor.performance import AlertThresholds
+from tradingfloor.models.manifests import ManifestError
+from tradingfloor.models.monitor import Monitor
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.observability.metrics import ERRORS
 from tradingfloor.status.process import AgentProcess
@@ -17,7 +19,10 @@ log = get_logger("floor_agents.monitor")
 
 async def run(manifest: Path | None, resource: str | None, namespace: str, metrics_port: int) -> None:
     async with AgentProcess("Monitor", manifest, resource, namespace, metrics_port) as proc:
-        spec = proc.resource_model.spec
+        model = proc.model
+        if not isinstance(model, Monitor):
+            raise ManifestError(f"{proc.name}: expected a Monitor, got a {model.kind}")
+        spec = model.spec
         thresholds = AlertThresholds.from_spec(spec.alerts)
         heartbeat_every = min(30, spec.intervalSeconds)
         next_pass = 0.0
@@ -29,7 +34,7 @@ async def run(manifest: Path | None, resource: str | None, namespace: str, metri
                 try:
                     result = await run_pass(
                         proc.pool,
-                        proc.sink,
+                        proc.status_sink,
                         proc.name,
                         thresholds,
                         datetime.now(UTC),

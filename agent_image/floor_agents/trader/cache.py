@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import redis.asyncio as aioredis
 
@@ -24,6 +25,8 @@ from tradingfloor.market.codec import FrameError, event_from_json
 from tradingfloor.market.events import BookSnapshot, MarketEvent, MarketResolved, NewMarket, SpotTick
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.observability.metrics import ERRORS
+
+_E = TypeVar("_E", bound=MarketEvent)  # the event kind a cache entry must hold
 
 log = get_logger("floor_agents.trader.cache")
 
@@ -62,7 +65,7 @@ class MarketCache:
         self.agent = agent
         self.prefix = channel(asset, interval)
 
-    def _parse(self, raw: bytes | str | None, kind: type) -> object | None:
+    def _parse(self, raw: bytes | str | None, kind: type[_E]) -> _E | None:
         if raw is None:
             return None
         try:
@@ -78,27 +81,27 @@ class MarketCache:
         if not tokens:
             return {}
         raws = await self.client.mget([f"{self.prefix}:book:{t}" for t in tokens])
-        books = {}
+        books: dict[str, BookSnapshot] = {}
         for token, raw in zip(tokens, raws, strict=False):
             book = self._parse(raw, BookSnapshot)
             if book is not None:
-                books[token] = book  # type: ignore[assignment]
+                books[token] = book
         return books
 
     async def snapshot(self) -> CacheSnapshot:
         """Everything cached for the series."""
         snap = CacheSnapshot()
         for mid, raw in (await self.client.hgetall(f"{self.prefix}:markets")).items():
-            event = self._parse(raw, NewMarket)
-            if event is not None:
-                snap.markets[_text(mid)] = event  # type: ignore[assignment]
+            listing = self._parse(raw, NewMarket)
+            if listing is not None:
+                snap.markets[_text(mid)] = listing
         for mid, raw in (await self.client.hgetall(f"{self.prefix}:resolved")).items():
-            event = self._parse(raw, MarketResolved)
-            if event is not None:
-                snap.resolved[_text(mid)] = event  # type: ignore[assignment]
+            resolution = self._parse(raw, MarketResolved)
+            if resolution is not None:
+                snap.resolved[_text(mid)] = resolution
         live = [m for mid, m in snap.markets.items() if mid not in snap.resolved]
         snap.books = await self._books(live)
-        snap.spot = self._parse(await self.client.get(f"{self.prefix}:spot"), SpotTick)  # type: ignore[assignment]
+        snap.spot = self._parse(await self.client.get(f"{self.prefix}:spot"), SpotTick)
         return snap
 
     async def market(self, market_id: str, announced: NewMarket | None = None) -> CacheSnapshot:
@@ -106,14 +109,14 @@ class MarketCache:
         snap = CacheSnapshot()
         resolved = self._parse(await self.client.hget(f"{self.prefix}:resolved", market_id), MarketResolved)
         if resolved is not None:
-            snap.resolved[market_id] = resolved  # type: ignore[assignment]
+            snap.resolved[market_id] = resolved
             return snap
         listing = announced or self._parse(
             await self.client.hget(f"{self.prefix}:markets", market_id), NewMarket
         )
         if listing is not None:
-            snap.markets[market_id] = listing  # type: ignore[assignment]
-            snap.books = await self._books([listing])  # type: ignore[list-item]
+            snap.markets[market_id] = listing
+            snap.books = await self._books([listing])
         return snap
 
 

@@ -22,11 +22,12 @@ import asyncio
 import dataclasses
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from tradingfloor.market.events import MarketInfo, MarketResolved
+from tradingfloor.market.events import MarketInfo, MarketResolved, Outcome
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.persistence import repositories as repo
 from tradingfloor.persistence.db import Database, DatabaseUnavailable, Retry, is_unavailable
@@ -82,9 +83,9 @@ async def _sync_filled_size(ex: Any, client_order_id: str) -> None:
 async def _resolve_market(
     ex: Any,
     m: repo.MarketRow,
-    resolution: str,
+    resolution: Outcome,
     winning_token_id: str,
-    resolved_at: Any,
+    resolved_at: datetime,
     final_price: Decimal | None,
 ) -> None:
     await repo.upsert_market(ex, m)
@@ -93,7 +94,7 @@ async def _resolve_market(
         m.condition_id,
         resolution,
         winning_token_id,
-        resolved_at,  # type: ignore[arg-type]
+        resolved_at,
         final_price,
     )
 
@@ -295,6 +296,11 @@ class TraderStore:
         self.writer: DurableWriter | None = None
         self.migrated = False
 
+    def _open_journal(self) -> Journal:
+        if self.journal is None:
+            raise RuntimeError(f"the store of {self.agent} is used before open()")
+        return self.journal
+
     @property
     def pending(self) -> int:
         """Batches waiting in the journal."""
@@ -341,7 +347,7 @@ class TraderStore:
         if seq % PRUNE_EVERY == 0:
             ops.append(("prune_checkpoints", {"agent": self.agent, "keep": KEEP_CHECKPOINTS}))
         if self.writer is None:
-            self.journal.append(ops)  # type: ignore[union-attr]
+            self._open_journal().append(ops)
             return False
         return await self.writer.submit(*ops) == "db"
 
@@ -352,7 +358,7 @@ class TraderStore:
         )
         op: Op = ("trader_intent", {"o": row, "submission": submission})
         if self.writer is None:
-            self.journal.append([op])  # type: ignore[union-attr]
+            self._open_journal().append([op])
         else:
             await self.writer.submit(op)
 
@@ -384,7 +390,7 @@ class TraderStore:
 
     def _journaled_checkpoint(self) -> tuple[int, dict[str, Any]] | None:
         best: tuple[int, dict[str, Any]] | None = None
-        for entry in self.journal.pending_entries():  # type: ignore[union-attr]
+        for entry in self._open_journal().pending_entries():
             for op, args in entry.ops:
                 if (
                     op == "checkpoint"
@@ -399,7 +405,7 @@ class TraderStore:
         after a crash: those in the database and those still in the journal."""
         found: dict[str, dict[str, Any]] = {}
         answered: set[str] = set()
-        for entry in self.journal.pending_entries():  # type: ignore[union-attr]
+        for entry in self._open_journal().pending_entries():
             for op, args in entry.ops:
                 if op == "trader_intent":
                     found[args["o"].client_order_id] = args["submission"]

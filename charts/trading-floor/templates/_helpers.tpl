@@ -92,3 +92,12 @@ spec:
     riskPerTradeBps: 200
   mode: paper
 {{- end }}
+
+{{/* The audit key Secret (key `key`) and the ConfigMap holding the exported audit-chain head. */}}
+{{- define "tf.auditKeySecret" -}}
+{{- default (printf "%s-audit-key" (include "tf.fullname" .)) .Values.audit.existingKeySecret }}
+{{- end }}
+
+{{- define "tf.auditHeadConfigMap" -}}
+{{- printf "%s-audit-head" (include "tf.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}

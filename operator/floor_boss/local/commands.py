@@ -53,6 +53,12 @@ def up(
     """Run the whole floor on this machine: database, cache, simulator, collectors, agents, dashboard."""
     import asyncio
     import os
+    import signal
+
+    def interrupted(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # until the floor's own handlers take over: stop, don't die
+
+    signal.signal(signal.SIGTERM, interrupted)
 
     import yaml
     from pydantic import ValidationError
@@ -103,6 +109,9 @@ def up(
     try:
         with floor_lock(state):
             summary = asyncio.run(Floor(options, console).run())
+    except KeyboardInterrupt:  # stopped while starting: the floor's shutdown has run
+        console.print("floor stopped while starting", markup=False)
+        return
     except (FloorAlreadyRunning, ServiceError) as exc:
         typer.echo(f"floor up: {exc}", err=True)
         raise typer.Exit(2 if isinstance(exc, FloorAlreadyRunning) else 1) from None

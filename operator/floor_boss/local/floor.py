@@ -214,7 +214,9 @@ class Floor:
         opts = self.options
         await migrate(svc.database_url)
         self._pool = pool = await create_pool(svc.database_url, max_size=4)
-        self._redis = aioredis.Redis.from_url(svc.redis_url, socket_connect_timeout=2, socket_timeout=5)
+        self._redis = aioredis.Redis.from_url(
+            svc.require_redis_url(), socket_connect_timeout=2, socket_timeout=5
+        )
         env = {
             "DATABASE_URL": svc.database_url,
             "REDIS_URL": svc.redis_url or "",
@@ -295,7 +297,7 @@ class Floor:
                 "POLYMARKET_CLOB_URL": s.clob_url,
                 "POLYMARKET_WS_URL": s.market_ws_url,
             }
-        from tradingfloor.sim.model import SimConfig
+        from tradingfloor.sim.model import SimConfig, parse_pattern
         from tradingfloor.sim.server import start_simulator
 
         stored = read_market_clock(opts.state_dir)
@@ -305,7 +307,10 @@ class Floor:
             resume_ms(stored) if stored is not None else (int(time.time() * 1000) // ROUND_MS) * ROUND_MS
         )
         handle = await start_simulator(
-            "127.0.0.1", 0, SimConfig(seed=opts.seed, pattern=opts.pattern, start_ms=start_ms), opts.speed
+            "127.0.0.1",
+            0,
+            SimConfig(seed=opts.seed, pattern=parse_pattern(opts.pattern), start_ms=start_ms),
+            opts.speed,
         )
         at = datetime.fromtimestamp(start_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
         self._say(
@@ -349,8 +354,8 @@ class Floor:
                 wait = 1.0
                 for event in self.services.check(now):
                     await self._service_event(event)
-                if self.services.is_up("postgres"):
-                    try:
+                try:
+                    if self.services.is_up("postgres"):
                         await self._flush_events(store)
                         if now - manifests_seen >= MANIFEST_POLL_SECONDS:
                             manifests_seen = now
@@ -358,11 +363,13 @@ class Floor:
                                 await self._apply_manifests(store)
                         self._agents = await store.agents()
                         self._ensure_collectors(self._agents, svc)
-                        if self.services.is_up("redis") and now >= self._heartbeat_grace_until:
-                            wait = await supervisor.reconcile()
-                        self._recovered()
-                    except Exception as exc:  # a service went away mid-pass: said once, retried
-                        self._failed(exc)
+                    # without PostgreSQL the supervisor holds its pass and counts toward its database
+                    # breaker; without Redis (or just after it is back) no heartbeat can be judged
+                    if self.services.is_up("redis") and now >= self._heartbeat_grace_until:
+                        wait = await supervisor.reconcile()
+                    self._recovered()
+                except Exception as exc:  # a service went away mid-pass: said once, retried
+                    self._failed(exc)
                 self._publish()
                 if self._sim is not None and now - clock_saved >= 1.0:
                     with contextlib.suppress(OSError):
@@ -479,7 +486,10 @@ class Floor:
         for series, task in list(self.collectors.items()):
             if task.done():  # a collector that died is started again, after a backoff
                 self.collectors.pop(series)
-                error = _one_line(task.exception()) if not task.cancelled() else "cancelled"  # type: ignore[arg-type]
+                exc = None if task.cancelled() else task.exception()
+                error = (
+                    _one_line(exc) if exc is not None else ("cancelled" if task.cancelled() else "returned")
+                )
                 started, failures = self._collector_runs.get(series, (now, 0))
                 failures = 0 if now - started > 60 else failures + 1  # it ran a while: a fresh failure
                 self._collector_runs[series] = (now + min(30.0, 2.0**failures), failures)
@@ -502,7 +512,7 @@ class Floor:
                     urls["POLYMARKET_WS_URL"],
                     urls.get("POLYMARKET_SPOT_WS_URL"),
                 ),
-                svc.redis_url,
+                svc.require_redis_url(),
                 PostgresSink(svc.database_url),
             )
             self.collectors[series] = asyncio.create_task(

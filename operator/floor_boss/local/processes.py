@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tradingfloor.decisions.kinds import COMMANDS
+from tradingfloor.models.names import child_path
 from tradingfloor.services.lifetime import die_with_parent
 
 
@@ -47,7 +48,7 @@ class AgentProcesses:
             raise RuntimeError(f"instance {name} is already running (pid {self._popen[name].pid})")
         logs = self.state_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        log = open(logs / f"{agent}.log", "ab")
+        log = open(child_path(logs, agent, ".log"), "ab")  # the name is checked: no "../"
         try:
             proc = subprocess.Popen(
                 [

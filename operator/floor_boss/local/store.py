@@ -16,6 +16,7 @@ import yaml
 
 from tradingfloor.models.common import API_VERSION
 from tradingfloor.models.manifests import Resource
+from tradingfloor.models.names import child_path
 from tradingfloor.models.transitions import check_update
 from tradingfloor.persistence import repositories as repo
 
@@ -118,7 +119,7 @@ class LocalStore:
 def write_manifest(agent: repo.AgentRow, folder: Path) -> Path:
     """The agent's current manifest as a file for its process (clones have no file of their own)."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{agent.name}.yaml"
+    path = child_path(folder, agent.name, ".yaml")  # the name is checked: no "../"
     doc = {
         "apiVersion": API_VERSION,
         "kind": agent.kind,

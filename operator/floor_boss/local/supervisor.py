@@ -87,7 +87,8 @@ class LocalSupervisor:
 
     async def heartbeats(self, names: list[str]) -> dict[str, datetime]:
         """The last beat of each agent that has a live heartbeat (``tradingfloor.bus.heartbeats``)."""
-        return {name: _utc(info.ts) for name, info in (await read_heartbeats(self.redis, names)).items()}  # type: ignore[misc]
+        beats = await read_heartbeats(self.redis, names)
+        return {name: at for name, info in beats.items() if (at := _utc(info.ts)) is not None}
 
     async def api_health(self) -> ApiHealth:
         """The floor's venue calls and failures over the last minutes (``tradingfloor.bus.api_health``)."""

@@ -376,10 +376,10 @@ class Kubelet:
                 env[prefix + key] = value
         for item in container.get("env") or []:
             if "valueFrom" in item:
-                value = self._value_from(pod, item["valueFrom"])
-                if value is None:
+                found = self._value_from(pod, item["valueFrom"])
+                if found is None:
                     continue
-                env[item["name"]] = value
+                env[item["name"]] = found
             else:
                 env[item["name"]] = _VAR.sub(
                     lambda m: env.get(m.group(1), m.group(0)), str(item.get("value", ""))

