@@ -17,7 +17,7 @@ from types import ModuleType
 
 SPEED_MARKERS = ("unit", "integration", "e2e")
 
-E2E_FIXTURES = frozenset({"emulator", "running_operator", "start_floor"})
+E2E_FIXTURES = frozenset({"emulator", "running_operator", "start_floor", "floor_process"})
 INTEGRATION_FIXTURES = frozenset(
     {
         "pg_server",
