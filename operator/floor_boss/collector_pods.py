@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from floor_boss.collectors import LABEL_SERIES, CollectorBook, Running, Series, collector_pod, series_needed
+from floor_boss.collectors import LABEL_SERIES, CollectorBook, Running, Series, collector_pod, series_of_spec
 from floor_boss.kube import Kube, KubeError
 from floor_boss.pods import pod_instance
 from floor_boss.settings import BossSettings
@@ -35,6 +35,7 @@ class KubeCollectors:
         self.pods: dict[tuple[str, Series], Running] = {}
         self.books: dict[str, CollectorBook] = defaultdict(CollectorBook)
         self._wake = asyncio.Event()
+        self._spec_series: dict[tuple[str, str, str], tuple[dict[str, Any], Series | None]] = {}
 
     def wake(self) -> None:
         self._wake.set()
@@ -54,11 +55,29 @@ class KubeCollectors:
         self.wake()
 
     def needed(self) -> dict[str, set[Series]]:
-        specs: dict[str, list[Any]] = defaultdict(list)
-        for (kind, ns, _), body in list(self.bodies.items()):
-            if kind == "TraderAgent" and not body["metadata"].get("deletionTimestamp"):
-                specs[ns].append(body.get("spec") or {})
-        return {ns: series_needed(raw) for ns, raw in specs.items()}
+        needed: dict[str, set[Series]] = defaultdict(set)
+        seen = set()
+        for key, body in list(self.bodies.items()):
+            kind, ns, _ = key
+            if kind != "TraderAgent" or body["metadata"].get("deletionTimestamp"):
+                continue
+            seen.add(key)
+            series = self._series_of(key, body.get("spec") or {})
+            if series is not None:
+                needed[ns].add(series)
+        for gone in self._spec_series.keys() - seen:
+            del self._spec_series[gone]
+        return dict(needed)
+
+    def _series_of(self, key: tuple[str, str, str], spec: dict[str, Any]) -> Series | None:
+        # Validating every trader's spec on every pass made a pass O(agents) model validations, and
+        # every trader event wakes a pass: remember the answer while the spec stays the same.
+        cached = self._spec_series.get(key)
+        if cached is not None and cached[0] == spec:
+            return cached[1]
+        series = series_of_spec(spec)
+        self._spec_series[key] = (spec, series)
+        return series
 
     async def sync(self) -> float | None:
         """One pass over every namespace; returns seconds until a backed-off start is due."""

@@ -42,17 +42,18 @@ class Series:
         return f"collector-{self.slug}"
 
 
+def series_of_spec(raw: Mapping[str, Any]) -> Series | None:
+    """The series a trader spec needs a collector for: None unless it validates and is Active."""
+    try:
+        spec = TraderAgentSpec.model_validate(raw)
+    except ValidationError:
+        return None
+    return Series(spec.market.asset, spec.market.interval) if spec.lifecycle == "Active" else None
+
+
 def series_needed(specs: Iterable[Mapping[str, Any]]) -> set[Series]:
     """The series of every Active trader whose spec validates (one collector each)."""
-    needed = set()
-    for raw in specs:
-        try:
-            spec = TraderAgentSpec.model_validate(raw)
-        except ValidationError:
-            continue
-        if spec.lifecycle == "Active":
-            needed.add(Series(spec.market.asset, spec.market.interval))
-    return needed
+    return {series for raw in specs if (series := series_of_spec(raw)) is not None}
 
 
 def collector_labels(series: Series) -> dict[str, str]:
