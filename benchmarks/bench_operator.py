@@ -76,7 +76,7 @@ def count_writes(api: ApiServer) -> Counter[str]:
         writes[f"delete {rtype.plural}"] += 1
         return delete(rtype, *args, **kwargs)
 
-    api.create, api.patch, api.delete = counted_create, counted_patch, counted_delete  # type: ignore[method-assign]
+    api.create, api.patch, api.delete = counted_create, counted_patch, counted_delete  # type: ignore[method-assign,assignment]
     return writes
 
 
