@@ -1,5 +1,16 @@
 """The operator's collectors: one Pod per (namespace, series) that an Active trader needs, removed
-when none does, recreated with backoff when it fails (``floor_boss.collectors`` decides)."""
+when none does, recreated with backoff when it fails (``floor_boss.collectors`` decides).
+
+Who owns a collector: the operator's Deployment (``FLOOR_OPERATOR_DEPLOYMENT``, set by the chart),
+so ``helm uninstall`` deleting the Deployment lets the cluster's garbage collector delete the
+collectors too. Why that owner: a collector serves every trader of its series, and TraderAgents are
+the user's resources (the release does not delete them), so owning it by them would outlive the
+release; the Deployment is the release's own object and keeps its uid across upgrades and rollouts
+(a ReplicaSet or the operator's Pod would not). Kubernetes forbids owners in another namespace (a
+dependent whose owner is elsewhere counts as orphaned and is deleted), so only collectors in the
+Deployment's namespace get it: the chart's operator watches just that namespace. An operator run
+by hand, or one watching other namespaces, leaves those collectors unowned, as before.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +22,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from floor_boss.collectors import LABEL_SERIES, CollectorBook, Running, Series, collector_pod, series_of_spec
+from floor_boss.collectors import (
+    LABEL_SERIES,
+    CollectorBook,
+    Running,
+    Series,
+    collector_pod,
+    deployment_owner,
+    series_of_spec,
+)
 from floor_boss.kube import Kube, KubeError
 from floor_boss.pods import pod_instance
 from floor_boss.settings import BossSettings
@@ -36,6 +55,30 @@ class KubeCollectors:
         self.books: dict[str, CollectorBook] = defaultdict(CollectorBook)
         self._wake = asyncio.Event()
         self._spec_series: dict[tuple[str, str, str], tuple[dict[str, Any], Series | None]] = {}
+        self.owner: dict[str, Any] | None = None  # the operator's Deployment, once find_owner read it
+        self.owner_namespace: str | None = None
+
+    async def find_owner(self) -> None:
+        """Read the uid of the operator's Deployment; without it collectors stay unowned (logged)."""
+        name, namespace = self.settings.owner_deployment, self.settings.operator_namespace
+        if not name or not namespace:
+            return
+        try:
+            uid = await self.kube.deployment_uid(namespace, name)
+        except KubeError as exc:
+            log.warning(
+                "cannot read Deployment %s/%s (%s): collectors will not be owned by it and will "
+                "outlive the release",
+                namespace,
+                name,
+                exc,
+            )
+            return
+        self.owner, self.owner_namespace = deployment_owner(name, uid), namespace
+
+    def owner_in(self, namespace: str) -> dict[str, Any] | None:
+        """The owner a collector in ``namespace`` may have (owners cannot be in another namespace)."""
+        return self.owner if namespace == self.owner_namespace else None
 
     def wake(self) -> None:
         self._wake.set()
@@ -94,7 +137,7 @@ class KubeCollectors:
                 await self.kube.delete_pod(ns, series.pod_name)
                 log.info("collector %s/%s stopped", ns, series.pod_name)
             for series in plan.start:
-                if await self.kube.create_pod(collector_pod(series, ns, self.settings)):
+                if await self.kube.create_pod(collector_pod(series, ns, self.settings, self.owner_in(ns))):
                     log.info("collector %s/%s started", ns, series.pod_name)
                     self.pods.setdefault((ns, series), Running("pending"))
             if plan.retry_in is not None:

@@ -74,6 +74,7 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     await wait_for_crds(kube, cfg.crd_wait_seconds)  # /healthz is served only after this returns
     heartbeats = Heartbeats(cfg.redis_url) if cfg.redis_url else None
     STATE.boss = FloorBoss(cfg, kube, heartbeats)
+    await STATE.boss.collectors.find_owner()
     if cfg.metrics_port:
         from prometheus_client import start_http_server
 

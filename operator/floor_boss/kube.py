@@ -41,6 +41,7 @@ class Kube:
         self.api = api
         self.core = client.CoreV1Api(api)
         self.custom = client.CustomObjectsApi(api)
+        self.apps = client.AppsV1Api(api)
 
     @classmethod
     async def connect(cls, server: str | None = None) -> Kube:
@@ -131,6 +132,14 @@ class Kube:
             ),
             ok=(409,),
         )
+
+    async def deployment_uid(self, namespace: str, name: str) -> str:
+        """The uid of a Deployment (KubeError when it cannot be read: 404, or 403 without RBAC)."""
+        try:
+            deployment = await self.apps.read_namespaced_deployment(name, namespace)
+        except client.ApiException as exc:
+            raise KubeError(exc.status or 0, str(exc.body or exc.reason)[:500]) from None
+        return str(deployment.metadata.uid)
 
     async def served_kinds(self) -> set[str]:
         """Which of the floor's kinds the API server serves (its CRDs are installed and established)."""
