@@ -31,7 +31,7 @@ from typing import Any
 
 import psutil
 import yaml
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, web
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -118,32 +118,44 @@ async def run(n: int, timeout: float, profile: str | None, log: str | None) -> N
         **({"FLOOR_OPERATOR_PROFILE": f"{profile}-{n}.prof"} if profile else {}),
     }
     floor = Path(sys.executable).parent / "floor"
+    health = f"http://127.0.0.1:{free_port()}/healthz"
     with open(f"{log}-{n}.log", "wb") if log else open(os.devnull, "wb") as out:
         operator = subprocess.Popen(
-            [
-                str(floor),
-                "operator",
-                "--namespace",
-                NS,
-                "--liveness",
-                f"http://127.0.0.1:{free_port()}/healthz",
-            ],
+            [str(floor), "operator", "--namespace", NS, "--liveness", health],
             env=env,
             stdout=out,
             stderr=out,
         )
         try:
+            await wait_ready(operator, health)
             await measure(api, operator, n, timeout)
         finally:
             await stop_operator(operator)
             await runner.cleanup()
 
 
+async def wait_ready(operator: subprocess.Popen[bytes], health: str) -> None:
+    """Until the operator's /healthz answers (imports, login, CRDs served, first list+watch done):
+    its start-up CPU is not counted against the agents (a fixed sleep was too short on a busy
+    machine, and without bytecode caches the imports alone take seconds)."""
+    deadline = time.monotonic() + 180
+    async with ClientSession() as session:
+        while time.monotonic() < deadline:
+            if operator.poll() is not None:
+                raise SystemExit(f"floor operator exited with {operator.returncode}")
+            try:
+                async with session.get(health) as answer:
+                    if answer.status == 200:
+                        await asyncio.sleep(1)  # the first list+watch of each kind
+                        return
+            except ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise SystemExit("floor operator not ready after 180 s")
+
+
 async def measure(api: ApiServer, operator: subprocess.Popen[bytes], n: int, timeout: float) -> None:
     proc, server = psutil.Process(operator.pid), psutil.Process()
-    await asyncio.sleep(3)  # the operator's start-up: imports, login, first list+watch
-    if operator.poll() is not None:
-        raise SystemExit(f"floor operator exited with {operator.returncode}")
     rss_idle = proc.memory_info().rss / 2**20
     peak = rss_idle
     operator_cpu0, server_cpu0 = cpu_seconds(proc), cpu_seconds(server)

@@ -45,10 +45,7 @@ def series_of(slug: str) -> Series | None:
 
 
 class KubeCollectors:
-    def __init__(
-        self, bodies: Mapping[tuple[str, str, str], dict[str, Any]], kube: Kube, settings: BossSettings
-    ) -> None:
-        self.bodies = bodies  # the runtime's index of agents, read on every pass
+    def __init__(self, kube: Kube, settings: BossSettings) -> None:
         self.kube = kube
         self.settings = settings
         self.pods: dict[tuple[str, Series], Running] = {}
@@ -97,30 +94,30 @@ class KubeCollectors:
             self.pods[key] = Running(inst.state, started.timestamp() if started else None, inst.deleting)
         self.wake()
 
-    def needed(self) -> dict[str, set[Series]]:
-        needed: dict[str, set[Series]] = defaultdict(set)
-        seen = set()
-        for key, body in list(self.bodies.items()):
-            kind, ns, _ = key
-            if kind != "TraderAgent" or body["metadata"].get("deletionTimestamp"):
-                continue
-            seen.add(key)
-            series = self._series_of(key, body.get("spec") or {})
-            if series is not None:
-                needed[ns].add(series)
-        for gone in self._spec_series.keys() - seen:
-            del self._spec_series[gone]
-        return dict(needed)
-
-    def _series_of(self, key: tuple[str, str, str], spec: dict[str, Any]) -> Series | None:
-        # Validating every trader's spec on every pass made a pass O(agents) model validations, and
-        # every trader event wakes a pass: remember the answer while the spec stays the same.
+    def note_trader(self, key: tuple[str, str, str], body: Mapping[str, Any] | None) -> None:
+        """A TraderAgent event (``body`` None: deleted). Its series is worked out once per spec, and
+        the sync loop is woken only when it changes: status events (most of them) cost nothing.
+        Validating every trader's spec on every event made each event O(agents)."""
+        if body is None or body["metadata"].get("deletionTimestamp"):
+            gone = self._spec_series.pop(key, None)
+            if gone is not None and gone[1] is not None:
+                self.wake()
+            return
+        spec = body.get("spec") or {}
         cached = self._spec_series.get(key)
         if cached is not None and cached[0] == spec:
-            return cached[1]
+            return
         series = series_of_spec(spec)
         self._spec_series[key] = (spec, series)
-        return series
+        if cached is None or cached[1] != series:
+            self.wake()
+
+    def needed(self) -> dict[str, set[Series]]:
+        needed: dict[str, set[Series]] = defaultdict(set)
+        for (_, ns, _), (_, series) in self._spec_series.items():
+            if series is not None:
+                needed[ns].add(series)
+        return dict(needed)
 
     async def sync(self) -> float | None:
         """One pass over every namespace; returns seconds until a backed-off start is due."""

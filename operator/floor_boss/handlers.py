@@ -162,10 +162,10 @@ def _watch_agents(registry: kopf.OperatorRegistry, plural: str) -> None:
     async def agent_event(body: kopf.Body, event: kopf.RawEvent, **_: Any) -> None:
         runtime = boss()
         key = runtime.remember(body, deleted=event.get("type") == "DELETED")
-        if event.get("type") != "DELETED":
+        if event.get("type") != "DELETED" and not runtime.echo:
             runtime.kick(key)
         if key[0] == "TraderAgent":
-            runtime.collectors.wake()
+            runtime.collectors.note_trader(key, runtime.bodies.get(key))
 
 
 # --- the index of child Pods: pod events update it and wake the owner -------------------------

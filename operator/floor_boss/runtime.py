@@ -22,6 +22,7 @@ from floor_boss.pods import build_pod, journal_claim, pod_instance
 from floor_boss.reconciler import AgentRecord, Key, Reconciler, Roster
 from floor_boss.settings import BossSettings
 from tradingfloor.decisions import FloorPolicy, FloorSignals
+from tradingfloor.decisions.kinds import kind_info
 from tradingfloor.models.common import GROUP
 
 log = logging.getLogger("floor_boss")
@@ -34,6 +35,13 @@ def key_of(body: Mapping[str, Any]) -> Key:
 
 def _time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def _without_nulls(value: Any) -> Any:
+    """A status as a merge patch leaves it: keys patched to null are gone."""
+    if isinstance(value, Mapping):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    return value
 
 
 def reports_requested(spec: Mapping[str, Any]) -> list[str]:
@@ -82,8 +90,9 @@ class FloorBoss:
         self._locks: dict[Key, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._kicks: dict[Key, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.collectors = KubeCollectors(self.bodies, kube, settings)
+        self.collectors = KubeCollectors(kube, settings)
         self._reports_explained: set[tuple[Key, int]] = set()
+        self.echo = False  # whether the last remembered event only echoed our own status write
 
     @property
     def policy(self) -> FloorPolicy:
@@ -96,6 +105,7 @@ class FloorBoss:
     # --- bookkeeping fed by the kopf handlers ---------------------------------------------------
     def remember(self, body: Mapping[str, Any], deleted: bool = False) -> Key:
         key = key_of(body)
+        self.echo = False
         if deleted:
             self.bodies.pop(key, None)
             self.roster.drop(key)
@@ -104,9 +114,27 @@ class FloorBoss:
             if handle is not None:
                 handle.cancel()
         else:
+            old = self.roster.get(key)
             self.bodies[key] = dict(body)
-            self.roster.put(record_of(self.bodies[key]))
+            new = record_of(self.bodies[key])
+            self.roster.put(new)
+            self.echo = self._own_echo(old, new)
         return key
+
+    def _own_echo(self, old: AgentRecord | None, new: AgentRecord) -> bool:
+        """True when an event only brings back the status this operator last wrote: nothing new to
+        decide, so no pass (every status write used to cost a second, idle pass per agent)."""
+        written = self.reconciler.written.get(new.key)
+        if old is None or written is None or new.ref["metadata"].get("deletionTimestamp"):
+            return False
+        if (old.spec, old.labels, old.generation) != (new.spec, new.labels, new.generation):
+            return False
+        owned = kind_info(new.kind).floor_boss_status_fields
+        if {k: v for k, v in old.status.items() if k not in owned} != {
+            k: v for k, v in new.status.items() if k not in owned
+        }:
+            return False  # the agent reported something (performance …)
+        return _without_nulls({k: v for k, v in new.status.items() if k in owned}) == _without_nulls(written)
 
     def remember_pod(self, owner: Key, pod: Mapping[str, Any], deleted: bool) -> None:
         name = pod["metadata"]["name"]

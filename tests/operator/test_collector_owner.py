@@ -135,7 +135,7 @@ async def test_without_its_deployment_collectors_are_unowned_and_it_says_so(api,
 
 def test_an_owner_is_never_given_across_namespaces():
     """Kubernetes treats an owner in another namespace as absent and deletes the dependent."""
-    collectors = KubeCollectors({}, kube=None, settings=BossSettings())
+    collectors = KubeCollectors(kube=None, settings=BossSettings())
     collectors.owner, collectors.owner_namespace = {"kind": "Deployment", "uid": "u"}, NS
     assert collectors.owner_in(NS) == {"kind": "Deployment", "uid": "u"}
     assert collectors.owner_in("elsewhere") is None
