@@ -129,17 +129,29 @@ class Reconciler:
         self.breakers: tuple[str, ...] = ()
         self.written: dict[Key, dict[str, Any]] = {}  # operator-owned status as last written
         self.phases: dict[Key, str] = {}
+        self._validated_traders: dict[
+            Key, tuple[AgentRecord, tuple[TraderAgentSpec, TraderAgentStatus | None] | None]
+        ] = {}
 
     def forget(self, key: Key) -> None:
         self.written.pop(key, None)
         self.phases.pop(key, None)
+        self._validated_traders.pop(key, None)
 
     # --- floor-wide -------------------------------------------------------------------------------
     def floor_signals(
         self, agents: Iterable[AgentRecord], database_reachable: bool | None, api: tuple[int, int]
     ) -> FloorSignals:
-        traders = [t for a in agents if a.kind == "TraderAgent" and (t := validated_trader(a)) is not None]
+        traders = [t for a in agents if a.kind == "TraderAgent" and (t := self._validated(a)) is not None]
         return floor_signals(traders, database_reachable, api[0], api[1])
+
+    def _validated(self, agent: AgentRecord) -> tuple[TraderAgentSpec, TraderAgentStatus | None] | None:
+        # Every floor check read every trader: validate a record once (a new event brings a new record).
+        cached = self._validated_traders.get(agent.key)
+        if cached is None or cached[0] is not agent:
+            cached = (agent, validated_trader(agent))
+            self._validated_traders[agent.key] = cached
+        return cached[1]
 
     def update_breakers(self, signals: FloorSignals) -> bool:
         """Open/close the floor breakers; True when the set changed (every trader needs a pass)."""
