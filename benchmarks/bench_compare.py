@@ -25,7 +25,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -50,7 +49,13 @@ def engine() -> TradingEngine:
 
 
 def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident set (VmHWM): unlike ru_maxrss, which a child inherits from the
+    parent it was forked from and keeps across exec, it starts anew with the executed program."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def final_books(eng: TradingEngine) -> dict[str, dict[str, list[list[str]]]]:
@@ -107,20 +112,25 @@ def ours(mode: str, path: str) -> dict:
 
 
 def write_nautilus_stream(recording: str, out: str) -> int:
-    """The recording's L2 events as plain JSON for the Nautilus side (which cannot import us)."""
-    tokens: dict[str, int] = {}
-    rows: list[list] = []
-    for _, ev in replay_events(recording):
-        if isinstance(ev, BookSnapshot):
-            tok = tokens.setdefault(ev.token_id, len(tokens))
-            bids = [[str(p), str(s)] for p, s in ev.bids if s > 0]
-            asks = [[str(p), str(s)] for p, s in ev.asks if s > 0]
-            rows.append([ev.ts_ms, tok, "book", [bids, asks]])
-        elif isinstance(ev, PriceChange):
-            tok = tokens.setdefault(ev.token_id, len(tokens))
-            rows.append([ev.ts_ms, tok, "change", [ev.side, str(ev.price), str(ev.size)]])
-    Path(out).write_text(json.dumps({"tokens": list(tokens), "events": rows}))
-    return len(rows)
+    """The recording's L2 events as JSON lines for the Nautilus side (which cannot import us): one
+    row per event, ``[ts_ms, token_id, "book", [bids, asks]]`` or ``[ts_ms, token, "change", [side,
+    price, size]]``; read back one line at a time."""
+    n = 0
+    with open(out, "w") as fh:
+        for _, ev in replay_events(recording):
+            if isinstance(ev, BookSnapshot):
+                bids = [[str(p), str(s)] for p, s in ev.bids if s > 0]
+                asks = [[str(p), str(s)] for p, s in ev.asks if s > 0]
+                fh.write(json.dumps([ev.ts_ms, ev.token_id, "book", [bids, asks]]) + "\n")
+            elif isinstance(ev, PriceChange):
+                fh.write(
+                    json.dumps([ev.ts_ms, ev.token_id, "change", [ev.side, str(ev.price), str(ev.size)]])
+                    + "\n"
+                )
+            else:
+                continue
+            n += 1
+    return n
 
 
 def run_child(cmd: list[str]) -> dict:
@@ -164,7 +174,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tf-compare-") as tmp:
         recording = os.path.join(tmp, "stream.frames.gz")
         frames = write_recording(recording, hours, l2_only=True, assets=("BTC",))
-        stream = os.path.join(tmp, "stream.json")
+        stream = os.path.join(tmp, "stream.jsonl")
         n = write_nautilus_stream(recording, stream)
         print(f"stream: {n:,} L2 events in {frames:,} frames ({hours:g} simulated hours of BTC rounds)")
         me = [sys.executable, str(Path(__file__).resolve()), "--ours"]

@@ -1,5 +1,5 @@
 """NautilusTrader's half of ``benchmarks/bench_compare.py``; runs in .venv-nautilus, never imports
-this project. Reads the L2 stream that bench_compare.py wrote (JSON: tokens and events), builds
+this project. Reads the L2 stream that bench_compare.py wrote (JSON lines, one event each), builds
 Nautilus ``OrderBookDelta`` objects the way Nautilus's own Polymarket adapter does (a snapshot is a
 CLEAR and one ADD per level; a level change is an UPDATE, or a DELETE at size 0), then times a
 ``BacktestEngine`` run whose strategy reads the managed book's best bid and ask on every update.
@@ -11,7 +11,6 @@ Run: .venv-nautilus/bin/python benchmarks/compare_nautilus_side.py STREAM.json
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from decimal import Decimal
@@ -64,6 +63,16 @@ def instrument(token: str) -> BinaryOption:
     )
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident set (VmHWM): unlike ru_maxrss, which a child inherits from the
+    parent it was forked from and keeps across exec, it starts anew with the executed program."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 class BookReaderConfig(StrategyConfig, frozen=True):  # type: ignore[call-arg]  # msgspec-style config
     instrument_ids: tuple[str, ...] = ()
 
@@ -89,29 +98,39 @@ class BookReader(Strategy):
             self.crossed += 1
 
 
-def build_deltas(stream: dict, ids: list[InstrumentId]) -> tuple[list, int]:
-    """Every L2 event as Nautilus deltas with strictly increasing ts_init (the file's order)."""
+def build_deltas(path: str) -> tuple[list, list[BinaryOption], int]:
+    """Every L2 event of the JSON-lines stream as Nautilus deltas with strictly increasing ts_init
+    (the file's order), and one instrument per token."""
     out: list = []
-    for seq, (ts_ms, tok, kind, body) in enumerate(stream["events"]):
-        iid = ids[tok]
-        if kind == "book":
-            bids, asks = body
+    instruments: dict[str, BinaryOption] = {}
+    n = 0
+    with open(path) as fh:
+        for seq, line in enumerate(fh):
+            ts_ms, token, kind, body = json.loads(line)
+            inst = instruments.get(token)
+            if inst is None:
+                inst = instruments[token] = instrument(token)
+            iid = inst.id
             ts = ts_ms * 1_000_000 + seq
-            levels = [(OrderSide.BUY, p, s) for p, s in bids] + [(OrderSide.SELL, p, s) for p, s in asks]
-            batch = [OrderBookDelta.clear(iid, 0, ts, ts)]
-            for i, (side, p, s) in enumerate(levels):
-                flags = RecordFlag.F_SNAPSHOT | (RecordFlag.F_LAST if i == len(levels) - 1 else 0)
-                order = BookOrder(side, Price.from_str(p), Quantity.from_str(s), 0)
-                batch.append(OrderBookDelta(iid, BookAction.ADD, order, flags, 0, ts, ts))
-            out.append(OrderBookDeltas(iid, batch))
-        else:
-            side, p, s = body
-            ts = ts_ms * 1_000_000 + seq
-            size = Quantity.from_str(s)
-            order = BookOrder(OrderSide.BUY if side == "BUY" else OrderSide.SELL, Price.from_str(p), size, 0)
-            action = BookAction.UPDATE if size > 0 else BookAction.DELETE
-            out.append(OrderBookDelta(iid, action, order, RecordFlag.F_LAST, 0, ts, ts))
-    return out, len(stream["events"])
+            n += 1
+            if kind == "book":
+                bids, asks = body
+                levels = [(OrderSide.BUY, p, s) for p, s in bids] + [(OrderSide.SELL, p, s) for p, s in asks]
+                batch = [OrderBookDelta.clear(iid, 0, ts, ts)]
+                for i, (side, p, s) in enumerate(levels):
+                    flags = RecordFlag.F_SNAPSHOT | (RecordFlag.F_LAST if i == len(levels) - 1 else 0)
+                    order = BookOrder(side, Price.from_str(p), Quantity.from_str(s), 0)
+                    batch.append(OrderBookDelta(iid, BookAction.ADD, order, flags, 0, ts, ts))
+                out.append(OrderBookDeltas(iid, batch))
+            else:
+                side, p, s = body
+                size = Quantity.from_str(s)
+                order = BookOrder(
+                    OrderSide.BUY if side == "BUY" else OrderSide.SELL, Price.from_str(p), size, 0
+                )
+                action = BookAction.UPDATE if size > 0 else BookAction.DELETE
+                out.append(OrderBookDelta(iid, action, order, RecordFlag.F_LAST, 0, ts, ts))
+    return out, list(instruments.values()), n
 
 
 def book_levels(engine: BacktestEngine, iid: InstrumentId) -> dict:
@@ -125,11 +144,8 @@ def book_levels(engine: BacktestEngine, iid: InstrumentId) -> dict:
 
 
 def main() -> None:
-    stream = json.loads(open(sys.argv[1], "rb").read())
-    instruments = [instrument(t) for t in stream["tokens"]]
+    data, instruments, n_events = build_deltas(sys.argv[1])
     ids = [i.id for i in instruments]
-    data, n_events = build_deltas(stream, ids)
-    del stream
     engine = BacktestEngine(
         BacktestEngineConfig(
             trader_id="BENCH-001",
@@ -163,7 +179,7 @@ def main() -> None:
                 "reads": strategy.reads,
                 "cpu_s": cpu,
                 "wall_s": wall,
-                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_rss_mib": peak_rss_mib(),
                 "books": books,
             }
         )
