@@ -9,14 +9,22 @@ Run it on an installed venv whose bytecode is compiled (``make install`` compile
 source and the heap keeps about 7 MiB more.
 
 Run: .venv/bin/python benchmarks/bench_trader_rss.py [hours]   (target: ≤ 45 MiB)
+     .venv/bin/python benchmarks/bench_trader_rss.py --process [seconds]
+The second form starts the real command (``python -m tradingfloor.cli agent trader`` with
+examples/momentum-btc.yaml, an embedded Redis, the file store, its metrics server on) and reads
+the process's memory after it has been up that long (no market feed: an idle, subscribed trader).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import resource
+import socket
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agent_image"))
@@ -39,7 +47,57 @@ def private_mib() -> float:
     return kib / 1024
 
 
+def proc_mib(pid: int) -> dict[str, float]:
+    """VmRSS, VmHWM and private memory of process ``pid``, in MiB."""
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            out[line.split(":")[0]] = int(line.split()[1]) / 1024
+    private = sum(
+        int(line.split()[1])
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        if line.startswith(("Private_Clean:", "Private_Dirty:"))
+    )
+    out["private"] = private / 1024
+    return out
+
+
+def real_process(seconds: float) -> None:
+    from tradingfloor.services.embedded import EmbeddedRedis
+
+    repo = Path(__file__).resolve().parents[1]
+    state = Path(tempfile.mkdtemp(prefix="tf-rss-proc-"))
+    server = EmbeddedRedis(state / "redis").start()
+    with socket.socket() as s:  # a free port for the trader's metrics server
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "REDIS_URL": server.url, "FLOOR_STATE_DIR": str(state), "FLOOR_AGENT_NAME": "rss"}
+    env.pop("DATABASE_URL", None)
+    cmd = [sys.executable, "-m", "tradingfloor.cli", "agent", "trader"]
+    cmd += ["--manifest", str(repo / "examples" / "momentum-btc.yaml"), "--metrics-port", str(port)]
+    with open(state / "trader.log", "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(seconds)
+        if proc.poll() is not None:
+            raise SystemExit(
+                f"the trader exited ({proc.returncode}): {(state / 'trader.log').read_text()[-2000:]}"
+            )
+        m = proc_mib(proc.pid)
+        print(
+            f"real trader process after {seconds:g} s: RSS {m['VmRSS']:.1f} MiB, peak {m['VmHWM']:.1f} MiB, "
+            f"private {m['private']:.1f} MiB (target ≤ 45 MiB)"
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        server.destroy()
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--process":
+        real_process(float(sys.argv[2]) if len(sys.argv) > 2 else 20.0)
+        return
     hours = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
     base = rss_mib()
     import floor_agents.trader.main  # noqa: F401 - everything the trader process loads
