@@ -176,7 +176,11 @@ def main() -> None:
         frames = write_recording(recording, hours, l2_only=True, assets=("BTC",))
         stream = os.path.join(tmp, "stream.jsonl")
         n = write_nautilus_stream(recording, stream)
-        print(f"stream: {n:,} L2 events in {frames:,} frames ({hours:g} simulated hours of BTC rounds)")
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(
+            f"stream: {n:,} L2 events in {frames:,} frames ({hours:g} simulated hours of BTC rounds); "
+            f"load average {load}"
+        )
         me = [sys.executable, str(Path(__file__).resolve()), "--ours"]
         results = {mode: run_child([*me, mode, recording]) for mode in ("raw-memory", "raw-file", "events")}
         for r in results.values():

@@ -86,7 +86,7 @@ def real_process(seconds: float) -> None:
         m = proc_mib(proc.pid)
         print(
             f"real trader process after {seconds:g} s: RSS {m['VmRSS']:.1f} MiB, peak {m['VmHWM']:.1f} MiB, "
-            f"private {m['private']:.1f} MiB (target ≤ 45 MiB)"
+            f"private {m['private']:.1f} MiB (target ≤ 45 MiB); load average {os.getloadavg()[0]:.2f}"
         )
     finally:
         proc.terminate()
