@@ -28,6 +28,16 @@ def _fills(floor) -> int:
     return floor.query("SELECT count(*) AS n FROM fills")[0]["n"]
 
 
+def _logged(log, event: str) -> dict | None:
+    """The first JSON log line of ``event`` in an agent's log."""
+    if not log.exists():
+        return None
+    for line in log.read_text().splitlines():
+        if f'"{event}"' in line:
+            return json.loads(line)
+    return None
+
+
 def _all_gone(pids) -> bool:
     return not any(process_alive(pid) for pid in pids)
 
@@ -144,6 +154,21 @@ def test_postgres_and_redis_killed_mid_trading_the_floor_runs_and_nothing_is_los
     floor.wait_for_line("DatabaseUnreachable")
     floor.wait_for_line("postgres is back", timeout=120)
     fills_after_pg = floor.wait_for(lambda: _fills(floor), 30, "the database to answer again")
+    # the breaker paused new entries (on the dashboard's event line and in the trader) and lifted it
+    floor.wait_for_line("EntriesPaused")
+    floor.wait_for_line("EntriesResumed", timeout=60)
+    log = state / "logs" / "momentum-btc.log"
+    paused = floor.wait_for(lambda: _logged(log, "trader.entries_paused"), 30, "the trader's pause")
+    resumed = floor.wait_for(lambda: _logged(log, "trader.entries_resumed"), 30, "the trader's resume")
+    assert "DatabaseUnreachable" in paused["breakers"] and resumed["breakers"] == []
+    # no entry was opened while the trader was paused (orders carry the market's time; the journal
+    # replayed everything written meanwhile, so the table is complete once it answers)
+    entries_while_paused = floor.query(
+        "SELECT client_order_id FROM orders WHERE side = 'BUY' AND created_at > $1 AND created_at < $2",
+        datetime.fromtimestamp(paused["market_ms"] / 1000, UTC),
+        datetime.fromtimestamp(resumed["market_ms"] / 1000, UTC),
+    )
+    assert entries_while_paused == []
 
     redis_port = floor.services()["redis_url"].rsplit(":", 1)[1].split("/")[0]
     _kill_service_for(floor, "redis-server", f":{redis_port}", OUTAGE_S)  # its title: redis-server host:port
