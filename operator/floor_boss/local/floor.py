@@ -610,6 +610,7 @@ class Floor:
                 ),
                 svc.require_redis_url(),
                 PostgresSink(svc.database_url),
+                **self._collector_timing(),
             )
             self.collectors[series] = asyncio.create_task(
                 collector.run(self.stopping), name=f"collector-{asset}-{interval}"
@@ -617,6 +618,15 @@ class Floor:
             if series not in self._collector_runs:
                 self._say(f"collector for {asset} {interval} started")
             self._collector_runs[series] = (now, failures)
+
+    def _collector_timing(self) -> dict[str, float]:
+        """On a simulated market the collector's round discovery runs every quarter round of market
+        time (at least every wall second): at its default 30 wall seconds a fast market's next rounds
+        were found only by their own listing, which a busy machine completes late — traders then
+        learned of a round minutes of market time after it opened."""
+        if self._sim is None:
+            return {}
+        return {"discover_every": max(1.0, ROUND_MS / 4 / 1000 / self.options.speed)}
 
     # -- state file and view ---------------------------------------------------------------------
 
