@@ -42,11 +42,46 @@ EDGE_FAMILY = "momentum-btc"
 
 
 def run_floor(
-    seed: int, days: float, pattern: str, step_ms: int, manifests: list[dict[str, Any]], policy: FloorPolicy
+    seed: int,
+    days: float,
+    pattern: str,
+    step_ms: int,
+    manifests: list[dict[str, Any]],
+    policy: FloorPolicy,
+    shadows: tuple[FloorPolicy, ...] = (),
 ):
     config = SimConfig(seed=seed, assets=("BTC", "ETH"), pattern=parse_pattern(pattern), step_ms=step_ms)
-    floor = SimulatedFloor(manifests, policy, config.start_ms)
+    floor = SimulatedFloor(manifests, policy, config.start_ms, shadows=shadows)
     return floor.feed(simulate(config, int(days * DAY_MS)))
+
+
+def parse_policy(text: str) -> tuple[str, FloorPolicy]:
+    """``FIELD=VALUE[,FIELD=VALUE…]`` → (the text as a label, the default policy with those fields)."""
+    fields = dict(item.split("=", 1) for item in text.split(",") if item.strip()) if text else {}
+    return text or "default", FloorPolicy(**fields)
+
+
+def shadow_rows(lines: list[dict[str, Any]]) -> list[str]:
+    """One line per shadow policy: its false clone rate and detection on the same floors."""
+    null = [r for r in lines if r["pattern"] == "none" and "shadows" in r]
+    edge = [r for r in lines if r["pattern"] == "momentum" and "shadows" in r]
+    labels = list(dict.fromkeys(label for r in null + edge for label in r["shadows"]))
+    rows = []
+    for label in labels:
+        fams = sum(r["families"] for r in null if label in r["shadows"])
+        cloned = sum(len(r["shadows"][label]) for r in null if label in r["shadows"])
+        detect = [
+            r["shadows"][label][EDGE_FAMILY] for r in edge if EDGE_FAMILY in r["shadows"].get(label, {})
+        ]
+        runs = sum(label in r["shadows"] for r in edge)
+        rate = cloned / fams if fams else math.nan
+        median = statistics.median(detect) if detect else math.inf
+        rows.append(
+            f"  shadow {label}: null {cloned}/{fams} families cloned (rate {rate:.3f}, 95 % upper bound "
+            f"{clopper_pearson_upper(cloned, fams):.3f}); edge: median {median} trades to clone "
+            f"({len(detect)} of {runs} floors)"
+        )
+    return rows
 
 
 def summarize(lines: list[dict[str, Any]], started: float) -> dict[str, Any]:
@@ -71,6 +106,8 @@ def summarize(lines: list[dict[str, Any]], started: float) -> dict[str, Any]:
         f"{track.periods} trades -> MinTRL {min_trl:.1f}; {time.perf_counter() - started:.0f} s",
         file=sys.stderr,
     )
+    for row in shadow_rows(lines):
+        print(row, file=sys.stderr)
     return {
         "null_floor_days": round(days),
         "false_clone_rate": round(rate, 4),
@@ -139,6 +176,14 @@ def exact_null_study(policy: FloorPolicy, floors: int = 1000, trades: int = 200,
     )
 
 
+def shadow_record(shadows: dict[str, FloorPolicy], run: Any) -> dict[str, dict[str, int]]:
+    """Per shadow policy: lineage root -> the original's trades at that policy's first clone."""
+    return {
+        label: {root: c.parent_trades for root, c in clones.items()}
+        for label, clones in zip(shadows, run.shadow_clones, strict=True)
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=3, help="null-market seeds (default 3)")
@@ -153,6 +198,13 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         metavar="FIELD=VALUE",
         help="override a FloorPolicy field (to study a trade-off); repeatable",
+    )
+    ap.add_argument(
+        "--shadow",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE[,FIELD=VALUE]",
+        help="also score this policy on the same floors (its first clone per family; repeatable)",
     )
     ap.add_argument("--jsonl", type=Path, help="append one JSON line per floor here (a long study's record)")
     ap.add_argument(
@@ -175,8 +227,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     try:
         policy = FloorPolicy(**dict(item.split("=", 1) for item in args.policy))
+        shadows = dict(parse_policy(text) for text in args.shadow)
     except ValueError as exc:
-        ap.error(f"--policy: {exc}")
+        ap.error(f"--policy/--shadow: {exc}")
+    shadow_policies = tuple(shadows.values())
     if args.exact_null:
         exact_null_study(policy)
         return
@@ -196,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
 
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         t0 = time.perf_counter()
-        run = run_floor(seed, args.days, "none", args.step_ms, manifests, policy)
+        run = run_floor(seed, args.days, "none", args.step_ms, manifests, policy, shadow_policies)
         roots = run.families()
         log(
             {
@@ -207,12 +261,13 @@ def main(argv: list[str] | None = None) -> None:
                 "cloned_families": [r for r in roots if run.first_clone(r) is not None],
                 "trades": {a.name: len(a.trades()) for a in run.agents.values()},
                 "clones": [c.__dict__ for c in run.clones],
+                "shadows": shadow_record(shadows, run),
                 "seconds": round(time.perf_counter() - t0, 1),
             }
         )
     for seed in range(10_000 + args.first_seed, 10_000 + args.first_seed + args.edge_seeds):
         t0 = time.perf_counter()
-        run = run_floor(seed, args.edge_days, "momentum", args.step_ms, manifests, policy)
+        run = run_floor(seed, args.edge_days, "momentum", args.step_ms, manifests, policy, shadow_policies)
         first = run.first_clone(EDGE_FAMILY)
         original = run.agents[EDGE_FAMILY]
         pnls = [t.net_pnl for t in original.trades()]
@@ -224,6 +279,7 @@ def main(argv: list[str] | None = None) -> None:
                 "edge_trades": len(pnls),
                 "first_clone": first.__dict__ if first else None,
                 "edge_returns": trade_returns(original.engine.limits.capital, pnls),
+                "shadows": shadow_record(shadows, run),
                 "seconds": round(time.perf_counter() - t0, 1),
             }
         )

@@ -16,9 +16,9 @@ DAY_MS = 86_400_000
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "momentum-btc.yaml"
 
 
-def _floor(pattern: str, seed: int, days: float):
+def _floor(pattern: str, seed: int, days: float, shadows: tuple[FloorPolicy, ...] = ()):
     config = SimConfig(seed=seed, assets=("BTC",), pattern=parse_pattern(pattern), step_ms=15_000)
-    floor = SimulatedFloor(example_manifests([EXAMPLE]), FloorPolicy(), config.start_ms)
+    floor = SimulatedFloor(example_manifests([EXAMPLE]), FloorPolicy(), config.start_ms, shadows=shadows)
     return floor.feed(simulate(config, int(days * DAY_MS)))
 
 
@@ -32,7 +32,8 @@ def test_no_edge_nothing_is_cloned():
 
 def test_planted_edge_is_cloned_on_evidence():
     policy = FloorPolicy()
-    run = _floor("momentum", seed=10_001, days=1.5)
+    strict = FloorPolicy(confidence=0.995)
+    run = _floor("momentum", seed=10_001, days=1.5, shadows=(policy, strict))
     first = run.first_clone("momentum-btc")
     assert first is not None and first.parent == "momentum-btc"
     facts = first.evidence
@@ -45,6 +46,12 @@ def test_planted_edge_is_cloned_on_evidence():
     assert child.labels["tradingfloor.dev/lineage-root"] == "momentum-btc"
     parent = run.agents["momentum-btc"]
     assert parent.status.lastDecision is not None and parent.status.lastDecision.evidence == facts
+    # a shadow with the floor's own policy makes the floor's first clone, at the same moment
+    assert run.shadow_clones[0]["momentum-btc"] == first
+    # a stricter bar needs more trades (or never clones in this window), and clones nothing itself
+    later = run.shadow_clones[1].get("momentum-btc")
+    assert later is None or later.parent_trades > first.parent_trades
+    assert [c.child for c in run.clones].count(first.child) == 1
 
 
 def test_review_interval_must_be_positive():

@@ -14,11 +14,18 @@ with the floor's policy; its plan is applied as the runtimes apply it:
   the size multiplier is handed to the engine.
 
 Process supervision is not simulated: every agent has one healthy instance throughout.
+
+**Shadow policies** answer "what would another bar have done" on the same market at no extra
+simulation: each shadow runs the decision core beside the floor's policy on every *original* agent,
+on its own copy of the status (conditions and hold times), acts on nothing, and records the first
+clone it would have made of each family. Up to that first clone a family is only its original, whose
+trades never depend on the clone policy, so a shadow's first clone is exactly the floor's under that
+policy (provided the shadow pauses on the same rules: pauses do change the original's trades).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -92,6 +99,8 @@ class FloorRun:
     clones: list[Clone] = field(default_factory=list)
     decisions: list[tuple[int, str, str]] = field(default_factory=list)  # (ms, agent, action)
     events: int = 0
+    # per shadow policy (by index): lineage root -> the first clone that policy would have made
+    shadow_clones: list[dict[str, Clone]] = field(default_factory=list)
 
     def families(self) -> list[str]:
         """Lineage roots of the floor's original agents."""
@@ -134,16 +143,23 @@ class SimulatedFloor:
         policy: FloorPolicy,
         start_ms: int,
         review_ms: int = HOUR_MS,
+        shadows: Sequence[FloorPolicy] = (),
     ) -> None:
         if review_ms <= 0:
             raise ValueError(f"review_ms must be positive, got {review_ms}")
         self.policy = policy
         self.review_ms = review_ms
-        self.run = FloorRun({})
+        self.shadows = tuple(shadows)
+        self.run = FloorRun({}, shadow_clones=[{} for _ in self.shadows])
         for m in manifests:
             name = m["metadata"]["name"]
             spec = TraderAgentSpec.model_validate(m["spec"])
             self.run.agents[name] = new_agent(name, spec, m["metadata"].get("labels") or {}, start_ms)
+        self.originals = tuple(self.run.agents)
+        # (shadow index, original) -> the status that shadow's decision core keeps for that agent
+        self.shadow_status: dict[tuple[int, str], TraderAgentStatus] = {
+            (i, name): TraderAgentStatus() for i in range(len(self.shadows)) for name in self.originals
+        }
         self.next_review = start_ms + review_ms
 
     def feed(self, events: Iterable[MarketEvent]) -> FloorRun:
@@ -170,6 +186,8 @@ class SimulatedFloor:
         for agent in list(self.run.agents.values()):
             if agent.spec.lifecycle == "Active":
                 self._decide(agent, now_ms)
+                if agent.name in self.originals:
+                    self._shadow_decide(agent, now_ms)
 
     def _family(self, agent: FloorAgent) -> tuple[FamilyMember, ...]:
         members = []
@@ -210,6 +228,43 @@ class SimulatedFloor:
                     agent.resume_day = now_ms // DAY_MS + 1
             elif isinstance(action, CreateClone):
                 self._clone(agent, action.manifest, now_ms, plan)
+
+    def _shadow_decide(self, agent: FloorAgent, now_ms: int) -> None:
+        """Each shadow policy's verdict on an original, on the performance the floor just computed."""
+        now = _at(now_ms)
+        for i, policy in enumerate(self.shadows):
+            if agent.root in self.run.shadow_clones[i]:
+                continue  # that policy's first clone of this family is known; later ones differ
+            status = self.shadow_status[(i, agent.name)].model_copy(
+                update={"performance": agent.status.performance}
+            )
+            member = FamilyMember(
+                agent.name,
+                agent.parent,
+                _at(agent.created_ms),
+                family_sharpe(agent.status.performance.model_dump(mode="json", exclude_none=True)),
+            )
+            obs = Observation(
+                kind="TraderAgent",
+                name=agent.name,
+                spec=agent.spec,
+                status=status,
+                generation=agent.generation,
+                labels=agent.labels,
+                instances=(Instance(f"{agent.name}-0", "running", _at(agent.created_ms)),),
+                family=(member,),
+            )
+            plan = decide(obs, policy, now)
+            self.shadow_status[(i, agent.name)] = TraderAgentStatus.model_validate(
+                {**status.model_dump(mode="json"), **plan.status}
+            )
+            clone = next((a for a in plan.actions if isinstance(a, CreateClone)), None)
+            if clone is not None:
+                evidence = next((d.evidence for d in plan.decisions if d.action == "clone"), {})
+                child = clone.manifest["metadata"]["name"]
+                self.run.shadow_clones[i][agent.root] = Clone(
+                    now_ms, agent.name, child, agent.root, len(agent.trades()), evidence
+                )
 
     def _set_lifecycle(self, agent: FloorAgent, lifecycle: str) -> None:
         agent.spec = agent.spec.model_copy(update={"lifecycle": lifecycle})
