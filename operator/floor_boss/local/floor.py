@@ -144,12 +144,6 @@ def market_clock_policy(policy: FloorPolicy, speed: float) -> FloorPolicy:
 
 ROUND_MS = 15 * 60 * 1000
 RESUME_LEAD_MS = 5 * 60 * 1000  # spot history the strategies' lookbacks need before the first round
-# A round's book opens one round before its start, as the venue's do (a day ahead there): the
-# collector is subscribed and the book streaming when the round starts. Opened only at its start,
-# a round reached the traders a few hundred wall milliseconds late (listing, subscription and
-# snapshot hops) — at 240x over a market minute, and the risk manager's 30 s data-age rule refused
-# the entries a round's first minute invites.
-BOOK_LEAD_MS = ROUND_MS
 
 
 def resume_ms(stored_ms: int) -> int:
@@ -339,12 +333,7 @@ class Floor:
         handle = await start_simulator(
             "127.0.0.1",
             0,
-            SimConfig(
-                seed=opts.seed,
-                pattern=parse_pattern(opts.pattern),
-                start_ms=start_ms,
-                book_lead_ms=BOOK_LEAD_MS,
-            ),
+            SimConfig(seed=opts.seed, pattern=parse_pattern(opts.pattern), start_ms=start_ms),
             opts.speed,
         )
         at = datetime.fromtimestamp(start_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
