@@ -51,6 +51,7 @@ log = get_logger("floor_boss.floor")
 POLL_SECONDS = 0.25  # how soon a crashed agent is noticed (a pass that changes nothing writes nothing)
 MANIFEST_POLL_SECONDS = 1.0
 LOCK_CHECK_SECONDS = 2.0
+DISCOVER_EVERY_S = 30.0  # the collector's own default, for a live market
 MARKET_HOLD_MAX_S = 120.0  # the longest the simulated market waits for its traders to start
 MARKET_CLOCK_FILE = "market-clock.json"
 
@@ -599,7 +600,7 @@ class Floor:
                 ),
                 svc.require_redis_url(),
                 PostgresSink(svc.database_url),
-                **self._collector_timing(),
+                discover_every=self._discover_every(),
             )
             self.collectors[series] = asyncio.create_task(
                 collector.run(self.stopping), name=f"collector-{asset}-{interval}"
@@ -608,14 +609,14 @@ class Floor:
                 self._say(f"collector for {asset} {interval} started")
             self._collector_runs[series] = (now, failures)
 
-    def _collector_timing(self) -> dict[str, float]:
+    def _discover_every(self) -> float:
         """On a simulated market the collector's round discovery runs every quarter round of market
         time (at least every wall second): at its default 30 wall seconds a fast market's next rounds
         were found only by their own listing, which a busy machine completes late — traders then
         learned of a round minutes of market time after it opened."""
         if self._sim is None:
-            return {}
-        return {"discover_every": max(1.0, ROUND_MS / 4 / 1000 / self.options.speed)}
+            return DISCOVER_EVERY_S
+        return max(1.0, min(DISCOVER_EVERY_S, ROUND_MS / 4 / 1000 / self.options.speed))
 
     # -- state file and view ---------------------------------------------------------------------
 
