@@ -44,6 +44,7 @@ from tradingfloor.decisions import FloorPolicy
 from tradingfloor.models.manifests import Resource
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.persistence import repositories as repo
+from tradingfloor.persistence.logins import DatabaseLogins, LoginsUnavailable, PasswordFile
 from tradingfloor.services import local as services
 from tradingfloor.services.supervision import ServiceEvent, ServiceSupervisor
 
@@ -200,6 +201,7 @@ class Floor:
         self._svc: services.LocalServices | None = None
         self._pool: Any = None
         self._redis: Any = None
+        self._collector_url: str | None = None  # the collectors' own database login, when there is one
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -233,6 +235,7 @@ class Floor:
 
         opts = self.options
         await migrate(svc.database_url)
+        logins = await self._database_logins(svc.database_url)
         self._pool = pool = await create_pool(svc.database_url, max_size=4)
         self._redis = aioredis.Redis.from_url(
             svc.require_redis_url(), socket_connect_timeout=2, socket_timeout=5
@@ -263,8 +266,24 @@ class Floor:
         env.setdefault("FLOOR_CAPITAL", str(floor_capital(await store.agents())))
         processes = AgentProcesses(opts.state_dir, env)
         policy = opts.policy if self._sim is None else market_clock_policy(opts.policy, opts.speed)
-        self.supervisor = LocalSupervisor(store, processes, self._redis, opts.state_dir / "manifests", policy)
+        self.supervisor = LocalSupervisor(
+            store, processes, self._redis, opts.state_dir / "manifests", policy, database_logins=logins
+        )
         await self._loop(store, self.supervisor, svc)
+
+    async def _database_logins(self, owner_url: str) -> DatabaseLogins | None:
+        """Least privilege: each agent connects with its own login in its kind's role (passwords
+        0600 under the state dir); None — agents use the floor's URL, said once — where the
+        database user may not create roles."""
+        logins = DatabaseLogins(
+            owner_url, PasswordFile(self.options.state_dir / "secrets" / "db-logins.json")
+        )
+        try:
+            self._collector_url = await logins.url_for("collector")
+        except LoginsUnavailable as exc:
+            self._say(f"agents connect as the floor's database user: {exc}")
+            return None
+        return logins
 
     async def _shutdown(self) -> None:
         """Agents, collectors, the summary (while the database is up), simulator, Redis, PostgreSQL."""
@@ -599,7 +618,7 @@ class Floor:
                     urls.get("POLYMARKET_SPOT_WS_URL"),
                 ),
                 svc.require_redis_url(),
-                PostgresSink(svc.database_url),
+                PostgresSink(self._collector_url or svc.database_url),
                 discover_every=self._discover_every(),
             )
             self.collectors[series] = asyncio.create_task(
