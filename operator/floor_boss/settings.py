@@ -55,6 +55,10 @@ class BossSettings:
     collector_memory_request: str = "128Mi"
     collector_memory_limit: str = "384Mi"
     crd_wait_seconds: float = 5.0  # how often a missing CRD is looked for again
+    # The operator's own Deployment (the chart sets both): it owns the collector Pods of its
+    # namespace, so deleting the release deletes them (see collector_pods.py).
+    owner_deployment: str | None = None
+    operator_namespace: str | None = None
 
     @classmethod
     def from_env(cls) -> BossSettings:
@@ -90,4 +94,6 @@ class BossSettings:
             journal_storage_size=os.environ.get("FLOOR_JOURNAL_STORAGE_SIZE") or None,
             journal_storage_class=os.environ.get("FLOOR_JOURNAL_STORAGE_CLASS") or None,
             collector_image=os.environ.get("FLOOR_COLLECTOR_IMAGE") or None,
+            owner_deployment=os.environ.get("FLOOR_OPERATOR_DEPLOYMENT") or None,
+            operator_namespace=os.environ.get("FLOOR_OPERATOR_NAMESPACE") or None,
         )

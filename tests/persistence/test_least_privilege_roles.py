@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 import pytest
 
+from tradingfloor.persistence.logins import DatabaseLogins, LoginsUnavailable, PasswordFile, login_name
 from tradingfloor.persistence.migrate import migrate
 
 
@@ -19,21 +21,10 @@ async def roles_db(db_url):
     return db_url
 
 
-async def login(db_url: str, role: str, member_of: str) -> asyncpg.Connection:
-    """A login role ``role`` in group ``member_of`` (as an agent's database user would be)."""
-    password = uuid.uuid4().hex
-    admin = await asyncpg.connect(db_url)
-    try:
-        exists = await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
-        verb = "ALTER" if exists else "CREATE"
-        await admin.execute(f"{verb} ROLE \"{role}\" LOGIN PASSWORD '{password}'")
-        await admin.execute(f'GRANT {member_of} TO "{role}"')
-    finally:
-        await admin.close()
-    base, _, database = db_url.rpartition("/")
-    scheme, _, rest = base.partition("://")
-    host = rest.rpartition("@")[2]
-    return await asyncpg.connect(f"{scheme}://{role}:{password}@{host}/{database}")
+async def login(db_url: str, tmp_path: Path, kind: str, agent: str | None = None) -> asyncpg.Connection:
+    """A connection as the floor's agents make them: through their own login (DatabaseLogins)."""
+    logins = DatabaseLogins(db_url, PasswordFile(tmp_path / "db-logins.json"))
+    return await asyncpg.connect(await logins.url_for(kind, agent))
 
 
 async def _order(conn: asyncpg.Connection, agent: str) -> None:
@@ -46,14 +37,14 @@ async def _order(conn: asyncpg.Connection, agent: str) -> None:
     )
 
 
-async def test_a_trader_writes_only_its_own_rows(roles_db):
+async def test_a_trader_writes_only_its_own_rows(roles_db, tmp_path):
     name = f"rt-{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(roles_db)
     try:
         await _order(admin, "someone-else")
     finally:
         await admin.close()
-    trader = await login(roles_db, name, "tf_trader")
+    trader = await login(roles_db, tmp_path, "TraderAgent", name)
     try:
         await _order(trader, name)
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
@@ -75,8 +66,8 @@ async def test_a_trader_writes_only_its_own_rows(roles_db):
         await trader.close()
 
 
-async def test_the_auditor_only_appends_to_the_audit_log(roles_db):
-    auditor = await login(roles_db, f"ra-{uuid.uuid4().hex[:8]}", "tf_auditor")
+async def test_the_auditor_only_appends_to_the_audit_log(roles_db, tmp_path):
+    auditor = await login(roles_db, tmp_path, "Auditor", "the-auditor")
     try:
         await auditor.execute(
             "INSERT INTO audit_log (seq, ts, agent, subject, kind, prev_hash, hash) VALUES (1, $1, 'a', 's', 'k', 'p', 'h')",
@@ -95,9 +86,10 @@ async def test_the_auditor_only_appends_to_the_audit_log(roles_db):
         await auditor.close()
 
 
-@pytest.mark.parametrize("group", ["tf_trader", "tf_auditor", "tf_monitor", "tf_floor"])
-async def test_nobody_but_the_owner_alters_tables_or_triggers(roles_db, group):
-    conn = await login(roles_db, f"r{group[3]}-{uuid.uuid4().hex[:8]}", group)
+@pytest.mark.parametrize("kind", ["TraderAgent", "Auditor", "Monitor", "collector", "floor"])
+async def test_nobody_but_the_owner_alters_tables_or_triggers(roles_db, tmp_path, kind):
+    agent = None if kind in ("collector", "floor") else f"a-{uuid.uuid4().hex[:8]}"
+    conn = await login(roles_db, tmp_path, kind, agent)
     try:
         for sql in (
             "ALTER TABLE audit_log DISABLE TRIGGER USER",
@@ -105,8 +97,102 @@ async def test_nobody_but_the_owner_alters_tables_or_triggers(roles_db, group):
             "ALTER TABLE orders ADD COLUMN x int",
             "CREATE TABLE sneaky (x int)",
             "ALTER TABLE orders DISABLE ROW LEVEL SECURITY",
+            "DROP TABLE audit_log",
+            "ALTER TABLE audit_log OWNER TO CURRENT_USER",
+            "DROP POLICY own_rows ON orders",
+            "INSERT INTO agent_logins (login, agent, kind) VALUES (session_user, 'someone-else', 'trader')",
+            "UPDATE agent_logins SET agent = 'someone-else'",
+            "CREATE ROLE sneaky LOGIN SUPERUSER",
         ):
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.execute(sql)
     finally:
         await conn.close()
+
+
+async def _audit_entry(db_url: str) -> None:
+    admin = await asyncpg.connect(db_url)
+    try:
+        await admin.execute(
+            "INSERT INTO audit_log (seq, ts, agent, subject, kind, prev_hash, hash) VALUES (1, now(), 'a', 's', 'k', 'p', 'h')"
+        )
+    finally:
+        await admin.close()
+
+
+async def test_a_trader_cannot_rewrite_the_audit_log_or_write_other_kinds_tables(roles_db, tmp_path):
+    await _audit_entry(roles_db)
+    trader = await login(roles_db, tmp_path, "TraderAgent", "t-one")
+    try:
+        for sql in (
+            "UPDATE audit_log SET hash = 'forged'",
+            "DELETE FROM audit_log",
+            "TRUNCATE audit_log",
+            "INSERT INTO audit_log (seq, ts, agent, subject, kind, prev_hash, hash) VALUES (2, now(), 'x', 's', 'k', 'h', 'h2')",
+            "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete",
+            "ALTER TABLE audit_log DISABLE TRIGGER ALL",
+            "DROP TABLE orders",
+            "INSERT INTO strategy_library (name, strategy, params, status) VALUES ('x', 'momentum', '{}', 'active')",
+            "INSERT INTO agents (name, kind) VALUES ('rogue', 'TraderAgent')",
+            "DELETE FROM agents",
+            "UPDATE agents SET spec = '{}'::jsonb",
+        ):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await trader.execute(sql)
+        assert await trader.fetchval("SELECT hash FROM audit_log WHERE seq = 1") == "h"
+    finally:
+        await trader.close()
+
+
+async def test_each_agent_updates_only_its_own_status(roles_db, tmp_path):
+    admin = await asyncpg.connect(roles_db)
+    try:
+        for name, kind in (("t-one", "TraderAgent"), ("t-two", "TraderAgent"), ("the-monitor", "Monitor")):
+            await admin.execute("INSERT INTO agents (name, kind) VALUES ($1, $2)", name, kind)
+    finally:
+        await admin.close()
+    for kind, me in (("TraderAgent", "t-one"), ("Monitor", "the-monitor")):
+        conn = await login(roles_db, tmp_path, kind, me)
+        try:
+            status = 'UPDATE agents SET status = \'{"phase": "Running"}\'::jsonb WHERE name = $1'
+            assert await conn.execute(status, me) == "UPDATE 1"
+            assert await conn.execute(status, "t-two") == "UPDATE 0"  # another agent's row: untouched
+        finally:
+            await conn.close()
+
+
+async def test_logins_are_named_apart_from_agents_and_keep_their_passwords_private(roles_db, tmp_path):
+    logins = DatabaseLogins(roles_db, PasswordFile(tmp_path / "secrets" / "db-logins.json"))
+    url = await logins.url_for("TraderAgent", "postgres")  # an agent named like the superuser
+    user = url.partition("://")[2].partition(":")[0]
+    assert user == login_name(logins.database, "trader", "postgres") and user.startswith("tf_trader_")
+    conn = await asyncpg.connect(url)
+    try:
+        assert await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user") is False
+        assert await conn.fetchval("SELECT pg_has_role('tf_trader', 'MEMBER')") is True
+    finally:
+        await conn.close()
+    assert (tmp_path / "secrets" / "db-logins.json").stat().st_mode & 0o777 == 0o600
+    # a second floor (a restart) reuses the stored password: the URL the agents got still works
+    again = DatabaseLogins(roles_db, PasswordFile(tmp_path / "secrets" / "db-logins.json"))
+    assert await again.url_for("TraderAgent", "postgres") == url
+
+
+async def test_a_privileged_role_under_a_login_name_is_not_taken_over(roles_db, tmp_path):
+    logins = DatabaseLogins(roles_db, PasswordFile(tmp_path / "db-logins.json"))
+    taken = login_name(logins.database, "monitor", "m-one")
+    admin = await asyncpg.connect(roles_db)
+    try:
+        await admin.execute(f'CREATE ROLE "{taken}" CREATEROLE')
+        with pytest.raises(LoginsUnavailable, match="more privileges than a login may hold"):
+            await logins.url_for("Monitor", "m-one")
+    finally:
+        await admin.execute(f'DROP ROLE "{taken}"')
+        await admin.close()
+
+
+async def test_without_createrole_the_floor_is_told_why(roles_db, tmp_path):
+    floor_url = await DatabaseLogins(roles_db, PasswordFile(tmp_path / "a.json")).url_for("floor")
+    weak = DatabaseLogins(floor_url, PasswordFile(tmp_path / "b.json"))
+    with pytest.raises(LoginsUnavailable, match="may not create roles"):
+        await weak.url_for("TraderAgent", "t-one")

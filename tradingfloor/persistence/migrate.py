@@ -102,7 +102,10 @@ async def apply_migrations(
     migrations = list(migrations if migrations is not None else load_migrations())
     await _acquire_lock(conn, lock_timeout)
     try:
-        await conn.execute(_CREATE_TABLE)
+        # agents connect with logins that may not CREATE (migration 0090): they only check that the
+        # schema is current, so nothing is created here unless it is missing
+        if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
+            await conn.execute(_CREATE_TABLE)
         applied = {
             r["version"]: r for r in await conn.fetch("SELECT version, name, checksum FROM schema_migrations")
         }
@@ -111,6 +114,13 @@ async def apply_migrations(
         if newer:
             raise MigrationError(
                 f"the database has migrations this code does not know ({newer}); it was migrated by a newer version"
+            )
+        pending = [m for m in migrations if m.version not in applied]
+        if pending and not await conn.fetchval("SELECT has_schema_privilege('public', 'CREATE')"):
+            raise MigrationError(
+                f"the database schema is behind (missing {', '.join(f'{m.version:04d}_{m.name}' for m in pending)})"
+                " and this login may not migrate it: run the migrations as the migration owner "
+                "(`floor db migrate` or `python -m tradingfloor.persistence.migrate`)"
             )
         done: list[int] = []
         for m in migrations:

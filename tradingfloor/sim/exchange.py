@@ -24,8 +24,9 @@ they fill (as makers) when the market's touch reaches their price.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from py_clob_client_v2.config import get_contract_config
@@ -147,6 +148,57 @@ class UserEvent:
     owner: str
     market: str
     message: dict[str, Any]
+
+
+MAX_AMOUNT = 10**18  # base units (6 decimals): a trillion dollars or shares, far above any order
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def _amount(order: dict[str, Any], name: str) -> Decimal:
+    """``order[name]`` as a positive whole number of base units, as the venue's order struct has it
+    (a string of digits, or a JSON integer); anything else — ``NaN``, ``Infinity``, ``1e999999``,
+    fractions, booleans — is refused naming the field, before any arithmetic could overflow."""
+    value = order.get(name)
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
+        units = int(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        units = value
+    else:
+        shown = "missing" if value is None else f"got {str(value)[:40]!r}"
+        raise OrderRejected(
+            "INVALID_ORDER_ERROR", f"order.{name} must be a whole number of base units ({shown})"
+        )
+    if not 0 < units <= MAX_AMOUNT:
+        raise OrderRejected(
+            "INVALID_ORDER_ERROR", f"order.{name} must be between 1 and {MAX_AMOUNT} base units (got {units})"
+        )
+    return Decimal(units)
+
+
+_UINT = re.compile(r"[0-9]{1,78}")  # a uint256 written in decimal
+_STRUCT_RULES: dict[str, tuple[re.Pattern[str], str]] = {
+    "salt": (_UINT, "a whole number"),
+    "timestamp": (_UINT, "a whole number"),
+    "expiration": (_UINT, "a whole number"),
+    "tokenId": (_UINT, "a whole number"),
+    "signatureType": (re.compile(r"[0-3]"), "0, 1, 2 or 3"),
+    "maker": (re.compile(r"0x[0-9a-fA-F]{40}"), "an address (0x and 40 hex digits)"),
+    "signer": (re.compile(r"0x[0-9a-fA-F]{40}"), "an address (0x and 40 hex digits)"),
+    "metadata": (re.compile(r"0x[0-9a-fA-F]{64}"), "32 bytes (0x and 64 hex digits)"),
+    "builder": (re.compile(r"0x[0-9a-fA-F]{64}"), "32 bytes (0x and 64 hex digits)"),
+}
+_OPTIONAL = {"expiration": "0", "signatureType": 0}
+
+
+def _check_struct(order: dict[str, Any]) -> None:
+    """Every field of the V2 order struct has the shape the venue's EIP-712 type gives it, so no
+    value reaches the hashing (or arithmetic) that it could break; the first bad field is named."""
+    for name, (pattern, shape) in _STRUCT_RULES.items():
+        value = order.get(name, _OPTIONAL.get(name))
+        text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else None
+        if text is None or not pattern.fullmatch(text):
+            shown = "missing" if value is None else f"got {str(value)[:40]!r}"
+            raise OrderRejected("INVALID_ORDER_ERROR", f"order.{name} must be {shape} ({shown})")
 
 
 class SimExchange:
@@ -285,6 +337,7 @@ class SimExchange:
         order_type = payload.get("orderType", "GTC")
         if order_type not in ORDER_TYPES:
             raise OrderRejected("INVALID_ORDER_ERROR", f"unknown orderType {order_type!r}")
+        _check_struct(o)
         token = str(o.get("tokenId", ""))
         try:
             rnd, is_up = self.model.round_of_token(token)
@@ -296,14 +349,7 @@ class SimExchange:
         if raw_side not in ("BUY", "SELL", 0, 1):
             raise OrderRejected("INVALID_ORDER_ERROR", f"side must be BUY or SELL, got {raw_side!r}")
         side: BookSide = "BUY" if raw_side in ("BUY", 0) else "SELL"
-        try:
-            maker, taker = Decimal(str(o["makerAmount"])), Decimal(str(o["takerAmount"]))
-        except (KeyError, InvalidOperation):
-            raise OrderRejected(
-                "INVALID_ORDER_ERROR", "makerAmount and takerAmount must be integers"
-            ) from None
-        if maker <= 0 or taker <= 0:
-            raise OrderRejected("INVALID_ORDER_ERROR", "amounts must be positive")
+        maker, taker = _amount(o, "makerAmount"), _amount(o, "takerAmount")
         shares = taker if side == "BUY" else maker
         collateral = maker if side == "BUY" else taker
         raw_price = collateral / shares

@@ -51,6 +51,7 @@ from tradingfloor.observability.logging import get_logger
 from tradingfloor.sim import wire
 from tradingfloor.sim.exchange import SimExchange
 from tradingfloor.sim.model import MarketSimulator, SimConfig
+from tradingfloor.sim.request_body import BadBody, parse_body
 
 log = get_logger("tradingfloor.sim.server")
 SIM_KEY: web.AppKey[SimServer] = web.AppKey("sim")
@@ -393,10 +394,13 @@ async def clob_book(request: web.Request) -> web.Response:
 
 
 async def _json_body(request: web.Request) -> Any:
+    """The request's JSON, or a 400 naming what is wrong with it (never a 500, never a crash)."""
     try:
-        return await request.json()
-    except (ValueError, UnicodeDecodeError):
-        return None
+        return parse_body(await request.read())
+    except BadBody as exc:
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": str(exc)}), content_type="application/json"
+        ) from None
 
 
 async def clob_books(request: web.Request) -> web.Response:
@@ -890,8 +894,8 @@ async def _serve_socket(request: web.Request, subscribers: set, on_request) -> w
                 sub.queue.put_nowait("PONG")
                 continue
             try:
-                req = json.loads(msg.data)
-            except ValueError:
+                req = parse_body(msg.data.encode())
+            except BadBody:
                 continue
             if isinstance(req, dict):
                 on_request(srv, sub, req)

@@ -42,8 +42,17 @@ class AgentProcesses:
     _popen: dict[str, subprocess.Popen] = field(default_factory=dict)
     states: dict[str, ProcessState] = field(default_factory=dict)
 
-    def start(self, name: str, agent: str, kind: str, manifest: Path, metrics_port: int) -> ProcessState:
-        """Start instance ``name`` of ``agent`` (instances are named per attempt, like Pods)."""
+    def start(
+        self,
+        name: str,
+        agent: str,
+        kind: str,
+        manifest: Path,
+        metrics_port: int,
+        own_env: dict[str, str] | None = None,
+    ) -> ProcessState:
+        """Start instance ``name`` of ``agent`` (instances are named per attempt, like Pods);
+        ``own_env`` is this agent's alone (its database login)."""
         if name in self._popen and self._popen[name].poll() is None:
             raise RuntimeError(f"instance {name} is already running (pid {self._popen[name].pid})")
         logs = self.state_dir / "logs"
@@ -65,7 +74,7 @@ class AgentProcesses:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env={**os.environ, **self.env, "FLOOR_AGENT_NAME": agent},
+                env={**os.environ, **self.env, **(own_env or {}), "FLOOR_AGENT_NAME": agent},
                 start_new_session=True,
                 preexec_fn=die_with_parent(signal.SIGTERM),  # a SIGKILLed floor takes its agents along
             )

@@ -29,6 +29,7 @@ from tradingfloor.bus.api_health import ApiHealth
 from tradingfloor.bus.heartbeats import read_heartbeats
 from tradingfloor.decisions import FloorPolicy, Instance, ProbeStreak
 from tradingfloor.observability.logging import get_logger
+from tradingfloor.persistence.logins import DatabaseLogins
 from tradingfloor.persistence.repositories import AgentRow
 from tradingfloor.services.embedded import free_port
 
@@ -72,6 +73,7 @@ class LocalSupervisor:
     redis: Any  # redis.asyncio client, for heartbeats and the venue's API health
     manifests_dir: Path
     policy: FloorPolicy = field(default_factory=FloorPolicy)
+    database_logins: DatabaseLogins | None = None  # None: agents share the floor's DATABASE_URL
     instances: dict[str, set[str]] = field(default_factory=dict)  # agent → its instance (process) names
     rows: list[AgentRow] = field(default_factory=list)  # the agents as last read (kept through an outage)
     reconciler: Reconciler = field(init=False)
@@ -147,7 +149,10 @@ class LocalSupervisor:
         if state is not None and state.running:
             return False  # the name is still held by a live process
         manifest = write_manifest(agent.ref, self.manifests_dir)
-        self.processes.start(name, agent.name, agent.kind, manifest, free_port())
+        own_env = {}
+        if self.database_logins is not None:  # least privilege: the agent's own database login
+            own_env["DATABASE_URL"] = await self.database_logins.url_for(agent.kind, agent.name)
+        self.processes.start(name, agent.name, agent.kind, manifest, free_port(), own_env)
         self.instances.setdefault(agent.name, set()).add(name)
         return True
 
