@@ -26,6 +26,7 @@ from decimal import Decimal
 
 from tradingfloor.market.codec import event_to_json
 from tradingfloor.market.events import (
+    Asset,
     BookSnapshot,
     LastTrade,
     MarketInfo,
@@ -42,7 +43,11 @@ from tradingfloor.trading.pipeline import EngineConfig, TradingEngine
 from tradingfloor.trading.risk import RiskLimits
 
 
-def write_recording(path: str, hours: float) -> int:
+def write_recording(
+    path: str, hours: float, l2_only: bool = False, assets: tuple[Asset, ...] = ("BTC", "ETH")
+) -> int:
+    """Record ``hours`` of the simulator's venue frames for ``assets``; ``l2_only`` leaves out spot
+    updates and trades (the rounds' listings, books, level changes and resolutions remain)."""
     rec = FrameRecorder(path, meta={"source": "bench_replay"}, compresslevel=1)
     group: list[PriceChange] = []
     infos: dict[str, MarketInfo] = {}
@@ -55,13 +60,15 @@ def write_recording(path: str, hours: float) -> int:
             rec.write("market", json.dumps(msg), group[0].ts_ms)
             group.clear()
 
-    for ev in simulate(SimConfig(seed=2), int(hours * 3_600_000)):
+    for ev in simulate(SimConfig(seed=2, assets=assets), int(hours * 3_600_000)):
         if isinstance(ev, PriceChange):
             if group and (group[0].ts_ms != ev.ts_ms or group[0].market_id != ev.market_id):
                 flush()
             group.append(ev)
             continue
         flush()
+        if l2_only and isinstance(ev, (SpotTick, LastTrade)):
+            continue
         if isinstance(ev, SpotTick):
             rec.write(
                 "spot",

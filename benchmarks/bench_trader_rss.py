@@ -1,16 +1,30 @@
-"""Peak RSS of a paper trader process: the trader's own entry module is imported (everything
-``floor agent trader`` loads), a runtime is started with a file-backed store, and two simulated
-hours of BTC events run through it. Prints the resident set after imports and at the end.
+"""Peak RSS of a paper trader process: what ``floor agent trader`` loads is imported (the CLI
+module with its command groups, then the trader's entry module), a runtime is started with a
+file-backed store, and two simulated hours of BTC events run through it. Prints the resident set
+after imports and at the end, and the private (unshared) part: shared libraries and the
+interpreter's text are counted in every process's RSS but are in memory once per machine.
+
+Run it on an installed venv whose bytecode is compiled (``make install`` compiles it): without
+.pyc files, with PYTHONDONTWRITEBYTECODE set as in the agent image, every import compiles its
+source and the heap keeps about 7 MiB more.
 
 Run: .venv/bin/python benchmarks/bench_trader_rss.py [hours]   (target: ≤ 45 MiB)
+     .venv/bin/python benchmarks/bench_trader_rss.py --process [seconds]
+The second form starts the real command (``python -m tradingfloor.cli agent trader`` with
+examples/momentum-btc.yaml, an embedded Redis, the file store, its metrics server on) and reads
+the process's memory after it has been up that long (no market feed: an idle, subscribed trader).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import resource
+import socket
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agent_image"))
@@ -24,10 +38,70 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def private_mib() -> float:
+    """Private (unshared) resident memory, in MiB: what one more trader process adds."""
+    kib = 0
+    for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
+        if line.startswith(("Private_Clean:", "Private_Dirty:")):
+            kib += int(line.split()[1])
+    return kib / 1024
+
+
+def proc_mib(pid: int) -> dict[str, float]:
+    """VmRSS, VmHWM and private memory of process ``pid``, in MiB."""
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            out[line.split(":")[0]] = int(line.split()[1]) / 1024
+    private = sum(
+        int(line.split()[1])
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        if line.startswith(("Private_Clean:", "Private_Dirty:"))
+    )
+    out["private"] = private / 1024
+    return out
+
+
+def real_process(seconds: float) -> None:
+    from tradingfloor.services.embedded import EmbeddedRedis
+
+    repo = Path(__file__).resolve().parents[1]
+    state = Path(tempfile.mkdtemp(prefix="tf-rss-proc-"))
+    server = EmbeddedRedis(state / "redis").start()
+    with socket.socket() as s:  # a free port for the trader's metrics server
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "REDIS_URL": server.url, "FLOOR_STATE_DIR": str(state), "FLOOR_AGENT_NAME": "rss"}
+    env.pop("DATABASE_URL", None)
+    cmd = [sys.executable, "-m", "tradingfloor.cli", "agent", "trader"]
+    cmd += ["--manifest", str(repo / "examples" / "momentum-btc.yaml"), "--metrics-port", str(port)]
+    with open(state / "trader.log", "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(seconds)
+        if proc.poll() is not None:
+            raise SystemExit(
+                f"the trader exited ({proc.returncode}): {(state / 'trader.log').read_text()[-2000:]}"
+            )
+        m = proc_mib(proc.pid)
+        print(
+            f"real trader process after {seconds:g} s: RSS {m['VmRSS']:.1f} MiB, peak {m['VmHWM']:.1f} MiB, "
+            f"private {m['private']:.1f} MiB (target ≤ 45 MiB); load average {os.getloadavg()[0]:.2f}"
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        server.destroy()
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--process":
+        real_process(float(sys.argv[2]) if len(sys.argv) > 2 else 20.0)
+        return
     hours = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
     base = rss_mib()
     import floor_agents.trader.main  # noqa: F401 - everything the trader process loads
+    import tradingfloor.cli  # noqa: F401 - `floor agent trader` is a command of the CLI
 
     after_import = rss_mib()
     from floor_agents.trader.agent import TraderRuntime
@@ -58,7 +132,7 @@ def main() -> None:
     print(
         f"trader RSS after {n:,} events ({hours:g} h): {rss_mib():.1f} MiB, peak {peak:.1f} MiB (target ≤ 45 MiB)"
     )
-    print(f"modules loaded: {len(sys.modules)}")
+    print(f"private (unshared) memory: {private_mib():.1f} MiB; modules loaded: {len(sys.modules)}")
 
 
 if __name__ == "__main__":

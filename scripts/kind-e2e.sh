@@ -148,4 +148,9 @@ kubectl -n "$NAMESPACE" get traderagents
 kubectl -n "$NAMESPACE" get auditors,monitors
 kubectl -n "$NAMESPACE" get pods -l app.kubernetes.io/name=trading-floor-agent -o wide
 
+log "helm uninstall $RELEASE: the collector Pods go with the operator's Deployment (their owner)"
+"$HELM" uninstall "$RELEASE" --namespace "$NAMESPACE" --wait --timeout "${TIMEOUT_SECONDS}s"
+(cd "$REPO_ROOT" && "$E2E_PYTHON" -m tests.e2e.assertions --namespace "$NAMESPACE" --kubectl kubectl \
+  --kill "kind:${CLUSTER}-control-plane" --timeout 120 --after-uninstall)
+
 log "PASSED"

@@ -13,8 +13,12 @@ Where the credentials come from, first match wins:
 from __future__ import annotations
 
 import os
+import ssl
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
+import aiohttp
 from kubernetes_asyncio import client, config
 
 SERVER_ENV = "FLOOR_KUBE_SERVER"
@@ -51,8 +55,49 @@ async def load_configuration(server: str | None = None) -> client.Configuration:
 
 
 async def api_client(server: str | None = None) -> client.ApiClient:
-    """A client over the resolved configuration; the caller closes it."""
-    return client.ApiClient(await load_configuration(server))
+    """A client over the resolved configuration; the caller closes it.
+
+    The library's aiohttp session trusts the environment, which costs two worker-thread hops per
+    request (the proxy variables and ~/.netrc are looked up again each time): a tenth of the
+    operator's CPU when it creates thousands of Pods. The proxy is resolved once here instead, and
+    the session is rebuilt without the per-request lookups (same TLS settings, same pool size).
+    """
+    configuration = await load_configuration(server)
+    api = client.ApiClient(configuration)
+    rest = api.rest_client
+    if not rest.proxy:
+        rest.proxy = environment_proxy(configuration.host)
+    env_session = rest.pool_manager
+    rest.pool_manager = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(
+            limit=configuration.connection_pool_maxsize, ssl=ssl_context(configuration)
+        ),
+        trust_env=False,
+        read_bufsize=2**21,  # as the library: large watch events
+    )
+    await env_session.close()  # never used: no connection was opened
+    return api
+
+
+def environment_proxy(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (HTTPS_PROXY/HTTP_PROXY, minus NO_PROXY)."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.hostname or urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return urllib.request.getproxies().get(parts.scheme or "https")
+
+
+def ssl_context(configuration: client.Configuration) -> ssl.SSLContext:
+    """The TLS settings of the configuration, as kubernetes_asyncio's REST client builds them."""
+    context = ssl.create_default_context(cafile=configuration.ssl_ca_cert)
+    if configuration.cert_file:
+        context.load_cert_chain(configuration.cert_file, keyfile=configuration.key_file)
+    if not configuration.verify_ssl:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if configuration.disable_strict_ssl_verification:
+        context.verify_flags &= ~ssl.VERIFY_X509_STRICT
+    return context
 
 
 async def bearer_token(configuration: client.Configuration) -> str | None:

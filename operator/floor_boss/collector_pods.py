@@ -1,5 +1,16 @@
 """The operator's collectors: one Pod per (namespace, series) that an Active trader needs, removed
-when none does, recreated with backoff when it fails (``floor_boss.collectors`` decides)."""
+when none does, recreated with backoff when it fails (``floor_boss.collectors`` decides).
+
+Who owns a collector: the operator's Deployment (``FLOOR_OPERATOR_DEPLOYMENT``, set by the chart),
+so ``helm uninstall`` deleting the Deployment lets the cluster's garbage collector delete the
+collectors too. Why that owner: a collector serves every trader of its series, and TraderAgents are
+the user's resources (the release does not delete them), so owning it by them would outlive the
+release; the Deployment is the release's own object and keeps its uid across upgrades and rollouts
+(a ReplicaSet or the operator's Pod would not). Kubernetes forbids owners in another namespace (a
+dependent whose owner is elsewhere counts as orphaned and is deleted), so only collectors in the
+Deployment's namespace get it: the chart's operator watches just that namespace. An operator run
+by hand, or one watching other namespaces, leaves those collectors unowned, as before.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +29,8 @@ from floor_boss.collectors import (
     Series,
     collector_login_secret,
     collector_pod,
-    series_needed,
+    deployment_owner,
+    series_of_spec,
 )
 from floor_boss.kube import Kube, KubeError
 from floor_boss.pods import pod_instance
@@ -49,6 +61,31 @@ class KubeCollectors:
         self.pods: dict[tuple[str, Series], Running] = {}
         self.books: dict[str, CollectorBook] = defaultdict(CollectorBook)
         self._wake = asyncio.Event()
+        self._spec_series: dict[tuple[str, str, str], tuple[dict[str, Any], Series | None]] = {}
+        self.owner: dict[str, Any] | None = None  # the operator's Deployment, once find_owner read it
+        self.owner_namespace: str | None = None
+
+    async def find_owner(self) -> None:
+        """Read the uid of the operator's Deployment; without it collectors stay unowned (logged)."""
+        name, namespace = self.settings.owner_deployment, self.settings.operator_namespace
+        if not name or not namespace:
+            return
+        try:
+            uid = await self.kube.deployment_uid(namespace, name)
+        except KubeError as exc:
+            log.warning(
+                "cannot read Deployment %s/%s (%s): collectors will not be owned by it and will "
+                "outlive the release",
+                namespace,
+                name,
+                exc,
+            )
+            return
+        self.owner, self.owner_namespace = deployment_owner(name, uid), namespace
+
+    def owner_in(self, namespace: str) -> dict[str, Any] | None:
+        """The owner a collector in ``namespace`` may have (owners cannot be in another namespace)."""
+        return self.owner if namespace == self.owner_namespace else None
 
     def wake(self) -> None:
         self._wake.set()
@@ -68,11 +105,29 @@ class KubeCollectors:
         self.wake()
 
     def needed(self) -> dict[str, set[Series]]:
-        specs: dict[str, list[Any]] = defaultdict(list)
-        for (kind, ns, _), body in list(self.bodies.items()):
-            if kind == "TraderAgent" and not body["metadata"].get("deletionTimestamp"):
-                specs[ns].append(body.get("spec") or {})
-        return {ns: series_needed(raw) for ns, raw in specs.items()}
+        needed: dict[str, set[Series]] = defaultdict(set)
+        seen = set()
+        for key, body in list(self.bodies.items()):
+            kind, ns, _ = key
+            if kind != "TraderAgent" or body["metadata"].get("deletionTimestamp"):
+                continue
+            seen.add(key)
+            series = self._series_of(key, body.get("spec") or {})
+            if series is not None:
+                needed[ns].add(series)
+        for gone in self._spec_series.keys() - seen:
+            del self._spec_series[gone]
+        return dict(needed)
+
+    def _series_of(self, key: tuple[str, str, str], spec: dict[str, Any]) -> Series | None:
+        # Validating every trader's spec on every pass made a pass O(agents) model validations, and
+        # every trader event wakes a pass: remember the answer while the spec stays the same.
+        cached = self._spec_series.get(key)
+        if cached is not None and cached[0] == spec:
+            return cached[1]
+        series = series_of_spec(spec)
+        self._spec_series[key] = (spec, series)
+        return series
 
     async def sync(self) -> float | None:
         """One pass over every namespace; returns seconds until a backed-off start is due."""
@@ -90,9 +145,11 @@ class KubeCollectors:
                 log.info("collector %s/%s stopped", ns, series.pod_name)
             if plan.start and self.db_logins is not None:  # the Pods read DATABASE_URL from it
                 url = await self.db_logins.url_for("collector")
-                await self.kube.create_secret(collector_login_secret(ns, url))  # 409: already there
+                await self.kube.create_secret(
+                    collector_login_secret(ns, url, self.owner_in(ns))
+                )  # 409: there
             for series in plan.start:
-                if await self.kube.create_pod(collector_pod(series, ns, self.settings)):
+                if await self.kube.create_pod(collector_pod(series, ns, self.settings, self.owner_in(ns))):
                     log.info("collector %s/%s started", ns, series.pod_name)
                     self.pods.setdefault((ns, series), Running("pending"))
             if plan.retry_in is not None:

@@ -42,17 +42,18 @@ class Series:
         return f"collector-{self.slug}"
 
 
+def series_of_spec(raw: Mapping[str, Any]) -> Series | None:
+    """The series a trader spec needs a collector for: None unless it validates and is Active."""
+    try:
+        spec = TraderAgentSpec.model_validate(raw)
+    except ValidationError:
+        return None
+    return Series(spec.market.asset, spec.market.interval) if spec.lifecycle == "Active" else None
+
+
 def series_needed(specs: Iterable[Mapping[str, Any]]) -> set[Series]:
     """The series of every Active trader whose spec validates (one collector each)."""
-    needed = set()
-    for raw in specs:
-        try:
-            spec = TraderAgentSpec.model_validate(raw)
-        except ValidationError:
-            continue
-        if spec.lifecycle == "Active":
-            needed.add(Series(spec.market.asset, spec.market.interval))
-    return needed
+    return {series for raw in specs if (series := series_of_spec(raw)) is not None}
 
 
 def collector_labels(series: Series) -> dict[str, str]:
@@ -69,7 +70,10 @@ def collector_labels(series: Series) -> dict[str, str]:
 COLLECTOR_DB_SECRET = "collector.db-login"
 
 
-def collector_login_secret(namespace: str, database_url: str) -> dict[str, Any]:
+def collector_login_secret(
+    namespace: str, database_url: str, owner: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The collectors' login Secret, owned like their Pods (deleted with the operator's Deployment)."""
     return {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -78,13 +82,24 @@ def collector_login_secret(namespace: str, database_url: str) -> dict[str, Any]:
             "name": COLLECTOR_DB_SECRET,
             "namespace": namespace,
             "labels": {MANAGED_BY: MANAGER, "app.kubernetes.io/component": COMPONENT},
+            **({"ownerReferences": [dict(owner)]} if owner else {}),
         },
         "stringData": {"DATABASE_URL": database_url},
     }
 
 
-def collector_pod(series: Series, namespace: str, settings: BossSettings) -> dict[str, Any]:
-    """The Pod of one series' collector (`floor collector`), same connection env as agent Pods."""
+def deployment_owner(name: str, uid: str) -> dict[str, Any]:
+    """An ownerReference to the operator's Deployment: the garbage collector deletes the collectors
+    when the Deployment goes (``helm uninstall``). Not a controller reference (the Floor Boss, not
+    the Deployment, manages them), and no blockOwnerDeletion (it would need finalizers RBAC)."""
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "name": name, "uid": uid}
+
+
+def collector_pod(
+    series: Series, namespace: str, settings: BossSettings, owner: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The Pod of one series' collector (`floor collector`), same connection env as agent Pods,
+    owned by ``owner`` (the operator's Deployment, in the same namespace) when given."""
     database = COLLECTOR_DB_SECRET if settings.agent_db_logins else settings.connection_secret
     env = [
         {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
@@ -105,6 +120,7 @@ def collector_pod(series: Series, namespace: str, settings: BossSettings) -> dic
                 "prometheus.io/port": str(COLLECTOR_METRICS_PORT),
                 "prometheus.io/path": "/metrics",
             },
+            **({"ownerReferences": [dict(owner)]} if owner else {}),
         },
         "spec": {
             "restartPolicy": "Never",  # the operator restarts it with backoff

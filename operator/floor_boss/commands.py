@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 commands = typer.Typer()
+PROFILE_ENV = "FLOOR_OPERATOR_PROFILE"  # a file path: run the operator under cProfile, stats written there
 
 
 @commands.command("operator")
@@ -29,15 +30,27 @@ def operator_command(
     settings = BossSettings.from_env()
     namespaces = tuple(namespace) or settings.namespaces
     registry = build_registry(dataclasses.replace(settings, namespaces=namespaces))
-    asyncio.run(
-        kopf.operator(
-            registry=registry,
-            standalone=True,
-            clusterwide=not namespaces,
-            namespaces=namespaces,
-            liveness_endpoint=liveness,
-        )
+    operator = kopf.operator(
+        registry=registry,
+        standalone=True,
+        clusterwide=not namespaces,
+        namespaces=namespaces,
+        liveness_endpoint=liveness,
     )
+    profile = os.environ.get(PROFILE_ENV)
+    if not profile:
+        asyncio.run(operator)
+        return
+    import cProfile
+    import time
+
+    # Where the operator's CPU goes (benchmarks/bench_operator.py --profile), in CPU time so that
+    # a busy machine does not blur it; written on a clean stop.
+    with cProfile.Profile(time.process_time) as profiler:
+        try:
+            asyncio.run(operator)
+        finally:
+            profiler.dump_stats(profile)
 
 
 @commands.command("collector")

@@ -14,7 +14,8 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -38,7 +39,7 @@ from tradingfloor.decisions import (
     open_breakers,
 )
 from tradingfloor.decisions.circuit_breakers import BREAKERS
-from tradingfloor.decisions.evolution import LABEL_PARENT, root_from_labels
+from tradingfloor.decisions.evolution import LABEL_PARENT, LABEL_ROOT, root_from_labels
 from tradingfloor.decisions.kinds import kind_info
 from tradingfloor.decisions.performance import family_sharpe
 from tradingfloor.decisions.status import EXHAUSTED, is_true, set_condition
@@ -162,25 +163,8 @@ class Reconciler:
     @staticmethod
     def family(agent: AgentRecord, agents: Iterable[AgentRecord]) -> tuple[FamilyMember, ...]:
         """Traders sharing the agent's lineage root (lineage labels, else the stored parent chain)."""
-        listed = [a for a in agents if a.kind == "TraderAgent" and a.namespace == agent.namespace]
-        parents = {a.name: _parent(a) for a in listed}
-
-        def root(a: AgentRecord) -> str:
-            if a.labels.get(f"{GROUP}/lineage-root"):
-                return root_from_labels(a.name, dict(a.labels))
-            return root_from_parents(a.name, parents)
-
-        mine = root(agent)
-        return tuple(
-            FamilyMember(
-                name=a.name,
-                parent=parents.get(a.name),
-                created_at=a.created_at,
-                sharpe=family_sharpe((a.status or {}).get("performance")),  # per-trade track, for the DSR
-            )
-            for a in listed
-            if root(a) == mine
-        )
+        roster = agents if isinstance(agents, Roster) else Roster(agents)
+        return roster.family(agent)
 
     # --- one agent --------------------------------------------------------------------------------
     async def reconcile(
@@ -316,6 +300,114 @@ class Reconciler:
         log.error("invalid spec for %s %s: %s", agent.kind, agent.name, message)
 
 
+class Roster:
+    """The agents a platform knows, with the lineage index a trader's family is read from.
+
+    Kept up to date one agent at a time (``put``/``drop``), so a family costs its own size rather
+    than the floor's: rebuilding it from every agent on every pass made a pass O(agents), and the
+    Kubernetes adapter runs a pass per agent event. Roots follow lineage labels, else the parent
+    chain through the traders listed here (``root_from_parents``), exactly as before.
+    """
+
+    def __init__(self, agents: Iterable[AgentRecord] = ()) -> None:
+        self._agents: dict[Key, AgentRecord] = {}
+        self._parents: dict[str, dict[str, str | None]] = defaultdict(dict)  # ns -> trader -> parent
+        self._children: dict[tuple[str, str], set[str]] = defaultdict(set)  # (ns, name) -> its children
+        self._roots: dict[tuple[str, str], str] = {}  # (ns, trader) -> lineage root
+        self._members: dict[tuple[str, str], dict[str, None]] = defaultdict(dict)  # (ns, root) -> traders
+        for agent in agents:
+            self.put(agent)
+
+    def __len__(self) -> int:
+        return len(self._agents)
+
+    def __iter__(self) -> Iterator[AgentRecord]:
+        return iter(list(self._agents.values()))
+
+    def get(self, key: Key) -> AgentRecord | None:
+        return self._agents.get(key)
+
+    def put(self, agent: AgentRecord) -> None:
+        old = self._agents.get(agent.key)
+        self._agents[agent.key] = agent
+        if agent.kind != "TraderAgent" or (old is not None and _lineage(old) == _lineage(agent)):
+            return  # most updates are status: the lineage index stands
+        ns, name = agent.namespace, agent.name
+        self._unlink(ns, name)
+        parent = _parent(agent)
+        self._parents[ns][name] = parent
+        if parent:
+            self._children[(ns, parent)].add(name)
+        self._reroot(ns, [name])
+
+    def drop(self, key: Key) -> None:
+        agent = self._agents.pop(key, None)
+        if agent is None or agent.kind != "TraderAgent":
+            return
+        ns, name = agent.namespace, agent.name
+        self._unlink(ns, name)
+        self._parents[ns].pop(name, None)
+        root = self._roots.pop((ns, name), None)
+        if root is not None:
+            self._leave(ns, root, name)
+        self._reroot(ns, list(self._children.get((ns, name), ())))  # their chains now end here
+
+    def family(self, agent: AgentRecord) -> tuple[FamilyMember, ...]:
+        ns = agent.namespace
+        root = self._roots.get((ns, agent.name)) if agent.key in self._agents else None
+        if root is None:  # not listed: its root as the listed traders see it
+            root = self._root_of(agent, ns)
+        parents = self._parents.get(ns, {})
+        listed = [self._agents[("TraderAgent", ns, m)] for m in self._members.get((ns, root), {})]
+        return tuple(
+            FamilyMember(
+                name=a.name,
+                parent=parents.get(a.name),
+                created_at=a.created_at,
+                sharpe=family_sharpe((a.status or {}).get("performance")),  # per-trade track, for the DSR
+            )
+            for a in listed
+        )
+
+    # --- the lineage index ------------------------------------------------------------------------
+    def _root_of(self, agent: AgentRecord, ns: str) -> str:
+        if agent.labels.get(LABEL_ROOT):
+            return root_from_labels(agent.name, dict(agent.labels))
+        return root_from_parents(agent.name, self._parents.get(ns, {}))
+
+    def _unlink(self, ns: str, name: str) -> None:
+        parent = self._parents.get(ns, {}).get(name)
+        if parent:
+            self._children[(ns, parent)].discard(name)
+            if not self._children[(ns, parent)]:
+                del self._children[(ns, parent)]
+
+    def _leave(self, ns: str, root: str, name: str) -> None:
+        members = self._members.get((ns, root))
+        if members is not None:
+            members.pop(name, None)
+            if not members:
+                del self._members[(ns, root)]
+
+    def _reroot(self, ns: str, start: list[str]) -> None:
+        """Recompute the roots of ``start`` and of every trader whose parent chain runs through them."""
+        todo, done = list(start), set()
+        while todo:
+            name = todo.pop()
+            if name in done:
+                continue
+            done.add(name)
+            agent = self._agents.get(("TraderAgent", ns, name))
+            if agent is not None:
+                new, old = self._root_of(agent, ns), self._roots.get((ns, name))
+                if new != old:
+                    if old is not None:
+                        self._leave(ns, old, name)
+                    self._roots[(ns, name)] = new
+                    self._members[(ns, new)][name] = None
+            todo.extend(self._children.get((ns, name), ()))
+
+
 def root_from_parents(name: str, parents: Mapping[str, str | None]) -> str:
     """Follow stored parents up to the lineage root (a cycle ends instead of looping)."""
     seen = set()
@@ -323,6 +415,11 @@ def root_from_parents(name: str, parents: Mapping[str, str | None]) -> str:
         seen.add(name)
         name = parent
     return name
+
+
+def _lineage(agent: AgentRecord) -> tuple[str | None, str | None]:
+    """What a trader's place in the lineage index depends on."""
+    return _parent(agent), agent.labels.get(LABEL_ROOT)
 
 
 def _parent(agent: AgentRecord) -> str | None:

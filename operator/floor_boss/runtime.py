@@ -19,7 +19,7 @@ from floor_boss.collector_pods import KubeCollectors
 from floor_boss.heartbeats import Heartbeats
 from floor_boss.kube import Kube, KubeError
 from floor_boss.pods import build_pod, db_login_secret, journal_claim, pod_instance
-from floor_boss.reconciler import AgentRecord, Key, Reconciler
+from floor_boss.reconciler import AgentRecord, Key, Reconciler, Roster
 from floor_boss.settings import BossSettings
 from tradingfloor.decisions import FloorPolicy, FloorSignals
 from tradingfloor.models.common import GROUP
@@ -78,7 +78,7 @@ class FloorBoss:
         self.heartbeats = heartbeats
         self.reconciler = Reconciler(self, policy or FloorPolicy(**settings.policy_overrides))
         self.bodies: dict[Key, dict[str, Any]] = {}  # newest body seen per resource
-        self.records: dict[Key, AgentRecord] = {}  # the same, as the reconciler reads them (built once)
+        self.roster = Roster()  # the same, as the reconciler reads them (built once per event)
         self.pods: dict[Key, dict[str, dict[str, Any]]] = defaultdict(dict)  # pod summaries per owner
         self._locks: dict[Key, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._kicks: dict[Key, asyncio.TimerHandle] = {}
@@ -105,14 +105,14 @@ class FloorBoss:
         key = key_of(body)
         if deleted:
             self.bodies.pop(key, None)
-            self.records.pop(key, None)
+            self.roster.drop(key)
             self.reconciler.forget(key)
             handle = self._kicks.pop(key, None)
             if handle is not None:
                 handle.cancel()
         else:
             self.bodies[key] = dict(body)
-            self.records[key] = record_of(self.bodies[key])
+            self.roster.put(record_of(self.bodies[key]))
         return key
 
     def remember_pod(self, owner: Key, pod: Mapping[str, Any], deleted: bool) -> None:
@@ -167,11 +167,11 @@ class FloorBoss:
             body = self.bodies.get(key, body)
             if body["metadata"].get("deletionTimestamp"):
                 return  # ownerReferences let the garbage collector remove the Pods
-            agent = self.records.get(key) or record_of(body)
+            agent = self.roster.get(key) or record_of(body)
             try:
                 outcome = await self.reconciler.reconcile(
                     agent,
-                    list(self.records.values()),
+                    self.roster,
                     tuple(pod_instance(p) for p in self.pods.get(key, {}).values()),
                     self.heartbeats is not None,
                     await self.heartbeats.last_beat(key[2]) if self.heartbeats is not None else None,
@@ -217,7 +217,15 @@ class FloorBoss:
         if self.db_logins is not None:  # the Pod reads DATABASE_URL from this Secret
             url = await self.db_logins.url_for(agent.kind, agent.name)
             await self.kube.create_secret(db_login_secret(agent.ref, url))  # 409: already there
-        return await self.kube.create_pod(build_pod(agent.ref, name, self.settings))
+        pod = build_pod(agent.ref, name, self.settings)
+        if not await self.kube.create_pod(pod):
+            return False
+        # Index the new Pod now, as Pending: its watch event can take seconds to arrive on a busy
+        # floor, and a pass before it would try the same name again (a 409 and a rewritten status
+        # per agent). The event, when it comes, replaces this entry (or came first: then it stays).
+        if name not in self.pods[agent.key]:
+            self.remember_pod(agent.key, {**pod, "status": {"phase": "Pending"}}, deleted=False)
+        return True
 
     async def stop_instance(self, agent: AgentRecord, name: str, reason: str) -> None:
         await self.kube.delete_pod(agent.namespace, name)
@@ -239,7 +247,7 @@ class FloorBoss:
 
     # --- floor-wide state -----------------------------------------------------------------------
     def floor_signals(self, database_reachable: bool | None, api: tuple[int, int]) -> FloorSignals:
-        return self.reconciler.floor_signals(list(self.records.values()), database_reachable, api)
+        return self.reconciler.floor_signals(self.roster, database_reachable, api)
 
     def update_breakers(self, signals: FloorSignals) -> None:
         if self.reconciler.update_breakers(signals):

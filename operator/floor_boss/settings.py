@@ -58,6 +58,10 @@ class BossSettings:
     # Least privilege: the Floor Boss migrates the database and gives each agent its own login in
     # its kind's role (a Secret per agent) instead of the connection Secret's owner URL.
     agent_db_logins: bool = False
+    # The operator's own Deployment (the chart sets both): it owns the collector Pods of its
+    # namespace, so deleting the release deletes them (see collector_pods.py).
+    owner_deployment: str | None = None
+    operator_namespace: str | None = None
 
     @classmethod
     def from_env(cls) -> BossSettings:
@@ -101,4 +105,6 @@ class BossSettings:
             collector_image=os.environ.get("FLOOR_COLLECTOR_IMAGE") or None,
             agent_db_logins=_env("FLOOR_AGENT_DB_LOGINS", "false").strip().lower()
             in ("1", "true", "yes", "on"),
+            owner_deployment=os.environ.get("FLOOR_OPERATOR_DEPLOYMENT") or None,
+            operator_namespace=os.environ.get("FLOOR_OPERATOR_NAMESPACE") or None,
         )

@@ -74,3 +74,48 @@ async def test_trader_takes_its_size_multiplier_from_the_agents_row(db_url, tmp_
     again = await _runtime(db_url, tmp_path)  # no status to read: resumes with the checkpointed multiplier
     assert again.engine.size_multiplier == D("0.125")
     await again.stop()
+
+
+async def test_an_open_floor_breaker_sizes_new_entries_at_zero_until_it_closes(db_url, redis_url, tmp_path):
+    """The local floor publishes its open breakers in Redis (its traders' status is in the database
+    the DatabaseUnreachable breaker is about); the trader sizes at zero while one is open."""
+    import redis.asyncio as aioredis
+
+    from tradingfloor.bus import floor_pause
+
+    await migrate(db_url)
+    conn = await connect(db_url)
+    redis = aioredis.from_url(redis_url)
+    try:
+        await repo.upsert_agent(
+            conn, "sized", "TraderAgent", SPEC.model_dump(mode="json"), status={"sizeMultiplier": "0.5"}
+        )
+        store = TraderStore(db_url, tmp_path, "sized")
+        assert store.db is not None
+        runtime = await TraderRuntime.start(
+            "sized",
+            SPEC,
+            Settings(state_dir=tmp_path),
+            store,
+            redis=redis,
+            status=database_status(store.db, "sized"),
+        )
+        await runtime.refresh_floor_breakers()
+        assert runtime.engine.size_multiplier == D("0.5")  # nothing open
+
+        await floor_pause.publish(redis, ["DatabaseUnreachable"])
+        assert await redis.ttl(floor_pause.KEY) > 0  # a floor that died leaves no pause behind
+        await runtime.refresh_floor_breakers()
+        assert runtime.floor_breakers == ("DatabaseUnreachable",) and runtime.engine.size_multiplier == 0
+        await repo.patch_agent_status(conn, "sized", {"sizeMultiplier": "0.25"})
+        await runtime.refresh_size()  # the status still counts, but the breaker keeps entries at zero
+        assert runtime.engine.size_multiplier == 0
+
+        await floor_pause.publish(redis, [])
+        assert await redis.exists(floor_pause.KEY) == 0
+        await runtime.refresh_floor_breakers()
+        assert runtime.floor_breakers == () and runtime.engine.size_multiplier == D("0.25")
+        await runtime.stop()
+    finally:
+        await redis.aclose()
+        await conn.close()

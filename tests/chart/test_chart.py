@@ -116,6 +116,8 @@ def test_operator_deployment(rendered):
         "FLOOR_AGENT_CPU_LIMIT": "1",
         "FLOOR_AGENT_MEMORY_LIMIT": "512Mi",
         "LOG_LEVEL": "INFO",
+        "FLOOR_OPERATOR_DEPLOYMENT": OPERATOR,  # the owner of the collector Pods
+        "FLOOR_OPERATOR_NAMESPACE": NAMESPACE,
         "FLOOR_STATE_DIR": "/tmp/tradingfloor",
         "DATABASE_URL": None,
         "REDIS_URL": None,
@@ -394,9 +396,13 @@ def test_operator_gets_exactly_what_it_uses(rendered):
     secrets = {("", "secrets", "get")}
     # secrets/create: each agent's own database login (connections.agentLogins); never update/delete
     secrets.add(("", "secrets", "create"))
-    assert grants == crs | status | pods | events | claims | secrets | {
+    # deployments/get, its own only: the uid of the owner it gives the collector Pods.
+    own = {("apps", "deployments", "get")}
+    assert grants == crs | status | pods | events | claims | secrets | own | {
         ("tradingfloor.dev", "traderagents", "create")
     }
+    (deployments,) = [r for r in _rules(rendered, "Role", OPERATOR) if r["apiGroups"] == ["apps"]]
+    assert deployments["resourceNames"] == [OPERATOR]
     # The Floor Boss disables kopf's scanning, so nothing cluster-scoped by default.
     assert not find(rendered, "ClusterRole") and not find(rendered, "ClusterRoleBinding")
 

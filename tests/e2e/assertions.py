@@ -112,6 +112,18 @@ def check_collectors(k: Kubectl, deadline: Deadline, report: Report) -> None:
     )
 
 
+def check_uninstalled(k: Kubectl, deadline: Deadline) -> int:
+    """After the release is deleted (``helm uninstall``): the cluster's garbage collector removes the
+    collector Pods, whose owner is the operator's Deployment. Returns how many there were."""
+    before = len(k.items("pods", "-l", COLLECTOR_SELECTOR))
+    deadline.wait(
+        lambda: not k.items("pods", "-l", COLLECTOR_SELECTOR),
+        "the collector Pods to be garbage-collected with the operator's Deployment",
+        interval=1.0,
+    )
+    return before
+
+
 def agent_pod(k: Kubectl, agent: str) -> dict[str, Any] | None:
     pods = [p for p in k.items("pods", "-l", f"{AGENT_LABEL}={agent}") if _running(p)]
     return pods[0] if len(pods) == 1 else None
@@ -260,10 +272,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kubectl", default="kubectl")
     parser.add_argument("--kill", required=True, help="kind:<node container> or pids:<folder>")
     parser.add_argument("--timeout", type=float, default=240.0)
+    parser.add_argument(
+        "--after-uninstall", action="store_true", help="only check that the release left no collector Pods"
+    )
     args = parser.parse_args(argv)
     how, _, where = args.kill.partition(":")
     kill = kill_in_kind_node(where) if how == "kind" else kill_from_pid_file(Path(where))
     cache = Path(os.environ.get("KUBECACHEDIR", Path.home() / ".kube" / "cache"))
+    if args.after_uninstall:
+        check_uninstalled(Kubectl(args.kubectl, None, args.namespace, cache), Deadline(args.timeout))
+        print("no collector Pods left after uninstall")
+        return 0
     started = time.monotonic()
     report = run_all(Kubectl(args.kubectl, None, args.namespace, cache), kill, args.timeout)
     for failure in report.failures:

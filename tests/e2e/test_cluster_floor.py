@@ -112,18 +112,28 @@ def test_cluster_floor_end_to_end(
     assert "traderagent.tradingfloor.dev/e2e-momentum" in k.run("get", "tradingfloor", "-o", "name").stdout
 
     report = assertions.run_all(k, assertions.kill_from_pid_file(cluster.workdir / "pids"), CHECK_SECONDS)
+    state, logs = k.run("get", "pods,traderagents", check=False).stdout, operator_log(k)
+    # What `helm uninstall` does: delete every object of the release. The agents' Pods stay with
+    # their TraderAgents (the user's resources); the collectors go with the operator's Deployment.
+    k.run("delete", "--wait=false", "-f", str(tmp_path / "chart.yaml"))
+    try:
+        assert assertions.check_uninstalled(k, assertions.Deadline(90)) > 0, "no collector to uninstall"
+    except AssertionError as exc:
+        report.failures.append(f"uninstall: {exc}")
     line = report.line(time.monotonic() - started)
     print(line)
     if os.environ.get("E2E_SUMMARY"):
         Path(os.environ["E2E_SUMMARY"]).write_text(line + "\n")
     if report.failures:
-        state = k.run("get", "pods,traderagents", check=False).stdout
-        operator = next(
-            (p["metadata"]["name"] for p in k.items("pods") if "operator" in p["metadata"]["name"]), None
-        )
-        logs = k.run("logs", operator, "--tail", "30", check=False).stdout if operator else ""
         raise AssertionError(
             "\n".join(
                 ["the cluster floor did not show:", *report.failures, line, state, "operator log:", logs]
             )
         )
+
+
+def operator_log(k) -> str:
+    operator = next(
+        (p["metadata"]["name"] for p in k.items("pods") if "operator" in p["metadata"]["name"]), None
+    )
+    return k.run("logs", operator, "--tail", "30", check=False).stdout if operator else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -130,6 +131,7 @@ class FloorProcess:
             k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "FLOOR_STATE_DIR")
         }
         env.update(HEARTBEAT_INTERVAL="2", CHECKPOINT_INTERVAL="2", TRADER_REPORT_INTERVAL="2")
+        env["FLOOR_STOP_WITH_PARENT"] = "1"  # a test run that dies takes its floor along
         self.offset = self.out.stat().st_size if self.out.exists() else 0
         with self.out.open("ab") as out:
             self.proc = subprocess.Popen(
@@ -204,13 +206,30 @@ class FloorProcess:
         return asyncio.run(go())
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
+        """Teardown: a clean stop if the floor still runs, then SIGKILL to whatever is left of it —
+        its process group (it runs in a session of its own) and every PID it recorded."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                pass
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.proc.poll() is None:
+            self.proc.wait(timeout=10)
+        from tradingfloor.services.lifetime import command_line, process_alive
+
+        info = self.services()
+        for entry in {**info.get("services", {}), **info.get("agents", {})}.values():
+            # only a process that still is what was recorded (its mark in its command line), never
+            # a reused PID
+            pid, mark = int(entry.get("pid", -1)), str(entry.get("match", ""))
+            if mark and process_alive(pid) and mark in command_line(pid):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
 
 
 def processes_mentioning(text: str) -> list[int]:

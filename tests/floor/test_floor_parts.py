@@ -99,3 +99,52 @@ def test_a_resumed_market_starts_at_its_clock_or_just_before_the_next_round():
     assert resume_ms(grid + 60_000) == grid + ROUND_MS - 300_000  # 14 idle minutes skipped
     assert resume_ms(grid + ROUND_MS - 60_000) == grid + ROUND_MS - 60_000  # never back in time
     assert resume_ms(grid) == grid
+
+
+def test_the_floor_lock_notices_its_file_removed_or_replaced(tmp_path):
+    from floor_boss.local.floor import FloorAlreadyRunning, floor_lock
+
+    with floor_lock(tmp_path / "a") as held:
+        assert held()
+        with pytest.raises(FloorAlreadyRunning), floor_lock(tmp_path / "a"):
+            pass
+        (tmp_path / "a" / "floor.lock").unlink()  # the state folder deleted (a test's temporary folder)
+        assert not held()
+    with floor_lock(tmp_path / "b") as held:
+        (tmp_path / "b" / "floor.lock").unlink()
+        with floor_lock(tmp_path / "b") as other:  # another floor took the folder over
+            assert other() and not held()
+
+
+def test_a_process_asked_to_stop_with_its_parent_does(tmp_path):
+    """A harness that dies by SIGKILL sends nothing; the parent-death signal still arrives."""
+    import signal
+    import subprocess
+    import sys
+
+    from tradingfloor.services.lifetime import process_alive
+
+    pid_file = tmp_path / "child.pid"
+    child = (
+        "import os, signal, sys, time; from tradingfloor.services.lifetime import stop_with_parent;"
+        "stop_with_parent(signal.SIGTERM); open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(120)"
+    )
+    harness = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', sys.argv[1], sys.argv[2]],"
+            " start_new_session=True); time.sleep(120)",
+            child,
+            str(pid_file),
+        ]
+    )
+    deadline = time.monotonic() + 60
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    pid = int(pid_file.read_text())
+    harness.send_signal(signal.SIGKILL)
+    harness.wait()
+    while process_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not process_alive(pid)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import pytest
 import yaml
 
+from floor_boss.local.floor import ROUND_MS, resume_ms
 from tests.floor.conftest import lenient_trader, processes_mentioning
 from tradingfloor.services.lifetime import command_line, process_alive
 
@@ -26,6 +27,16 @@ OUTAGE_S = float(os.environ.get("FLOOR_TEST_OUTAGE_S", "8"))
 
 def _fills(floor) -> int:
     return floor.query("SELECT count(*) AS n FROM fills")[0]["n"]
+
+
+def _logged(log, event: str) -> dict | None:
+    """The first JSON log line of ``event`` in an agent's log."""
+    if not log.exists():
+        return None
+    for line in log.read_text().splitlines():
+        if f'"{event}"' in line:
+            return json.loads(line)
+    return None
 
 
 def _all_gone(pids) -> bool:
@@ -63,7 +74,10 @@ def test_ctrl_c_stops_everything_and_the_resumed_floor_trades_again(floor_proces
         after = datetime.fromtimestamp(stopped_at / 1000, UTC)
         return floor.query("SELECT min(ts) AS ts FROM fills WHERE ts > $1", after)[0]["ts"]
 
-    floor.wait_for(new_fill, 240, "a fill after the resume")
+    first = floor.wait_for(new_fill, 240, "a fill after the resume")
+    # ... in the first round the resumed market opens (the market's clock waited for the trader)
+    first_round_end = (-(-resume_ms(stopped_at) // ROUND_MS) + 1) * ROUND_MS
+    assert first.timestamp() * 1000 < first_round_end, (first, first_round_end)
     assert floor.stop(signal.SIGTERM) == 0
 
 
@@ -144,6 +158,21 @@ def test_postgres_and_redis_killed_mid_trading_the_floor_runs_and_nothing_is_los
     floor.wait_for_line("DatabaseUnreachable")
     floor.wait_for_line("postgres is back", timeout=120)
     fills_after_pg = floor.wait_for(lambda: _fills(floor), 30, "the database to answer again")
+    # the breaker paused new entries (on the dashboard's event line and in the trader) and lifted it
+    floor.wait_for_line("EntriesPaused")
+    floor.wait_for_line("EntriesResumed", timeout=60)
+    log = state / "logs" / "momentum-btc.log"
+    paused = floor.wait_for(lambda: _logged(log, "trader.entries_paused"), 30, "the trader's pause")
+    resumed = floor.wait_for(lambda: _logged(log, "trader.entries_resumed"), 30, "the trader's resume")
+    assert "DatabaseUnreachable" in paused["breakers"] and resumed["breakers"] == []
+    # no entry was opened while the trader was paused (orders carry the market's time; the journal
+    # replayed everything written meanwhile, so the table is complete once it answers)
+    entries_while_paused = floor.query(
+        "SELECT client_order_id FROM orders WHERE side = 'BUY' AND created_at > $1 AND created_at < $2",
+        datetime.fromtimestamp(paused["market_ms"] / 1000, UTC),
+        datetime.fromtimestamp(resumed["market_ms"] / 1000, UTC),
+    )
+    assert entries_while_paused == []
 
     redis_port = floor.services()["redis_url"].rsplit(":", 1)[1].split("/")[0]
     _kill_service_for(floor, "redis-server", f":{redis_port}", OUTAGE_S)  # its title: redis-server host:port

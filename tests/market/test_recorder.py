@@ -189,3 +189,24 @@ def test_record_convert_command(tmp_path):
     result = CliRunner().invoke(app, ["record-convert", str(alien), str(tmp_path / "x.gz")])
     said = re.sub(r"[\s│]+", " ", result.output)  # the error box wraps lines
     assert result.exit_code != 0 and "not a tradingfloor.frames recording" in said, said
+
+
+def test_highly_compressible_multi_member_recording_reads_back_in_bounded_pieces(tmp_path):
+    """Frames that compress ~1000x come back whole and in order, across a second gzip member
+    (a recording appended to), while no decompressed piece exceeds the reader's piece size."""
+    from tradingfloor.market import recorder
+
+    path = tmp_path / "dense.frames.gz"
+    frame = '{"event_type":"book","bids":[' + ",".join(['{"price":"0.5","size":"1"}'] * 4000) + "]}"
+    rec = FrameRecorder(path, compresslevel=1)
+    for i in range(60):  # ~6.5 MB decompressed from a few kilobytes
+        rec.write("market", frame, 1_000 + i)
+    rec.close()
+    with gzip.open(path, "ab") as more:  # a second member, as an appended recording has
+        more.write(b"2000 market 2\n{}\n")
+    rows = list(read_frames(path))
+    assert [t for t, _, _ in rows] == [1_000 + i for i in range(60)] + [2000]
+    assert all(raw == frame for _, _, raw in rows[:60]) and rows[60][2] == "{}"
+    with open(path, "rb") as fh:
+        pieces = [len(p) for p in recorder._decompressed(fh, 0)]
+    assert max(pieces) <= recorder._PIECE and sum(pieces) > 6 * recorder._PIECE

@@ -201,7 +201,9 @@ def _start(d: Draft, name: str, restart: bool) -> None:
     d.act(StartInstance(name))
     d.status.podName = name
     d.status.startedAt = d.now
-    d.condition(conds.READY, False, "Starting", f"{name} starting")
+    # Worded as the next pass will find it (a pending instance), so that pass rewrites nothing:
+    # one status write per start.
+    d.condition(conds.READY, False, "Starting", f"{name} is pending")
     d.condition(conds.DEGRADED, False, "Starting", "")
     if restart:
         backoff = conds.find(d.status.conditions, conds.BACKOFF)
@@ -214,4 +216,4 @@ def _start(d: Draft, name: str, restart: bool) -> None:
         d.decide("restart", cause)
     else:
         d.event("Normal", "Started", f"started {name}")
-    d.condition(conds.BACKOFF, False, "Started", "")
+    d.condition(conds.BACKOFF, False, "Running", "")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from sys import intern
 from typing import Any
 
 import msgspec
@@ -185,12 +186,17 @@ def _levels(levels: list[vm.Level], name: str) -> tuple[tuple[Decimal, Decimal],
     return tuple(out)
 
 
+# Market and token ids repeat on every event: decoded, each would be a fresh ~120-byte string per
+# event (most of a pre-built event's memory). Interned, every event of a token shares one string;
+# CPython drops an interned string once nothing refers to it, so the table does not grow forever.
+
+
 def _book(m: vm.BookMsg) -> list[MarketEvent]:
     tick = m.tick_size
     return [
         BookSnapshot(
-            m.market,
-            m.asset_id,
+            intern(m.market),
+            intern(m.asset_id),
             _levels(m.bids, "bids"),
             _levels(m.asks, "asks"),
             _ts(m.timestamp),
@@ -201,13 +207,13 @@ def _book(m: vm.BookMsg) -> list[MarketEvent]:
 
 
 def _price_change(m: vm.PriceChangeMsg) -> list[MarketEvent]:
-    market = m.market
+    market = intern(m.market)
     ts = _ts(m.timestamp)
     entries = m.price_changes
     if entries is None:  # the pre-2025-09 shape: one asset, "changes", no best prices
         if m.changes is None or m.asset_id is None:
             raise FrameError("price_change without a price_changes list", kind="schema")
-        asset = m.asset_id
+        asset = intern(m.asset_id)
         return [PriceChange(market, asset, c.side, _price(c.price), _size(c.size), ts) for c in m.changes]
     # the hot loop of every replay: cache hits inline, a call only for a number not seen before
     pget, sget = _PRICES.get, _SIZES.get
@@ -233,7 +239,7 @@ def _price_change(m: vm.PriceChangeMsg) -> list[MarketEvent]:
                 dba = None if ba == "" else _price(ba, "best_ask")
         else:
             dba = None
-        append(PriceChange(market, e.asset_id, e.side, dp, ds, ts, dbb, dba, e.hash))
+        append(PriceChange(market, intern(e.asset_id), e.side, dp, ds, ts, dbb, dba, e.hash))
     return out
 
 
@@ -248,7 +254,15 @@ def _last_trade(m: vm.LastTradeMsg) -> list[MarketEvent]:
             )
         fee_bps = int(fee_dec)
     return [
-        LastTrade(m.market, m.asset_id, _price(m.price), _size(m.size), m.side, _ts(m.timestamp), fee_bps)
+        LastTrade(
+            intern(m.market),
+            intern(m.asset_id),
+            _price(m.price),
+            _size(m.size),
+            m.side,
+            _ts(m.timestamp),
+            fee_bps,
+        )
     ]
 
 

@@ -92,17 +92,22 @@ def read_header(path: str | Path) -> dict:
         return dict(json.loads(fh.readline(1 << 20)))
 
 
+_PIECE = 1 << 20  # decompressed bytes per zlib call: frames compress 10-40x, so unbounded calls
+# on a megabyte of input made pieces of tens of megabytes (and as much again to join them)
+
+
 def _decompressed(fh: IO[bytes], skip: int) -> Iterator[bytes]:
-    """The file's decompressed bytes in large pieces (gzip members in sequence), minus the
-    first ``skip`` bytes. One zlib call per megabyte instead of a Python-level read per frame."""
+    """The file's decompressed bytes in pieces of at most a megabyte (gzip members in sequence),
+    minus the first ``skip`` bytes. One zlib call per megabyte instead of a Python-level read per
+    frame, and memory bounded by the piece size whatever the compression ratio."""
     inflater = zlib.decompressobj(31)
     pending = skip
     while True:
-        chunk = fh.read(1 << 20)
+        chunk = fh.read(1 << 18)
         if not chunk:
             break
         while chunk:
-            out = inflater.decompress(chunk)
+            out = inflater.decompress(chunk, _PIECE)
             if pending:
                 cut = min(pending, len(out))
                 out, pending = out[cut:], pending - cut
@@ -112,7 +117,7 @@ def _decompressed(fh: IO[bytes], skip: int) -> Iterator[bytes]:
                 chunk = inflater.unused_data
                 inflater = zlib.decompressobj(31)
             else:
-                chunk = b""
+                chunk = inflater.unconsumed_tail  # what the piece limit left for the next call
     tail = inflater.flush()
     if tail:
         yield tail

@@ -31,9 +31,19 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any
 
-import structlog
+# structlog's console renderer imports rich (about 5 MiB and 70 modules per process) for pretty
+# tracebacks this chain never uses: format_exc_info turns exceptions into text before ``redact``.
+# rich is hidden while structlog loads so agent processes stay small; it stays importable after.
+_HIDE_RICH = "rich" not in sys.modules
+if _HIDE_RICH:
+    sys.modules["rich"] = None  # type: ignore[assignment]  # None makes `import rich` fail
+try:
+    import structlog
+finally:
+    if _HIDE_RICH:
+        del sys.modules["rich"]
 
-from tradingfloor.observability.redact import (
+from tradingfloor.observability.redact import (  # noqa: E402 - after structlog's import above
     REDACTED,
     install_excepthook,
     is_identifier_key,

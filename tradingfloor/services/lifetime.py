@@ -35,6 +35,17 @@ def die_with_parent(sig: int) -> Callable[[], None] | None:
     return arm
 
 
+def stop_with_parent(sig: int) -> None:
+    """Ask for ``sig`` when this process's parent dies (Linux; a no-op elsewhere). For a process a
+    harness started in a session of its own, which no terminal hang-up or group signal reaches."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request was made
+        os.kill(os.getpid(), sig)
+
+
 def process_alive(pid: int) -> bool:
     """True if ``pid`` exists and is not a zombie."""
     try:

@@ -49,6 +49,7 @@ from floor_agents.trader.manifest import StatusReader, size_multiplier
 from floor_agents.trader.performance import performance
 from floor_agents.trader.store import Batch, Lot, TraderStore, fill_id
 from tradingfloor.brokers.factory import make_broker, user_ws_url
+from tradingfloor.bus import floor_pause
 from tradingfloor.bus.api_health import ApiCounter
 from tradingfloor.bus.exposure import RedisFloorCapital
 from tradingfloor.market.book_view import BookView
@@ -161,6 +162,10 @@ class TraderRuntime:
         self._arrived_ns = 0
         self._dirty = False
         self._lookups: dict[str, float] = {}  # market id -> monotonic time of its last cache lookup
+        # the Floor Boss's multiplier as last read from the status, and the floor's open breakers
+        # (tradingfloor.bus.floor_pause): while any is open new entries are sized at zero
+        self.status_multiplier = restored.engine.size_multiplier
+        self.floor_breakers: tuple[str, ...] = ()
         latency = DECISION_LATENCY.labels(name)
 
         def observe_decision_latency() -> None:
@@ -452,12 +457,39 @@ class TraderRuntime:
         if self.status is None:
             return
         try:
-            multiplier = size_multiplier(await self.status())
+            self.status_multiplier = size_multiplier(await self.status())
         except Exception as exc:
             ERRORS.labels(self.name, "status_read").inc()
             log.warning("trader.status_read_failed", agent=self.name, error=f"{type(exc).__name__}: {exc}")
             return
+        await self._apply_size()
+
+    async def refresh_floor_breakers(self) -> None:
+        """Take up the floor's open circuit breakers from Redis (the local floor publishes them
+        there: with PostgreSQL away, the agent's status cannot say so). While one is open, new
+        entries are sized at zero; positions, journal and process carry on."""
+        if self.redis is None:
+            return
+        try:
+            breakers = await floor_pause.open_breakers(self.redis)
+        except Exception as exc:  # Redis away: keep what was last known
+            ERRORS.labels(self.name, "redis").inc()
+            log.warning("trader.breakers_unreadable", agent=self.name, error=f"{type(exc).__name__}: {exc}")
+            return
+        if breakers == self.floor_breakers:
+            return
+        self.floor_breakers = breakers
+        log.warning(
+            "trader.entries_paused" if breakers else "trader.entries_resumed",
+            agent=self.name,
+            breakers=list(breakers),
+            market_ms=self.engine.now_ms,  # the market's time, to compare with orders' timestamps
+        )
+        await self._apply_size()
+
+    async def _apply_size(self) -> None:
         engine = self.engine
+        multiplier = Decimal(0) if self.floor_breakers else self.status_multiplier
         if multiplier == engine.size_multiplier:
             return
         async with self.lock:

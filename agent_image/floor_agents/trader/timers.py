@@ -1,7 +1,7 @@
 """The trader's periodic duties, each on its own period until the runtime stops: checkpoint (commit
 the engine state when it changed), heartbeat (liveness in Redis and the feed-lag gauge, flushing
 the live broker's API-health counts), performance report (the agent's status) and status refresh
-(the Floor Boss's size multiplier).
+(the Floor Boss's size multiplier), and the floor's circuit breakers (new entries at zero size).
 
 Kept apart from the trading logic in :mod:`.agent`: the timers only decide *when*; what each duty
 does is the runtime's (``checkpoint``, ``report``, ``refresh_size``) or, for the heartbeat, here.
@@ -32,6 +32,7 @@ class Timers:
     heartbeat_s: float = 30.0
     report_s: float = 60.0
     status_s: float = 30.0  # how often the agent re-reads its status for the Floor Boss's size multiplier
+    breakers_s: float = 1.0  # how often it reads the floor's open circuit breakers (one Redis GET)
 
 
 class TraderTimers:
@@ -67,6 +68,7 @@ class TraderTimers:
             "heartbeat": (p.heartbeat_s, self.heartbeat),
             "report": (p.report_s, rt.report),
             "status": (p.status_s, rt.refresh_size),
+            "breakers": (p.breakers_s, rt.refresh_floor_breakers),
         }
 
     async def run(self) -> None:

@@ -106,8 +106,15 @@ def up(
         redis_url=os.environ.get("REDIS_URL") or None,
         policy=policy,
     )
+    if os.environ.get("FLOOR_STOP_WITH_PARENT") == "1":
+        # for harnesses (tests, scripts) that start `floor up` in its own session: a harness that
+        # dies sends no signal, so the kernel's parent-death signal stops the floor cleanly instead
+        from tradingfloor.services.lifetime import stop_with_parent
+
+        stop_with_parent(signal.SIGTERM)
     try:
-        with floor_lock(state):
+        with floor_lock(state) as held:
+            options.lock_held = held
             summary = asyncio.run(Floor(options, console).run())
     except KeyboardInterrupt:  # stopped while starting: the floor's shutdown has run
         console.print("floor stopped while starting", markup=False)

@@ -27,7 +27,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -51,6 +51,9 @@ from tradingfloor.services.supervision import ServiceEvent, ServiceSupervisor
 log = get_logger("floor_boss.floor")
 POLL_SECONDS = 0.25  # how soon a crashed agent is noticed (a pass that changes nothing writes nothing)
 MANIFEST_POLL_SECONDS = 1.0
+LOCK_CHECK_SECONDS = 2.0
+DISCOVER_EVERY_S = 30.0  # the collector's own default, for a live market
+MARKET_HOLD_MAX_S = 120.0  # the longest the simulated market waits for its traders to start
 MARKET_CLOCK_FILE = "market-clock.json"
 
 
@@ -68,6 +71,7 @@ class FloorOptions:
     redis_url: str | None = None
     policy: FloorPolicy = field(default_factory=FloorPolicy)
     agent_env: dict[str, str] = field(default_factory=dict)  # extra environment for agent processes
+    lock_held: Callable[[], bool] | None = None  # floor_lock's check: False → the floor stops
 
 
 class FloorAlreadyRunning(RuntimeError):
@@ -75,9 +79,13 @@ class FloorAlreadyRunning(RuntimeError):
 
 
 @contextlib.contextmanager
-def floor_lock(state_dir: Path) -> Iterator[None]:
+def floor_lock(state_dir: Path) -> Iterator[Callable[[], bool]]:
+    """Hold ``<state>/floor.lock``; yields a check that the lock is still this floor's: False once
+    the file was removed or replaced (the state folder deleted, e.g. a test's temporary folder, or
+    taken over by another floor), and the floor should stop."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(state_dir / "floor.lock", "w")
+    path = state_dir / "floor.lock"
+    handle = open(path, "w")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -85,8 +93,16 @@ def floor_lock(state_dir: Path) -> Iterator[None]:
         raise FloorAlreadyRunning(
             f"another `floor up` is running in {state_dir}/ (see {state_dir}/services.json)"
         ) from None
+    mine = os.fstat(handle.fileno()).st_ino
+
+    def held() -> bool:
+        try:
+            return os.stat(path).st_ino == mine
+        except OSError:
+            return False
+
     try:
-        yield
+        yield held
     finally:
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
@@ -177,6 +193,10 @@ class Floor:
         self._recorded_pids: dict[str, dict] = {}
         self._collector_runs: dict[tuple[str, str], tuple[float, int]] = {}  # started/retry-at, failures
         self._heartbeat_grace_until = 0.0
+        self._market_held_since: float | None = None  # the market's clock waits for the traders
+        self._started_wall = time.time()
+        self._breakers_said: tuple[str, ...] = ()  # the open breakers the traders were last told of
+        self._breakers_since: float | None = None
         self._sim: Any = None
         self._svc: services.LocalServices | None = None
         self._pool: Any = None
@@ -232,6 +252,11 @@ class Floor:
         self._heartbeat_interval = float(env["HEARTBEAT_INTERVAL"] or 10)
         urls = await self._start_market()
         self._sim = urls.pop("_handle", None)
+        if self._sim is not None:
+            # the market waits for the traders (a loaded machine takes tens of seconds to start
+            # them): a round that runs while they start is a round they cannot trade
+            self._sim.server.clock.pause()
+            self._market_held_since = time.monotonic()
         env.update(urls)
         self._urls = urls
         store = LocalStore(pool)
@@ -349,8 +374,9 @@ class Floor:
         if self._sim is None:
             return f"wall clock {datetime.now(UTC):%H:%M:%S} UTC"
         now = datetime.fromtimestamp(self._sim.server.clock.now_ms() / 1000, UTC)
+        held = ", held until the traders are up" if self._market_held_since is not None else ""
         return (
-            f"market clock {now:%Y-%m-%d %H:%M:%S} UTC (simulated ×{self.options.speed:g}; "
+            f"market clock {now:%Y-%m-%d %H:%M:%S} UTC (simulated ×{self.options.speed:g}{held}; "
             "policy durations on this clock)"
         )
 
@@ -362,6 +388,7 @@ class Floor:
         opts = self.options
         deadline = time.monotonic() + opts.duration_s if opts.duration_s else None
         live, shown, manifests_seen, clock_saved = None, 0.0, time.monotonic(), 0.0
+        lock_checked = time.monotonic()
         if opts.dashboard and self.console is not None:
             from rich.live import Live
 
@@ -386,6 +413,10 @@ class Floor:
                     # breaker; without Redis (or just after it is back) no heartbeat can be judged
                     if self.services.is_up("redis") and now >= self._heartbeat_grace_until:
                         wait = await supervisor.reconcile()
+                    if self.services.is_up("redis"):
+                        await self._publish_breakers(supervisor.breakers)
+                        if self._market_held_since is not None:
+                            await self._release_market()
                     self._recovered()
                 except Exception as exc:  # a service went away mid-pass: said once, retried
                     self._failed(exc)
@@ -399,6 +430,14 @@ class Floor:
                     shown = now
                 if deadline is not None and now >= deadline:
                     break
+                if opts.lock_held is not None and now - lock_checked >= LOCK_CHECK_SECONDS:
+                    lock_checked = now
+                    if not opts.lock_held():
+                        self._say(
+                            f"{opts.state_dir}/floor.lock was removed or replaced (the state folder was "
+                            "deleted or another floor took it over): stopping"
+                        )
+                        break
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self.stopping.wait(), timeout=min(POLL_SECONDS, wait))
         finally:
@@ -406,6 +445,53 @@ class Floor:
                 with contextlib.suppress(Exception):
                     live.update(await self._view(store))
                 live.stop()
+
+    async def _release_market(self) -> None:
+        """Start the simulated market's clock once every active trader beats (it is subscribed and
+        caught up by then), or after MARKET_HOLD_MAX_S whatever the traders do."""
+        from tradingfloor.bus.heartbeats import read_heartbeats
+
+        assert self._sim is not None and self._market_held_since is not None
+        traders = [
+            a.name
+            for a in self._agents
+            if a.kind == "TraderAgent" and a.spec.get("lifecycle", "Active") == "Active"
+        ]
+        beats = await read_heartbeats(self._redis, traders)
+        ready = [n for n in traders if n in beats and beats[n].ts >= self._started_wall]
+        waited = time.monotonic() - self._market_held_since
+        if len(ready) < len(traders) and waited < MARKET_HOLD_MAX_S:
+            return
+        self._sim.server.clock.resume()
+        self._market_held_since = None
+        if len(ready) == len(traders):
+            self._say(f"market clock running: {len(traders)} traders ready after {waited:.0f} s")
+        else:
+            missing = ", ".join(sorted(set(traders) - set(ready)))
+            self._say(f"market clock running without {missing} (not ready after {waited:.0f} s)")
+
+    async def _publish_breakers(self, breakers: tuple[str, ...]) -> None:
+        """Every trader reads the open breakers from Redis (``tradingfloor.bus.floor_pause``): with
+        PostgreSQL away their status cannot tell them. Renewed every pass; said once per change."""
+        from tradingfloor.bus import floor_pause
+
+        changed = breakers != self._breakers_said
+        if changed:
+            self._breakers_said = breakers
+            self._breakers_since = time.time() if breakers else None
+        await floor_pause.publish(self._redis, breakers, since=self._breakers_since)
+        if not changed:
+            return
+        if breakers:
+            self._note(
+                "floor",
+                "EntriesPaused",
+                f"breaker open ({', '.join(breakers)}): traders size new entries at zero; "
+                "positions, journals and processes carry on",
+                warning=True,
+            )
+        else:
+            self._note("floor", "EntriesResumed", "breakers closed: traders enter again", warning=False)
 
     def _failed(self, exc: Exception) -> None:
         message = _one_line(exc)
@@ -533,6 +619,7 @@ class Floor:
                 ),
                 svc.require_redis_url(),
                 PostgresSink(self._collector_url or svc.database_url),
+                discover_every=self._discover_every(),
             )
             self.collectors[series] = asyncio.create_task(
                 collector.run(self.stopping), name=f"collector-{asset}-{interval}"
@@ -540,6 +627,15 @@ class Floor:
             if series not in self._collector_runs:
                 self._say(f"collector for {asset} {interval} started")
             self._collector_runs[series] = (now, failures)
+
+    def _discover_every(self) -> float:
+        """On a simulated market the collector's round discovery runs every quarter round of market
+        time (at least every wall second): at its default 30 wall seconds a fast market's next rounds
+        were found only by their own listing, which a busy machine completes late — traders then
+        learned of a round minutes of market time after it opened."""
+        if self._sim is None:
+            return DISCOVER_EVERY_S
+        return max(1.0, min(DISCOVER_EVERY_S, ROUND_MS / 4 / 1000 / self.options.speed))
 
     # -- state file and view ---------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import copy
 import re
 from collections.abc import Callable
@@ -80,6 +81,7 @@ class ApiServer:
         self.types: dict[str, ResourceType] = {t.key: t for t in BUILTINS}
         self.pod_finalizer: Callable[[dict[str, Any]], None] | None = None  # the kubelet's stop hook
         self._timers: set[asyncio.TimerHandle] = set()
+        self._gone_uids: set[str] = set()  # of deleted objects: a dependent naming only these is orphaned
         self.create_namespace("default")
         self.create_namespace("kube-system")
 
@@ -185,7 +187,20 @@ class ApiServer:
         if rtype.key == CRD_KEY:
             obj = self._register_crd(obj)
         self.store.put(rtype.key, obj, "ADDED")
+        owners = {o.get("uid") for o in meta.get("ownerReferences") or []}
+        if owners and owners <= self._gone_uids:
+            # Created naming only owners already gone: the garbage collector deletes it, as a real
+            # one does on its next pass (e.g. a Pod created by an operator that is being uninstalled).
+            self._later(
+                0.5, lambda: self._collect_orphan(rtype, meta.get("namespace", ""), name, meta["uid"])
+            )
         return obj, warnings
+
+    def _collect_orphan(self, rtype: ResourceType, namespace: str, name: str, uid: str) -> None:
+        obj = self.store.get(rtype.key, namespace, name)
+        if obj is not None and obj["metadata"]["uid"] == uid:
+            with contextlib.suppress(ApiError):
+                self.delete(rtype, namespace, name, {})
 
     def create_namespace(self, name: str) -> None:
         ns_type = self.types[NS_KEY]
@@ -381,6 +396,7 @@ class ApiServer:
                     child = self.store.get(res, ns, name)
                     if child is not None:
                         self.delete(self.types[res], ns, name, {})
+        self._gone_uids.add(meta["uid"])
         self._collect_garbage(meta["uid"])
 
     def _collect_garbage(self, owner_uid: str) -> None:

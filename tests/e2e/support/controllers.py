@@ -42,10 +42,15 @@ class DeploymentController:
             return
         template = spec.get("template") or {}
         digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:10]
+        # Its Pods are those whose controller reference names it: other dependents (the operator's
+        # collector Pods are owned by its Deployment, without being controlled by it) are not replicas.
         pods = [
             p
             for p in self.api.store.list(POD_KEY, meta["namespace"])
-            if any(o.get("uid") == meta["uid"] for o in p["metadata"].get("ownerReferences") or [])
+            if any(
+                o.get("uid") == meta["uid"] and o.get("controller")
+                for o in p["metadata"].get("ownerReferences") or []
+            )
         ]
         live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
         pod_type = self.api.types[POD_KEY]

@@ -1,0 +1,53 @@
+"""A paper trader process loads only what it needs: what ``floor agent trader`` imports (the CLI and
+the trader's entry module) leaves out the live-trading client, Kubernetes, the operator, and the
+pretty-printing library structlog would pull in for tracebacks the JSON log chain never uses.
+
+Run in a fresh interpreter, because this test process has imported much more already.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+NOT_FOR_A_PAPER_TRADER = (
+    "rich",  # structlog's console tracebacks; hidden while structlog loads
+    "pygments",
+    "py_clob_client",  # the live venue client: only a live broker needs it
+    "kubernetes_asyncio",  # only when the trader reads its manifest from the cluster
+    "kopf",
+    "aiohttp",
+)
+
+PROBE = """
+import json, sys
+import tradingfloor.cli
+import floor_agents.trader.main
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
+"""
+
+
+def test_trader_entry_leaves_out_what_a_paper_trader_does_not_use():
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=REPO / "agent_image",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    loaded = set(json.loads(out))
+    assert {"tradingfloor", "floor_agents", "structlog", "redis"} <= loaded  # the probe did import
+    assert loaded.isdisjoint(NOT_FOR_A_PAPER_TRADER), sorted(loaded & set(NOT_FOR_A_PAPER_TRADER))
+
+
+def test_rich_stays_importable_after_logging_is_loaded():
+    probe = "import tradingfloor.observability.logging, rich.console, sys; print('rich' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert out.strip() == "True"
