@@ -23,7 +23,7 @@ from floor_boss.reconciler import AgentRecord, Key, Reconciler, Roster
 from floor_boss.settings import BossSettings
 from tradingfloor.decisions import FloorPolicy, FloorSignals
 from tradingfloor.models.common import GROUP
-from tradingfloor.persistence.logins import DatabaseLogins, DerivedPasswords
+from tradingfloor.persistence.logins import DatabaseLogins, DerivedPasswords, LoginsUnavailable
 
 log = logging.getLogger("floor_boss")
 DETAILS_ANNOTATION = f"{GROUP}/details"
@@ -215,7 +215,11 @@ class FloorBoss:
         if self.settings.journal_storage_size and agent.kind == "TraderAgent":
             await self.kube.create_pvc(journal_claim(agent.ref, self.settings))  # 409: already there
         if self.db_logins is not None:  # the Pod reads DATABASE_URL from this Secret
-            url = await self.db_logins.url_for(agent.kind, agent.name)
+            try:
+                url = await self.db_logins.url_for(agent.kind, agent.name)
+            except LoginsUnavailable as exc:  # no Pod on the owner's URL instead: say why, retry later
+                await self.kube.post_event(agent.ref, "Warning", "DatabaseLoginRefused", str(exc))
+                return True
             await self.kube.create_secret(db_login_secret(agent.ref, url))  # 409: already there
         pod = build_pod(agent.ref, name, self.settings)
         if not await self.kube.create_pod(pod):

@@ -12,7 +12,9 @@ import pytest
 
 from floor_boss.pods import build_pod
 from floor_boss.settings import BossSettings
-from tests.operator.conftest import NS, agent, apply, live_pods, running_operator, trader, wait_for
+from tests.operator.conftest import NS, agent, apply, events, live_pods, running_operator, trader, wait_for
+from tradingfloor.persistence.logins import DatabaseLogins, PasswordFile
+from tradingfloor.persistence.migrate import migrate
 
 
 def _secret(emu, name: str) -> dict | None:
@@ -71,3 +73,15 @@ def test_without_agent_logins_pods_use_the_connection_secret():
     pod = build_pod(body, "plain-0", BossSettings(connection_secret="conn"))
     env = {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}
     assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "conn", "key": "DATABASE_URL"}
+
+
+async def test_without_createrole_the_agent_gets_an_event_and_no_pod(emulator, db_url, tmp_path):
+    await migrate(db_url)  # as the owner; the operator below connects as a login that may not create roles
+    weak = await DatabaseLogins(db_url, PasswordFile(tmp_path / "p.json")).url_for("floor")
+    async with running_operator(emulator, agent_db_logins=True, database_url=weak):
+        await apply(emulator, trader("login-b"))
+        (refused, *_) = await wait_for(
+            lambda: events(emulator, "DatabaseLoginRefused"), timeout=30, what="a DatabaseLoginRefused event"
+        )
+        assert "may not create roles" in refused["message"]
+        assert not live_pods(emulator, "login-b-")  # never a Pod on the owner's URL instead
