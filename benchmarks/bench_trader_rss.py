@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import os
 import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -92,6 +93,7 @@ def real_process(seconds: float) -> None:
         proc.terminate()
         proc.wait(timeout=30)
         server.destroy()
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def main() -> None:

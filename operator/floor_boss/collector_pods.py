@@ -27,6 +27,7 @@ from floor_boss.collectors import (
     CollectorBook,
     Running,
     Series,
+    collector_login_secret,
     collector_pod,
     deployment_owner,
     series_of_spec,
@@ -34,6 +35,7 @@ from floor_boss.collectors import (
 from floor_boss.kube import Kube, KubeError
 from floor_boss.pods import pod_instance
 from floor_boss.settings import BossSettings
+from tradingfloor.persistence.logins import DatabaseLogins
 
 log = logging.getLogger("floor_boss.collectors")
 IDLE_SECONDS = 5.0
@@ -45,9 +47,10 @@ def series_of(slug: str) -> Series | None:
 
 
 class KubeCollectors:
-    def __init__(self, kube: Kube, settings: BossSettings) -> None:
+    def __init__(self, kube: Kube, settings: BossSettings, db_logins: DatabaseLogins | None = None) -> None:
         self.kube = kube
         self.settings = settings
+        self.db_logins = db_logins  # least privilege: the collectors' own login
         self.pods: dict[tuple[str, Series], Running] = {}
         self.books: dict[str, CollectorBook] = defaultdict(CollectorBook)
         self._wake = asyncio.Event()
@@ -133,6 +136,11 @@ class KubeCollectors:
                     self.pods[(ns, series)] = Running(seen.state, seen.started_at, deleting=True)
                 await self.kube.delete_pod(ns, series.pod_name)
                 log.info("collector %s/%s stopped", ns, series.pod_name)
+            if plan.start and self.db_logins is not None:  # the Pods read DATABASE_URL from it
+                url = await self.db_logins.url_for("collector")
+                await self.kube.create_secret(
+                    collector_login_secret(ns, url, self.owner_in(ns))
+                )  # 409: there
             for series in plan.start:
                 if await self.kube.create_pod(collector_pod(series, ns, self.settings, self.owner_in(ns))):
                     log.info("collector %s/%s started", ns, series.pod_name)

@@ -65,6 +65,29 @@ def collector_labels(series: Series) -> dict[str, str]:
     }
 
 
+# The collectors' own database login (settings.agent_db_logins), one per namespace; the dot keeps
+# it apart from every agent's `<agent>-db-login` (agent names have none).
+COLLECTOR_DB_SECRET = "collector.db-login"
+
+
+def collector_login_secret(
+    namespace: str, database_url: str, owner: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The collectors' login Secret, owned like their Pods (deleted with the operator's Deployment)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": COLLECTOR_DB_SECRET,
+            "namespace": namespace,
+            "labels": {MANAGED_BY: MANAGER, "app.kubernetes.io/component": COMPONENT},
+            **({"ownerReferences": [dict(owner)]} if owner else {}),
+        },
+        "stringData": {"DATABASE_URL": database_url},
+    }
+
+
 def deployment_owner(name: str, uid: str) -> dict[str, Any]:
     """An ownerReference to the operator's Deployment: the garbage collector deletes the collectors
     when the Deployment goes (``helm uninstall``). Not a controller reference (the Floor Boss, not
@@ -77,9 +100,10 @@ def collector_pod(
 ) -> dict[str, Any]:
     """The Pod of one series' collector (`floor collector`), same connection env as agent Pods,
     owned by ``owner`` (the operator's Deployment, in the same namespace) when given."""
+    database = COLLECTOR_DB_SECRET if settings.agent_db_logins else settings.connection_secret
     env = [
         {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-        _secret_env("DATABASE_URL", settings.connection_secret, "DATABASE_URL"),
+        _secret_env("DATABASE_URL", database, "DATABASE_URL"),
         _secret_env("REDIS_URL", settings.connection_secret, "REDIS_URL"),
         {"name": "METRICS_PORT", "value": str(COLLECTOR_METRICS_PORT)},
         *({"name": k, "value": v} for k, v in sorted(settings.market_env.items())),

@@ -70,6 +70,10 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.scanning.disabled = True  # fixed resources: no CRD/namespace watching, less RBAC
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 310
+    if cfg.agent_db_logins and cfg.database_url:  # agents' logins may not migrate: the owner does it here
+        from tradingfloor.persistence.migrate import migrate
+
+        await migrate(cfg.database_url)
     kube = await Kube.connect(cfg.kube_server)
     await wait_for_crds(kube, cfg.crd_wait_seconds)  # /healthz is served only after this returns
     heartbeats = Heartbeats(cfg.redis_url) if cfg.redis_url else None

@@ -94,6 +94,12 @@ class Kube:
             self.core.create_namespaced_persistent_volume_claim(ns, pvc, _preload_content=False), ok=(409,)
         )
 
+    async def create_secret(self, secret: dict[str, Any]) -> bool:
+        """True if created, False if it exists (an agent's database login: its content is derived,
+        so an existing one already holds it; the operator may create Secrets, never change one)."""
+        ns = secret["metadata"]["namespace"]
+        return await self._call(self.core.create_namespaced_secret(ns, secret), ok=(409,))
+
     async def patch_status(self, kind: str, namespace: str, name: str, status: dict[str, Any]) -> None:
         await self._call(
             self.custom.patch_namespaced_custom_object_status(

@@ -69,7 +69,11 @@ def build_pod(resource: dict[str, Any], pod_name: str, settings: BossSettings) -
         {"name": "FLOOR_NAMESPACE", "value": namespace},
         {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
         {"name": "FLOOR_STATE_DIR", "value": "/var/lib/floor"},
-        _secret_env("DATABASE_URL", settings.connection_secret, "DATABASE_URL"),
+        _secret_env(
+            "DATABASE_URL",
+            db_login_secret_name(name) if settings.agent_db_logins else settings.connection_secret,
+            "DATABASE_URL",
+        ),
         _secret_env("REDIS_URL", settings.connection_secret, "REDIS_URL"),
         # the floor-wide live key; a trader still needs mode: live and its own credentials Secret
         {"name": "FLOOR_ALLOW_LIVE_TRADING", "value": "true" if settings.allow_live_trading else "false"},
@@ -139,6 +143,28 @@ def build_pod(resource: dict[str, Any], pod_name: str, settings: BossSettings) -
             "containers": [container],
             "volumes": [_state_volume(kind, name, settings), {"name": "tmp", "emptyDir": {}}],
         },
+    }
+
+
+def db_login_secret_name(agent: str) -> str:
+    return f"{agent}-db-login"[:253]
+
+
+def db_login_secret(resource: dict[str, Any], database_url: str) -> dict[str, Any]:
+    """The Secret holding one agent's own database login (least privilege, settings.agent_db_logins);
+    garbage-collected with the agent."""
+    kind, meta = resource["kind"], resource["metadata"]
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": db_login_secret_name(meta["name"]),
+            "namespace": meta["namespace"],
+            "labels": agent_labels(kind, meta["name"]),
+            "ownerReferences": [owner_reference(resource)],
+        },
+        "stringData": {"DATABASE_URL": database_url},
     }
 
 

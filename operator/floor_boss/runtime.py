@@ -18,12 +18,13 @@ from floor_boss.admission_kube import admission_refusal
 from floor_boss.collector_pods import KubeCollectors
 from floor_boss.heartbeats import Heartbeats
 from floor_boss.kube import Kube, KubeError
-from floor_boss.pods import build_pod, journal_claim, pod_instance
+from floor_boss.pods import build_pod, db_login_secret, journal_claim, pod_instance
 from floor_boss.reconciler import AgentRecord, Key, Reconciler, Roster
 from floor_boss.settings import BossSettings
 from tradingfloor.decisions import FloorPolicy, FloorSignals
 from tradingfloor.decisions.kinds import kind_info
 from tradingfloor.models.common import GROUP
+from tradingfloor.persistence.logins import DatabaseLogins, DerivedPasswords, LoginsUnavailable
 
 log = logging.getLogger("floor_boss")
 DETAILS_ANNOTATION = f"{GROUP}/details"
@@ -90,7 +91,13 @@ class FloorBoss:
         self._locks: dict[Key, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._kicks: dict[Key, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.collectors = KubeCollectors(kube, settings)
+        # least privilege: each agent's own database login (passwords derived from the owner URL)
+        self.db_logins = (
+            DatabaseLogins(settings.database_url, DerivedPasswords(settings.database_url))
+            if settings.agent_db_logins and settings.database_url
+            else None
+        )
+        self.collectors = KubeCollectors(kube, settings, self.db_logins)
         self._reports_explained: set[tuple[Key, int]] = set()
         self.echo = False  # whether the last remembered event only echoed our own status write
 
@@ -235,6 +242,13 @@ class FloorBoss:
             return True
         if self.settings.journal_storage_size and agent.kind == "TraderAgent":
             await self.kube.create_pvc(journal_claim(agent.ref, self.settings))  # 409: already there
+        if self.db_logins is not None:  # the Pod reads DATABASE_URL from this Secret
+            try:
+                url = await self.db_logins.url_for(agent.kind, agent.name)
+            except LoginsUnavailable as exc:  # no Pod on the owner's URL instead: say why, retry later
+                await self.kube.post_event(agent.ref, "Warning", "DatabaseLoginRefused", str(exc))
+                return True
+            await self.kube.create_secret(db_login_secret(agent.ref, url))  # 409: already there
         pod = build_pod(agent.ref, name, self.settings)
         if not await self.kube.create_pod(pod):
             return False

@@ -55,6 +55,9 @@ class BossSettings:
     collector_memory_request: str = "128Mi"
     collector_memory_limit: str = "384Mi"
     crd_wait_seconds: float = 5.0  # how often a missing CRD is looked for again
+    # Least privilege: the Floor Boss migrates the database and gives each agent its own login in
+    # its kind's role (a Secret per agent) instead of the connection Secret's owner URL.
+    agent_db_logins: bool = False
     # The operator's own Deployment (the chart sets both): it owns the collector Pods of its
     # namespace, so deleting the release deletes them (see collector_pods.py).
     owner_deployment: str | None = None
@@ -70,6 +73,12 @@ class BossSettings:
             policy = json.loads(overrides)
         except ValueError as exc:
             raise ValueError(f"FLOOR_POLICY_JSON is not valid JSON: {exc}") from None
+        if _env("FLOOR_AGENT_DB_LOGINS", "false").strip().lower() in ("1", "true", "yes", "on") and not (
+            os.environ.get("DATABASE_URL")
+        ):
+            raise ValueError(
+                "FLOOR_AGENT_DB_LOGINS is on: the Floor Boss needs DATABASE_URL (the migration owner's)"
+            )
         return cls(
             agent_image=_env("FLOOR_AGENT_IMAGE", cls.agent_image),
             floor_capital=os.environ.get("FLOOR_CAPITAL") or None,
@@ -94,6 +103,8 @@ class BossSettings:
             journal_storage_size=os.environ.get("FLOOR_JOURNAL_STORAGE_SIZE") or None,
             journal_storage_class=os.environ.get("FLOOR_JOURNAL_STORAGE_CLASS") or None,
             collector_image=os.environ.get("FLOOR_COLLECTOR_IMAGE") or None,
+            agent_db_logins=_env("FLOOR_AGENT_DB_LOGINS", "false").strip().lower()
+            in ("1", "true", "yes", "on"),
             owner_deployment=os.environ.get("FLOOR_OPERATOR_DEPLOYMENT") or None,
             operator_namespace=os.environ.get("FLOOR_OPERATOR_NAMESPACE") or None,
         )

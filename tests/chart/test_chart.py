@@ -104,6 +104,7 @@ def test_operator_deployment(rendered):
         "FLOOR_IMAGE_PULL_POLICY": "IfNotPresent",
         "FLOOR_CONNECTION_SECRET": "trading-floor-connections",
         "FLOOR_AGENT_SERVICE_ACCOUNT": "trading-floor-agent",
+        "FLOOR_AGENT_DB_LOGINS": "true",
         "FLOOR_ALLOW_LIVE_TRADING": "false",
         "FLOOR_ALLOWED_IMAGES": "",
         "FLOOR_CREDENTIALS_LABEL": "tradingfloor.dev/credentials=true",
@@ -393,6 +394,8 @@ def test_operator_gets_exactly_what_it_uses(rendered):
     # secrets/get: the admission check reads the labels of a credentials Secret. Creating Pods that
     # mount Secrets already reaches their data, so this adds no power the operator lacked.
     secrets = {("", "secrets", "get")}
+    # secrets/create: each agent's own database login (connections.agentLogins); never update/delete
+    secrets.add(("", "secrets", "create"))
     # deployments/get, its own only: the uid of the owner it gives the collector Pods.
     own = {("apps", "deployments", "get")}
     assert grants == crs | status | pods | events | claims | secrets | own | {

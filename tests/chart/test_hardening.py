@@ -75,3 +75,25 @@ def test_redis_password_is_not_on_the_command_line(rendered):
     script = container["command"][-1]
     assert "--requirepass" not in json.dumps(container["command"])
     assert "redis-server /data/redis.conf" in script and "printf" in script
+
+
+def _operator_env(objects: list[dict]) -> dict[str, str | None]:
+    containers = one(objects, "Deployment")["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e.get("value") for e in containers[0]["env"]}
+
+
+def _operator_secret_verbs(objects: list[dict]) -> set[str]:
+    role = one(objects, "Role", f"{RELEASE}-trading-floor-operator")
+    return {v for rule in role["rules"] if "secrets" in rule["resources"] for v in rule["verbs"]}
+
+
+def test_agents_get_their_own_database_logins_by_default(rendered):
+    assert _operator_env(rendered)["FLOOR_AGENT_DB_LOGINS"] == "true"
+    # the operator creates each agent's login Secret; it can never change or delete a Secret
+    assert _operator_secret_verbs(rendered) == {"get", "create"}
+
+
+def test_agent_logins_off_leaves_the_operator_unable_to_create_secrets(helm):
+    objects = helm.render("connections.agentLogins=false")
+    assert _operator_env(objects)["FLOOR_AGENT_DB_LOGINS"] == "false"
+    assert _operator_secret_verbs(objects) == {"get"}

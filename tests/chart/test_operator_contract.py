@@ -70,7 +70,7 @@ def test_policy_overrides_reach_the_decision_core(helm, monkeypatch):
 
 @pytest.mark.parametrize("kind", ["TraderAgent", "Auditor", "Monitor"])
 def test_agent_pods_fit_the_chart(rendered, monkeypatch, kind):
-    from floor_boss.pods import build_pod
+    from floor_boss.pods import build_pod, db_login_secret
     from tradingfloor.cli import app
 
     settings = _settings_from(_operator_container(rendered), monkeypatch)
@@ -91,6 +91,9 @@ def test_agent_pods_fit_the_chart(rendered, monkeypatch, kind):
     # Secrets: the chart's, with the keys the Pod asks for (the audit key only in Auditor Pods).
     (container,) = pod["spec"]["containers"]
     secrets = {s["metadata"]["name"]: s for s in find(rendered, "Secret")}
+    assert settings.agent_db_logins  # the chart's default: the operator creates the agent's own login
+    own = db_login_secret(resource, "postgresql://tf_login:pw@db:5432/tradingfloor")
+    secrets[own["metadata"]["name"]] = own
     for env in container["env"]:
         ref = env.get("valueFrom", {}).get("secretKeyRef")
         if ref:

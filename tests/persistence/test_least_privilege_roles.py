@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from tradingfloor.persistence.logins import DatabaseLogins, LoginsUnavailable, PasswordFile, login_name
-from tradingfloor.persistence.migrate import migrate
+from tradingfloor.persistence.migrate import MigrationError, migrate
 
 
 @pytest.fixture
@@ -196,3 +196,17 @@ async def test_without_createrole_the_floor_is_told_why(roles_db, tmp_path):
     weak = DatabaseLogins(floor_url, PasswordFile(tmp_path / "b.json"))
     with pytest.raises(LoginsUnavailable, match="may not create roles"):
         await weak.url_for("TraderAgent", "t-one")
+
+
+async def test_an_agent_login_checks_the_schema_but_never_migrates_it(roles_db, tmp_path):
+    url = await DatabaseLogins(roles_db, PasswordFile(tmp_path / "p.json")).url_for("TraderAgent", "t-one")
+    assert await migrate(url) == []  # an agent's start-up: the schema is current, nothing to create
+    admin = await asyncpg.connect(roles_db)
+    try:  # as if the code were newer than the database
+        await admin.execute("DELETE FROM schema_migrations WHERE version = 96")
+    finally:
+        await admin.close()
+    with pytest.raises(
+        MigrationError, match=r"schema is behind \(missing 0096_agent_logins\).*migration owner"
+    ):
+        await migrate(url)

@@ -14,12 +14,15 @@ whether agents may fall back to the owner's URL.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
@@ -87,6 +90,23 @@ class PasswordFile:
         tmp.replace(self.path)
 
 
+class PasswordSource(Protocol):
+    def password(self, login: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class DerivedPasswords:
+    """Passwords derived from a secret only the migration owner's holder knows (the operator's
+    DATABASE_URL): stable across operator restarts with nothing stored, distinct per login, and no
+    login can derive another's."""
+
+    secret: str
+
+    def password(self, login: str) -> str:
+        digest = hmac.new(self.secret.encode(), f"tradingfloor-login\0{login}".encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
+
+
 _PRIVILEGED = "rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls"
 
 
@@ -132,7 +152,7 @@ class DatabaseLogins:
     """Per-agent database URLs for a floor whose migration owner connects with ``admin_url``."""
 
     admin_url: str
-    passwords: PasswordFile
+    passwords: PasswordSource
     _urls: dict[tuple[str, str | None], str] = field(default_factory=dict)
 
     @property

@@ -120,7 +120,7 @@ async def apply_migrations(
             raise MigrationError(
                 f"the database schema is behind (missing {', '.join(f'{m.version:04d}_{m.name}' for m in pending)})"
                 " and this login may not migrate it: run the migrations as the migration owner "
-                "(`floor db migrate` or `python -m tradingfloor.persistence.migrate`)"
+                "(`python -m tradingfloor.persistence.migrate` with its DATABASE_URL)"
             )
         done: list[int] = []
         for m in migrations:

@@ -12,6 +12,11 @@ What keeps it standing:
 - Every child runs in its own session and dies with the floor (``tradingfloor.services.lifetime``);
   the PIDs are recorded in ``<state>/services.json`` so the next start stops any leftovers.
 - The manifest folder is watched: new, edited and removed files apply while the floor runs.
+- The floor's open circuit breakers are published in Redis (``tradingfloor.bus.floor_pause``):
+  with PostgreSQL away the traders' status cannot tell them to size new entries at zero.
+- A simulated market's clock waits until every active trader beats, so the first round (after a
+  start or a resume) is one they can trade.
+- It stops when its ``floor.lock`` is removed or replaced (its state folder deleted or taken over).
 - The stop is ordered — agents, collectors, the exit summary (read while the database is still up),
   simulator, Redis, PostgreSQL — and leaves no process and no state file behind.
 """
