@@ -24,11 +24,12 @@ from tradingfloor.persistence.repositories import (
 )
 from tradingfloor.status.database import DatabaseStatusSink
 
-NOW = datetime.now(UTC).replace(microsecond=0)
 SEED = {"alpha": (D("1000"), ["12.5", "-4", "7.25", "3"]), "beta": (D("500"), ["-20", "5", "-40", "-30"])}
 
 
-async def _seed(pool):
+async def _seed(pool, now: datetime) -> None:
+    # trades closed within the hour before ``now``: the test's own clock, not the module's import
+    # time (a report run minutes after collection would see the first trades leave its window)
     for name, (capital, pnls) in SEED.items():
         await upsert_agent(
             pool,
@@ -37,7 +38,7 @@ async def _seed(pool):
             {"strategy": "momentum", "market": {"asset": "BTC"}, "risk": {"capital": str(capital)}},
         )
         for i, p in enumerate(pnls):
-            closed = NOW - timedelta(minutes=50) + timedelta(minutes=10 * i)
+            closed = now - timedelta(minutes=50) + timedelta(minutes=10 * i)
             await record_trade(
                 pool,
                 TradeRow(
@@ -65,7 +66,8 @@ async def test_monitor_pass_writes_status_and_alerts(floor_db, redis_url):
     pubsub = client.pubsub()
     await pubsub.subscribe("trading_floor")
     try:
-        await _seed(pool)
+        now = datetime.now(UTC).replace(microsecond=0)
+        await _seed(pool, now)
         sink = DatabaseStatusSink(pool)
         await pool.execute(
             'UPDATE agents SET status = \'{"phase": "Running", "conditions": [{"type": "Ready"}]}\' '
@@ -74,7 +76,7 @@ async def test_monitor_pass_writes_status_and_alerts(floor_db, redis_url):
         thresholds = AlertThresholds(
             drawdown_bps=1000, daily_loss_bps=5000, consecutive_losses=5, heartbeat_stale_seconds=60
         )
-        result = await run_pass(pool, sink, "monitor", thresholds, NOW, redis=client)
+        result = await run_pass(pool, sink, "monitor", thresholds, now, redis=client)
 
         for name, (capital, pnls) in SEED.items():
             row = await latest_performance(pool, name, "all")
@@ -118,7 +120,7 @@ async def test_monitor_pass_writes_status_and_alerts(floor_db, redis_url):
 async def test_report_command_writes_pages_and_pictures(floor_db, tmp_path):
     pool = await create_pool(floor_db)
     try:
-        await _seed(pool)
+        await _seed(pool, datetime.now(UTC).replace(microsecond=0))
     finally:
         await pool.close()
     for fmt in ("markdown", "html"):
