@@ -12,9 +12,11 @@ each a real trading engine with the paper broker, fed by the deterministic marke
     per-trade returns the momentum agent made over all edge seeds.
 
 Usage:  .venv/bin/python benchmarks/bench_evolution.py [--seeds N] [--days D] [--edge-seeds N] [--first-seed S]
-        [--edge-days D] [--step-ms MS] [--policy FIELD=VALUE] [--jsonl FILE] [--from-jsonl FILE]
-The default is a quick look (minutes); the documented study (docs/floor-boss.md) is
-``--seeds 100 --days 30``. The last line printed is JSON:
+        [--edge-days D] [--step-ms MS] [--policy FIELD=VALUE] [--shadow FIELD=VALUE[,...]]
+        [--jsonl FILE] [--from-jsonl FILE]
+The default is a quick look (minutes); the documented study (docs/floor-boss.md, its records in
+benchmarks/results/) is ``--seeds 100 --days 30 --edge-seeds 30``. ``--shadow`` scores other clone
+bars on the same floors (tradingfloor/backtest/evolution.py). The last line printed is JSON:
 ``{"null_floor_days": N, "false_clone_rate": x, "detect_trades_median": y, "min_trl": z}``.
 """
 

@@ -3,8 +3,9 @@
 Defaults are the seed's rules (win rate < 45 % for 24 h → retire, > 60 % → clone, Sharpe < 0.5 for
 7 days → reduce size, drawdown > 20 % → pause), plus the statistical bar a clone or a retirement
 must clear so a lucky or unlucky streak never decides. The clone defaults (6 h hold, 20 trades,
-97.5 % confidence) were changed from the seed's (24 h, 100, 95 %) on bench_evolution's measurements
-(docs/floor-boss.md).
+97.5 % confidence) were changed from the seed's (24 h, 100, 95 %) on bench_evolution's measurements:
+over 3,000 null floor-days they clone 3.3 % of no-edge families and clone a planted edge after 1.38 ×
+its minimum track record length (docs/floor-boss.md).
 """
 
 from __future__ import annotations
