@@ -33,6 +33,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 
+from proc_memory import peak_rss_mib  # benchmarks/ is the script's own folder
+
 from tradingfloor.market.events import BookSnapshot, MarketEvent, PriceChange
 from tradingfloor.market.recorder import decode_recorded, read_frames, replay_events
 from tradingfloor.trading.paper_broker import BrokerConfig
@@ -47,16 +49,6 @@ RUNS = 3  # each side's figure is the best of this many passes over the same str
 
 def engine() -> TradingEngine:
     return TradingEngine(EngineConfig("bench-orderFlow", "orderFlow", "BTC"), RiskLimits(), BrokerConfig())
-
-
-def peak_rss_mib() -> float:
-    """This process's peak resident set (VmHWM): unlike ru_maxrss, which a child inherits from the
-    parent it was forked from and keeps across exec, it starts anew with the executed program."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def final_books(eng: TradingEngine) -> dict[str, dict[str, list[list[str]]]]:

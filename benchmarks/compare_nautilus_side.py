@@ -33,6 +33,7 @@ from nautilus_trader.model.identifiers import InstrumentId, Symbol, Venue
 from nautilus_trader.model.instruments import BinaryOption
 from nautilus_trader.model.objects import Money, Price, Quantity
 from nautilus_trader.trading.strategy import Strategy
+from proc_memory import peak_rss_mib  # benchmarks/ is the script's own folder
 
 VENUE = Venue("POLYMARKET")
 PRICE_PRECISION = 3  # the venue's finest tick is 0.001
@@ -62,16 +63,6 @@ def instrument(token: str) -> BinaryOption:
         ts_event=0,
         ts_init=0,
     )
-
-
-def peak_rss_mib() -> float:
-    """This process's peak resident set (VmHWM): unlike ru_maxrss, which a child inherits from the
-    parent it was forked from and keeps across exec, it starts anew with the executed program."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 class BookReaderConfig(StrategyConfig, frozen=True):  # type: ignore[call-arg]  # msgspec-style config
