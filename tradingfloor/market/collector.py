@@ -176,14 +176,20 @@ class Collector:
             stopper = asyncio.create_task(stop.wait())
             try:
                 while not stop.is_set():
-                    getter = asyncio.create_task(queue.get())
-                    done, _ = await asyncio.wait(
-                        {getter, stopper}, timeout=self.flush_interval, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    if getter in done:
-                        await self._handle(getter.result(), redis, queue)
-                    else:
-                        getter.cancel()
+                    batch = self._drain(queue)
+                    if not batch:  # nothing queued: wait for the next event, or a flush is due
+                        getter = asyncio.create_task(queue.get())
+                        done, _ = await asyncio.wait(
+                            {getter, stopper},
+                            timeout=self.flush_interval,
+                            return_when=asyncio.FIRST_COMPLETED,
+                        )
+                        if getter in done:
+                            batch = [getter.result(), *self._drain(queue, self.batch_size - 1)]
+                        else:
+                            getter.cancel()
+                    if batch:
+                        await self._publish(batch, redis, queue)
                     if (
                         len(self._buffer) >= self.batch_size
                         or time.monotonic() - self._last_flush >= self.flush_interval
@@ -250,34 +256,51 @@ class Collector:
         if info is not None and self.stream is not None:
             await self.stream.subscribe([info.up_token_id, info.down_token_id])
 
-    async def _handle(self, ev: MarketEvent, redis, queue: asyncio.Queue | None = None) -> None:
-        if isinstance(ev, RoundListed):
-            # the venue's new_market: complete it from Gamma off the hot path, then it comes
-            # back through the queue as a NewMarket
-            if self.rounds is not None and self.rounds.ours(ev) and queue is not None:
-                if ev.market_id in self.rounds.known:
-                    self.rounds.heard(ev)
-                    opening = self._open(self.rounds.follow(ev.market_id), ev.ts_ms, queue)
-                    self._completions.add(t := asyncio.create_task(opening))
-                    t.add_done_callback(self._completions.discard)
-                else:
-                    self._completions.add(t := asyncio.create_task(self._complete_listing(ev, queue)))
-                    t.add_done_callback(self._completions.discard)
-            return
-        if isinstance(ev, NewMarket):
-            if ev.info.asset != self.asset or ev.info.interval != self.interval:
-                return  # another series' listing
-            await redis.hset(f"{self.channel}:markets", ev.info.market_id, event_to_json(ev))
-            if self.rounds is not None and ev.info.market_id not in self.rounds.known:
-                # straight from the feed in the complete shape of older simulators (rounds found
-                # by either path were adopted, and are subscribed, where they were found)
-                self.rounds.adopt(ev.info, "new_market")
-                await self._subscribe(self.rounds.follow(ev.info.market_id))
-        text = event_to_json(ev)
+    def _drain(self, queue: asyncio.Queue[MarketEvent], limit: int | None = None) -> list[MarketEvent]:
+        """Whatever is queued now, oldest first, at most ``limit`` (default: one batch)."""
+        out: list[MarketEvent] = []
+        for _ in range(self.batch_size if limit is None else limit):
+            try:
+                out.append(queue.get_nowait())
+            except asyncio.QueueEmpty:
+                break
+        return out
+
+    async def _publish(self, events: list[MarketEvent], redis, queue: asyncio.Queue | None = None) -> None:
+        """Publish ``events`` in order in one pipeline (one round trip, not one per event), and
+        write each touched token's book and the spot once, at their latest state: per event, at
+        the demo's 90x, the round trips and book serializations left traders minutes of market
+        time behind. Subscribers see exactly the sequence they saw event by event."""
         pipe = redis.pipeline(transaction=False)
-        pipe.publish(self.channel, text)
-        if isinstance(ev, (BookSnapshot, PriceChange)):
-            book = self.stream.book(ev.token_id) if self.stream else None
+        touched: dict[str, None] = {}  # token ids whose book changed, in first-touched order
+        spot: str | None = None
+        resolved: list[str] = []
+        for ev in events:
+            if isinstance(ev, RoundListed):
+                self._listed(ev, queue)
+                continue
+            text = event_to_json(ev)
+            if isinstance(ev, NewMarket):
+                if ev.info.asset != self.asset or ev.info.interval != self.interval:
+                    continue  # another series' listing
+                pipe.hset(f"{self.channel}:markets", ev.info.market_id, text)
+                if self.rounds is not None and ev.info.market_id not in self.rounds.known:
+                    # straight from the feed in the complete shape of older simulators (rounds found
+                    # by either path were adopted, and are subscribed, where they were found)
+                    self.rounds.adopt(ev.info, "new_market")
+                    await self._subscribe(self.rounds.follow(ev.info.market_id))
+            pipe.publish(self.channel, text)
+            if isinstance(ev, (BookSnapshot, PriceChange)):
+                touched[ev.token_id] = None
+            elif isinstance(ev, SpotTick):
+                spot = text
+            elif isinstance(ev, MarketResolved):
+                pipe.hset(f"{self.channel}:resolved", ev.market_id, text)
+                resolved.append(ev.market_id)
+            self.published += 1
+            self._buffer.append(ev)
+        for token_id in touched:
+            book = self.stream.book(token_id) if self.stream else None
             if book is not None:
                 snap = BookSnapshot(
                     book.market_id,
@@ -287,20 +310,30 @@ class Collector:
                     book.ts_ms,
                     tick_size=book.tick_size,
                 )
-                pipe.set(f"{self.channel}:book:{ev.token_id}", event_to_json(snap), ex=3600)
-        elif isinstance(ev, SpotTick):
-            pipe.set(f"{self.channel}:spot", text, ex=3600)
-        elif isinstance(ev, MarketResolved):
-            pipe.hset(f"{self.channel}:resolved", ev.market_id, text)
-        await pipe.execute()
-        if isinstance(ev, MarketResolved):
+                pipe.set(f"{self.channel}:book:{token_id}", event_to_json(snap), ex=3600)
+        if spot is not None:
+            pipe.set(f"{self.channel}:spot", spot, ex=3600)
+        if len(pipe):
+            await pipe.execute()
+        for market_id in resolved:
             # a resolved round's book is gone at the venue: stop following it (no endless resyncs)
-            info = await redis.hget(f"{self.channel}:markets", ev.market_id)
+            info = await redis.hget(f"{self.channel}:markets", market_id)
             listing = event_from_json(info) if info is not None else None
             if isinstance(listing, NewMarket) and self.stream is not None:
                 await self.stream.unsubscribe([listing.info.up_token_id, listing.info.down_token_id])
-        self.published += 1
-        self._buffer.append(ev)
+
+    def _listed(self, ev: RoundListed, queue: asyncio.Queue | None) -> None:
+        """The venue's new_market: complete it from Gamma off the hot path, then it comes back
+        through the queue as a NewMarket."""
+        if self.rounds is None or not self.rounds.ours(ev) or queue is None:
+            return
+        if ev.market_id in self.rounds.known:
+            self.rounds.heard(ev)
+            opening = self._open(self.rounds.follow(ev.market_id), ev.ts_ms, queue)
+            self._completions.add(t := asyncio.create_task(opening))
+        else:
+            self._completions.add(t := asyncio.create_task(self._complete_listing(ev, queue)))
+        t.add_done_callback(self._completions.discard)
 
     def count_feed(self, name: str, stats: FeedStats) -> None:
         """Count the WebSocket connection attempts ``stats`` made since the last count."""
