@@ -24,6 +24,8 @@ END
 $$;
 
 DO $$
+DECLARE
+    t text;
 BEGIN
     IF (SELECT count(*) FROM pg_roles
         WHERE rolname IN ('tf_trader', 'tf_auditor', 'tf_monitor', 'tf_floor', 'tf_collector')) < 5 THEN
@@ -40,28 +42,15 @@ BEGIN
     EXECUTE 'GRANT INSERT ON market_data_dead_letter, system_events TO tf_collector';
 
     -- a trader's own rows, found through its login's mapping instead of its login's name
-    EXECUTE 'DROP POLICY IF EXISTS own_rows ON orders';
-    EXECUTE 'DROP POLICY IF EXISTS own_rows ON trades';
-    EXECUTE 'DROP POLICY IF EXISTS own_rows ON positions';
-    EXECUTE 'DROP POLICY IF EXISTS own_rows ON agent_checkpoints';
-    EXECUTE 'DROP POLICY IF EXISTS own_rows ON performance_metrics';
+    FOREACH t IN ARRAY ARRAY['orders', 'trades', 'positions', 'agent_checkpoints', 'performance_metrics']
+    LOOP
+        EXECUTE format('DROP POLICY IF EXISTS own_rows ON %I', t);
+        EXECUTE format('CREATE POLICY own_rows ON %I TO tf_trader
+            USING (agent = (SELECT l.agent FROM agent_logins l WHERE l.login = session_user))
+            WITH CHECK (agent = (SELECT l.agent FROM agent_logins l WHERE l.login = session_user))', t);
+    END LOOP;
     EXECUTE 'DROP POLICY IF EXISTS own_rows ON fills';
     EXECUTE 'DROP POLICY IF EXISTS own_status ON agents';
-    EXECUTE 'CREATE POLICY own_rows ON orders TO tf_trader
-        USING (agent = (SELECT l.agent FROM agent_logins l WHERE l.login = session_user))
-        WITH CHECK (agent = (SELECT l.agent FROM agent_logins l WHERE l.login = session_user))';
-    EXECUTE 'CREATE POLICY own_rows ON trades TO tf_trader
-        USING (agent = (SELECT l.agent FROM agent_logins l WHERE l.login = session_user))
-        WITH CHECK (agent = (SELECT l.agent FROM agent_logins l WHERE l.login = session_user))';
-    EXECUTE 'CREATE POLICY own_rows ON positions TO tf_trader
-        USING (agent = (SELECT l.agent FROM agent_logins l WHERE l.login = session_user))
-        WITH CHECK (agent = (SELECT l.agent FROM agent_logins l WHERE l.login = session_user))';
-    EXECUTE 'CREATE POLICY own_rows ON agent_checkpoints TO tf_trader
-        USING (agent = (SELECT l.agent FROM agent_logins l WHERE l.login = session_user))
-        WITH CHECK (agent = (SELECT l.agent FROM agent_logins l WHERE l.login = session_user))';
-    EXECUTE 'CREATE POLICY own_rows ON performance_metrics TO tf_trader
-        USING (agent = (SELECT l.agent FROM agent_logins l WHERE l.login = session_user))
-        WITH CHECK (agent = (SELECT l.agent FROM agent_logins l WHERE l.login = session_user))';
     EXECUTE 'CREATE POLICY own_rows ON fills TO tf_trader
         USING (EXISTS (SELECT 1 FROM orders o WHERE o.client_order_id = fills.client_order_id))
         WITH CHECK (EXISTS (SELECT 1 FROM orders o WHERE o.client_order_id = fills.client_order_id))';
