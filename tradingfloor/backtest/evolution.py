@@ -190,30 +190,14 @@ class SimulatedFloor:
                     self._shadow_decide(agent, now_ms)
 
     def _family(self, agent: FloorAgent) -> tuple[FamilyMember, ...]:
-        members = []
-        for other in self.run.agents.values():
-            if other.root != agent.root:
-                continue
-            perf = other.status.performance.model_dump(mode="json", exclude_none=True)
-            members.append(FamilyMember(other.name, other.parent, _at(other.created_ms), family_sharpe(perf)))
-        return tuple(members)
+        return tuple(_member(other) for other in self.run.agents.values() if other.root == agent.root)
 
     def _decide(self, agent: FloorAgent, now_ms: int) -> None:
         now = _at(now_ms)
         agent.status = agent.status.model_copy(
             update={"performance": Performance.model_validate(status_performance(agent, now_ms))}
         )
-        obs = Observation(
-            kind="TraderAgent",
-            name=agent.name,
-            spec=agent.spec,
-            status=agent.status,
-            generation=agent.generation,
-            labels=agent.labels,
-            instances=(Instance(f"{agent.name}-0", "running", _at(agent.created_ms)),),
-            family=self._family(agent),
-        )
-        plan = decide(obs, self.policy, now)
+        plan = decide(_observation(agent, agent.status, self._family(agent)), self.policy, now)
         agent.status = TraderAgentStatus.model_validate(
             {**agent.status.model_dump(mode="json"), **plan.status}
         )
@@ -238,32 +222,16 @@ class SimulatedFloor:
             status = self.shadow_status[(i, agent.name)].model_copy(
                 update={"performance": agent.status.performance}
             )
-            member = FamilyMember(
-                agent.name,
-                agent.parent,
-                _at(agent.created_ms),
-                family_sharpe(agent.status.performance.model_dump(mode="json", exclude_none=True)),
-            )
-            obs = Observation(
-                kind="TraderAgent",
-                name=agent.name,
-                spec=agent.spec,
-                status=status,
-                generation=agent.generation,
-                labels=agent.labels,
-                instances=(Instance(f"{agent.name}-0", "running", _at(agent.created_ms)),),
-                family=(member,),
-            )
-            plan = decide(obs, policy, now)
+            # before its first clone, the family is the original alone
+            plan = decide(_observation(agent, status, (_member(agent),)), policy, now)
             self.shadow_status[(i, agent.name)] = TraderAgentStatus.model_validate(
                 {**status.model_dump(mode="json"), **plan.status}
             )
             clone = next((a for a in plan.actions if isinstance(a, CreateClone)), None)
             if clone is not None:
-                evidence = next((d.evidence for d in plan.decisions if d.action == "clone"), {})
                 child = clone.manifest["metadata"]["name"]
                 self.run.shadow_clones[i][agent.root] = Clone(
-                    now_ms, agent.name, child, agent.root, len(agent.trades()), evidence
+                    now_ms, agent.name, child, agent.root, len(agent.trades()), _clone_evidence(plan)
                 )
 
     def _set_lifecycle(self, agent: FloorAgent, lifecycle: str) -> None:
@@ -283,12 +251,41 @@ class SimulatedFloor:
         spec = TraderAgentSpec.model_validate(manifest["spec"])
         labels = manifest["metadata"].get("labels") or {}
         self.run.agents[name] = new_agent(name, spec, labels, now_ms)
-        evidence: dict[str, str] = next((d.evidence for d in plan.decisions if d.action == "clone"), {})
         self.run.clones.append(
             Clone(
-                now_ms, parent.name, name, labels.get(LABEL_ROOT, parent.root), len(parent.trades()), evidence
+                now_ms,
+                parent.name,
+                name,
+                labels.get(LABEL_ROOT, parent.root),
+                len(parent.trades()),
+                _clone_evidence(plan),
             )
         )
+
+
+def _member(agent: FloorAgent) -> FamilyMember:
+    perf = agent.status.performance.model_dump(mode="json", exclude_none=True)
+    return FamilyMember(agent.name, agent.parent, _at(agent.created_ms), family_sharpe(perf))
+
+
+def _observation(
+    agent: FloorAgent, status: TraderAgentStatus, family: tuple[FamilyMember, ...]
+) -> Observation:
+    """What the decision core sees of one agent: one healthy instance, ``status`` and ``family``."""
+    return Observation(
+        kind="TraderAgent",
+        name=agent.name,
+        spec=agent.spec,
+        status=status,
+        generation=agent.generation,
+        labels=agent.labels,
+        instances=(Instance(f"{agent.name}-0", "running", _at(agent.created_ms)),),
+        family=family,
+    )
+
+
+def _clone_evidence(plan: Plan) -> dict[str, str]:
+    return next((d.evidence for d in plan.decisions if d.action == "clone"), {})
 
 
 def example_manifests(paths: Iterable[Any]) -> list[dict[str, Any]]:
