@@ -93,6 +93,11 @@ async def test_markets_upsert_and_resolution(db):
     got = await repo.get_market(db, "0xcond")
     assert (got.resolution, got.winning_token_id, got.final_price) == ("Up", "111", Decimal("97100"))
     assert await repo.list_markets(db, unresolved_only=True) == []
+    # another market under the same slug (a resumed simulated floor with another seed) is stored too
+    other = dataclasses.replace(m, condition_id="0xother", up_token_id="333", down_token_id="444")
+    await repo.upsert_market(db, other)
+    assert (await repo.get_market(db, "0xcond")).resolution == "Up"
+    assert (await repo.get_market_by_slug(db, m.slug)).condition_id == "0xother"
     with pytest.raises(asyncpg.CheckViolationError):
         await repo.upsert_market(db, dataclasses.replace(m, condition_id="0xbad", slug="bad", end_ts=T0))
 

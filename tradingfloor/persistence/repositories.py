@@ -328,8 +328,12 @@ async def get_market(ex: Executor, condition_id: str) -> MarketRow | None:
 
 
 async def get_market_by_slug(ex: Executor, slug: str) -> MarketRow | None:
+    """The market listed under ``slug`` (the latest stored, should two share it)."""
     return _maybe(
-        MarketRow, await ex.fetchrow(f"SELECT {_MARKET_COLUMNS} FROM markets WHERE slug = $1", slug)
+        MarketRow,
+        await ex.fetchrow(
+            f"SELECT {_MARKET_COLUMNS} FROM markets WHERE slug = $1 ORDER BY updated_at DESC LIMIT 1", slug
+        ),
     )
 
 
