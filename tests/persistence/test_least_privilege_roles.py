@@ -210,3 +210,15 @@ async def test_an_agent_login_checks_the_schema_but_never_migrates_it(roles_db, 
         MigrationError, match=r"schema is behind \(missing 0096_agent_logins\).*migration owner"
     ):
         await migrate(url)
+
+
+async def test_a_disabled_login_cannot_connect_until_it_is_needed_again(roles_db, tmp_path):
+    logins = DatabaseLogins(roles_db, PasswordFile(tmp_path / "db-logins.json"))
+    url = await logins.url_for("TraderAgent", "t-gone")
+    assert await logins.disable("TraderAgent", "t-gone") is True
+    with pytest.raises(asyncpg.InvalidAuthorizationSpecificationError, match="not permitted to log in"):
+        await asyncpg.connect(url)
+    assert await logins.disable("TraderAgent", "never-started") is False  # no login, nothing to do
+    assert await logins.url_for("TraderAgent", "t-gone") == url  # the same name back (a new manifest)
+    conn = await asyncpg.connect(url)
+    await conn.close()

@@ -183,3 +183,21 @@ class DatabaseLogins:
                 await admin.close()
             self._urls[key] = with_user(self.admin_url, login, password)
         return self._urls[key]
+
+    async def disable(self, kind: str, agent: str) -> bool:
+        """A retired agent gives its login back: the role stays (with its ``agent_logins`` row, for
+        the record) but may no longer log in; a later ``url_for`` re-enables it. True when a login
+        was disabled, False when the agent never had one."""
+        login = login_name(self.database, AGENT_KINDS.get(kind, kind), agent)
+        self._urls.pop((AGENT_KINDS.get(kind, kind), agent), None)
+        admin = await asyncpg.connect(self.admin_url)
+        try:
+            privileged = await admin.fetchval(f"SELECT {_PRIVILEGED} FROM pg_roles WHERE rolname = $1", login)
+            if privileged is None or privileged:
+                return False  # none, or not one of ours (ensure_login refuses those too)
+            await admin.execute(
+                await admin.fetchval("SELECT format('ALTER ROLE %I NOLOGIN', $1::text)", login)
+            )
+        finally:
+            await admin.close()
+        return True
