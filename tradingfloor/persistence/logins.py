@@ -114,7 +114,8 @@ async def ensure_login(admin: asyncpg.Connection, login: str, group: str, passwo
     """Create (or reset) ``login`` with ``password``, member of ``group`` and nothing more. Refuses
     to touch an existing role that holds more than a login may (it is not one of ours)."""
     ready = await admin.fetchrow(
-        "SELECT (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) AS may,"
+        "SELECT current_user AS me,"
+        " (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) AS may,"
         " EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS has_group",
         group,
     )
@@ -142,9 +143,20 @@ async def ensure_login(admin: asyncpg.Connection, login: str, group: str, passwo
         password,
     )
     await admin.execute(statement)
-    await admin.execute(
-        await admin.fetchval("SELECT format('GRANT %I TO %I', $1::text, $2::text)", group, login)
-    )
+    try:
+        await admin.execute(
+            await admin.fetchval("SELECT format('GRANT %I TO %I', $1::text, $2::text)", group, login)
+        )
+    except asyncpg.InsufficientPrivilegeError:
+        # PostgreSQL 16+: granting a role needs ADMIN OPTION on it, which only its creator gets; the
+        # group roles are cluster-wide, so a second floor's owner on the same server lacks it
+        me = ready["me"]
+        raise LoginsUnavailable(
+            f"{me} may not grant {group} (created by another user of this PostgreSQL server; "
+            f"PostgreSQL 16+ needs ADMIN OPTION): have an admin run "
+            f'GRANT {group} TO "{me}" WITH ADMIN OPTION (for each tf_ group role), '
+            "or connect the floor as the user that created them"
+        ) from None
 
 
 @dataclass
