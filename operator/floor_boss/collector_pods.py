@@ -10,6 +10,11 @@ release; the Deployment is the release's own object and keeps its uid across upg
 dependent whose owner is elsewhere counts as orphaned and is deleted), so only collectors in the
 Deployment's namespace get it: the chart's operator watches just that namespace. An operator run
 by hand, or one watching other namespaces, leaves those collectors unowned, as before.
+
+A collector in that namespace without the owner (made by a Floor Boss from before owners, or run
+by hand) is replaced by an owned one, once: otherwise an upgraded release would leave it running
+after `helm uninstall`. Replacing rather than patching keeps the operator's Role without `patch`
+on Pods; the series misses a few seconds of market data, once.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ class KubeCollectors:
         self.settings = settings
         self.db_logins = db_logins  # least privilege: the collectors' own login
         self.pods: dict[tuple[str, Series], Running] = {}
+        self.owner_uids: dict[tuple[str, Series], set[str]] = {}  # each collector Pod's owners
         self.books: dict[str, CollectorBook] = defaultdict(CollectorBook)
         self._wake = asyncio.Event()
         self._spec_series: dict[tuple[str, str, str], tuple[dict[str, Any], Series | None]] = {}
@@ -91,7 +97,9 @@ class KubeCollectors:
         key = (meta["namespace"], series)
         if deleted:
             self.pods.pop(key, None)
+            self.owner_uids.pop(key, None)
         else:
+            self.owner_uids[key] = {ref.get("uid") for ref in meta.get("ownerReferences") or ()}
             inst = pod_instance({"metadata": dict(meta), "status": dict(pod.get("status") or {})})
             started: datetime | None = inst.started_at
             self.pods[key] = Running(inst.state, started.timestamp() if started else None, inst.deleting)
@@ -128,6 +136,7 @@ class KubeCollectors:
         namespaces = set(needed) | {ns for ns, _ in self.pods}
         waits = []
         for ns in sorted(namespaces):
+            await self._replace_unowned(ns)
             running = {s: r for (pns, s), r in self.pods.items() if pns == ns}
             plan = self.books[ns].plan(needed.get(ns, set()), running)
             for series in plan.stop:
@@ -148,6 +157,22 @@ class KubeCollectors:
             if plan.retry_in is not None:
                 waits.append(plan.retry_in)
         return min(waits) if waits else None
+
+    async def _replace_unowned(self, ns: str) -> None:
+        owner = self.owner_in(ns)
+        if owner is None:
+            return
+        for (pns, series), seen in list(self.pods.items()):
+            if pns != ns or seen.deleting or owner["uid"] in self.owner_uids.get((pns, series), ()):
+                continue
+            self.pods[(pns, series)] = Running(seen.state, seen.started_at, deleting=True)
+            await self.kube.delete_pod(ns, series.pod_name)
+            log.warning(
+                "collector %s/%s had no owner (an earlier Floor Boss made it): replaced by one the "
+                "release owns",
+                ns,
+                series.pod_name,
+            )
 
     async def run(self) -> None:
         while True:

@@ -122,6 +122,25 @@ async def test_collectors_are_owned_by_the_deployment_and_go_with_it(api):
         assert agent_pod is not None and not agent_pod["metadata"].get("deletionTimestamp")
 
 
+async def test_a_collector_left_unowned_by_an_earlier_floor_boss_is_replaced_by_an_owned_one(api, caplog):
+    server, url = api
+    owner, _ = server.create(server.types["apps/v1/deployments"], NS, deployment())
+    server.create(server.types["tradingfloor.dev/v1alpha1/traderagents"], NS, trader("t1"))
+    old = collector_pod(Series("BTC", "15m"), NS, BossSettings(), None)  # as a Floor Boss before owners
+    old["spec"]["terminationGracePeriodSeconds"] = 1  # no kubelet here: the Pod ends when its grace does
+    server.create(server.types["v1/pods"], NS, old)
+    assert "ownerReferences" not in pod(server, COLLECTOR)["metadata"]
+    with caplog.at_level(logging.WARNING, logger="floor_boss.collectors"):
+        async with floor_boss(url):
+
+            def owned() -> bool:
+                refs = (pod(server, COLLECTOR) or {}).get("metadata", {}).get("ownerReferences") or []
+                return any(ref["uid"] == owner["metadata"]["uid"] for ref in refs)
+
+            await wait_for(owned, 30, "the collector replaced by an owned one")
+    assert f"collector {NS}/{COLLECTOR} had no owner" in caplog.text
+
+
 async def test_without_its_deployment_collectors_are_unowned_and_it_says_so(api, caplog):
     server, url = api
     with caplog.at_level(logging.WARNING, logger="floor_boss.collectors"):
