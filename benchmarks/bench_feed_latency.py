@@ -94,6 +94,35 @@ def venue_frame(ev: MarketEvent, infos: dict[str, MarketInfo]) -> bytes | None:
     return json.dumps(msg).encode()
 
 
+async def redis_hop(redis_url: str, n: int = 2000) -> list[float]:
+    """Milliseconds from PUBLISH to the subscriber holding the message, with no work on either side:
+    the floor under the figures above on this machine (same clients, same receive call)."""
+    pub, sub = aioredis.from_url(redis_url), aioredis.from_url(redis_url)
+    pubsub = sub.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe("tf:bench:hop")
+    sent: dict[bytes, int] = {}
+    hops: list[float] = []
+
+    async def consumer() -> None:
+        while len(hops) < n:
+            msg = await pubsub.get_message(timeout=0.5)
+            if msg is not None:
+                hops.append((time.perf_counter_ns() - sent.pop(msg["data"])) / 1e6)
+
+    async def publisher() -> None:
+        for i in range(n):
+            raw = b"%d" % i + b"x" * 200  # about a price change's size
+            sent[raw] = time.perf_counter_ns()
+            await pub.publish("tf:bench:hop", raw)
+            await asyncio.sleep(0.002)
+
+    await asyncio.wait_for(asyncio.gather(consumer(), publisher()), timeout=120)
+    await pubsub.aclose()
+    await pub.aclose()
+    await sub.aclose()
+    return hops
+
+
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(q * (len(xs) - 1)))]
@@ -171,6 +200,12 @@ async def bench(redis_url: str, rounds: int, speed: float) -> None:
     print(
         f"venue frame -> decision (all events): p50={statistics.median(to_decision):.3f} ms "
         f"p99={pct(to_decision, 0.99):.3f} ms p999={pct(to_decision, 0.999):.3f} ms"
+    )
+    hops = await redis_hop(redis_url)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"of which the Redis hop alone (publish -> subscriber, no work, {len(hops)} messages, load {load}): "
+        f"p50={statistics.median(hops):.3f} ms p99={pct(hops, 0.99):.3f} ms"
     )
 
 
