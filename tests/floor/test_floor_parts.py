@@ -101,6 +101,23 @@ def test_a_resumed_market_starts_at_its_clock_or_just_before_the_next_round():
     assert resume_ms(grid) == grid
 
 
+def test_a_new_market_starts_where_asked_and_a_stored_clock_wins():
+    from floor_boss.local.commands import parse_market_start
+    from floor_boss.local.floor import ROUND_MS, market_start_ms, resume_ms
+
+    new_year = parse_market_start("2026-01-01T00:00Z")
+    assert new_year == 1_767_225_600_000
+    assert parse_market_start("2026-01-01T00:14:59") == new_year  # UTC, down to the round grid
+    assert parse_market_start("2026-01-01T01:20+01:00") == new_year + ROUND_MS
+    with pytest.raises(Exception, match="not a date-time"):
+        parse_market_start("new year")
+    now = new_year + 40 * ROUND_MS + 123_456
+    assert market_start_ms(None, None, now) == new_year + 40 * ROUND_MS
+    assert market_start_ms(None, new_year, now) == new_year
+    stored = new_year + 7 * ROUND_MS + 60_000
+    assert market_start_ms(stored, new_year, now) == resume_ms(stored)  # resuming ignores the request
+
+
 def test_the_floor_lock_notices_its_file_removed_or_replaced(tmp_path):
     from floor_boss.local.floor import FloorAlreadyRunning, floor_lock
 

@@ -20,6 +20,18 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
 
 
+def parse_market_start(text: str) -> int:
+    """``2026-01-01T00:00Z`` (UTC when no zone is given) → epoch ms, down to the 15-minute grid."""
+    from datetime import UTC, datetime
+
+    try:
+        at = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date-time like 2026-01-01T00:00Z") from None
+    ms = int((at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp() * 1000)
+    return ms - ms % (15 * 60 * 1000)
+
+
 def _state_dir(value: Path | None) -> Path:
     import os
 
@@ -36,6 +48,12 @@ def up(
     seed: int = typer.Option(2, help="Simulator seed (2: the first round already moves enough to trade)."),
     pattern: str = typer.Option(
         "momentum", help="Simulator pattern: none, momentum (trends persist) or meanReversion."
+    ),
+    market_start: str | None = typer.Option(
+        None,
+        "--market-start",
+        help="Where a new simulated market's clock starts (UTC date-time), so a seed replays the same "
+        "market every run; default: now. A resumed floor continues its stored clock.",
     ),
     run_for: str | None = typer.Option(
         None, "--for", help="Stop after this long (e.g. 10m); default: until Ctrl-C."
@@ -100,6 +118,7 @@ def up(
         speed=speed,
         seed=seed,
         pattern=pattern,
+        market_start_ms=parse_market_start(market_start) if market_start else None,
         duration_s=parse_duration(run_for) if run_for else None,
         dashboard=show,
         database_url=os.environ.get("DATABASE_URL") or None,

@@ -70,6 +70,7 @@ class FloorOptions:
     speed: float = 30.0
     seed: int = 2
     pattern: str = "momentum"
+    market_start_ms: int | None = None  # a new simulated market's start (default: the current slot)
     duration_s: float | None = None
     dashboard: bool = True
     database_url: str | None = None
@@ -160,6 +161,17 @@ def resume_ms(stored_ms: int) -> int:
     waiting; never earlier than the stored clock, which the traders' restored clocks have reached."""
     next_round = -(-stored_ms // ROUND_MS) * ROUND_MS
     return max(stored_ms, next_round - RESUME_LEAD_MS)
+
+
+def market_start_ms(stored_ms: int | None, requested_ms: int | None, now_ms: int) -> int:
+    """Where the simulated market starts: a stored clock is resumed (see ``resume_ms``); a new
+    market starts where asked (so a seed replays the same market every run), else at the current
+    round's start."""
+    if stored_ms is not None:
+        return resume_ms(stored_ms)
+    if requested_ms is not None:
+        return requested_ms
+    return now_ms - now_ms % ROUND_MS
 
 
 def read_market_clock(state_dir: Path) -> int | None:
@@ -352,9 +364,7 @@ class Floor:
         stored = read_market_clock(opts.state_dir)
         # A resumed floor continues its market where it stopped: the agents' restored clocks are
         # there, so they trade in the first round instead of idling until the market catches up.
-        start_ms = (
-            resume_ms(stored) if stored is not None else (int(time.time() * 1000) // ROUND_MS) * ROUND_MS
-        )
+        start_ms = market_start_ms(stored, opts.market_start_ms, int(time.time() * 1000))
         handle = await start_simulator(
             "127.0.0.1",
             0,
