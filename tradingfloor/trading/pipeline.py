@@ -191,8 +191,8 @@ class TradingEngine:
                     self._refresh_book_gate()
                 if token in self._book_tokens:
                     out = self._on_book(token, out)
-            elif self._strategy_books:
-                out = self._on_book(token, out)
+            elif self._strategy_books and (intent := self.strategy.on_book(token, self)) is not None:
+                out = self._act(intent, out)
         elif type(event) is BookSnapshot:
             book = self.books.get(event.token_id)
             if book is None:
