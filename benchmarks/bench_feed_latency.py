@@ -8,8 +8,11 @@ Round listings come from Gamma in production, not from a frame: they are publish
 not timed.
 
 Uses REDIS_URL, or starts an embedded Redis. 5-minute rounds so that many orders happen quickly.
+With ``--floor`` the trader reserves each order's cost against the floor-wide cap in Redis as a
+deployed trader does (``RedisFloorCapital``: a synchronous round trip before the broker call);
+without it the cap is kept in memory.
 
-    .venv/bin/python benchmarks/bench_feed_latency.py [rounds] [speed]
+    .venv/bin/python benchmarks/bench_feed_latency.py [rounds] [speed] [--floor]
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -30,6 +34,7 @@ import redis.asyncio as aioredis
 from floor_agents.trader.agent import TraderRuntime
 from floor_agents.trader.feed import channel
 from floor_agents.trader.store import TraderStore
+from tradingfloor.bus.exposure import RedisFloorCapital
 from tradingfloor.market.codec import decode_frame, decode_spot_frame, event_from_json, event_to_bytes
 from tradingfloor.market.events import (
     BookSnapshot,
@@ -128,12 +133,16 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * (len(xs) - 1)))]
 
 
-async def bench(redis_url: str, rounds: int, speed: float) -> None:
+async def bench(redis_url: str, rounds: int, speed: float, floor: bool) -> None:
     config = SimConfig(seed=5, assets=("BTC",), interval="5m", pattern="momentum")
     sim = MarketSimulator(config)
     state_dir = Path(tempfile.mkdtemp(prefix="tf-bench-"))
     runtime = await TraderRuntime.start(
-        "bench-trader", SPEC, Settings(state_dir=state_dir), TraderStore(None, state_dir, "bench")
+        "bench-trader",
+        SPEC,
+        Settings(state_dir=state_dir),
+        TraderStore(None, state_dir, "bench"),
+        floor=RedisFloorCapital(redis_url, "bench-trader", Decimal(10_000_000)) if floor else None,
     )
     sent_at: dict[bytes, int] = {}
     to_order: list[float] = []
@@ -191,7 +200,10 @@ async def bench(redis_url: str, rounds: int, speed: float) -> None:
     await pub.aclose()
     await sub.aclose()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"events={len(to_decision)} orders={len(to_order)} rounds={rounds} speed={speed}x load={load}")
+    print(
+        f"events={len(to_decision)} orders={len(to_order)} rounds={rounds} speed={speed}x "
+        f"floor cap in {'Redis' if floor else 'memory'} load={load}"
+    )
     print(
         f"venue frame -> broker call (orders, parsing included): p50={statistics.median(to_order):.3f} ms "
         f"p99={pct(to_order, 0.99):.3f} ms p999={pct(to_order, 0.999):.3f} ms max={max(to_order):.3f} ms "
@@ -210,8 +222,10 @@ async def bench(redis_url: str, rounds: int, speed: float) -> None:
 
 
 def main() -> None:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 30
-    speed = float(sys.argv[2]) if len(sys.argv) > 2 else 300.0
+    floor = "--floor" in sys.argv
+    args = [a for a in sys.argv[1:] if a != "--floor"]
+    rounds = int(args[0]) if args else 30
+    speed = float(args[1]) if len(args) > 1 else 300.0
     print("load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     url = os.environ.get("REDIS_URL")
     server = None
@@ -219,7 +233,7 @@ def main() -> None:
         server = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="tf-bench-redis-"))).start()
         url = server.url
     try:
-        asyncio.run(bench(url, rounds, speed))
+        asyncio.run(bench(url, rounds, speed, floor))
     finally:
         if server is not None:
             server.destroy()
