@@ -10,9 +10,13 @@ source and the heap keeps about 7 MiB more.
 
 Run: .venv/bin/python benchmarks/bench_trader_rss.py [hours]   (target: ≤ 45 MiB)
      .venv/bin/python benchmarks/bench_trader_rss.py --process [seconds]
+     .venv/bin/python benchmarks/bench_trader_rss.py --imports
 The second form starts the real command (``python -m tradingfloor.cli agent trader`` with
 examples/momentum-btc.yaml, an embedded Redis, the file store, its metrics server on) and reads
 the process's memory after it has been up that long (no market feed: an idle, subscribed trader).
+The third imports what the trader loads in a fresh interpreter, one library at a time in the
+trader's order, and prints the resident set each adds (a library shared by two steps counts in the
+first: redis-py brings importlib.metadata, pydantic's models need pydantic).
 """
 
 from __future__ import annotations
@@ -96,7 +100,58 @@ def real_process(seconds: float) -> None:
         shutil.rmtree(state, ignore_errors=True)
 
 
+# What a trader process imports, grouped by library, in the order the trader loads them.
+IMPORT_STEPS: list[tuple[str, list[str]]] = [
+    ("asyncio (with ssl)", ["asyncio"]),
+    ("structlog and the redacting log chain", ["tradingfloor.observability.logging"]),
+    ("typer", ["typer"]),
+    ("redis-py (with importlib.metadata)", ["redis.asyncio"]),
+    ("prometheus-client", ["prometheus_client"]),
+    ("pydantic", ["pydantic", "pydantic.fields", "pydantic.main"]),
+    ("PyYAML", ["yaml"]),
+    ("msgspec", ["msgspec", "msgspec.json"]),
+    ("the custom resources' models", ["tradingfloor.models.manifests"]),
+    ("the CLI's command groups", ["tradingfloor.cli"]),
+    ("the trader's own code", ["floor_agents.trader.main", "floor_agents.trader.agent"]),
+]
+
+IMPORT_PROBE = """
+import importlib, json, sys
+def rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+rows = [("interpreter", rss(), len(sys.modules))]
+for label, modules in json.loads(sys.argv[1]):
+    for name in modules:
+        importlib.import_module(name)
+    rows.append((label, rss(), len(sys.modules)))
+print(json.dumps(rows))
+"""
+
+
+def import_breakdown() -> None:
+    import json
+
+    repo = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE, json.dumps(IMPORT_STEPS)],
+        cwd=repo / "agent_image",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    previous = 0.0
+    for label, rss, modules in json.loads(out):
+        print(f"{rss:6.1f} MiB  +{rss - previous:4.1f}  {modules:4d} modules  {label}")
+        previous = rss
+    print(f"load average {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--imports":
+        import_breakdown()
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "--process":
         real_process(float(sys.argv[2]) if len(sys.argv) > 2 else 20.0)
         return

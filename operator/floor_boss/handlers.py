@@ -165,8 +165,14 @@ def _watch_agents(registry: kopf.OperatorRegistry, plural: str) -> None:
     @kopf.on.event(GROUP, "v1alpha1", plural, registry=registry, id=f"{plural}-event")
     async def agent_event(body: kopf.Body, event: kopf.RawEvent, **_: Any) -> None:
         runtime = boss()
-        key = runtime.remember(body, deleted=event.get("type") == "DELETED")
-        if event.get("type") != "DELETED" and not runtime.echo:
+        deleted = event.get("type") == "DELETED"
+        key = runtime.remember(body, deleted=deleted)
+        if deleted:
+            try:
+                await runtime.release_login(key[0], key[2])
+            except Exception as exc:  # best effort: a deleted agent's Pod and Secret are gone anyway
+                log.warning("could not release %s's login: %s", key[2], exc)
+        elif not runtime.echo:
             runtime.kick(key)
         if key[0] == "TraderAgent":
             runtime.collectors.note_trader(key, runtime.bodies.get(key))

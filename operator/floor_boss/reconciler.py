@@ -90,6 +90,9 @@ class Platform(Protocol):
 
     async def create_clone(self, agent: AgentRecord, manifest: dict[str, Any]) -> None: ...
 
+    async def release(self, agent: AgentRecord) -> None:
+        """The agent is Retired: give back what only a running agent needs (its database login)."""
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -129,6 +132,7 @@ class Reconciler:
         self.breakers: tuple[str, ...] = ()
         self.written: dict[Key, dict[str, Any]] = {}  # operator-owned status as last written
         self.phases: dict[Key, str] = {}
+        self.released: set[Key] = set()  # Retired agents whose login was given back
         self._validated_traders: dict[
             Key, tuple[AgentRecord, tuple[TraderAgentSpec, TraderAgentStatus | None] | None]
         ] = {}
@@ -136,6 +140,7 @@ class Reconciler:
     def forget(self, key: Key) -> None:
         self.written.pop(key, None)
         self.phases.pop(key, None)
+        self.released.discard(key)
         self._validated_traders.pop(key, None)
 
     # --- floor-wide -------------------------------------------------------------------------------
@@ -217,6 +222,7 @@ class Reconciler:
                 )
                 plan = decide(obs, self.policy, now)
                 requeue = await self._carry_out(agent, plan)
+                await self._release_if_retired(agent, plan.status.get("phase"))
                 current = {
                     k: v
                     for k, v in status.model_dump(mode="json").items()
@@ -240,6 +246,17 @@ class Reconciler:
         metrics.RECONCILES.labels(agent.kind, outcome.result).inc()
         self.phases[agent.key] = outcome.phase
         return outcome
+
+    async def _release_if_retired(self, agent: AgentRecord, phase: str | None) -> None:
+        if phase != "Retired":
+            self.released.discard(agent.key)
+        elif agent.key not in self.released:
+            try:
+                await self.platform.release(agent)
+            except Exception as exc:  # the database away: the next pass tries again
+                log.warning("could not release %s's login: %s", agent.name, exc)
+            else:
+                self.released.add(agent.key)
 
     async def _carry_out(self, agent: AgentRecord, plan: Plan) -> float | None:
         """Act on the plan; returns a retry delay when a start found its name still taken."""

@@ -277,6 +277,14 @@ class FloorBoss:
     async def create_clone(self, agent: AgentRecord, manifest: dict[str, Any]) -> None:
         await self.kube.create_resource("TraderAgent", agent.namespace, manifest)
 
+    async def release(self, agent: AgentRecord) -> None:
+        await self.release_login(agent.kind, agent.name)
+
+    async def release_login(self, kind: str, name: str) -> None:
+        """Retired or deleted: its login may no longer connect (its Secret goes with the resource)."""
+        if self.db_logins is not None:
+            await self.db_logins.disable(kind, name)
+
     # --- floor-wide state -----------------------------------------------------------------------
     def floor_signals(self, database_reachable: bool | None, api: tuple[int, int]) -> FloorSignals:
         return self.reconciler.floor_signals(self.roster, database_reachable, api)

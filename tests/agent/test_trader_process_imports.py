@@ -1,6 +1,7 @@
 """A paper trader process loads only what it needs: what ``floor agent trader`` imports (the CLI and
-the trader's entry module) leaves out the live-trading client, Kubernetes, the operator, and the
-pretty-printing library structlog would pull in for tracebacks the JSON log chain never uses.
+the trader's entry module) leaves out the live-trading client, Kubernetes, the operator, the
+pretty-printing library structlog would pull in for tracebacks the JSON log chain never uses, and
+the PostgreSQL driver while its store is file-backed (no DATABASE_URL).
 
 Run in a fresh interpreter, because this test process has imported much more already.
 """
@@ -21,6 +22,7 @@ NOT_FOR_A_PAPER_TRADER = (
     "kubernetes_asyncio",  # only when the trader reads its manifest from the cluster
     "kopf",
     "aiohttp",
+    "asyncpg",  # the PostgreSQL driver: loaded when a connection is opened, never by a file-backed store
 )
 
 PROBE = """
@@ -42,6 +44,50 @@ def test_trader_entry_leaves_out_what_a_paper_trader_does_not_use():
     ).stdout
     loaded = set(json.loads(out))
     assert {"tradingfloor", "floor_agents", "structlog", "redis"} <= loaded  # the probe did import
+    assert loaded.isdisjoint(NOT_FOR_A_PAPER_TRADER), sorted(loaded & set(NOT_FOR_A_PAPER_TRADER))
+
+
+# Beyond the imports: a file-backed runtime starts, trades simulated events, checkpoints and stops.
+RUN_PROBE = """
+import asyncio, json, sys, tempfile
+from pathlib import Path
+import tradingfloor.cli
+from floor_agents.trader.agent import TraderRuntime
+from floor_agents.trader.manifest import from_file
+from floor_agents.trader.store import TraderStore
+from tradingfloor.settings import Settings
+from tradingfloor.sim.model import SimConfig, simulate
+
+name, spec = from_file(Path(sys.argv[1]))
+state = Path(tempfile.mkdtemp())
+
+async def run():
+    runtime = await TraderRuntime.start(name, spec, Settings(state_dir=state), TraderStore(None, state, name))
+    n = 0
+    for ev in simulate(SimConfig(seed=2, assets=("BTC",), pattern="momentum"), 20 * 60_000):
+        await runtime.on_event(ev, 0)
+        n += 1
+    await runtime.checkpoint()
+    await runtime.stop()
+    return n
+
+n = asyncio.run(run())
+print(json.dumps({"events": n, "modules": sorted({m.split(".")[0] for m in sys.modules})}))
+"""
+
+
+def test_a_file_backed_trader_runs_without_what_a_paper_trader_does_not_use():
+    out = subprocess.run(
+        [sys.executable, "-c", RUN_PROBE, str(REPO / "examples" / "momentum-btc.yaml")],
+        cwd=REPO / "agent_image",
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
+    result = json.loads(out.splitlines()[-1])
+    assert result["events"] > 0
+    loaded = set(result["modules"])
     assert loaded.isdisjoint(NOT_FOR_A_PAPER_TRADER), sorted(loaded & set(NOT_FOR_A_PAPER_TRADER))
 
 

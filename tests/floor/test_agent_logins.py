@@ -10,7 +10,7 @@ import json
 import asyncpg
 
 from tradingfloor.persistence import repositories as repo
-from tradingfloor.persistence.logins import login_name
+from tradingfloor.persistence.logins import login_name, with_user
 
 
 async def test_each_agent_process_connects_as_its_own_login(start_floor, db_url):
@@ -50,3 +50,19 @@ async def test_each_agent_process_connects_as_its_own_login(start_floor, db_url)
         assert "postgresql://tf_" in url and "postgres@" not in url  # its own login, not the owner
         cmdline = open(f"/proc/{pid['pid']}/cmdline", "rb").read().decode(errors="replace")
         assert "postgresql://" not in cmdline  # no URL (nor password) on a command line
+
+    # retired, the trader's login gives back its right to connect (its process is stopped too)
+    trader_url = with_user(
+        db_url, expected["momentum-btc"], json.loads(secrets.read_text())[expected["momentum-btc"]]
+    )
+    await floor.supervisor.store.set_lifecycle("momentum-btc", "Retired")
+
+    async def login_refused() -> bool:
+        try:
+            conn = await asyncpg.connect(trader_url)
+        except asyncpg.InvalidAuthorizationSpecificationError:
+            return True
+        await conn.close()
+        return False
+
+    assert await floor.wait_for(login_refused, 60, "the retired trader's login to be refused")

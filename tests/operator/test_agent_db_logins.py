@@ -7,12 +7,26 @@ checked in tests/chart/test_hardening.py."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import asyncpg
 import pytest
 
 from floor_boss.pods import build_pod
 from floor_boss.settings import BossSettings
-from tests.operator.conftest import NS, agent, apply, events, live_pods, running_operator, trader, wait_for
+from tests.operator.conftest import (
+    NS,
+    agent,
+    apply,
+    events,
+    live_pods,
+    patch,
+    running_operator,
+    trader,
+    wait_for,
+)
+from tradingfloor.models.common import GROUP, VERSION
 from tradingfloor.persistence.logins import DatabaseLogins, PasswordFile
 from tradingfloor.persistence.migrate import migrate
 
@@ -65,6 +79,40 @@ async def test_each_agent_pod_connects_with_its_own_login(emulator, db_url):
             await conn.execute("DELETE FROM orders")
     finally:
         await conn.close()
+
+
+async def _can_log_in(url: str) -> bool:
+    try:
+        conn = await asyncpg.connect(url)
+    except asyncpg.InvalidAuthorizationSpecificationError:  # "role … is not permitted to log in"
+        return False
+    await conn.close()
+    return True
+
+
+async def test_a_retired_or_deleted_agent_can_no_longer_log_in(emulator, db_url):
+    base = f"/apis/{GROUP}/{VERSION}/namespaces/{NS}/traderagents"
+    async with running_operator(emulator, agent_db_logins=True, database_url=db_url):
+        for name in ("login-r", "login-d"):
+            await apply(emulator, trader(name))
+            await wait_for(lambda n=name: live_pods(emulator, f"{n}-"), timeout=30, what=f"pod {name}-0")
+        urls = {
+            n: _secret(emulator, f"{n}-db-login")["stringData"]["DATABASE_URL"]
+            for n in ("login-r", "login-d")
+        }
+        assert all([await _can_log_in(u) for u in urls.values()])
+
+        await patch(emulator, f"{base}/login-r", {"spec": {"lifecycle": "Retired"}})
+        async with emulator.delete(f"{base}/login-d") as resp:
+            assert resp.status in (200, 202), await resp.text()
+
+        async def both_refused() -> bool:
+            return not any([await _can_log_in(u) for u in urls.values()])
+
+        deadline = time.monotonic() + 30
+        while not await both_refused():
+            assert time.monotonic() < deadline, "a retired or deleted agent's login still works"
+            await asyncio.sleep(0.3)
 
 
 def test_without_agent_logins_pods_use_the_connection_secret():

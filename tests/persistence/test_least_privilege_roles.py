@@ -210,3 +210,43 @@ async def test_an_agent_login_checks_the_schema_but_never_migrates_it(roles_db, 
         MigrationError, match=r"schema is behind \(missing 0096_agent_logins\).*migration owner"
     ):
         await migrate(url)
+
+
+async def test_a_disabled_login_cannot_connect_until_it_is_needed_again(roles_db, tmp_path):
+    logins = DatabaseLogins(roles_db, PasswordFile(tmp_path / "db-logins.json"))
+    url = await logins.url_for("TraderAgent", "t-gone")
+    assert await logins.disable("TraderAgent", "t-gone") is True
+    with pytest.raises(asyncpg.InvalidAuthorizationSpecificationError, match="not permitted to log in"):
+        await asyncpg.connect(url)
+    assert await logins.disable("TraderAgent", "never-started") is False  # no login, nothing to do
+    assert await logins.url_for("TraderAgent", "t-gone") == url  # the same name back (a new manifest)
+    conn = await asyncpg.connect(url)
+    await conn.close()
+
+
+async def test_a_second_floor_owner_on_the_server_is_told_how_to_get_the_group_roles(pg_base_url, tmp_path):
+    """Group roles are cluster-wide: on PostgreSQL 16+ only their creator may grant them, so a second
+    floor's owner (a CREATEROLE user, as on a managed server) gets a clear error, not a crash loop."""
+    owner, database = f"owner_{uuid.uuid4().hex[:8]}", f"t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(pg_base_url)
+    try:
+        await migrate(pg_base_url)  # the first floor: the group roles exist, made by the superuser
+        await admin.execute(f'CREATE ROLE "{owner}" LOGIN CREATEROLE')
+        await admin.execute(f'CREATE DATABASE "{database}" OWNER "{owner}"')
+        base = pg_base_url.rpartition("/")[0].replace("postgres@", f"{owner}@", 1)
+        url = f"{base}/{database}"
+        await migrate(url)
+        logins = DatabaseLogins(url, PasswordFile(tmp_path / "db-logins.json"))
+        if int(await admin.fetchval("SHOW server_version_num")) >= 160000:
+            with pytest.raises(LoginsUnavailable, match=rf'GRANT tf_trader TO "{owner}" WITH ADMIN OPTION'):
+                await logins.url_for("TraderAgent", "t-two")
+            for group in ("tf_trader", "tf_auditor", "tf_monitor", "tf_floor", "tf_collector"):
+                await admin.execute(f'GRANT {group} TO "{owner}" WITH ADMIN OPTION')
+        conn = await asyncpg.connect(await logins.url_for("TraderAgent", "t-two"))  # after the admin's grant
+        await conn.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        login = login_name(database, "trader", "t-two")
+        await admin.execute(f'DROP ROLE IF EXISTS "{login}"')
+        await admin.execute(f'DROP ROLE IF EXISTS "{owner}"')
+        await admin.close()

@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import sys
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
+if TYPE_CHECKING:
+    import asyncpg  # imported where a connection is opened: a file-backed trader never loads it (~3 MiB)
 
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.observability.redact import redact_url
@@ -91,6 +93,9 @@ def is_unavailable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, (OSError, asyncio.TimeoutError, TimeoutError)):
         return True
+    asyncpg = sys.modules.get("asyncpg")  # not loaded: no connection was ever opened, so no asyncpg error
+    if asyncpg is None:
+        return bool(isinstance(exc, (ConnectionError, EOFError)))
     if isinstance(exc, asyncpg.PostgresError):
         state = getattr(exc, "sqlstate", None) or ""
         return state[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
@@ -140,6 +145,8 @@ async def _retrying(url: str, retry: Retry, what: str, open_once):
 async def connect(url: str, *, retry: Retry = Retry(), timeout: float = 10.0) -> asyncpg.Connection:
     """One connection, retried with exponential backoff while the server is unreachable."""
 
+    import asyncpg
+
     async def open_once() -> asyncpg.Connection:
         conn = await asyncpg.connect(url, timeout=timeout)
         try:
@@ -172,6 +179,8 @@ async def create_pool(
     """A connection pool (JSON codecs installed on each connection), retried while unreachable.
 
     Connections lost later (server restart) are replaced by the pool on the next ``acquire``."""
+    import asyncpg
+
     return await _retrying(
         url,
         retry,
@@ -303,9 +312,11 @@ class _Acquire:
             if exc is not None and is_unavailable(exc):
                 # after a server restart every idle pooled connection is dead but may not know it
                 # yet (asyncpg notices only on use): drop them all, the pool reconnects on demand
+                from asyncpg import InterfaceError
+
                 try:
                     self._conn.terminate()
-                except asyncpg.InterfaceError:
+                except InterfaceError:
                     pass  # already released by the pool when it closed
                 try:
                     await self._pool.expire_connections()

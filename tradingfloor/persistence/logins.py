@@ -114,7 +114,8 @@ async def ensure_login(admin: asyncpg.Connection, login: str, group: str, passwo
     """Create (or reset) ``login`` with ``password``, member of ``group`` and nothing more. Refuses
     to touch an existing role that holds more than a login may (it is not one of ours)."""
     ready = await admin.fetchrow(
-        "SELECT (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) AS may,"
+        "SELECT current_user AS me,"
+        " (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) AS may,"
         " EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS has_group",
         group,
     )
@@ -142,9 +143,20 @@ async def ensure_login(admin: asyncpg.Connection, login: str, group: str, passwo
         password,
     )
     await admin.execute(statement)
-    await admin.execute(
-        await admin.fetchval("SELECT format('GRANT %I TO %I', $1::text, $2::text)", group, login)
-    )
+    try:
+        await admin.execute(
+            await admin.fetchval("SELECT format('GRANT %I TO %I', $1::text, $2::text)", group, login)
+        )
+    except asyncpg.InsufficientPrivilegeError:
+        # PostgreSQL 16+: granting a role needs ADMIN OPTION on it, which only its creator gets; the
+        # group roles are cluster-wide, so a second floor's owner on the same server lacks it
+        me = ready["me"]
+        raise LoginsUnavailable(
+            f"{me} may not grant {group} (created by another user of this PostgreSQL server; "
+            f"PostgreSQL 16+ needs ADMIN OPTION): have an admin run "
+            f'GRANT {group} TO "{me}" WITH ADMIN OPTION (for each tf_ group role), '
+            "or connect the floor as the user that created them"
+        ) from None
 
 
 @dataclass
@@ -183,3 +195,21 @@ class DatabaseLogins:
                 await admin.close()
             self._urls[key] = with_user(self.admin_url, login, password)
         return self._urls[key]
+
+    async def disable(self, kind: str, agent: str) -> bool:
+        """A retired agent gives its login back: the role stays (with its ``agent_logins`` row, for
+        the record) but may no longer log in; a later ``url_for`` re-enables it. True when a login
+        was disabled, False when the agent never had one."""
+        login = login_name(self.database, AGENT_KINDS.get(kind, kind), agent)
+        self._urls.pop((AGENT_KINDS.get(kind, kind), agent), None)
+        admin = await asyncpg.connect(self.admin_url)
+        try:
+            privileged = await admin.fetchval(f"SELECT {_PRIVILEGED} FROM pg_roles WHERE rolname = $1", login)
+            if privileged is None or privileged:
+                return False  # none, or not one of ours (ensure_login refuses those too)
+            await admin.execute(
+                await admin.fetchval("SELECT format('ALTER ROLE %I NOLOGIN', $1::text)", login)
+            )
+        finally:
+            await admin.close()
+        return True

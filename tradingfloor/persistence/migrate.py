@@ -20,12 +20,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
-
-import asyncpg
+from typing import TYPE_CHECKING
 
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.observability.redact import redact_url
 from tradingfloor.persistence.db import Retry, connect
+
+if TYPE_CHECKING:
+    import asyncpg  # loaded by connect(): a file-backed trader that imports this module never does
 
 log = get_logger("tradingfloor.persistence.migrate")
 
@@ -99,6 +101,8 @@ async def apply_migrations(
     conn: asyncpg.Connection, migrations: Sequence[Migration] | None = None, *, lock_timeout: float = 120.0
 ) -> list[int]:
     """Apply the missing migrations on ``conn``; returns the versions applied by this call."""
+    from asyncpg import InterfaceError, PostgresError
+
     migrations = list(migrations if migrations is not None else load_migrations())
     await _acquire_lock(conn, lock_timeout)
     try:
@@ -154,7 +158,7 @@ async def apply_migrations(
         if not conn.is_closed():
             try:
                 await conn.execute("SELECT pg_advisory_unlock($1)", ADVISORY_LOCK_KEY)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            except (PostgresError, InterfaceError, OSError):
                 pass  # the lock is a session lock: it goes with the connection anyway
 
 

@@ -178,6 +178,10 @@ class LocalSupervisor:
         clone = await self.store.create_clone(manifest)
         log.info("agent.cloned", parent=agent.name, clone=clone)
 
+    async def release(self, agent: AgentRecord) -> None:
+        if self.database_logins is not None:
+            await self.database_logins.disable(agent.kind, agent.name)
+
     def shutdown(self) -> None:
         self.processes.stop_all()
         self.instances.clear()
