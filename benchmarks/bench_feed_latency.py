@@ -8,8 +8,11 @@ Round listings come from Gamma in production, not from a frame: they are publish
 not timed.
 
 Uses REDIS_URL, or starts an embedded Redis. 5-minute rounds so that many orders happen quickly.
+With ``--floor`` the trader reserves each order's cost against the floor-wide cap in Redis as a
+deployed trader does (``RedisFloorCapital``: a synchronous round trip before the broker call);
+without it the cap is kept in memory.
 
-    .venv/bin/python benchmarks/bench_feed_latency.py [rounds] [speed]
+    .venv/bin/python benchmarks/bench_feed_latency.py [rounds] [speed] [--floor]
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -30,6 +34,7 @@ import redis.asyncio as aioredis
 from floor_agents.trader.agent import TraderRuntime
 from floor_agents.trader.feed import channel
 from floor_agents.trader.store import TraderStore
+from tradingfloor.bus.exposure import RedisFloorCapital
 from tradingfloor.market.codec import decode_frame, decode_spot_frame, event_from_json, event_to_bytes
 from tradingfloor.market.events import (
     BookSnapshot,
@@ -94,17 +99,50 @@ def venue_frame(ev: MarketEvent, infos: dict[str, MarketInfo]) -> bytes | None:
     return json.dumps(msg).encode()
 
 
+async def redis_hop(redis_url: str, n: int = 2000) -> list[float]:
+    """Milliseconds from PUBLISH to the subscriber holding the message, with no work on either side:
+    the floor under the figures above on this machine (same clients, same receive call)."""
+    pub, sub = aioredis.from_url(redis_url), aioredis.from_url(redis_url)
+    pubsub = sub.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe("tf:bench:hop")
+    sent: dict[bytes, int] = {}
+    hops: list[float] = []
+
+    async def consumer() -> None:
+        while len(hops) < n:
+            msg = await pubsub.get_message(timeout=0.5)
+            if msg is not None:
+                hops.append((time.perf_counter_ns() - sent.pop(msg["data"])) / 1e6)
+
+    async def publisher() -> None:
+        for i in range(n):
+            raw = b"%d" % i + b"x" * 200  # about a price change's size
+            sent[raw] = time.perf_counter_ns()
+            await pub.publish("tf:bench:hop", raw)
+            await asyncio.sleep(0.002)
+
+    await asyncio.wait_for(asyncio.gather(consumer(), publisher()), timeout=120)
+    await pubsub.aclose()
+    await pub.aclose()
+    await sub.aclose()
+    return hops
+
+
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(q * (len(xs) - 1)))]
 
 
-async def bench(redis_url: str, rounds: int, speed: float) -> None:
+async def bench(redis_url: str, rounds: int, speed: float, floor: bool) -> None:
     config = SimConfig(seed=5, assets=("BTC",), interval="5m", pattern="momentum")
     sim = MarketSimulator(config)
     state_dir = Path(tempfile.mkdtemp(prefix="tf-bench-"))
     runtime = await TraderRuntime.start(
-        "bench-trader", SPEC, Settings(state_dir=state_dir), TraderStore(None, state_dir, "bench")
+        "bench-trader",
+        SPEC,
+        Settings(state_dir=state_dir),
+        TraderStore(None, state_dir, "bench"),
+        floor=RedisFloorCapital(redis_url, "bench-trader", Decimal(10_000_000)) if floor else None,
     )
     sent_at: dict[bytes, int] = {}
     to_order: list[float] = []
@@ -162,7 +200,10 @@ async def bench(redis_url: str, rounds: int, speed: float) -> None:
     await pub.aclose()
     await sub.aclose()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"events={len(to_decision)} orders={len(to_order)} rounds={rounds} speed={speed}x load={load}")
+    print(
+        f"events={len(to_decision)} orders={len(to_order)} rounds={rounds} speed={speed}x "
+        f"floor cap in {'Redis' if floor else 'memory'} load={load}"
+    )
     print(
         f"venue frame -> broker call (orders, parsing included): p50={statistics.median(to_order):.3f} ms "
         f"p99={pct(to_order, 0.99):.3f} ms p999={pct(to_order, 0.999):.3f} ms max={max(to_order):.3f} ms "
@@ -172,11 +213,19 @@ async def bench(redis_url: str, rounds: int, speed: float) -> None:
         f"venue frame -> decision (all events): p50={statistics.median(to_decision):.3f} ms "
         f"p99={pct(to_decision, 0.99):.3f} ms p999={pct(to_decision, 0.999):.3f} ms"
     )
+    hops = await redis_hop(redis_url)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"of which the Redis hop alone (publish -> subscriber, no work, {len(hops)} messages, load {load}): "
+        f"p50={statistics.median(hops):.3f} ms p99={pct(hops, 0.99):.3f} ms"
+    )
 
 
 def main() -> None:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 30
-    speed = float(sys.argv[2]) if len(sys.argv) > 2 else 300.0
+    floor = "--floor" in sys.argv
+    args = [a for a in sys.argv[1:] if a != "--floor"]
+    rounds = int(args[0]) if args else 30
+    speed = float(args[1]) if len(args) > 1 else 300.0
     print("load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     url = os.environ.get("REDIS_URL")
     server = None
@@ -184,7 +233,7 @@ def main() -> None:
         server = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="tf-bench-redis-"))).start()
         url = server.url
     try:
-        asyncio.run(bench(url, rounds, speed))
+        asyncio.run(bench(url, rounds, speed, floor))
     finally:
         if server is not None:
             server.destroy()

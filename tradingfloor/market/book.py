@@ -81,7 +81,7 @@ class OrderBook:
             elif levels.pop(price, None) is not None and price == self._best_ask:
                 self._best_ask = min(levels) if levels else None
         self.ts_ms = ch.ts_ms
-        self.hash = ch.hash
+        self.hash = None  # the last snapshot's hash no longer describes this book
 
     def clear(self) -> None:
         self._bids.clear()

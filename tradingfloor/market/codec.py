@@ -239,7 +239,7 @@ def _price_change(m: vm.PriceChangeMsg) -> list[MarketEvent]:
                 dba = None if ba == "" else _price(ba, "best_ask")
         else:
             dba = None
-        append(PriceChange(market, intern(e.asset_id), e.side, dp, ds, ts, dbb, dba, e.hash))
+        append(PriceChange(market, intern(e.asset_id), e.side, dp, ds, ts, dbb, dba))
     return out
 
 

@@ -83,7 +83,11 @@ class BookSnapshot(_Event, frozen=True, tag="book"):
 
 
 class PriceChange(_Event, frozen=True, tag="price_change"):
-    """One level's new total size (0 removes the level)."""
+    """One level's new total size (0 removes the level).
+
+    Without the venue's per-change ``hash``: a distinct ~90-byte string on every change (as much
+    memory as the rest of the event), read by nothing here; a recording keeps it in the raw frame.
+    Stored events that carry one decode unchanged (unknown fields are ignored)."""
 
     market_id: str
     token_id: str
@@ -93,7 +97,6 @@ class PriceChange(_Event, frozen=True, tag="price_change"):
     ts_ms: int
     best_bid: Decimal | None = None
     best_ask: Decimal | None = None
-    hash: str | None = None
 
 
 class LastTrade(_Event, frozen=True, tag="last_trade"):

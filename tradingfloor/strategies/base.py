@@ -39,6 +39,10 @@ P = TypeVar("P", bound=StrategyParams)  # the strategy's own parameter model
 class Strategy(Generic[P]):
     name = ""
     wants_books = False  # True: the engine also calls on_book for the current round's books
+    # True: on_book acts only on entry_books(info) while entry_market(view) is info, and keeps no
+    # state between calls, so the engine calls it only then: the same intents, without a call per
+    # book event outside the entry window (most of a round once the round is entered)
+    gated_books = False
 
     def __init__(self, params: P, asset: Asset) -> None:
         self.params: P = params
@@ -55,6 +59,10 @@ class Strategy(Generic[P]):
     def on_book(self, token_id: str, view: MarketView) -> Intent | None:
         return None
 
+    def entry_books(self, info: MarketInfo) -> frozenset[str]:
+        """With ``gated_books``: the tokens of round ``info`` whose book updates ``on_book`` reads."""
+        return frozenset((info.up_token_id, info.down_token_id))
+
     def entry_market(self, view: MarketView) -> MarketInfo | None:
         """The round open for a new entry now, or None (too early, too late, already entered)."""
         info = view.current_market(self.asset)
@@ -64,6 +72,10 @@ class Strategy(Generic[P]):
         if now - info.start_ms < self._from_open_ms or info.end_ms - now < self._to_close_ms:
             return None
         return info
+
+    def entry_window(self, info: MarketInfo) -> tuple[int, int]:
+        """[opens, closes) in ms: the times at which ``entry_market`` may return round ``info``."""
+        return info.start_ms + self._from_open_ms, info.end_ms - self._to_close_ms + 1
 
     def enter(
         self, info: MarketInfo, outcome: Outcome, strength: float, view: MarketView, reason: str

@@ -6,7 +6,7 @@ Strength = |imbalance| / threshold.
 
 from __future__ import annotations
 
-from tradingfloor.market.events import Asset
+from tradingfloor.market.events import Asset, MarketInfo
 from tradingfloor.strategies.base import MarketView, Strategy
 from tradingfloor.strategies.intent import Intent
 from tradingfloor.strategies.params import OrderFlowParams
@@ -15,11 +15,15 @@ from tradingfloor.strategies.params import OrderFlowParams
 class OrderFlowStrategy(Strategy[OrderFlowParams]):
     name = "orderFlow"
     wants_books = True
+    gated_books = True
 
     def __init__(self, params: OrderFlowParams, asset: Asset) -> None:
         super().__init__(params, asset)
         self.levels = params.depthLevels
         self.threshold = float(params.imbalanceThreshold)
+
+    def entry_books(self, info: MarketInfo) -> frozenset[str]:
+        return frozenset((info.up_token_id,))  # on_book reads the Up book of the round it may enter
 
     def on_book(self, token_id: str, view: MarketView) -> Intent | None:
         info = self.entry_market(view)

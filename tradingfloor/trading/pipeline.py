@@ -47,6 +47,8 @@ from tradingfloor.trading.sizing import MICRO_USD, size_buy
 
 ZERO = Decimal(0)
 STATE_VERSION = 1
+NEVER = 2**62  # an event time no stream reaches
+_NO_TOKENS: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -107,6 +109,9 @@ class TradingEngine:
         self.order_reserve: dict[str, tuple[str, Decimal]] = {}  # client id -> (market, reserved amount)
         self.size_multiplier = Decimal(1)
         self._strategy_books = self.strategy.wants_books
+        self._gated_books = self._strategy_books and self.strategy.gated_books
+        self._book_tokens: frozenset[str] = _NO_TOKENS  # see _refresh_book_gate
+        self._gate_ms = 0  # event time at which to refresh the book gate (0: at the next book event)
         self.before_submit: Callable[[], None] | None = None  # e.g. the trader's decision-latency clock
 
     def set_size_multiplier(self, multiplier: Decimal) -> None:
@@ -130,7 +135,36 @@ class TradingEngine:
     def _on_book(self, token_id: str, out: EngineOutput | None) -> EngineOutput | None:
         """Give a book-driven strategy its look at an updated book."""
         intent = self.strategy.on_book(token_id, self)
-        return self._act(intent, out) if intent is not None else out
+        if intent is None:
+            return out
+        self._gate_ms = 0  # the strategy entered a round: its entry window moved
+        return self._act(intent, out)
+
+    def _refresh_book_gate(self) -> None:
+        """For a ``gated_books`` strategy: the tokens whose book updates it reads now (none outside
+        the entry window) and the event time until which that holds. The window is
+        ``Strategy.entry_market``'s, evaluated here once instead of on every book event; it moves
+        only with time (bounded by ``_gate_ms``), the markets (added, resolved) or an entry, and
+        each of those sets ``_gate_ms`` to 0."""
+        now = self.now_ms
+        info = self.current_market(self.config.asset)
+        if info is None:  # nothing open until the next round starts (or a market is added)
+            self._book_tokens = _NO_TOKENS
+            self._gate_ms = min(
+                (m.start_ms for m in self.markets.values() if m.start_ms > now), default=NEVER
+            )
+            return
+        strategy = self.strategy
+        until = info.end_ms  # when current_market may change
+        tokens = _NO_TOKENS
+        if info.market_id != strategy.last_entered:
+            opens, closes = strategy.entry_window(info)
+            if now < opens:
+                until = min(until, opens)
+            elif now < closes:
+                tokens, until = strategy.entry_books(info), min(until, closes)
+        self._book_tokens = tokens
+        self._gate_ms = until
 
     def on_event(self, event: MarketEvent) -> EngineOutput | None:
         ts = event.ts_ms
@@ -141,25 +175,24 @@ class TradingEngine:
         if broker.pending and broker.pending[0][0] < ts:
             out = EngineOutput()
             self._settle_results(broker.advance(ts, self.books), out)
-        # exact-type dispatch: events are final msgspec Structs, and ``type(x) is C`` narrows
-        # for the checker as ``isinstance`` does at a third of its cost on a miss
-        if type(event) is SpotTick:
-            if event.asset != self.config.asset:
-                return out
-            self.spot_ms = ts
-            intent = self.strategy.on_spot(event, self)
-            if intent is not None:
-                out = self._act(intent, out)
-        elif type(event) is PriceChange:
-            book = self.books.get(event.token_id)
+        # exact-type dispatch, the most frequent event first: events are final msgspec Structs, and
+        # ``type(x) is C`` narrows for the checker as ``isinstance`` does at a third of its cost
+        if type(event) is PriceChange:
+            token = event.token_id
+            book = self.books.get(token)
             if book is None:
                 return out
             book.apply_change(event)
             self.data_ms[event.market_id] = ts
             if broker.consumed:
-                broker.on_level_update(event.token_id, event.side, event.price)
-            if self._strategy_books:
-                out = self._on_book(event.token_id, out)
+                broker.on_level_update(token, event.side, event.price)
+            if self._gated_books:
+                if self.now_ms >= self._gate_ms:
+                    self._refresh_book_gate()
+                if token in self._book_tokens:
+                    out = self._on_book(token, out)
+            elif self._strategy_books and (intent := self.strategy.on_book(token, self)) is not None:
+                out = self._act(intent, out)
         elif type(event) is BookSnapshot:
             book = self.books.get(event.token_id)
             if book is None:
@@ -167,8 +200,21 @@ class TradingEngine:
             book.apply_snapshot(event)
             self.data_ms[event.market_id] = ts
             broker.on_book_snapshot(event.token_id)
-            if self._strategy_books:
+            if self._gated_books:
+                if self.now_ms >= self._gate_ms:
+                    self._refresh_book_gate()
+                if event.token_id in self._book_tokens:
+                    out = self._on_book(event.token_id, out)
+            elif self._strategy_books:
                 out = self._on_book(event.token_id, out)
+        elif type(event) is SpotTick:
+            if event.asset != self.config.asset:
+                return out
+            self.spot_ms = ts
+            intent = self.strategy.on_spot(event, self)
+            self._gate_ms = 0  # on_spot may have entered a round or moved current_market
+            if intent is not None:
+                out = self._act(intent, out)
         elif type(event) is LastTrade:
             if event.token_id in self.books:
                 self.data_ms[event.market_id] = ts
@@ -194,7 +240,7 @@ class TradingEngine:
     def finish(self) -> EngineOutput:
         """Match orders still in flight (end of a replay)."""
         out = EngineOutput()
-        self._settle_results(self.broker.advance(2**62, self.books), out)
+        self._settle_results(self.broker.advance(NEVER, self.books), out)
         return out
 
     def _add_market(self, info: MarketInfo) -> None:
@@ -205,6 +251,7 @@ class TradingEngine:
             if token not in self.books:
                 self.books[token] = self._book_factory(token, info.market_id, info.tick_size)
         self.data_ms.setdefault(info.market_id, 0)
+        self._gate_ms = 0
 
     def _resolve(self, event: MarketResolved, out: EngineOutput) -> EngineOutput:
         for cid in [o.client_id for o in self.broker.open_orders() if o.market_id == event.market_id]:
@@ -227,6 +274,7 @@ class TradingEngine:
         self.broker.forget_market(event.market_id)
         if self.current is not None and self.current.market_id == event.market_id:
             self.current = None
+        self._gate_ms = 0
         return out
 
     # --- intent → order ----------------------------------------------------------------
@@ -382,6 +430,7 @@ class TradingEngine:
         engine.broker = PaperBroker.from_json(state["broker"])
         engine.risk.load_json(state["risk"])
         engine.strategy.load_state(state["strategy"])
+        engine._gate_ms = 0
         for m in state["markets"]:
             engine._add_market(market_info_from_json(m))
         engine.data_ms = {k: int(v) for k, v in state["data_ms"].items()}
