@@ -17,13 +17,11 @@ import argparse
 import json
 import statistics
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from tradingfloor.backtest.evolution import SimulatedFloor
+from floor_boss.local.commands import parse_market_start
+from tradingfloor.backtest.evolution import SimulatedFloor, example_manifests
 from tradingfloor.decisions import FloorPolicy
 from tradingfloor.sim.model import SimConfig, parse_pattern, simulate
 
@@ -32,23 +30,15 @@ HOUR_MS = 3_600_000
 REVIEW_MS = 240_000  # how often the floor's decision core looks at each agent, in market time
 
 
-def demo_traders() -> list[dict[str, Any]]:
-    docs = (yaml.safe_load(p.read_text()) for p in sorted(DEMO.glob("*.yaml")))
-    return [d for d in docs if d.get("kind") == "TraderAgent"]
-
-
 def one_market(seed: int, start_ms: int, hours: float, policy: FloorPolicy) -> dict[str, Any]:
-    traders = demo_traders()
+    traders = example_manifests(sorted(DEMO.glob("*.yaml")))
     momentum = next(t["metadata"]["name"] for t in traders if t["spec"]["strategy"] == "momentum")
     contrarian = next(t["metadata"]["name"] for t in traders if t["spec"]["strategy"] != "momentum")
     config = SimConfig(seed=seed, pattern=parse_pattern("momentum"), start_ms=start_ms)
     floor = SimulatedFloor(traders, policy, start_ms, review_ms=REVIEW_MS)
     run = floor.feed(simulate(config, int(hours * HOUR_MS)))
     clone = run.first_clone(momentum)
-    stopped = next(
-        (ms for ms, name, action in run.decisions if name == contrarian and action in ("pause", "retire")),
-        None,
-    )
+    stopped = run.first_decision(contrarian, ("pause", "retire"))
     trades = run.agents[momentum].trades()
     return {
         "seed": seed,
@@ -72,8 +62,7 @@ def main() -> None:
     )
     parser.add_argument("--start", default="2026-01-01T00:00Z", help="the market start (UTC)")
     args = parser.parse_args()
-    start = datetime.fromisoformat(args.start.replace("Z", "+00:00"))
-    start_ms = int((start if start.tzinfo else start.replace(tzinfo=UTC)).timestamp() * 1000)
+    start_ms = parse_market_start(args.start)
     policy = FloorPolicy()
     rows = []
     for seed in seed_range(args.seeds):

@@ -98,3 +98,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         modules = imported_modules(vars(module)) if module is not None else set()
         fixtures = getattr(item, "fixturenames", ())
         item.add_marker(speed_marker(Path(str(item.path)), fixtures, tests_root, modules))
+
+
+async def can_log_in(url: str) -> bool:
+    """Whether ``url``'s login may connect (False: "role … is not permitted to log in")."""
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(url)
+    except asyncpg.InvalidAuthorizationSpecificationError:
+        return False
+    await conn.close()
+    return True

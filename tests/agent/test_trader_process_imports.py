@@ -33,15 +33,20 @@ print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
 """
 
 
-def test_trader_entry_leaves_out_what_a_paper_trader_does_not_use():
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE],
+def _probe(code: str, *args: str, timeout: float) -> str:
+    """What ``code`` prints, run in a fresh interpreter from the agent image's folder."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
         cwd=REPO / "agent_image",
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=True,
     ).stdout
+
+
+def test_trader_entry_leaves_out_what_a_paper_trader_does_not_use():
+    out = _probe(PROBE, timeout=120)
     loaded = set(json.loads(out))
     assert {"tradingfloor", "floor_agents", "structlog", "redis"} <= loaded  # the probe did import
     assert loaded.isdisjoint(NOT_FOR_A_PAPER_TRADER), sorted(loaded & set(NOT_FOR_A_PAPER_TRADER))
@@ -77,14 +82,7 @@ print(json.dumps({"events": n, "modules": sorted({m.split(".")[0] for m in sys.m
 
 
 def test_a_file_backed_trader_runs_without_what_a_paper_trader_does_not_use():
-    out = subprocess.run(
-        [sys.executable, "-c", RUN_PROBE, str(REPO / "examples" / "momentum-btc.yaml")],
-        cwd=REPO / "agent_image",
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    ).stdout
+    out = _probe(RUN_PROBE, str(REPO / "examples" / "momentum-btc.yaml"), timeout=300)
     result = json.loads(out.splitlines()[-1])
     assert result["events"] > 0
     loaded = set(result["modules"])

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import re
 import shlex
-from datetime import datetime
 from pathlib import Path
 
-import yaml
-
-from tradingfloor.backtest.evolution import SimulatedFloor
+from floor_boss.local.commands import parse_market_start
+from tradingfloor.backtest.evolution import SimulatedFloor, example_manifests
 from tradingfloor.decisions import FloorPolicy
 from tradingfloor.sim.model import SimConfig, parse_pattern, simulate
 
@@ -34,12 +32,8 @@ def _demo_command() -> dict[str, str]:
 def test_the_demo_market_clones_momentum_and_stops_the_contrarian_within_ten_minutes():
     opts = _demo_command()
     speed, seed = float(opts["--speed"]), int(opts["--seed"])
-    start_ms = int(datetime.fromisoformat(opts["--market-start"].replace("Z", "+00:00")).timestamp() * 1000)
-    traders = [
-        doc
-        for doc in (yaml.safe_load(p.read_text()) for p in sorted((REPO / opts["-f"]).glob("*.yaml")))
-        if doc["kind"] == "TraderAgent"
-    ]
+    start_ms = parse_market_start(opts["--market-start"])
+    traders = example_manifests(sorted((REPO / opts["-f"]).glob("*.yaml")))
     market_hours = (WALL_MINUTES - START_UP_MINUTES) * 60 * speed / 3600
     config = SimConfig(seed=seed, pattern=parse_pattern("momentum"), start_ms=start_ms)
     floor = SimulatedFloor(traders, FloorPolicy(), start_ms, review_ms=240_000)
@@ -48,5 +42,5 @@ def test_the_demo_market_clones_momentum_and_stops_the_contrarian_within_ten_min
     clone = run.first_clone("momentum-demo")
     assert clone is not None, f"no clone of momentum-demo within {market_hours:.1f} market hours"
     assert clone.parent == "momentum-demo" and int(clone.evidence["trades"]) >= FloorPolicy().min_trades_clone
-    stopped = [a for ms, name, a in run.decisions if name == "contrarian-demo" and a in ("pause", "retire")]
-    assert stopped, "the contrarian was neither paused nor retired"
+    stopped = run.first_decision("contrarian-demo", ("pause", "retire"))
+    assert stopped is not None, "the contrarian was neither paused nor retired"

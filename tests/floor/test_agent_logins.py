@@ -9,6 +9,7 @@ import json
 
 import asyncpg
 
+from tests.conftest import can_log_in
 from tradingfloor.persistence import repositories as repo
 from tradingfloor.persistence.logins import login_name, with_user
 
@@ -58,11 +59,6 @@ async def test_each_agent_process_connects_as_its_own_login(start_floor, db_url)
     await floor.supervisor.store.set_lifecycle("momentum-btc", "Retired")
 
     async def login_refused() -> bool:
-        try:
-            conn = await asyncpg.connect(trader_url)
-        except asyncpg.InvalidAuthorizationSpecificationError:
-            return True
-        await conn.close()
-        return False
+        return not await can_log_in(trader_url)
 
     assert await floor.wait_for(login_refused, 60, "the retired trader's login to be refused")

@@ -15,6 +15,7 @@ import pytest
 
 from floor_boss.pods import build_pod
 from floor_boss.settings import BossSettings
+from tests.conftest import can_log_in
 from tests.operator.conftest import (
     NS,
     agent,
@@ -81,15 +82,6 @@ async def test_each_agent_pod_connects_with_its_own_login(emulator, db_url):
         await conn.close()
 
 
-async def _can_log_in(url: str) -> bool:
-    try:
-        conn = await asyncpg.connect(url)
-    except asyncpg.InvalidAuthorizationSpecificationError:  # "role … is not permitted to log in"
-        return False
-    await conn.close()
-    return True
-
-
 async def test_a_retired_or_deleted_agent_can_no_longer_log_in(emulator, db_url):
     base = f"/apis/{GROUP}/{VERSION}/namespaces/{NS}/traderagents"
     async with running_operator(emulator, agent_db_logins=True, database_url=db_url):
@@ -100,14 +92,14 @@ async def test_a_retired_or_deleted_agent_can_no_longer_log_in(emulator, db_url)
             n: _secret(emulator, f"{n}-db-login")["stringData"]["DATABASE_URL"]
             for n in ("login-r", "login-d")
         }
-        assert all([await _can_log_in(u) for u in urls.values()])
+        assert all([await can_log_in(u) for u in urls.values()])
 
         await patch(emulator, f"{base}/login-r", {"spec": {"lifecycle": "Retired"}})
         async with emulator.delete(f"{base}/login-d") as resp:
             assert resp.status in (200, 202), await resp.text()
 
         async def both_refused() -> bool:
-            return not any([await _can_log_in(u) for u in urls.values()])
+            return not any([await can_log_in(u) for u in urls.values()])
 
         deadline = time.monotonic() + 30
         while not await both_refused():

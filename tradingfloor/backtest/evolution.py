@@ -109,6 +109,10 @@ class FloorRun:
     def first_clone(self, root: str) -> Clone | None:
         return next((c for c in self.clones if c.root == root), None)
 
+    def first_decision(self, agent: str, actions: tuple[str, ...]) -> int | None:
+        """When the core first decided one of ``actions`` for ``agent`` (market ms), or None."""
+        return next((ms for ms, name, action in self.decisions if name == agent and action in actions), None)
+
 
 def engine_for(name: str, spec: TraderAgentSpec) -> TradingEngine:
     config = EngineConfig(name, spec.strategy, spec.market.asset, dict(spec.params or {}))

@@ -200,8 +200,9 @@ class DatabaseLogins:
         """A retired agent gives its login back: the role stays (with its ``agent_logins`` row, for
         the record) but may no longer log in; a later ``url_for`` re-enables it. True when a login
         was disabled, False when the agent never had one."""
-        login = login_name(self.database, AGENT_KINDS.get(kind, kind), agent)
-        self._urls.pop((AGENT_KINDS.get(kind, kind), agent), None)
+        login_kind = AGENT_KINDS.get(kind, kind)
+        login = login_name(self.database, login_kind, agent)
+        self._urls.pop((login_kind, agent), None)
         admin = await asyncpg.connect(self.admin_url)
         try:
             privileged = await admin.fetchval(f"SELECT {_PRIVILEGED} FROM pg_roles WHERE rolname = $1", login)
