@@ -1,5 +1,5 @@
-"""Peak RSS of a paper trader process: what ``floor agent trader`` loads is imported (the CLI
-module with its command groups, then the trader's entry module), a runtime is started with a
+"""Peak RSS of a paper trader process: what the agent entry loads is imported (``floor_agents.entry``,
+what the local floor and a Pod run, then the trader's entry module), a runtime is started with a
 file-backed store, and two simulated hours of BTC events run through it. Prints the resident set
 after imports and at the end, and the private (unshared) part: shared libraries and the
 interpreter's text are counted in every process's RSS but are in memory once per machine.
@@ -11,7 +11,7 @@ source and the heap keeps about 7 MiB more.
 Run: .venv/bin/python benchmarks/bench_trader_rss.py [hours]   (target: ≤ 45 MiB)
      .venv/bin/python benchmarks/bench_trader_rss.py --process [seconds]
      .venv/bin/python benchmarks/bench_trader_rss.py --imports
-The second form starts the real command (``python -m tradingfloor.cli agent trader`` with
+The second form starts the real command (``python -m floor_agents trader``, as the local floor does, with
 examples/momentum-btc.yaml, an embedded Redis, the file store, its metrics server on) and reads
 the process's memory after it has been up that long (no market feed: an idle, subscribed trader).
 The third imports what the trader loads in a fresh interpreter, one library at a time in the
@@ -78,7 +78,7 @@ def real_process(seconds: float) -> None:
         port = s.getsockname()[1]
     env = {**os.environ, "REDIS_URL": server.url, "FLOOR_STATE_DIR": str(state), "FLOOR_AGENT_NAME": "rss"}
     env.pop("DATABASE_URL", None)
-    cmd = [sys.executable, "-m", "tradingfloor.cli", "agent", "trader"]
+    cmd = [sys.executable, "-m", "floor_agents", "trader"]
     cmd += ["--manifest", str(repo / "examples" / "momentum-btc.yaml"), "--metrics-port", str(port)]
     with open(state / "trader.log", "wb") as log:
         proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -104,15 +104,19 @@ def real_process(seconds: float) -> None:
 IMPORT_STEPS: list[tuple[str, list[str]]] = [
     ("asyncio (with ssl)", ["asyncio"]),
     ("structlog and the redacting log chain", ["tradingfloor.observability.logging"]),
-    ("typer", ["typer"]),
     ("redis-py (with importlib.metadata)", ["redis.asyncio"]),
     ("prometheus-client", ["prometheus_client"]),
     ("pydantic", ["pydantic", "pydantic.fields", "pydantic.main"]),
     ("PyYAML", ["yaml"]),
     ("msgspec", ["msgspec", "msgspec.json"]),
-    ("the custom resources' models", ["tradingfloor.models.manifests"]),
-    ("the CLI's command groups", ["tradingfloor.cli"]),
-    ("the trader's own code", ["floor_agents.trader.main", "floor_agents.trader.agent"]),
+    (
+        "the trader's custom-resource model",
+        ["tradingfloor.models.manifests", "tradingfloor.models.trader_agent"],
+    ),
+    (
+        "the trader's own code",
+        ["floor_agents.entry", "floor_agents.trader.main", "floor_agents.trader.agent"],
+    ),
 ]
 
 IMPORT_PROBE = """
@@ -157,8 +161,8 @@ def main() -> None:
         return
     hours = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
     base = rss_mib()
+    import floor_agents.entry
     import floor_agents.trader.main  # noqa: F401 - everything the trader process loads
-    import tradingfloor.cli  # noqa: F401 - `floor agent trader` is a command of the CLI
 
     after_import = rss_mib()
     from floor_agents.trader.agent import TraderRuntime

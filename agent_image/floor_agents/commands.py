@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import typer
+
+from floor_agents.entry import check_source, run_agent
 
 commands = typer.Typer()
 agent_app = typer.Typer(
@@ -27,12 +28,15 @@ MetricsPortOpt = typer.Option(
 
 
 def _source(manifest: Path | None, resource: str | None) -> None:
-    if (manifest is None) == (resource is None):
-        raise typer.BadParameter("give exactly one of --manifest or --resource")
+    try:
+        check_source(manifest, resource)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def _agent_command(name: str, doc: str) -> None:
-    """``floor agent <name>``: each agent kind takes the same options and runs ``floor_agents.<name>.main``."""
+    """``floor agent <name>``: each agent kind takes the same options as ``floor-agent <name>``
+    (:mod:`floor_agents.entry`, what Pods and the local floor run) and runs the same code."""
 
     def command(
         manifest: Path | None = ManifestOpt,
@@ -41,8 +45,7 @@ def _agent_command(name: str, doc: str) -> None:
         metrics_port: int = MetricsPortOpt,
     ) -> None:
         _source(manifest, resource)
-        main = importlib.import_module(f"floor_agents.{name}.main").main
-        main(manifest=manifest, resource=resource, namespace=namespace, metrics_port=metrics_port)
+        run_agent(name, manifest, resource, namespace, metrics_port)
 
     command.__doc__ = doc
     agent_app.command(name)(command)

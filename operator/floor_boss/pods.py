@@ -86,7 +86,8 @@ def build_pod(resource: dict[str, Any], pod_name: str, settings: BossSettings) -
         "name": "agent",
         "image": spec.get("image") or settings.agent_image,
         "imagePullPolicy": settings.image_pull_policy,
-        "command": ["floor", "agent", COMMANDS[kind], "--resource", name, "--namespace", namespace],
+        # floor-agent, not `floor agent`: the agent's own light entry (floor_agents.entry)
+        "command": ["floor-agent", COMMANDS[kind], "--resource", name, "--namespace", namespace],
         "env": env,
         "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
         "resources": {

@@ -50,8 +50,7 @@ class AgentProcess:
             [
                 sys.executable,
                 "-m",
-                "tradingfloor.cli",
-                "agent",
+                "floor_agents",  # what the local floor runs (a Pod runs the same as floor-agent)
                 "trader",
                 "-f",
                 str(self.manifest),

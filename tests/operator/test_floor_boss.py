@@ -36,7 +36,7 @@ async def test_agent_gets_its_pod_and_status(emulator):
         pod = pods["a1-0"]
         assert pod["metadata"]["ownerReferences"][0]["uid"] == agent(emulator, "a1")["metadata"]["uid"]
         assert pod["spec"]["restartPolicy"] == "Never"
-        assert pod["spec"]["containers"][0]["command"][:3] == ["floor", "agent", "trader"]
+        assert pod["spec"]["containers"][0]["command"][:2] == ["floor-agent", "trader"]
         status = await wait_for(lambda: agent(emulator, "a1").get("status", {}).get("podName"), what="status")
         assert status == "a1-0"
         body = agent(emulator, "a1")

@@ -33,7 +33,7 @@ def test_pod_is_deterministic_owned_locked_down_and_wired():
     assert spec["securityContext"]["runAsNonRoot"] is True
     (c,) = spec["containers"]
     assert c["image"] == "agent:1"
-    assert c["command"] == ["floor", "agent", "trader", "--resource", "btc-momo", "--namespace", "floor"]
+    assert c["command"] == ["floor-agent", "trader", "--resource", "btc-momo", "--namespace", "floor"]
     assert c["ports"] == [{"name": "metrics", "containerPort": 9100, "protocol": "TCP"}]
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
     assert c["securityContext"]["allowPrivilegeEscalation"] is False
@@ -46,7 +46,7 @@ def test_pod_is_deterministic_owned_locked_down_and_wired():
 def test_auditor_pod_has_no_trading_credentials():
     auditor = {**AGENT, "kind": "Auditor", "spec": {"credentialsSecretRef": {"name": "poly-keys"}}}
     (c,) = build_pod(auditor, "aud-0", BossSettings())["spec"]["containers"]
-    assert c["command"][:3] == ["floor", "agent", "auditor"] and "envFrom" not in c
+    assert c["command"][:2] == ["floor-agent", "auditor"] and "envFrom" not in c
 
 
 def test_long_names_fit_label_values():

@@ -1,6 +1,7 @@
 """Agent OS processes: start one per agent, observe how it is doing, stop it.
 
-Each agent runs ``python -m tradingfloor.cli agent <kind> -f <manifest>`` in its own process
+Each agent runs ``python -m floor_agents <kind> -f <manifest>`` (:mod:`floor_agents.entry`, what a
+Pod runs as ``floor-agent``) in its own process
 group, with stdout/stderr appended to ``<state>/logs/<name>.log`` so a crash leaves its trace.
 """
 
@@ -63,8 +64,7 @@ class AgentProcesses:
                 [
                     self.python,
                     "-m",
-                    "tradingfloor.cli",
-                    "agent",
+                    "floor_agents",
                     COMMANDS[kind],
                     "--manifest",
                     str(manifest),
