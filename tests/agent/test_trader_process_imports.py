@@ -11,6 +11,7 @@ Run in a fresh interpreter, because this test process has imported much more alr
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -107,6 +108,47 @@ def test_a_file_backed_trader_runs_without_what_a_paper_trader_does_not_use():
     result = json.loads(out.splitlines()[-1])
     assert result["events"] > 0
     assert _unwanted(set(result["modules"])) == []
+
+
+# A trader in a Pod (--resource) reads its custom resource and writes its status over the standard
+# library's HTTP client: kubernetes_asyncio's client (every generated API model) and aiohttp stay out.
+POD_PROBE = """
+import asyncio, json, sys
+from pathlib import Path
+import floor_agents.entry
+import floor_agents.trader.main
+from floor_agents.trader.main import _status_sink
+from floor_agents.trader.store import TraderStore
+from tradingfloor import kube_rest
+
+kube_rest.SERVICE_ACCOUNT = Path(sys.argv[1])  # where the kubelet would mount it
+sink = _status_sink("btc-momo", "floor", TraderStore(None, Path(sys.argv[2]), "btc-momo"))
+found = asyncio.run(kube_rest.endpoint())
+print(json.dumps({"sink": type(sink).__name__, "host": found.host, "modules": sorted(sys.modules)}))
+"""
+
+
+def test_a_trader_in_a_pod_leaves_out_kubernetes_asyncio(tmp_path):
+    account = tmp_path / "account"
+    account.mkdir()
+    (account / "token").write_text("t")
+    (account / "ca.crt").write_text("")
+    env = {**os.environ, "KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"}
+    env.pop("KUBECONFIG", None)
+    env.pop("FLOOR_KUBE_SERVER", None)
+    out = subprocess.run(
+        [sys.executable, "-c", POD_PROBE, str(account), str(tmp_path)],
+        cwd=REPO / "agent_image",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env=env,
+    ).stdout
+    result = json.loads(out.splitlines()[-1])
+    assert (result["sink"], result["host"]) == ("KubernetesStatusSink", "https://10.96.0.1:443")
+    loaded = set(result["modules"])
+    assert not {m for m in loaded if m.split(".")[0] in ("kubernetes_asyncio", "aiohttp")}
 
 
 def test_rich_stays_importable_after_logging_is_loaded():

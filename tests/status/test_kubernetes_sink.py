@@ -10,8 +10,8 @@ import json
 
 import pytest
 from aiohttp import web
-from kubernetes_asyncio import client
 
+from tradingfloor.kube_rest import KubeEndpoint
 from tradingfloor.status.kubernetes import KubernetesStatusSink
 from tradingfloor.status.sink import StatusOwnershipError, StatusTargetMissing
 
@@ -55,7 +55,7 @@ async def fake_apiserver():
 
 async def test_merge_patch_on_the_status_subresource(fake_apiserver):
     host, seen = fake_apiserver
-    sink = KubernetesStatusSink("floor", client.Configuration(host=host))
+    sink = KubernetesStatusSink("floor", KubeEndpoint(host=host))
     try:
         await sink.patch_status("Auditor", "auditor-1", {"audit": {"tradesChecked": 7, "violations": 1}})
         await sink.patch_status("TraderAgent", "alpha", {"performance": {"pnl": "1.5", "trades": 3}})

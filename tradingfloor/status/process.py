@@ -41,14 +41,11 @@ async def load_resource(kind: str, manifest: Path | None, resource: str | None, 
         raise ManifestError(
             f"a {kind} needs its manifest: a file (--manifest) or a resource name (--resource)"
         )
-    from kubernetes_asyncio import client
+    from tradingfloor import kube_rest  # in-cluster, KUBECONFIG or FLOOR_KUBE_SERVER
 
-    from tradingfloor.kubeclient import load_configuration  # in-cluster, KUBECONFIG or FLOOR_KUBE_SERVER
-
-    async with client.ApiClient(await load_configuration()) as api:
-        doc = await client.CustomObjectsApi(api).get_namespaced_custom_object(
-            "tradingfloor.dev", "v1alpha1", namespace, PLURALS[kind], resource
-        )
+    doc = await kube_rest.get_custom_object(
+        await kube_rest.endpoint(), "tradingfloor.dev", "v1alpha1", namespace, PLURALS[kind], resource
+    )
     return parse_resource(doc, f"{namespace}/{resource}")
 
 

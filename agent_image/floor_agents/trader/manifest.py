@@ -29,14 +29,13 @@ def from_file(path: Path) -> tuple[str, TraderAgentSpec]:
 
 
 async def _get_resource(name: str, namespace: str) -> dict[str, Any]:
-    from kubernetes_asyncio import client
+    # in-cluster, KUBECONFIG or FLOOR_KUBE_SERVER; the standard library's HTTP client, not
+    # kubernetes_asyncio's (whose generated models would add ~45 MiB to every trader Pod)
+    from tradingfloor import kube_rest
 
-    from tradingfloor.kubeclient import load_configuration  # in-cluster, KUBECONFIG or FLOOR_KUBE_SERVER
-
-    async with client.ApiClient(await load_configuration()) as api:
-        return await client.CustomObjectsApi(api).get_namespaced_custom_object(
-            "tradingfloor.dev", "v1alpha1", namespace, PLURAL, name
-        )
+    return await kube_rest.get_custom_object(
+        await kube_rest.endpoint(), "tradingfloor.dev", "v1alpha1", namespace, PLURAL, name
+    )
 
 
 async def from_resource(name: str, namespace: str) -> tuple[str, TraderAgentSpec]:
