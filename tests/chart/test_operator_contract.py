@@ -5,6 +5,7 @@ RBAC, PodMonitor and the agent image."""
 from __future__ import annotations
 
 import re
+import tomllib
 
 import pytest
 import typer
@@ -70,8 +71,8 @@ def test_policy_overrides_reach_the_decision_core(helm, monkeypatch):
 
 @pytest.mark.parametrize("kind", ["TraderAgent", "Auditor", "Monitor"])
 def test_agent_pods_fit_the_chart(rendered, monkeypatch, kind):
+    from floor_agents.entry import parser as agent_parser
     from floor_boss.pods import build_pod, db_login_secret
-    from tradingfloor.cli import app
 
     settings = _settings_from(_operator_container(rendered), monkeypatch)
     resource = {
@@ -109,17 +110,15 @@ def test_agent_pods_fit_the_chart(rendered, monkeypatch, kind):
     assert ports["metrics"] == 9100
     assert monitor["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
 
-    # Image: the command runs the image's `floor`, as the image's user.
+    # Image: the command runs the image's `floor-agent` (a script of the wheel), as the image's user.
     assert container["image"] == settings.agent_image
     dockerfile = (REPO / "Dockerfile.agent").read_text()
     uid = int(re.search(r"^USER (\d+):(\d+)$", dockerfile, re.M).group(1))
     assert pod["spec"]["securityContext"]["runAsUser"] == uid
-    assert container["command"][0] == "floor"
-    group = typer.main.get_command(app)
-    agent_group = group.commands[container["command"][1]]
-    sub = agent_group.commands[container["command"][2]]
-    ctx = sub.make_context(container["command"][2], container["command"][3:])
-    assert ctx.params["resource"] == "momentum-btc" and ctx.params["namespace"] == NAMESPACE
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert container["command"][0] == "floor-agent" and scripts["floor-agent"] == "floor_agents.entry:main"
+    args = agent_parser().parse_args(container["command"][1:])
+    assert (args.kind, args.resource, args.namespace) == (suffix, "momentum-btc", NAMESPACE)
 
 
 def test_the_agent_roles_allow_what_each_agent_does(rendered):
