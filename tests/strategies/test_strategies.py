@@ -3,6 +3,8 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.trading.helpers import StaticBook, market
 from tradingfloor.market.events import SpotTick
@@ -95,6 +97,30 @@ def test_order_flow_reads_up_book_imbalance():
     view.books[INFO.up_token_id] = StaticBook([("0.49", "300")], [("0.51", "100")])
     i = s.on_book(INFO.up_token_id, view)
     assert i.outcome == "Up" and i.p_win > D("0.5")
+
+
+@given(
+    st.integers(-1000, 901_000),
+    st.sampled_from(["up", "down", "other"]),
+    st.sampled_from([None, INFO.market_id, "an-earlier-round"]),
+    st.integers(0, 899),
+    st.integers(0, 899),
+)
+def test_order_flow_reads_the_book_exactly_when_entry_market_offers_the_up_token(
+    now_ms, token, entered, from_open, to_close
+):
+    """on_book refuses in its own (cheapest-first) order; it must act exactly when
+    ``entry_market`` returns the round and the book is its Up token's, as the definition says."""
+    s = create_strategy("orderFlow", {"minSecondsFromOpen": from_open, "minSecondsToClose": to_close}, "BTC")
+    s.last_entered = entered
+    view = View()
+    view.books[INFO.up_token_id] = StaticBook([("0.49", "300")], [("0.51", "100")])  # imbalanced: it enters
+    view.now_ms = now_ms
+    token_id = {"up": INFO.up_token_id, "down": INFO.down_token_id, "other": "another-token"}[token]
+    expected = s.entry_market(view) is INFO and token_id == INFO.up_token_id
+    intent = s.on_book(token_id, view)
+    assert (intent is not None) == expected
+    assert s.last_entered == (INFO.market_id if expected else entered)
 
 
 def test_unknown_strategy_and_params_are_named():

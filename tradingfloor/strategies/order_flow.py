@@ -26,8 +26,15 @@ class OrderFlowStrategy(Strategy[OrderFlowParams]):
         return frozenset((info.up_token_id,))  # on_book reads the Up book of the round it may enter
 
     def on_book(self, token_id: str, view: MarketView) -> Intent | None:
-        info = self.entry_market(view)
-        if info is None or token_id != info.up_token_id:
+        # ``entry_market`` with the cheapest refusals first, as this runs on every book event:
+        # another token's book (half of them) or a round already entered (most of a round)
+        info = view.current_market(self.asset)
+        if (
+            info is None
+            or token_id != info.up_token_id
+            or info.market_id == self.last_entered
+            or not self.in_entry_window(info, view.now_ms)
+        ):
             return None
         book = view.book(token_id)
         if book is None:
