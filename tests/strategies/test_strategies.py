@@ -99,10 +99,13 @@ def test_order_flow_reads_up_book_imbalance():
     assert i.outcome == "Up" and i.p_win > D("0.5")
 
 
+OTHER = market("m0", start_ms=-900_000, end_ms=0)  # the round before INFO
+
+
 @given(
     st.integers(-1000, 901_000),
-    st.sampled_from(["up", "down", "other"]),
-    st.sampled_from([None, INFO.market_id, "an-earlier-round"]),
+    st.sampled_from(["up", "down", "other-up", "other-down", "unknown"]),
+    st.sampled_from(["nothing", "this round", "the round before", "this round, restored"]),
     st.integers(0, 899),
     st.integers(0, 899),
 )
@@ -112,15 +115,27 @@ def test_order_flow_reads_the_book_exactly_when_entry_market_offers_the_up_token
     """on_book refuses in its own (cheapest-first) order; it must act exactly when
     ``entry_market`` returns the round and the book is its Up token's, as the definition says."""
     s = create_strategy("orderFlow", {"minSecondsFromOpen": from_open, "minSecondsToClose": to_close}, "BTC")
-    s.last_entered = entered
     view = View()
-    view.books[INFO.up_token_id] = StaticBook([("0.49", "300")], [("0.51", "100")])  # imbalanced: it enters
+    imbalanced = StaticBook([("0.49", "300")], [("0.51", "100")])  # bid-heavy: it enters when it reads
+    for info in (INFO, OTHER):
+        view.books[info.up_token_id] = view.books[info.down_token_id] = imbalanced
+    if entered != "nothing":  # an entry made the way on_book makes it, then perhaps a restart
+        assert s.enter(INFO if entered.startswith("this") else OTHER, "Up", 2.0, view, "earlier") is not None
+        if entered.endswith("restored"):
+            s.load_state(s.state())
+    before = s.last_entered
     view.now_ms = now_ms
-    token_id = {"up": INFO.up_token_id, "down": INFO.down_token_id, "other": "another-token"}[token]
+    token_id = {
+        "up": INFO.up_token_id,
+        "down": INFO.down_token_id,
+        "other-up": OTHER.up_token_id,
+        "other-down": OTHER.down_token_id,
+        "unknown": "another-token",
+    }[token]
     expected = s.entry_market(view) is INFO and token_id == INFO.up_token_id
     intent = s.on_book(token_id, view)
     assert (intent is not None) == expected
-    assert s.last_entered == (INFO.market_id if expected else entered)
+    assert s.last_entered == (INFO.market_id if expected else before)
 
 
 def test_unknown_strategy_and_params_are_named():

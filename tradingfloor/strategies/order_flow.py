@@ -26,8 +26,10 @@ class OrderFlowStrategy(Strategy[OrderFlowParams]):
         return frozenset((info.up_token_id,))  # on_book reads the Up book of the round it may enter
 
     def on_book(self, token_id: str, view: MarketView) -> Intent | None:
-        # ``entry_market`` with the cheapest refusals first, as this runs on every book event:
-        # another token's book (half of them) or a round already entered (most of a round)
+        # ``entry_market`` with the cheapest refusals first, as this runs on every book event: a
+        # book of the round already entered (most of a round's events), another token's book, ...
+        if token_id in self.entered_books:
+            return None
         info = view.current_market(self.asset)
         if (
             info is None
