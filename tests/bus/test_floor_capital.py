@@ -1,6 +1,7 @@
 """The floor-wide deployed-capital cap across agents: two trading engines reserve through one real
 Redis, the second is refused beyond the cap, releases give room back, a restarted agent resets
-its own share and a trader runtime does so on start."""
+its own share and a trader runtime does so on start; the credit an agent holds ahead covers its next
+order without a round trip and never lets the floor's total pass the cap."""
 
 from __future__ import annotations
 
@@ -109,8 +110,11 @@ async def test_trader_resets_its_share_on_start_to_what_its_engine_holds(redis, 
     for e in events:
         await runtime.on_event(e, 0)
     held = sum(runtime.engine.floor_reserved.values(), D(0))
-    assert held > 0 and held <= floor.share() < held + D("0.00001")  # Redis keeps micro-dollars, rounded up
+    credit = from_micro(floor.credit)
+    assert credit == runtime.engine.risk.max_stake(D(0), D(1000))  # the next order's largest stake
+    assert held > 0 and held <= floor.share() - credit < held + D("0.00001")  # micro-dollars, rounded up
     await runtime.stop()
+    assert held <= floor.share() < held + D("0.00001")  # stopping gave the credit back
 
     ledger = ExposureLedger(redis)
     await ledger.reset("fc", D(300))  # whatever a crashed life left behind
@@ -122,8 +126,10 @@ async def test_trader_resets_its_share_on_start_to_what_its_engine_holds(redis, 
         floor=floor_capital(redis_url, "fc", "2500"),
     )
     assert sum(again.engine.floor_reserved.values(), D(0)) == held
-    assert await ledger.of("fc") == from_micro(to_micro(held))
+    assert again.floor is not None
+    assert await ledger.of("fc") == from_micro(to_micro(held) + again.floor.credit)
     await again.stop()
+    assert await ledger.of("fc") == from_micro(to_micro(held))
 
 
 def test_floor_capital_comes_from_its_environment_variable(redis_url):
@@ -131,3 +137,70 @@ def test_floor_capital_comes_from_its_environment_variable(redis_url):
     for bad in ("lots", "-5", "0", "Infinity"):
         with pytest.raises(ValueError, match="FLOOR_CAPITAL="):
             floor_capital(redis_url, "fc", bad)
+
+
+async def reservations_run(redis) -> int:
+    """How many reservation scripts Redis has run so far (its own command statistics)."""
+    stats = await redis.info("commandstats")
+    return sum(int(stats.get(f"cmdstat_{c}", {}).get("calls", 0)) for c in ("evalsha", "eval"))
+
+
+async def test_an_order_within_the_credit_makes_no_round_trip(redis, redis_url):
+    floor = RedisFloorCapital(redis_url, "me", D(100))
+    ledger = ExposureLedger(redis)
+    try:
+        floor.set_credit_target(D(12))
+        floor.top_up()
+        assert await ledger.of("me") == D(12) and floor.credit == 12_000_000
+        before = await reservations_run(redis)
+        assert floor.reserve(D("7.5"))
+        assert await reservations_run(redis) == before  # reserved from the credit, in this process
+        assert await ledger.of("me") == D(12) and floor.credit == 4_500_000
+        assert floor.reserve(D(10))  # more than is left: the shortfall is reserved there and then
+        assert await reservations_run(redis) == before + 1
+        assert await ledger.of("me") == D("17.5") and floor.credit == 0
+        floor.release(D(15))  # 15 of the 17.5 come back: to the credit, the 3 over its target to Redis
+        assert floor.credit == 12_000_000 and await ledger.of("me") == D("14.5")
+    finally:
+        floor.close()
+    assert await ledger.of("me") == D("2.5")  # closing gave the credit back; what is deployed stays
+
+
+async def test_credits_never_let_the_floor_pass_its_cap(redis, redis_url):
+    cap = D(30)
+    a = RedisFloorCapital(redis_url, "agent-a", cap)
+    b = RedisFloorCapital(redis_url, "agent-b", cap)
+    ledger = ExposureLedger(redis)
+    try:
+        a.set_credit_target(D(20))
+        b.set_credit_target(D(20))
+        a.top_up()
+        b.top_up()  # 20 more would pass the cap: refused, b holds nothing ahead
+        assert await ledger.shares() == {"agent-a": D(20)} and b.credit == 0
+        assert not b.reserve(D(15))  # its order asks Redis itself, and is refused
+        assert b.reserve(D(10)) and await ledger.total() == cap
+        assert a.reserve(D(20)) and not a.reserve(D("0.01"))  # a's credit spent; the floor is full
+        a.set_credit_target(D(0))  # a Paused agent holds nothing ahead
+        a.release(D(20))
+        assert await ledger.shares() == {"agent-b": D(10)}
+        b.top_up()  # now there is room for b's credit
+        assert b.credit == 20_000_000 and await ledger.total() == cap
+    finally:
+        a.close()
+        b.close()
+    assert await ledger.shares() == {"agent-b": D(10)}
+
+
+async def test_reset_drops_a_credit_from_a_previous_life(redis, redis_url):
+    floor = RedisFloorCapital(redis_url, "me", D(100))
+    ledger = ExposureLedger(redis)
+    try:
+        floor.set_credit_target(D(12))
+        floor.top_up()
+        floor.reset(D(3))  # what the restored engine holds; the credit is gone with the old life
+        assert floor.credit == 0 and await ledger.of("me") == D(3)
+        floor.top_up()
+        assert await ledger.of("me") == D(15)
+    finally:
+        floor.close()
+    assert await ledger.of("me") == D(3)

@@ -113,17 +113,24 @@ class RedisFloorCapital:
     ledger, for one agent, with the floor-wide ``cap``.
 
     Design: the port is synchronous (the engine is pure and synchronous; a live trader runs it in a
-    worker thread), so the adapter keeps a synchronous Redis client of its own and each
-    ``reserve`` is the same atomic Lua script as :meth:`ExposureLedger.reserve`, run at the moment
-    the engine is about to send an order. A local view of the total refreshed in the background
-    would be cheaper but unsound: two agents could each pass against a stale total and together
-    exceed the cap, which is a hard risk limit. The price is one Redis round trip on the event
-    loop per order placed (a few per round; sub-millisecond on the floor's network, at most
-    ``socket_timeout``); market events that place no order never touch Redis.
+    worker thread), so the adapter keeps a synchronous Redis client of its own. A reservation is
+    the same atomic Lua script as :meth:`ExposureLedger.reserve`. A local view of the floor's total
+    refreshed in the background would be unsound: two agents could each pass against a stale total
+    and together exceed the cap, which is a hard risk limit.
+
+    Credit: so that the order path needs no Redis round trip, the agent reserves its next order's
+    worth ahead (``top_up`` to ``credit_target``, called after an order's step and on start); an
+    order that fits in that credit is reserved locally, one that does not reserves the shortfall in
+    Redis there and then. The credit is part of the agent's share in Redis, so the floor's total
+    never understates what agents may deploy; the price is that an idle agent holds up to one
+    order's worth of the cap. Releases go to the credit first and anything above the target goes
+    back to Redis at once; ``close`` gives the credit back. With ``credit_target`` 0 every
+    reservation is a round trip.
 
     Failures never understate the floor's deployed capital: ``reserve`` refuses (no order without
-    a reservation) when Redis cannot be asked; a ``release`` that fails is remembered and retried
-    before the next call; ``reset`` (on start) raises, as a trader cannot work without Redis.
+    a reservation) when Redis cannot be asked and the credit does not cover it; a ``release`` that
+    fails is remembered and retried before the next call; ``reset`` (on start) raises, as a trader
+    cannot work without Redis.
     """
 
     def __init__(
@@ -140,6 +147,8 @@ class RedisFloorCapital:
         self._reserve = self.redis.register_script(_RESERVE)
         self._release = self.redis.register_script(_RELEASE)
         self.unreleased = 0  # micro-dollars released by the engine that Redis has not taken yet
+        self.credit = 0  # micro-dollars of this agent's share reserved ahead of its orders
+        self.credit_target = 0
 
     def _flush_releases(self) -> None:
         if not self.unreleased:
@@ -155,29 +164,59 @@ class RedisFloorCapital:
                 error=f"{type(exc).__name__}: {exc}",
             )
 
-    def reserve(self, amount: Decimal) -> bool:
+    def _reserve_micro(self, micro: int) -> bool:
+        """The atomic check-and-add in Redis; False when refused or Redis cannot be asked."""
         self._flush_releases()
         try:
-            ok, _total = self._reserve(
-                keys=[self.key], args=[self.agent, to_micro(amount), int(self.cap / MICRO)]
-            )
+            ok, _total = self._reserve(keys=[self.key], args=[self.agent, micro, int(self.cap / MICRO)])
         except (RedisError, OSError) as exc:
             log.warning(
                 "floor_capital.reserve_refused",
                 agent=self.agent,
-                amount=str(amount),
+                amount=str(from_micro(micro)),
                 error=f"Redis unavailable: {type(exc).__name__}: {exc}",
             )
             return False
         return bool(int(ok))
 
+    def reserve(self, amount: Decimal) -> bool:
+        micro = to_micro(amount)
+        if micro <= self.credit:  # reserved ahead: no round trip
+            self.credit -= micro
+            return True
+        if not self._reserve_micro(micro - self.credit):
+            return False
+        self.credit = 0
+        return True
+
     def release(self, amount: Decimal) -> None:
-        self.unreleased += to_micro(amount)
+        self.credit += to_micro(amount)
+        self._return_surplus()
+
+    def _return_surplus(self) -> None:
+        surplus = self.credit - self.credit_target
+        if surplus > 0:
+            self.credit -= surplus
+            self.unreleased += surplus
+            self._flush_releases()
+
+    def set_credit_target(self, amount: Decimal) -> None:
+        """How much to hold ahead: the largest order the agent may place next (0: none)."""
+        self.credit_target = to_micro(amount)
+        self._return_surplus()
+
+    def top_up(self) -> None:
+        """Reserve the credit back up to its target, off the order path. Refused near the cap or
+        with Redis away: the next order then reserves in Redis itself."""
         self._flush_releases()
+        missing = self.credit_target - self.credit
+        if missing > 0 and self._reserve_micro(missing):
+            self.credit += missing
 
     def reset(self, amount: Decimal) -> None:
         """Set this agent's share to exactly ``amount``: what its restored engine holds."""
         self.unreleased = 0
+        self.credit = 0
         micro = to_micro(amount)
         if micro:
             self.redis.hset(self.key, self.agent, micro)
@@ -188,4 +227,8 @@ class RedisFloorCapital:
         return from_micro(self.redis.hget(self.key, self.agent))
 
     def close(self) -> None:
+        """Give the credit back (a crash leaves it until the agent's next ``reset``) and close."""
+        self.unreleased += self.credit
+        self.credit = 0
+        self._flush_releases()
         self.redis.close()

@@ -20,9 +20,11 @@ row locally, its custom resource in Kubernetes; :mod:`.manifest`) and handed to 
 sizes new positions against that share of the capital.
 
 Floor-wide capital: with a ``floor`` (:class:`~tradingfloor.bus.exposure.RedisFloorCapital`) every
-order first reserves its cost against the floor's cap in Redis; on start the agent resets its own
-share there to what its restored engine holds (positions at cost with fees, plus in-flight orders'
-reservations: exactly what it will release later), replacing whatever its previous life left.
+order first reserves its cost against the floor's cap in Redis, from a credit of one order's largest
+stake the agent holds there ahead (topped up after each order, so the order path makes no round
+trip); on start the agent resets its own share there to what its restored engine holds (positions
+at cost with fees, plus in-flight orders' reservations: exactly what it will release later),
+replacing whatever its previous life left, then takes its credit.
 
 API health: a live broker counts its venue calls; the agent flushes the counts to the floor's
 API-health buckets (:mod:`tradingfloor.bus.api_health`) with every heartbeat and on stop.
@@ -237,6 +239,7 @@ class TraderRuntime:
         if floor is not None:
             floor.reset(sum(engine.floor_reserved.values(), Decimal(0)))
         await runtime.refresh_size()
+        runtime._hold_floor_credit()
         runtime._update_gauges()
         log.info(
             "trader.started",
@@ -348,6 +351,8 @@ class TraderRuntime:
                 batch.resolution(info, resolved)
                 self.traded.discard(resolved.market_id)
             await self._commit(batch)
+            if out is not None and out.orders:
+                self._hold_floor_credit()  # after the order went out: off its path
         if out is not None and busy:
             await self._after_commit(out, fills)
         return out
@@ -496,7 +501,19 @@ class TraderRuntime:
             previous = engine.size_multiplier
             engine.set_size_multiplier(multiplier)
             self._dirty = True
+            self._hold_floor_credit()
         log.info("trader.size_multiplier", agent=self.name, previous=str(previous), now=str(multiplier))
+
+    def _hold_floor_credit(self) -> None:
+        """Reserve the next order's largest stake in the floor ledger ahead, so that the order
+        itself needs no Redis round trip (:class:`RedisFloorCapital`'s credit). Callers hold the
+        lock or run before any step: a live engine reserves from its worker thread."""
+        if self.floor is None:
+            return
+        engine = self.engine
+        capital = engine.limits.capital * engine.size_multiplier
+        self.floor.set_credit_target(engine.risk.max_stake(Decimal(0), capital))
+        self.floor.top_up()
 
     def performance(self) -> dict[str, Any]:
         engine = self.engine
