@@ -18,7 +18,7 @@ in ``events-every-book`` it is called and returns at once) and hands its intents
 paper broker; the stream has no spot ticks, so risk refuses them as stale and no order is placed
 (``trades`` in the JSON lines is 0). Nautilus's reads the best bid and ask on every book update
 and does not trade. Rates are L2 events (a snapshot or a level change) per
-CPU-second, the best of three passes on each side (Nautilus: ``reset()`` and run again). At the end both engines' final books are compared level by level.
+CPU-second, the best of three passes on each side (Nautilus: ``reset()`` and run again). At the end each of our modes' final books is compared with Nautilus's level by level.
 
 Run: make bench-compare   (creates .venv-nautilus with NautilusTrader on first use)
      .venv/bin/python benchmarks/bench_compare.py [simulated_hours]   (38 h ≈ 1M L2 events)
