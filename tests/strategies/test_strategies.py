@@ -112,8 +112,8 @@ OTHER = market("m0", start_ms=-900_000, end_ms=0)  # the round before INFO
 def test_order_flow_reads_the_book_exactly_when_entry_market_offers_the_up_token(
     now_ms, token, entered, from_open, to_close
 ):
-    """on_book refuses in its own (cheapest-first) order; it must act exactly when
-    ``entry_market`` returns the round and the book is its Up token's, as the definition says."""
+    """on_book refuses an entered round's books before asking ``entry_market``; it must act
+    exactly when ``entry_market`` returns the round and the book is its Up token's."""
     s = create_strategy("orderFlow", {"minSecondsFromOpen": from_open, "minSecondsToClose": to_close}, "BTC")
     view = View()
     imbalanced = StaticBook([("0.49", "300")], [("0.51", "100")])  # bid-heavy: it enters when it reads

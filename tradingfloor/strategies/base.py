@@ -69,13 +69,12 @@ class Strategy(Generic[P]):
     def entry_market(self, view: MarketView) -> MarketInfo | None:
         """The round open for a new entry now, or None (too early, too late, already entered)."""
         info = view.current_market(self.asset)
-        if info is None or info.market_id == self.last_entered or not self.in_entry_window(info, view.now_ms):
+        if info is None or info.market_id == self.last_entered:
+            return None
+        now = view.now_ms
+        if now - info.start_ms < self._from_open_ms or info.end_ms - now < self._to_close_ms:
             return None
         return info
-
-    def in_entry_window(self, info: MarketInfo, now_ms: int) -> bool:
-        """Whether ``now_ms`` is late enough after round ``info`` opens and early enough before it closes."""
-        return now_ms - info.start_ms >= self._from_open_ms and info.end_ms - now_ms >= self._to_close_ms
 
     def entry_window(self, info: MarketInfo) -> tuple[int, int]:
         """[opens, closes) in ms: the times at which ``entry_market`` may return round ``info``."""

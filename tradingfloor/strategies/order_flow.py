@@ -26,17 +26,12 @@ class OrderFlowStrategy(Strategy[OrderFlowParams]):
         return frozenset((info.up_token_id,))  # on_book reads the Up book of the round it may enter
 
     def on_book(self, token_id: str, view: MarketView) -> Intent | None:
-        # ``entry_market`` with the cheapest refusals first, as this runs on every book event: a
-        # book of the round already entered (most of a round's events), another token's book, ...
+        # this runs on every book event: a book of the round already entered (most of a round's
+        # events) is refused before the current round is even looked up
         if token_id in self.entered_books:
             return None
-        info = view.current_market(self.asset)
-        if (
-            info is None
-            or token_id != info.up_token_id
-            or info.market_id == self.last_entered
-            or not self.in_entry_window(info, view.now_ms)
-        ):
+        info = self.entry_market(view)
+        if info is None or token_id != info.up_token_id:
             return None
         book = view.book(token_id)
         if book is None:
