@@ -18,15 +18,18 @@ in ``events-every-book`` it is called and returns at once) and hands its intents
 paper broker; the stream has no spot ticks, so risk refuses them as stale and no order is placed
 (``trades`` in the JSON lines is 0). Nautilus's reads the best bid and ask on every book update
 and does not trade. Rates are L2 events (a snapshot or a level change) per
-CPU-second, the best of three passes on each side (Nautilus: ``reset()`` and run again). At the end both engines' final books are compared level by level.
+CPU-second, the best of three passes on each side (Nautilus: ``reset()`` and run again). At the end each of our modes' final books is compared with Nautilus's level by level.
 
 Run: make bench-compare   (creates .venv-nautilus with NautilusTrader on first use)
      .venv/bin/python benchmarks/bench_compare.py [simulated_hours]   (38 h ≈ 1M L2 events)
+     .venv/bin/python benchmarks/bench_compare.py 10 --mode events-every-book   (only these of
+     our modes, repeatable; Nautilus still runs when .venv-nautilus exists)
 Without .venv-nautilus the script says so and measures only this project's side.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import os
@@ -51,6 +54,7 @@ HERE = Path(__file__).resolve().parent
 NAUTILUS_PYTHON = HERE.parent / ".venv-nautilus" / "bin" / "python"
 L2 = (BookSnapshot, PriceChange)
 RUNS = 3  # each side's figure is the best of this many passes over the same stream
+MODES = ("raw-memory", "raw-file", "events", "events-every-book")
 
 
 def engine() -> TradingEngine:
@@ -186,7 +190,13 @@ def main() -> None:
     if len(sys.argv) == 5 and sys.argv[1] == "--ours":
         print(json.dumps(ours(sys.argv[2], sys.argv[3], int(sys.argv[4]))))
         return
-    hours = float(sys.argv[1]) if len(sys.argv) > 1 else 38.0
+    parser = argparse.ArgumentParser(description="This engine beside NautilusTrader's on one L2 stream.")
+    parser.add_argument("hours", nargs="?", type=float, default=38.0, help="simulated hours (38 ≈ 1M events)")
+    parser.add_argument(
+        "--mode", action="append", choices=MODES, help="run only this mode of ours (repeatable)"
+    )
+    args = parser.parse_args()
+    hours, modes = args.hours, args.mode or list(MODES)
     sys.path.insert(0, str(HERE))
     write_recording = importlib.import_module("bench_replay").write_recording  # its recording, reused
 
@@ -201,10 +211,7 @@ def main() -> None:
             f"load average {load}"
         )
         me = [sys.executable, str(Path(__file__).resolve()), "--ours"]
-        results = {
-            mode: run_child([*me, mode, recording, str(RUNS)])
-            for mode in ("raw-memory", "raw-file", "events", "events-every-book")
-        }
+        results = {mode: run_child([*me, mode, recording, str(RUNS)]) for mode in modes}
         for r in results.values():
             print(report(r))
         if not NAUTILUS_PYTHON.exists():
@@ -212,21 +219,21 @@ def main() -> None:
             return
         naut = run_child([str(NAUTILUS_PYTHON), str(HERE / "compare_nautilus_side.py"), stream, str(RUNS)])
         print(report(naut) + f"  (NautilusTrader {naut['version']})")
-        if naut["events"] != results["events"]["events"]:
-            print(
-                f"WARNING: Nautilus counted {naut['events']:,} L2 events, we {results['events']['events']:,}"
-            )
+        ours_n = next(iter(results.values()))["events"]
+        if naut["events"] != ours_n:
+            print(f"WARNING: Nautilus counted {naut['events']:,} L2 events, we {ours_n:,}")
         rate = naut["events"] / naut["cpu_s"]
         for mode, r in results.items():
             print(
                 f"ours {mode} / Nautilus: {r['events'] / r['cpu_s'] / rate:.2f}× the rate, "
                 f"{r['peak_rss_mib'] / naut['peak_rss_mib']:.2f}× the peak RSS"
             )
-        compared, differ = same_books(results["events"]["books"], naut["books"])
-        print(
-            f"final books: {compared} tokens compared, "
-            + ("all identical" if not differ else f"{len(differ)} differ: {differ[:3]}")
-        )
+        for mode, r in results.items():  # every mode of ours must end on Nautilus's books
+            compared, differ = same_books(r["books"], naut["books"])
+            print(
+                f"final books, ours {mode}: {compared} tokens compared, "
+                + ("all identical" if not differ else f"{len(differ)} differ: {differ[:3]}")
+            )
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from tradingfloor.market.events import (
     BookSnapshot,
     LastTrade,
     MarketResolved,
+    NewMarket,
     PriceChange,
     TickSizeChange,
 )
@@ -241,6 +242,17 @@ def test_event_json_round_trip_for_fan_out():
         assert event_from_json(event_to_json(ev)) == ev
     with pytest.raises(FrameError):
         event_from_json('{"type": "nope"}')
+
+
+def test_a_market_and_its_events_share_their_id_strings():
+    """The engine looks up and compares a round's ids on every book event: a MarketInfo from any
+    source (Gamma, fan-out JSON) holds the same interned strings as the codec's events."""
+    (change,) = [ev for ev in parse_frame(json.dumps(PRICE_CHANGE)) if ev.token_id == ASSET]
+    built = parse_gamma_market(GAMMA | {"conditionId": MARKET, "clobTokenIds": f'["{ASSET}", "222"]'})
+    decoded = event_from_json(event_to_json(NewMarket(built, 0)))
+    assert isinstance(decoded, NewMarket)
+    for info in (built, decoded.info):
+        assert info.market_id is change.market_id and info.down_token_id is change.token_id
 
 
 # Gamma market, as captured 2026-08-15 (research §1.3 b), with JSON-in-JSON lists

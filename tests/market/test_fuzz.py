@@ -128,6 +128,31 @@ def test_book_matches_a_plain_model_whatever_the_order(bids, asks, changes):
     assert book.asks() == sorted(model["SELL"].items())
 
 
+@settings(max_examples=300, deadline=None)
+@given(LEVELS, LEVELS, st.lists(st.tuples(st.sampled_from(["BUY", "SELL"]), PRICES, SIZES, st.booleans())))
+def test_the_best_prices_are_right_however_seldom_they_are_read(bids, asks, changes):
+    """The book finds its best price again only when read after the best level went: reads at
+    random points (none for many changes, then one) see what a plain model says."""
+    book = OrderBook("t", "m")
+    book.apply_snapshot(BookSnapshot("m", "t", tuple(bids), tuple(asks), 1))
+    model = {"BUY": {p: s for p, s in bids if s > 0}, "SELL": {p: s for p, s in asks if s > 0}}
+    for i, (side, price, size, read) in enumerate(changes):
+        book.apply_change(PriceChange("m", "t", side, D(str(price)), size, i + 2))  # equal, not the same
+        if size > 0:
+            model[side][price] = size
+        else:
+            model[side].pop(price, None)
+        if read:
+            bid, ask = max(model["BUY"], default=None), min(model["SELL"], default=None)
+            assert (book.best_bid(), book.best_ask()) == (bid, ask)
+            both = bid is not None and ask is not None
+            assert book.mid() == ((bid + ask) / 2 if both else None)
+            assert book.spread() == (ask - bid if both else None)
+            assert book.is_crossed() == (both and bid >= ask)
+    assert book.best_bid() == max(model["BUY"], default=None)
+    assert book.best_ask() == min(model["SELL"], default=None)
+
+
 ARCHIVE_EVENTS = st.lists(
     st.one_of(
         st.builds(

@@ -3,6 +3,8 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.trading.helpers import StaticBook, market
 from tradingfloor.market.events import SpotTick
@@ -95,6 +97,45 @@ def test_order_flow_reads_up_book_imbalance():
     view.books[INFO.up_token_id] = StaticBook([("0.49", "300")], [("0.51", "100")])
     i = s.on_book(INFO.up_token_id, view)
     assert i.outcome == "Up" and i.p_win > D("0.5")
+
+
+OTHER = market("m0", start_ms=-900_000, end_ms=0)  # the round before INFO
+
+
+@given(
+    st.integers(-1000, 901_000),
+    st.sampled_from(["up", "down", "other-up", "other-down", "unknown"]),
+    st.sampled_from(["nothing", "this round", "the round before", "this round, restored"]),
+    st.integers(0, 899),
+    st.integers(0, 899),
+)
+def test_order_flow_reads_the_book_exactly_when_entry_market_offers_the_up_token(
+    now_ms, token, entered, from_open, to_close
+):
+    """on_book refuses an entered round's books before asking ``entry_market``; it must act
+    exactly when ``entry_market`` returns the round and the book is its Up token's."""
+    s = create_strategy("orderFlow", {"minSecondsFromOpen": from_open, "minSecondsToClose": to_close}, "BTC")
+    view = View()
+    imbalanced = StaticBook([("0.49", "300")], [("0.51", "100")])  # bid-heavy: it enters when it reads
+    for info in (INFO, OTHER):
+        view.books[info.up_token_id] = view.books[info.down_token_id] = imbalanced
+    if entered != "nothing":  # an entry made the way on_book makes it, then perhaps a restart
+        assert s.enter(INFO if entered.startswith("this") else OTHER, "Up", 2.0, view, "earlier") is not None
+        if entered.endswith("restored"):
+            s.load_state(s.state())
+    before = s.last_entered
+    view.now_ms = now_ms
+    token_id = {
+        "up": INFO.up_token_id,
+        "down": INFO.down_token_id,
+        "other-up": OTHER.up_token_id,
+        "other-down": OTHER.down_token_id,
+        "unknown": "another-token",
+    }[token]
+    expected = s.entry_market(view) is INFO and token_id == INFO.up_token_id
+    intent = s.on_book(token_id, view)
+    assert (intent is not None) == expected
+    assert s.last_entered == (INFO.market_id if expected else before)
 
 
 def test_unknown_strategy_and_params_are_named():

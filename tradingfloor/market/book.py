@@ -2,8 +2,10 @@
 
 Polymarket sends ``bids`` ascending and ``asks`` descending (best last), and older docs said the
 opposite; this book never trusts the order: levels live in dicts keyed by price and the best
-prices are kept as cached extremes, so applying a change is O(1) except when the best level is
-removed (then O(levels), and books here hold tens of levels).
+prices are kept as cached extremes, so applying a change is O(1). When the best level itself is
+removed the cached best is dropped and found again (O(levels), and books here hold tens of
+levels) only when something reads it: a fifth of the venue's changes remove the best level, and
+most of them are followed by more changes before anyone asks for the best price.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class OrderBook:
         self.market_id = market_id
         self._bids: dict[Decimal, Decimal] = {}
         self._asks: dict[Decimal, Decimal] = {}
+        # the best price of a side, or None when that side is empty or its best level was removed
+        # since the last read (``best_bid``/``best_ask`` find it again from the levels)
         self._best_bid: Decimal | None = None
         self._best_ask: Decimal | None = None
         self.ts_ms = 0
@@ -51,8 +55,7 @@ class OrderBook:
         self.market_id = snap.market_id
         self._bids = {p: s for p, s in snap.bids if s > _ZERO}
         self._asks = {p: s for p, s in snap.asks if s > _ZERO}
-        self._best_bid = max(self._bids) if self._bids else None
-        self._best_ask = min(self._asks) if self._asks else None
+        self._best_bid = self._best_ask = None  # found on the first read
         self.ts_ms = snap.ts_ms
         self.hash = snap.hash
         if snap.tick_size is not None:
@@ -61,25 +64,32 @@ class OrderBook:
     def apply_change(self, ch: PriceChange) -> None:
         """Set one level's total size (0 removes it)."""
         price = ch.price
-        size = ch.size
         if ch.side == "BUY":
-            levels = self._bids
-            if size > _ZERO:
-                levels[price] = size
+            if ch.size > _ZERO:
+                self._bids[price] = ch.size
                 best = self._best_bid
-                if best is None or price > best:
+                # a level above a known best is the new best; with no known best (an empty side,
+                # or a best level removed and not read since) the next read finds it
+                if best is not None and price > best:
                     self._best_bid = price
-            elif levels.pop(price, None) is not None and price == self._best_bid:
-                self._best_bid = max(levels) if levels else None
+            elif (  # the best level went: drop it (``is not None`` first: Decimal == None is slow)
+                self._bids.pop(price, None) is not None
+                and (best := self._best_bid) is not None
+                and price == best
+            ):
+                self._best_bid = None
         else:
-            levels = self._asks
-            if size > _ZERO:
-                levels[price] = size
+            if ch.size > _ZERO:
+                self._asks[price] = ch.size
                 best = self._best_ask
-                if best is None or price < best:
+                if best is not None and price < best:
                     self._best_ask = price
-            elif levels.pop(price, None) is not None and price == self._best_ask:
-                self._best_ask = min(levels) if levels else None
+            elif (
+                self._asks.pop(price, None) is not None
+                and (best := self._best_ask) is not None
+                and price == best
+            ):
+                self._best_ask = None
         self.ts_ms = ch.ts_ms
         self.hash = None  # the last snapshot's hash no longer describes this book
 
@@ -91,20 +101,28 @@ class OrderBook:
     # -- reads ---------------------------------------------------------------------------------
 
     def best_bid(self) -> Decimal | None:
-        return self._best_bid
+        best = self._best_bid
+        if best is None and self._bids:
+            best = self._best_bid = max(self._bids)
+        return best
 
     def best_ask(self) -> Decimal | None:
-        return self._best_ask
+        best = self._best_ask
+        if best is None and self._asks:
+            best = self._best_ask = min(self._asks)
+        return best
 
     def mid(self) -> Decimal | None:
-        if self._best_bid is None or self._best_ask is None:
+        bid, ask = self.best_bid(), self.best_ask()
+        if bid is None or ask is None:
             return None
-        return (self._best_bid + self._best_ask) / _TWO
+        return (bid + ask) / _TWO
 
     def spread(self) -> Decimal | None:
-        if self._best_bid is None or self._best_ask is None:
+        bid, ask = self.best_bid(), self.best_ask()
+        if bid is None or ask is None:
             return None
-        return self._best_ask - self._best_bid
+        return ask - bid
 
     def bids(self) -> list[tuple[Decimal, Decimal]]:
         """Bid levels, best (highest) first."""
@@ -126,13 +144,14 @@ class OrderBook:
         return not self._bids and not self._asks
 
     def is_crossed(self) -> bool:
-        return self._best_bid is not None and self._best_ask is not None and self._best_bid >= self._best_ask
+        bid, ask = self.best_bid(), self.best_ask()
+        return bid is not None and ask is not None and bid >= ask
 
     def same_levels(self, other: OrderBook) -> bool:
         return self._bids == other._bids and self._asks == other._asks
 
     def __repr__(self) -> str:
-        return f"OrderBook({self.token_id[:10]}…, bid={self._best_bid}, ask={self._best_ask}, levels={len(self._bids)}/{len(self._asks)})"
+        return f"OrderBook({self.token_id[:10]}…, bid={self.best_bid()}, ask={self.best_ask()}, levels={len(self._bids)}/{len(self._asks)})"
 
 
 def book_summary_hash(
@@ -140,8 +159,8 @@ def book_summary_hash(
     market: str,
     asset_id: str,
     timestamp: str,
-    bids: Iterable[dict],
-    asks: Iterable[dict],
+    bids: Iterable[dict[str, str]],
+    asks: Iterable[dict[str, str]],
     min_order_size: str,
     tick_size: str,
     neg_risk: bool,

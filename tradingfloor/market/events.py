@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from sys import intern
 from typing import Literal, Union
 
 import msgspec
@@ -58,6 +59,12 @@ class MarketInfo:
     neg_risk: bool = False
     version: str = "v1"
     price_to_beat: Decimal | None = None  # spot reference at round start, when known
+
+    def __post_init__(self) -> None:
+        # the engine looks these ids up and compares them on every book event: interned, they are
+        # the very strings the codec's events carry, and each check stops at the identity test
+        for name in ("market_id", "up_token_id", "down_token_id"):
+            object.__setattr__(self, name, intern(getattr(self, name)))
 
     def outcome_of(self, token_id: str) -> Outcome:
         if token_id == self.up_token_id:

@@ -48,6 +48,9 @@ class Strategy(Generic[P]):
         self.params: P = params
         self.asset = asset
         self.last_entered: str | None = None  # market id of the round already entered
+        # the token ids of round ``last_entered`` (empty when unknown, e.g. after a restore): token
+        # ids are unique to their round, so a book of one of them never offers a new entry
+        self.entered_books: frozenset[str] = frozenset()
         self._max_price = Decimal(params.maxEntryPrice)
         self._min_price = Decimal(params.minEntryPrice)
         self._from_open_ms = params.minSecondsFromOpen * 1000
@@ -86,6 +89,7 @@ class Strategy(Generic[P]):
             return None
         p = min(0.99, float(mid) + min(MAX_EDGE, EDGE_PER_STRENGTH * strength))
         self.last_entered = info.market_id
+        self.entered_books = frozenset((info.up_token_id, info.down_token_id))
         return Intent(
             info.market_id, outcome, "BUY", Decimal(p).quantize(_CENT), self._max_price, view.now_ms, reason
         )
@@ -96,6 +100,7 @@ class Strategy(Generic[P]):
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.last_entered = state.get("last_entered")
+        self.entered_books = frozenset()
         self._load_signal_state(state)
 
     def _signal_state(self) -> dict[str, Any]:

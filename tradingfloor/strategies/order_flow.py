@@ -26,6 +26,10 @@ class OrderFlowStrategy(Strategy[OrderFlowParams]):
         return frozenset((info.up_token_id,))  # on_book reads the Up book of the round it may enter
 
     def on_book(self, token_id: str, view: MarketView) -> Intent | None:
+        # this runs on every book event: a book of the round already entered (most of a round's
+        # events) is refused before the current round is even looked up
+        if token_id in self.entered_books:
+            return None
         info = self.entry_market(view)
         if info is None or token_id != info.up_token_id:
             return None
