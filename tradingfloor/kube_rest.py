@@ -1,5 +1,6 @@
-"""The two Kubernetes API calls an agent Pod makes (read one custom resource; merge-patch its status)
-over the standard library's HTTP client, in a worker thread.
+"""The few Kubernetes API calls an agent Pod makes (read one custom resource and merge-patch its
+status; the Auditor also reads and merge-patches its chain-head ConfigMap) over the standard
+library's HTTP client, in a worker thread.
 
 kubernetes_asyncio's client package imports every generated API model when it loads: about 960
 modules and 37 MiB in every process, plus 8 MiB of aiohttp, for two URLs (docs/trader-agent.md,
@@ -135,12 +136,26 @@ def _object_path(group: str, version: str, namespace: str, plural: str, name: st
     return f"/apis/{group}/{version}/namespaces/{quote(namespace)}/{plural}/{quote(name)}"
 
 
+def _config_map_path(namespace: str, name: str) -> str:
+    quote = urllib.parse.quote
+    return f"/api/v1/namespaces/{quote(namespace)}/configmaps/{quote(name)}"
+
+
+async def _get(ep: KubeEndpoint, path: str) -> dict[str, Any]:
+    result: dict[str, Any] = await asyncio.to_thread(_call, ep, "GET", path, None, None)
+    return result
+
+
+async def _merge_patch(ep: KubeEndpoint, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A JSON merge patch: only the keys in ``body`` change."""
+    result: dict[str, Any] = await asyncio.to_thread(_call, ep, "PATCH", path, body, MERGE_PATCH)
+    return result
+
+
 async def get_custom_object(
     ep: KubeEndpoint, group: str, version: str, namespace: str, plural: str, name: str
 ) -> dict[str, Any]:
-    path = _object_path(group, version, namespace, plural, name)
-    result: dict[str, Any] = await asyncio.to_thread(_call, ep, "GET", path, None, None)
-    return result
+    return await _get(ep, _object_path(group, version, namespace, plural, name))
 
 
 async def merge_patch_status(
@@ -152,9 +167,17 @@ async def merge_patch_status(
     name: str,
     status: dict[str, Any],
 ) -> dict[str, Any]:
-    """A JSON merge patch of the ``/status`` subresource: only the keys in ``status`` change."""
+    """Merge-patch the ``/status`` subresource: only the keys in ``status`` change."""
     path = _object_path(group, version, namespace, plural, name) + "/status"
-    result: dict[str, Any] = await asyncio.to_thread(
-        _call, ep, "PATCH", path, {"status": status}, MERGE_PATCH
-    )
-    return result
+    return await _merge_patch(ep, path, {"status": status})
+
+
+async def get_config_map(ep: KubeEndpoint, namespace: str, name: str) -> dict[str, Any]:
+    return await _get(ep, _config_map_path(namespace, name))
+
+
+async def merge_patch_config_map_data(
+    ep: KubeEndpoint, namespace: str, name: str, data: dict[str, str]
+) -> dict[str, Any]:
+    """Set the keys in ``data`` of an existing ConfigMap, leaving its other keys as they are."""
+    return await _merge_patch(ep, _config_map_path(namespace, name), {"data": data})

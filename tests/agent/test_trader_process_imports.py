@@ -112,6 +112,8 @@ def test_a_file_backed_trader_runs_without_what_a_paper_trader_does_not_use():
 
 # A trader in a Pod (--resource) reads its custom resource and writes its status over the standard
 # library's HTTP client: kubernetes_asyncio's client (every generated API model) and aiohttp stay out.
+# An Auditor keeping its chain head in a ConfigMap leaves out kubernetes_asyncio too (it serves its
+# /metrics with aiohttp).
 POD_PROBE = """
 import asyncio, json, sys
 from pathlib import Path
@@ -124,7 +126,9 @@ from tradingfloor import kube_rest
 kube_rest.SERVICE_ACCOUNT = Path(sys.argv[1])  # where the kubelet would mount it
 sink = _status_sink("btc-momo", "floor", TraderStore(None, Path(sys.argv[2]), "btc-momo"))
 found = asyncio.run(kube_rest.endpoint())
-print(json.dumps({"sink": type(sink).__name__, "host": found.host, "modules": sorted(sys.modules)}))
+trader = sorted(sys.modules)
+import floor_agents.auditor.main, floor_agents.auditor.configmap_head
+print(json.dumps({"sink": type(sink).__name__, "host": found.host, "modules": trader, "auditor": sorted(sys.modules)}))
 """
 
 
@@ -149,6 +153,8 @@ def test_a_trader_in_a_pod_leaves_out_kubernetes_asyncio(tmp_path):
     assert (result["sink"], result["host"]) == ("KubernetesStatusSink", "https://10.96.0.1:443")
     loaded = set(result["modules"])
     assert not {m for m in loaded if m.split(".")[0] in ("kubernetes_asyncio", "aiohttp")}
+    assert "floor_agents.auditor.configmap_head" in result["auditor"]
+    assert not {m for m in result["auditor"] if m.split(".")[0] == "kubernetes_asyncio"}
 
 
 def test_rich_stays_importable_after_logging_is_loaded():

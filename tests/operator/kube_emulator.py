@@ -62,7 +62,12 @@ class FloorEmulator(kmock.KubernetesEmulator):
                 "subresources": {"status"},
                 "verbs": ["get", "list", "watch", "create", "patch", "delete"],
             }
-        for plural, kind in (("pods", "Pod"), ("events", "Event"), ("namespaces", "Namespace")):
+        for plural, kind in (
+            ("pods", "Pod"),
+            ("events", "Event"),
+            ("namespaces", "Namespace"),
+            ("configmaps", "ConfigMap"),
+        ):
             self.resources[f"v1/{plural}"] = {
                 "kind": kind,
                 "namespaced": True,
