@@ -61,13 +61,20 @@ class KubeEndpoint:
         return self.token
 
     def ssl_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(cafile=self.ca_file)
-        if self.cert_file:
-            context.load_cert_chain(self.cert_file, keyfile=self.key_file)
-        if not self.verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
+        return tls_context(self.ca_file, self.cert_file, self.key_file, self.verify)
+
+
+def tls_context(
+    ca_file: str | None, cert_file: str | None, key_file: str | None, verify: bool
+) -> ssl.SSLContext:
+    """TLS to the API server: its CA, our client certificate if any, verification unless turned off."""
+    context = ssl.create_default_context(cafile=ca_file)
+    if cert_file:
+        context.load_cert_chain(cert_file, keyfile=key_file)
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def in_cluster(account: Path | None = None) -> KubeEndpoint | None:

@@ -21,7 +21,7 @@ from pathlib import Path
 import aiohttp
 from kubernetes_asyncio import client, config
 
-SERVER_ENV = "FLOOR_KUBE_SERVER"
+from tradingfloor.kube_rest import SERVER_ENV, tls_context
 
 
 class KubeConfigError(RuntimeError):
@@ -89,12 +89,9 @@ def environment_proxy(url: str) -> str | None:
 
 def ssl_context(configuration: client.Configuration) -> ssl.SSLContext:
     """The TLS settings of the configuration, as kubernetes_asyncio's REST client builds them."""
-    context = ssl.create_default_context(cafile=configuration.ssl_ca_cert)
-    if configuration.cert_file:
-        context.load_cert_chain(configuration.cert_file, keyfile=configuration.key_file)
-    if not configuration.verify_ssl:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+    context = tls_context(
+        configuration.ssl_ca_cert, configuration.cert_file, configuration.key_file, configuration.verify_ssl
+    )
     if configuration.disable_strict_ssl_verification:
         context.verify_flags &= ~ssl.VERIFY_X509_STRICT
     return context

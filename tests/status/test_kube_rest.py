@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from tradingfloor import kube_rest
 from tradingfloor.kube_rest import KubeApiError, KubeEndpoint
@@ -33,13 +34,8 @@ async def apiserver():
 
     app = web.Application()
     app.router.add_get(PATH, get)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}", seen
-    await runner.cleanup()
+    async with TestServer(app, host="127.0.0.1") as server:
+        yield str(server.make_url("")).rstrip("/"), seen
 
 
 def _service_account(tmp_path, token: str = "t1"):

@@ -10,6 +10,7 @@ import json
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from tradingfloor.kube_rest import KubeEndpoint
 from tradingfloor.status.kubernetes import KubernetesStatusSink
@@ -44,13 +45,8 @@ async def fake_apiserver():
     app.router.add_patch(
         "/apis/tradingfloor.dev/v1alpha1/namespaces/{ns}/{plural}/{name}/status", patch_status
     )
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}", seen
-    await runner.cleanup()
+    async with TestServer(app, host="127.0.0.1") as server:
+        yield str(server.make_url("")).rstrip("/"), seen
 
 
 async def test_merge_patch_on_the_status_subresource(fake_apiserver):
