@@ -31,12 +31,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from tradingfloor.analytics.performance import sharpe_track, trade_returns
 from tradingfloor.analytics.stats import min_track_record_length
 from tradingfloor.backtest.evolution import SimulatedFloor, example_manifests
 from tradingfloor.decisions import FloorPolicy
 from tradingfloor.decisions.evidence import clone_evidence
 from tradingfloor.sim.model import SimConfig, parse_pattern, simulate
+from tradingfloor.structs import parse
 
 DAY_MS = 86_400_000
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +63,7 @@ def run_floor(
 def parse_policy(text: str) -> tuple[str, FloorPolicy]:
     """``FIELD=VALUE[,FIELD=VALUE…]`` → (the text as a label, the default policy with those fields)."""
     fields = dict(item.split("=", 1) for item in text.split(",") if item.strip()) if text else {}
-    return text or "default", FloorPolicy(**fields)
+    return text or "default", parse(FloorPolicy, {k: yaml.safe_load(v) for k, v in fields.items()})
 
 
 def shadow_rows(lines: list[dict[str, Any]]) -> list[str]:

@@ -51,8 +51,10 @@ from tradingfloor.services.embedded import EmbeddedRedis
 from tradingfloor.settings import Settings
 from tradingfloor.sim import wire
 from tradingfloor.sim.model import MarketSimulator, SimConfig
+from tradingfloor.structs import parse
 
-SPEC = TraderAgentSpec.model_validate(
+SPEC = parse(
+    TraderAgentSpec,
     dict(
         strategy="momentum",
         market={"asset": "BTC", "interval": "5m"},
@@ -66,7 +68,7 @@ SPEC = TraderAgentSpec.model_validate(
             "maxDrawdownBps": 10000,
             "maxConsecutiveLosses": 1000,
         },
-    )
+    ),
 )
 
 

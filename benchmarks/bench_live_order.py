@@ -26,6 +26,7 @@ from tradingfloor.brokers.live import LiveBroker
 from tradingfloor.market.events import MarketInfo
 from tradingfloor.models.trader_agent import TraderAgentSpec
 from tradingfloor.settings import Settings
+from tradingfloor.structs import parse
 from tradingfloor.trading.ledger import Ledger
 from tradingfloor.trading.orders import Order, client_order_id
 
@@ -42,10 +43,11 @@ def main(n: int = 300) -> None:
             polymarket_private_key=key,
             clob_url=stub.url,
         )
-        spec = TraderAgentSpec.model_validate(
+        spec = parse(
+            TraderAgentSpec,
             dict(
                 strategy="momentum", market={"asset": "BTC"}, mode="live", credentialsSecretRef={"name": "k"}
-            )
+            ),
         )
         broker = make_broker(spec, settings, Ledger(D(1000)))
         assert isinstance(broker, LiveBroker)  # the spec is live and every key is set

@@ -17,7 +17,7 @@ the process's memory after it has been up that long (no market feed: an idle, su
 The third imports what the trader loads in a fresh interpreter, one library at a time in the
 trader's order, then what a trader in a Pod adds (``--resource``: its Kubernetes calls), and prints
 the resident set each adds (a library shared by two steps counts in the
-first: redis-py brings importlib.metadata, pydantic's models need pydantic).
+first: redis-py brings importlib.metadata).
 """
 
 from __future__ import annotations
@@ -107,7 +107,6 @@ IMPORT_STEPS: list[tuple[str, list[str]]] = [
     ("structlog and the redacting log chain", ["tradingfloor.observability.logging"]),
     ("redis-py (with importlib.metadata)", ["redis.asyncio"]),
     ("prometheus-client", ["prometheus_client"]),
-    ("pydantic", ["pydantic", "pydantic.fields", "pydantic.main"]),
     ("PyYAML", ["yaml"]),
     ("msgspec", ["msgspec", "msgspec.json"]),
     (
@@ -180,10 +179,9 @@ def main() -> None:
     from tradingfloor.models.trader_agent import TraderAgentSpec
     from tradingfloor.settings import Settings
     from tradingfloor.sim.model import SimConfig, simulate
+    from tradingfloor.structs import parse
 
-    spec = TraderAgentSpec.model_validate(
-        dict(strategy="momentum", market={"asset": "BTC", "interval": "15m"})
-    )
+    spec = parse(TraderAgentSpec, dict(strategy="momentum", market={"asset": "BTC", "interval": "15m"}))
     state = Path(tempfile.mkdtemp(prefix="tf-rss-"))
 
     async def run() -> int:

@@ -12,13 +12,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
 from floor_boss.pods import MANAGED_BY, MANAGER, _secret_env
 from floor_boss.settings import BossSettings
 from tradingfloor.decisions.backoff import restart_delay
 from tradingfloor.models.common import GROUP
 from tradingfloor.models.trader_agent import TraderAgentSpec
+from tradingfloor.structs import ModelError, parse
 
 COMPONENT = "collector"
 LABEL_SERIES = f"{GROUP}/series"
@@ -45,8 +44,8 @@ class Series:
 def series_of_spec(raw: Mapping[str, Any]) -> Series | None:
     """The series a trader spec needs a collector for: None unless it validates and is Active."""
     try:
-        spec = TraderAgentSpec.model_validate(raw)
-    except ValidationError:
+        spec = parse(TraderAgentSpec, raw)
+    except ModelError:
         return None
     return Series(spec.market.asset, spec.market.interval) if spec.lifecycle == "Active" else None
 

@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from pydantic import ValidationError
-
 from tradingfloor.decisions import (
     CreateClone,
     Event,
@@ -46,6 +44,7 @@ from tradingfloor.decisions.status import EXHAUSTED, is_true, set_condition
 from tradingfloor.models.common import GROUP, Condition
 from tradingfloor.models.trader_agent import TraderAgentSpec, TraderAgentStatus
 from tradingfloor.observability import metrics
+from tradingfloor.structs import ModelError, dump, parse
 
 log = logging.getLogger("floor_boss")
 Key = tuple[str, str, str]  # kind, namespace ("" on the local floor), name
@@ -115,12 +114,12 @@ def clone_labels(parent: Mapping[str, str], manifest: Mapping[str, Any]) -> dict
 
 def validated_trader(agent: AgentRecord) -> tuple[TraderAgentSpec, TraderAgentStatus | None] | None:
     try:
-        spec = TraderAgentSpec.model_validate(agent.spec)
-    except ValidationError:
+        spec = parse(TraderAgentSpec, agent.spec)
+    except ModelError:
         return None  # reported as InvalidSpec by its own pass; no part in the floor's signals
     try:
-        status = TraderAgentStatus.model_validate(agent.status or {})
-    except ValidationError:
+        status = parse(TraderAgentStatus, agent.status or {})
+    except ModelError:
         status = None
     return spec, status
 
@@ -199,9 +198,9 @@ class Reconciler:
         raw_status.update(self.written.get(agent.key, {}))  # we are the only writer of the owned fields
         try:
             try:
-                spec = info.spec.model_validate(agent.spec or {})
-                status = info.status.model_validate(raw_status)
-            except ValidationError as exc:
+                spec = parse(info.spec, agent.spec or {})
+                status = parse(info.status, raw_status)
+            except ModelError as exc:
                 await self._report_invalid(agent, raw_status, instances, exc, now)
                 outcome = Outcome("invalid", "Invalid")
             else:
@@ -223,16 +222,12 @@ class Reconciler:
                 plan = decide(obs, self.policy, now)
                 requeue = await self._carry_out(agent, plan)
                 await self._release_if_retired(agent, plan.status.get("phase"))
-                current = {
-                    k: v
-                    for k, v in status.model_dump(mode="json").items()
-                    if k in info.floor_boss_status_fields
-                }
+                current = {k: v for k, v in dump(status).items() if k in info.floor_boss_status_fields}
                 if plan.status != current:  # most passes change nothing: skip the write
                     await self.platform.write_status(agent, plan.status)
                 self.written[agent.key] = plan.status
                 metrics.BUDGET_EXHAUSTED.labels(agent.kind, agent.name).set(
-                    1 if is_true(info.status.model_validate(plan.status).conditions, EXHAUSTED) else 0
+                    1 if is_true(parse(info.status, plan.status).conditions, EXHAUSTED) else 0
                 )
                 wait = plan.requeue_after
                 if requeue is not None:
@@ -297,14 +292,11 @@ class Reconciler:
         agent: AgentRecord,
         raw_status: dict[str, Any],
         instances: tuple[Instance, ...],
-        exc: ValidationError,
+        exc: ModelError,
         now: datetime,
     ) -> None:
         """One status shape in both runtimes: phase Invalid, Ready=False/InvalidSpec, the message."""
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}" for e in exc.errors()
-        )
-        message = f"invalid {agent.kind}: {problems}"[:1000]
+        message = f"invalid {agent.kind}: {exc.path or 'spec'}: {exc.problem}"[:1000]
         for inst in instances:  # a spec that cannot be read cannot be supervised
             if not inst.deleting:
                 await self.platform.stop_instance(agent, inst.name, "InvalidSpec")
@@ -313,15 +305,15 @@ class Reconciler:
         conditions = []
         for c in raw_status.get("conditions") or []:
             try:
-                conditions.append(Condition.model_validate(c))
-            except ValidationError:
+                conditions.append(parse(Condition, c))
+            except ModelError:
                 continue  # drop a malformed condition rather than fail on it
         conditions = set_condition(conditions, "Ready", False, "InvalidSpec", message, now, agent.generation)
         status = {
             "phase": "Invalid",
             "observedGeneration": agent.generation,
             "message": message,
-            "conditions": [c.model_dump(mode="json") for c in conditions],
+            "conditions": [dump(c) for c in conditions],
         }
         await self.platform.write_status(agent, status)
         self.written[agent.key] = status

@@ -47,13 +47,12 @@ def _without_nulls(value: Any) -> Any:
 
 def reports_requested(spec: Mapping[str, Any]) -> list[str]:
     """The report windows a Monitor spec asks for (the model's defaults: hourly and daily)."""
-    from pydantic import ValidationError
-
     from tradingfloor.models.monitor import Reports
+    from tradingfloor.structs import ModelError, parse
 
     try:
-        reports = Reports.model_validate(spec.get("reports") or {})
-    except ValidationError:
+        reports = parse(Reports, spec.get("reports") or {})
+    except ModelError:
         return []  # an invalid spec is reported by its own pass
     return [w for w in ("hourly", "daily") if getattr(reports, w)]
 

@@ -86,5 +86,6 @@ def test_a_bad_manifest_names_the_file_and_the_field(tmp_path):
     result = _run("trader", "-f", str(bad), "--metrics-port", "0")
     assert result.returncode == 1
     assert (
-        f"ManifestError: {bad}#0: TraderAgent/momentum-btc: spec.strategy: Input should be" in result.stderr
+        f"ManifestError: {bad}#0: TraderAgent/momentum-btc: spec.strategy: Invalid enum value 'astrology': "
+        "expected one of 'meanReversion', 'momentum'" in result.stderr
     )

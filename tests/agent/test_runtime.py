@@ -18,9 +18,11 @@ from tradingfloor.models.trader_agent import Performance, TraderAgentSpec
 from tradingfloor.persistence.db import DatabaseUnavailable
 from tradingfloor.settings import Settings
 from tradingfloor.sim.model import MarketSimulator, SimConfig
+from tradingfloor.structs import parse
 from tradingfloor.trading.ledger import ClosedTrade
 
-SPEC = TraderAgentSpec.model_validate(
+SPEC = parse(
+    TraderAgentSpec,
     dict(
         strategy="momentum",
         market={"asset": "BTC", "interval": "15m"},
@@ -32,7 +34,7 @@ SPEC = TraderAgentSpec.model_validate(
             "dailyLossLimitBps": 10000,
             "maxConsecutiveLosses": 1000,
         },
-    )
+    ),
 )
 
 
@@ -43,7 +45,7 @@ def trade(pnl: str, closed_ms: int) -> ClosedTrade:
 def test_performance_is_the_status_shape_with_strings_for_numbers():
     closed = [trade("5", 1), trade("-2", 2), trade("-3", 3)]
     perf = performance(closed, D(1000), D("999.7"), D(10), D(1000), loss_streak(t.net_pnl for t in closed))
-    Performance.model_validate(perf)
+    parse(Performance, perf)
     assert perf["trades"] == 3 and perf["wins"] == 1 and perf["losses"] == 2
     assert perf["consecutiveLosses"] == 2 and perf["capital"] == "1000"
     assert perf["pnl"] == "-0.3" and perf["exposure"] == "10" and isinstance(perf["winRate"], str)

@@ -16,6 +16,7 @@ from tradingfloor.persistence import repositories as repo
 from tradingfloor.persistence.db import connect
 from tradingfloor.persistence.migrate import migrate
 from tradingfloor.settings import Settings
+from tradingfloor.structs import dump
 
 
 def test_size_multiplier_from_a_status():
@@ -52,7 +53,7 @@ async def test_trader_takes_its_size_multiplier_from_the_agents_row(db_url, tmp_
             conn,
             "sized",
             "TraderAgent",
-            SPEC.model_dump(mode="json"),
+            dump(SPEC),
             status={"stage": "Testing", "sizeMultiplier": "0.25"},
         )
         runtime = await _runtime(db_url, tmp_path, status=True)
@@ -87,9 +88,7 @@ async def test_an_open_floor_breaker_sizes_new_entries_at_zero_until_it_closes(d
     conn = await connect(db_url)
     redis = aioredis.from_url(redis_url)
     try:
-        await repo.upsert_agent(
-            conn, "sized", "TraderAgent", SPEC.model_dump(mode="json"), status={"sizeMultiplier": "0.5"}
-        )
+        await repo.upsert_agent(conn, "sized", "TraderAgent", dump(SPEC), status={"sizeMultiplier": "0.5"})
         store = TraderStore(db_url, tmp_path, "sized")
         assert store.db is not None
         runtime = await TraderRuntime.start(

@@ -35,6 +35,8 @@ NOT_FOR_A_PAPER_TRADER = (
     "tradingfloor.decisions",  # the kinds table builds every kind's models
     "tradingfloor.models.auditor",  # other kinds' models: imported when a manifest of that kind is read
     "tradingfloor.models.monitor",
+    "pydantic",  # the models are msgspec Structs (tradingfloor.structs)
+    "tradingfloor.models.params_rules",
     "redis.observability",  # redis-py 8's modules, imported unconditionally (pyproject pins <7.1)
     "redis.keyspace_notifications",
 )

@@ -13,6 +13,7 @@ from floor_agents.trader.performance import performance
 from tradingfloor.analytics import performance as perf
 from tradingfloor.analytics import stats
 from tradingfloor.models.trader_agent import Performance
+from tradingfloor.structs import parse
 from tradingfloor.trading.fees import break_even_probability
 from tradingfloor.trading.ledger import ClosedTrade, Ledger
 from tradingfloor.trading.risk import RiskLimits, RiskManager
@@ -61,7 +62,7 @@ def test_sharpe_track_is_per_trade_returns_with_moments():
         stats.sharpe_ratio(returns), len(PNLS), stats.skewness(returns), stats.kurtosis(returns)
     )
     assert f.psr == stats.probabilistic_sharpe_ratio(f.track.sharpe, 8, f.track.skew, f.track.kurtosis)
-    status = Performance.model_validate(f.status(NOW))
+    status = parse(Performance, f.status(NOW))
     assert status.sharpeTrack.periods == 8 and status.sharpeTrack.sharpe == f"{f.track.sharpe:.4f}"
     assert (f.wins, f.losses, f.trades) == (2, 4, 8)  # two zero-P&L trades are neither
 

@@ -8,6 +8,7 @@ import pytest
 from tradingfloor.brokers import LiveBroker, LiveTradingRefused, make_broker, missing_live_keys
 from tradingfloor.models.trader_agent import TraderAgentSpec
 from tradingfloor.settings import Settings
+from tradingfloor.structs import parse
 from tradingfloor.trading.ledger import Ledger
 from tradingfloor.trading.paper_broker import PaperBroker
 
@@ -21,9 +22,7 @@ CREDS: dict[str, Any] = dict(
 
 def spec(mode: str) -> TraderAgentSpec:
     extra = {"credentialsSecretRef": {"name": "pm-keys"}} if mode == "live" else {}
-    return TraderAgentSpec.model_validate(
-        dict(strategy="momentum", market={"asset": "BTC"}, mode=mode, **extra)
-    )
+    return parse(TraderAgentSpec, dict(strategy="momentum", market={"asset": "BTC"}, mode=mode, **extra))
 
 
 def test_paper_mode_gets_the_paper_broker_even_with_every_floor_key():

@@ -11,6 +11,7 @@ from tests.trading.helpers import market
 from tradingfloor.brokers import LiveBroker, Submission, make_broker
 from tradingfloor.brokers.live import metadata_for
 from tradingfloor.models.trader_agent import TraderAgentSpec
+from tradingfloor.structs import parse
 from tradingfloor.trading.fees import taker_fee
 from tradingfloor.trading.ledger import Ledger
 from tradingfloor.trading.orders import Order, client_order_id
@@ -24,8 +25,9 @@ INFO = type(INFO)(
         "down_token_id": "2222",
     }
 )
-SPEC = TraderAgentSpec.model_validate(
-    dict(strategy="momentum", market={"asset": "BTC"}, mode="live", credentialsSecretRef={"name": "k"})
+SPEC = parse(
+    TraderAgentSpec,
+    dict(strategy="momentum", market={"asset": "BTC"}, mode="live", credentialsSecretRef={"name": "k"}),
 )
 
 

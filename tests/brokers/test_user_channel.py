@@ -14,6 +14,7 @@ from tradingfloor.brokers import make_broker
 from tradingfloor.brokers.live import LiveBroker
 from tradingfloor.brokers.user_channel import UserFrameError, fill_of, order_ids_in, parse_user_frame
 from tradingfloor.models.trader_agent import TraderAgentSpec
+from tradingfloor.structs import parse
 from tradingfloor.trading.ledger import Ledger
 from tradingfloor.trading.orders import Order, client_order_id
 
@@ -60,8 +61,9 @@ def test_a_trade_fills_the_taker_at_the_trade_price_and_a_maker_at_its_own():
 def broker(live_settings) -> LiveBroker:
     """The live broker over the local CLOB stub (tests/brokers/clob_stub.py), which keeps no trade
     records: a trade lookup finds nothing, as when the venue has not recorded the trade yet."""
-    spec = TraderAgentSpec.model_validate(
-        dict(strategy="momentum", market={"asset": "BTC"}, mode="live", credentialsSecretRef={"name": "k"})
+    spec = parse(
+        TraderAgentSpec,
+        dict(strategy="momentum", market={"asset": "BTC"}, mode="live", credentialsSecretRef={"name": "k"}),
     )
     b = make_broker(spec, live_settings, Ledger(D(1000)), request_timeout_s=0.5)
     assert isinstance(b, LiveBroker)

@@ -121,7 +121,24 @@ async def test_subscriber_survives_a_redis_restart(tmp_path: Path):
         server.destroy()
 
 
-def test_message_model_rejects_bad_types():
-    with pytest.raises(ValueError):
-        Message(type="", sender="a")
-    assert Message(type="custom_event", sender="a").type == "custom_event"
+async def test_a_message_with_a_bad_type_is_refused_when_published_and_when_read():
+    class Recorder:  # publish must refuse before it reaches Redis
+        sent: list[bytes] = []
+
+        async def publish(self, channel: str, data: bytes) -> int:
+            self.sent.append(data)
+            return 1
+
+    redis = Recorder()
+    for bad_type in ("", "Has-Capitals", "x" * 65):
+        with pytest.raises(ValueError, match="type"):
+            await publish(redis, bad_type, "a")
+    assert redis.sent == []
+    assert await publish(redis, "custom_event", "a", {"stake": Decimal("1.50")}) == 1
+    message = parse(redis.sent[0])
+    assert message is not None and message.type == "custom_event" and message.payload == {"stake": "1.50"}
+    assert parse(b'{"type": "", "sender": "a"}') is None
+    assert parse(b'{"type": "ok", "sender": ""}') is None
+    assert isinstance(
+        parse(b'{"type": "ok", "sender": "a", "extra": 1}'), Message
+    )  # newer writers may add fields

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from tradingfloor.decisions import Instance, Observation
 from tradingfloor.models.trader_agent import TraderAgentSpec, TraderAgentStatus
+from tradingfloor.structs import parse
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -24,12 +25,12 @@ def trader_spec(**overrides) -> TraderAgentSpec:
         },
     }
     raw.update(overrides)
-    return TraderAgentSpec.model_validate(raw)
+    return parse(TraderAgentSpec, raw)
 
 
 def observe(spec=None, status=None, **kw) -> Observation:
     if status is None or isinstance(status, dict):
-        status = TraderAgentStatus.model_validate(status or {})
+        status = parse(TraderAgentStatus, status or {})
     kw.setdefault("name", "btc-momo")
     return Observation(kind=kw.pop("kind", "TraderAgent"), spec=spec or trader_spec(), status=status, **kw)
 

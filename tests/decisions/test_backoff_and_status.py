@@ -1,12 +1,12 @@
 from datetime import timedelta
 
 import pytest
-from pydantic import ValidationError
 
 from tests.decisions.decision_builders import T0, at
 from tradingfloor.decisions import FloorPolicy
 from tradingfloor.decisions.backoff import recent_restarts, restart_allowed, restart_delay
 from tradingfloor.decisions.status import derive_phase, find, set_condition
+from tradingfloor.structs import ModelError, parse
 
 
 def test_backoff_doubles_from_base_and_caps():
@@ -44,5 +44,5 @@ def test_policy_defaults_are_the_seed_and_reject_nonsense():
     p = FloorPolicy()
     assert (p.retire_win_rate, p.clone_win_rate, p.reduce_sharpe, p.max_drawdown) == (0.45, 0.60, 0.5, 0.20)
     assert p.reduce_after_seconds == 7 * 86400 and p.retire_after_seconds == 86400
-    with pytest.raises(ValidationError, match="clone_win_rate"):
-        FloorPolicy(clone_win_rate=1.5)
+    with pytest.raises(ModelError, match="clone_win_rate"):
+        parse(FloorPolicy, {"clone_win_rate": 1.5})

@@ -15,6 +15,7 @@ from tradingfloor.decisions import (
     open_breakers,
 )
 from tradingfloor.models.trader_agent import TraderAgentSpec, TraderAgentStatus
+from tradingfloor.structs import parse
 
 
 def _cond(plan, type_):
@@ -87,8 +88,8 @@ def _trader(capital: str | None, lifecycle: str, daily: str | None):
     spec = {"strategy": "momentum", "market": {"asset": "BTC"}, "lifecycle": lifecycle}
     if capital is not None:
         spec["risk"] = {"capital": capital}
-    status = TraderAgentStatus.model_validate({"performance": {"dailyPnl": daily}} if daily else {})
-    return TraderAgentSpec.model_validate(spec), status
+    status = parse(TraderAgentStatus, {"performance": {"dailyPnl": daily}} if daily else {})
+    return parse(TraderAgentSpec, spec), status
 
 
 def test_floor_signals_have_one_definition(policy):

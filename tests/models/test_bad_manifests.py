@@ -23,9 +23,8 @@ from tests.k8s_schema import decode_request, load_crd_schema, validate
 from tradingfloor.cli import app
 from tradingfloor.models.crd import RESOURCES
 from tradingfloor.models.manifests import ManifestError, parse_resource
-from tradingfloor.models.params_rules import bounds
 from tradingfloor.models.transitions import check_update
-from tradingfloor.strategies.params import PARAM_MODELS
+from tradingfloor.strategies.params import PARAM_MODELS, param_fields
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = {
@@ -167,17 +166,19 @@ def param_cases() -> Iterator[Any]:
     for strategy, model in PARAM_MODELS.items():
         doc = base("TraderAgent")
         doc["spec"].update(strategy=strategy, params={})
-        for index, (name, info) in enumerate(model.model_fields.items()):
-            low, high = bounds(info)
+        for index, info in enumerate(param_fields(model)):
+            name = info.name
+            values: dict[str, object]
             # one wrong type and one value out of range per parameter (sides alternate)
-            if info.annotation is int:
+            if info.is_int:
+                low, high = int(info.low), int(info.high)
                 values = (
                     {"as-string": str(low), "below": low - 1}
                     if index % 2
                     else {"as-bool": True, "above": high + 1}
                 )
             else:
-                lo, hi = Decimal(low), Decimal(high)
+                lo, hi = info.low, info.high
                 values = (
                     {"as-number": float(lo), "below": format(lo - Decimal("0.001"), "f")}
                     if index % 2
@@ -191,7 +192,7 @@ def param_cases() -> Iterator[Any]:
             set_path(doc, ("spec", "params", "noSuchParam"), 1), id=f"{strategy}.unknown-param"
         )
         for low_name, high_name in model.ORDERED:
-            default_high = model.model_fields[high_name].default
+            default_high = next(f.default for f in param_fields(model) if f.name == high_name)
             decimal = isinstance(default_high, Decimal)
             as_written = format(default_high, "f") if decimal else default_high
             yield pytest.param(
@@ -334,7 +335,9 @@ def all_paths(kind: str) -> list[tuple[str, ...]]:
     spec_schema = schema(kind)["properties"]["spec"]
     paths = [("spec", *p) for p, _ in leaves(spec_schema)]
     if kind == "TraderAgent":
-        paths += [("spec", "params", k) for m in PARAM_MODELS.values() for k in m.model_fields]
+        paths += [
+            ("spec", "params", k) for m in PARAM_MODELS.values() for k in (f.name for f in param_fields(m))
+        ]
     return [*sorted(set(paths)), ("metadata", "name"), ("metadata", "labels", "team")]
 
 

@@ -15,6 +15,7 @@ from tests.k8s_schema import load_crd_schema, validate
 from tradingfloor.models.crd import RESOURCES, stale_crds
 from tradingfloor.models.manifests import ManifestError, load_manifests, parse_resource
 from tradingfloor.models.transitions import check_update
+from tradingfloor.structs import dump, parse
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -69,7 +70,7 @@ def test_every_example_is_accepted_by_its_crd(path):
 
 
 def test_crd_defaults_match_model_defaults():
-    """Defaults applied by the API server and by pydantic agree, so both runtimes see one spec."""
+    """Defaults applied by the API server and by the models agree, so both runtimes see one spec."""
     from tests.k8s_schema import apply_defaults
 
     doc = {
@@ -79,7 +80,7 @@ def test_crd_defaults_match_model_defaults():
         "spec": {"strategy": "orderFlow", "market": {"asset": "ETH"}},
     }
     defaulted = apply_defaults(crd_schema("TraderAgent"), copy.deepcopy(doc))["spec"]
-    model = parse_resource(doc).spec.model_dump(mode="json", exclude_none=True)
+    model = dump(parse_resource(doc).spec, exclude_none=True)
     assert defaulted == model
 
 
@@ -158,7 +159,8 @@ def test_malformed_files_give_clear_errors(tmp_path):
 def test_status_round_trips_as_strings():
     from tradingfloor.models.trader_agent import TraderAgentStatus
 
-    status = TraderAgentStatus.model_validate(
+    status = parse(
+        TraderAgentStatus,
         {
             "phase": "Running",
             "performance": {"trades": 12, "winRate": "0.58", "pnl": "12.34"},
@@ -170,8 +172,8 @@ def test_status_round_trips_as_strings():
                     "lastTransitionTime": "2026-11-22T00:00:00Z",
                 }
             ],
-        }
+        },
     )
-    dumped = status.model_dump(mode="json", exclude_none=True)
+    dumped = dump(status, exclude_none=True)
     assert dumped["performance"]["pnl"] == "12.34"
     assert validate(crd_schema("TraderAgent"), {**momentum(), "status": dumped}) == []

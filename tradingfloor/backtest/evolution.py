@@ -31,6 +31,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from msgspec.structs import replace
+
 from tradingfloor.analytics.performance import TradeResult, figures
 from tradingfloor.decisions import (
     CreateClone,
@@ -46,6 +48,7 @@ from tradingfloor.decisions.evolution import LABEL_PARENT, LABEL_ROOT, root_from
 from tradingfloor.decisions.performance import family_sharpe
 from tradingfloor.market.events import MarketEvent
 from tradingfloor.models.trader_agent import Performance, TraderAgentSpec, TraderAgentStatus
+from tradingfloor.structs import dump, parse
 from tradingfloor.trading.ledger import ClosedTrade
 from tradingfloor.trading.pipeline import EngineConfig, TradingEngine
 from tradingfloor.trading.risk import RiskLimits
@@ -157,7 +160,7 @@ class SimulatedFloor:
         self.run = FloorRun({}, shadow_clones=[{} for _ in self.shadows])
         for m in manifests:
             name = m["metadata"]["name"]
-            spec = TraderAgentSpec.model_validate(m["spec"])
+            spec = parse(TraderAgentSpec, m["spec"])
             self.run.agents[name] = new_agent(name, spec, m["metadata"].get("labels") or {}, start_ms)
         self.originals = tuple(self.run.agents)
         # (shadow index, original) -> the status that shadow's decision core keeps for that agent
@@ -198,13 +201,11 @@ class SimulatedFloor:
 
     def _decide(self, agent: FloorAgent, now_ms: int) -> None:
         now = _at(now_ms)
-        agent.status = agent.status.model_copy(
-            update={"performance": Performance.model_validate(status_performance(agent, now_ms))}
+        agent.status = replace(
+            agent.status, performance=parse(Performance, status_performance(agent, now_ms))
         )
         plan = decide(_observation(agent, agent.status, self._family(agent)), self.policy, now)
-        agent.status = TraderAgentStatus.model_validate(
-            {**agent.status.model_dump(mode="json"), **plan.status}
-        )
+        agent.status = parse(TraderAgentStatus, {**dump(agent.status), **plan.status})
         if agent.status.sizeMultiplier is not None:
             agent.engine.set_size_multiplier(min(Decimal(1), Decimal(agent.status.sizeMultiplier)))
         for decision in plan.decisions:
@@ -223,14 +224,10 @@ class SimulatedFloor:
         for i, policy in enumerate(self.shadows):
             if agent.root in self.run.shadow_clones[i]:
                 continue  # that policy's first clone of this family is known; later ones differ
-            status = self.shadow_status[(i, agent.name)].model_copy(
-                update={"performance": agent.status.performance}
-            )
+            status = replace(self.shadow_status[(i, agent.name)], performance=agent.status.performance)
             # before its first clone, the family is the original alone
             plan = decide(_observation(agent, status, (_member(agent),)), policy, now)
-            self.shadow_status[(i, agent.name)] = TraderAgentStatus.model_validate(
-                {**status.model_dump(mode="json"), **plan.status}
-            )
+            self.shadow_status[(i, agent.name)] = parse(TraderAgentStatus, {**dump(status), **plan.status})
             clone = next((a for a in plan.actions if isinstance(a, CreateClone)), None)
             if clone is not None:
                 child = clone.manifest["metadata"]["name"]
@@ -239,7 +236,7 @@ class SimulatedFloor:
                 )
 
     def _set_lifecycle(self, agent: FloorAgent, lifecycle: str) -> None:
-        agent.spec = agent.spec.model_copy(update={"lifecycle": lifecycle})
+        agent.spec = replace(agent.spec, lifecycle=lifecycle)
         agent.generation += 1
         risk = agent.engine.risk
         if lifecycle == "Active":
@@ -252,7 +249,7 @@ class SimulatedFloor:
         name = manifest["metadata"]["name"]
         if name in self.run.agents:
             return  # the runtimes' create is idempotent on the deterministic name
-        spec = TraderAgentSpec.model_validate(manifest["spec"])
+        spec = parse(TraderAgentSpec, manifest["spec"])
         labels = manifest["metadata"].get("labels") or {}
         self.run.agents[name] = new_agent(name, spec, labels, now_ms)
         self.run.clones.append(
@@ -268,7 +265,7 @@ class SimulatedFloor:
 
 
 def _member(agent: FloorAgent) -> FamilyMember:
-    perf = agent.status.performance.model_dump(mode="json", exclude_none=True)
+    perf = dump(agent.status.performance, exclude_none=True)
     return FamilyMember(agent.name, agent.parent, _at(agent.created_ms), family_sharpe(perf))
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
+import msgspec
 
 from tradingfloor.analytics.stats import (
     deflated_sharpe_ratio,
@@ -45,7 +45,7 @@ def random_variants(
     model = PARAM_MODELS.get(strategy)
     if model is None:
         raise ValueError(f"unknown strategy {strategy!r}")
-    defaults = parse_params(strategy, base).model_dump()
+    defaults = msgspec.structs.asdict(parse_params(strategy, base))
     rng = random.Random(seed)
     out: list[dict[str, Any]] = []
     attempts = 0
@@ -62,7 +62,7 @@ def random_variants(
                 variant[key] = str((value * Decimal(str(factor))).quantize(Decimal("0.01")))
         try:
             parse_params(strategy, variant)
-        except (ValidationError, ValueError):
+        except ValueError:
             continue
         out.append(variant)
     return out

@@ -12,10 +12,11 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 import redis.asyncio as aioredis
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from msgspec import Meta, field
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -49,13 +50,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Message(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+class Message(msgspec.Struct, kw_only=True, frozen=True):
+    type: Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+    sender: Annotated[str, Meta(min_length=1, max_length=253)]
+    payload: dict[str, Any] = field(default_factory=dict)
+    ts: datetime = field(default_factory=_now)
 
-    type: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
-    sender: str = Field(min_length=1, max_length=253)
-    payload: dict[str, Any] = Field(default_factory=dict)
-    ts: datetime = Field(default_factory=_now)
+
+_DECODER = msgspec.json.Decoder(Message)
 
 
 async def publish(
@@ -67,15 +69,16 @@ async def publish(
     channel: str = CHANNEL,
 ) -> int:
     """Publish one message; returns how many subscribers received it. Decimals travel as strings."""
-    message = Message(type=str(type), sender=sender, payload=payload or {})
-    return await redis.publish(channel, message.model_dump_json())
+    data = msgspec.json.encode(Message(type=str(type), sender=sender, payload=payload or {}))
+    _DECODER.decode(data)  # what subscribers will read: a bad type or sender fails here, not there
+    return await redis.publish(channel, data)
 
 
 def parse(data: str | bytes) -> Message | None:
     """The message, or None (logged) when ``data`` is not a valid message."""
     try:
-        return Message.model_validate_json(data)
-    except (ValidationError, ValueError) as exc:
+        return _DECODER.decode(data)
+    except ValueError as exc:  # msgspec's DecodeError and ValidationError are ValueErrors
         raw = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
         log.warning("bus.malformed_message", raw=raw[:500], error=str(exc).splitlines()[0])
         return None

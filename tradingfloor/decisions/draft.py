@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from typing import Literal
 
 from tradingfloor.decisions import status as conds
 from tradingfloor.decisions.observation import Action, Decision, Event, Observation, Plan
+from tradingfloor.structs import dump
 
 OWNED_STATUS_FIELDS = {
     "observedGeneration",
@@ -27,7 +29,7 @@ class Draft:
     def __init__(self, obs: Observation, now: datetime) -> None:
         self.obs = obs
         self.now = now
-        self.status = obs.status.model_copy(deep=True)
+        self.status = copy.deepcopy(obs.status)
         self.actions: list[Action] = []
         self.events: list[Event] = []
         self.decisions: list[Decision] = []
@@ -71,7 +73,7 @@ class Draft:
                 self.status.lastDecision = StatusDecision(
                     action=last.action, reason=last.reason, at=self.now, evidence=last.evidence or None
                 )
-        dumped = self.status.model_dump(mode="json", include=OWNED_STATUS_FIELDS)
+        dumped = dump(self.status, include=OWNED_STATUS_FIELDS)
         return Plan(
             tuple(self.actions), tuple(self.events), dumped, tuple(self.decisions), self.requeue_after
         )

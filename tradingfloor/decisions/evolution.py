@@ -9,10 +9,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
-import annotated_types
-
 from tradingfloor.models.common import GROUP
-from tradingfloor.strategies.params import PARAM_MODELS, StrategyParams, parse_params
+from tradingfloor.strategies.params import PARAM_MODELS, StrategyParams, param_fields, parse_params
 
 LABEL_ROOT = f"{GROUP}/lineage-root"
 LABEL_PARENT = f"{GROUP}/parent"
@@ -22,21 +20,11 @@ _CLONE_SUFFIX = re.compile(r"-g\d+-[0-9a-f]{6}$")
 _DECIMAL_STEP = Decimal("0.01")
 
 
-def _bounds(model: type[StrategyParams], field: str) -> tuple[Decimal, Decimal] | None:
-    lo = hi = None
-    for item in model.model_fields[field].metadata:
-        if isinstance(item, annotated_types.Ge):
-            lo = Decimal(str(item.ge))
-        elif isinstance(item, annotated_types.Le):
-            hi = Decimal(str(item.le))
-    return (lo, hi) if lo is not None and hi is not None else None
-
-
 def tunable_fields(strategy: str) -> list[str]:
-    """Bounded numeric parameters of the strategy, its own first; the shared entry rules only if it has none."""
-    model = PARAM_MODELS[strategy]
-    numeric = [f for f in model.model_fields if _bounds(model, f) is not None]
-    own = [f for f in numeric if f not in StrategyParams.model_fields]
+    """Parameters of the strategy (all bounded numbers), its own first; the shared entry rules only if it has none."""
+    numeric = [f.name for f in param_fields(PARAM_MODELS[strategy])]
+    shared = {f.name for f in param_fields(StrategyParams)}
+    own = [f for f in numeric if f not in shared]
     return sorted(own or numeric)
 
 
@@ -45,7 +33,7 @@ def vary_params(
 ) -> tuple[dict[str, Any], str]:
     """Variation number ``k`` of ``params``: one parameter moved up or down by a growing step,
     clipped to its bounds. Same inputs, same variation; k = 0, 1, 2 … walk fields, then directions."""
-    model = PARAM_MODELS[strategy]
+    by_name = {f.name: f for f in param_fields(PARAM_MODELS[strategy])}
     current = parse_params(strategy, params)
     fields = tunable_fields(strategy)
     if not fields:
@@ -55,12 +43,8 @@ def vary_params(
         rounds = attempt // len(fields)
         sign = 1 if rounds % 2 == 0 else -1
         magnitude = Decimal(str(step)) * (rounds // 2 + 1)
-        bounds = _bounds(model, field)
-        if bounds is None:  # tunable_fields lists bounded fields only
-            raise ValueError(f"{strategy}.{field} has no bounds to vary within")
-        lo, hi = bounds
+        lo, hi, is_int = by_name[field].low, by_name[field].high, by_name[field].is_int
         value = Decimal(str(getattr(current, field)))
-        is_int = model.model_fields[field].annotation is int
         unit = Decimal(1) if is_int else _DECIMAL_STEP
         delta = max(abs(value) * magnitude, unit * (rounds // 2 + 1))
         new = min(hi, max(lo, value + sign * delta))

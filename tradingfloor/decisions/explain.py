@@ -9,6 +9,7 @@ from tradingfloor.decisions.evidence import Evidence, clone_evidence, retire_evi
 from tradingfloor.decisions.performance import break_even, number, sharpe_track
 from tradingfloor.decisions.policy import FloorPolicy
 from tradingfloor.models.trader_agent import Performance
+from tradingfloor.structs import parse
 
 
 def family_size(name: str, parents: dict[str, str | None]) -> int:
@@ -38,7 +39,7 @@ def _bar(title: str, evidence: Evidence) -> list[str]:
 def explain(
     name: str, spec: dict[str, Any], status: dict[str, Any], policy: FloorPolicy, n_family: int = 1
 ) -> list[str]:
-    perf = Performance.model_validate(status.get("performance") or {})
+    perf = parse(Performance, status.get("performance") or {})
     lines = [
         f"{name}: lifecycle {spec.get('lifecycle', 'Active')}, phase {status.get('phase', '?')}, "
         f"stage {status.get('stage') or '-'}, size × {status.get('sizeMultiplier') or '1'}"

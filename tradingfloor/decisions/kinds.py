@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel
-
 from tradingfloor.decisions.draft import OWNED_STATUS_FIELDS
 from tradingfloor.models import auditor, monitor, trader_agent
 from tradingfloor.models.common import WorkloadStatus
@@ -21,7 +19,7 @@ class KindInfo:
     kind: Literal["TraderAgent", "Auditor", "Monitor"]
     plural: str
     command: str  # `floor agent <command>`
-    resource: type[BaseModel]
+    resource: type[trader_agent.TraderAgent | auditor.Auditor | monitor.Monitor]
     spec: type[trader_agent.TraderAgentSpec | auditor.AuditorSpec | monitor.MonitorSpec]
     status: type[WorkloadStatus]
     agent_status_fields: frozenset[str]  # status keys the agent process itself writes

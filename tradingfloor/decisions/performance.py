@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from tradingfloor.decimal_fields import DecimalStr
 from tradingfloor.decisions import status as conds
 from tradingfloor.decisions.draft import Draft
 from tradingfloor.decisions.evidence import SharpeTrack, clone_evidence, describe, retire_evidence
@@ -17,6 +18,7 @@ from tradingfloor.decisions.evolution import clone_manifest
 from tradingfloor.decisions.observation import CreateClone, SetLifecycle
 from tradingfloor.decisions.policy import FloorPolicy
 from tradingfloor.models.trader_agent import Performance, TraderAgentSpec, TraderAgentStatus
+from tradingfloor.structs import dump
 
 
 def number(text: str | None) -> float | None:
@@ -193,7 +195,7 @@ def _maybe_clone(d: Draft, spec: TraderAgentSpec, perf: Performance, policy: Flo
     manifest = clone_manifest(
         d.obs.name,
         d.obs.labels,
-        spec.model_dump(mode="json", exclude_none=True),
+        dump(spec, exclude_none=True),
         len(children),
         policy.variation_step,
     )
@@ -236,4 +238,4 @@ def _stage_and_size(d: Draft, st: TraderAgentStatus, spec: TraderAgentSpec, poli
             }
             d.event("Warning", "SizeReduced", f"{message} [{describe(facts)}]")
             d.decide("reduce", message, facts)
-    st.sizeMultiplier = size.normalize()
+    st.sizeMultiplier = DecimalStr(size.normalize())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Literal
 
 from tradingfloor.models.common import Condition
 
@@ -37,7 +38,7 @@ def true_since(conditions: Sequence[Condition], type_: str) -> datetime | None:
 def set_condition(
     conditions: list[Condition],
     type_: str,
-    status: bool | str,
+    status: bool | Literal["True", "False", "Unknown"],
     reason: str,
     message: str,
     now: datetime,

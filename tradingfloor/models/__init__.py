@@ -1,1 +1,1 @@
-"""Typed custom-resource models (pydantic v2): the single source for the CRDs under ``crds/``."""
+"""Typed custom-resource models (msgspec Structs): the single source for the CRDs under ``crds/``."""

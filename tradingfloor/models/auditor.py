@@ -2,57 +2,58 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import Field
+from msgspec import Meta, field
 
-from tradingfloor.decimal_fields import Between, DecimalStr
+from tradingfloor.decimal_fields import DecimalStr
 from tradingfloor.models.common import (
     API_VERSION,
     AgentSelector,
-    Lifecycle,
+    LifecycleField,
     ResourceModel,
     RestartPolicy,
+    RestartPolicyField,
     SpecModel,
     StatusModel,
+    Timestamp,
     WorkloadStatus,
-    lifecycle_field,
 )
 
 KIND: Final = "Auditor"
 PLURAL = "auditors"
 
 
+class Tolerance(DecimalStr, low="0", high="1000"):
+    pass
+
+
 class AuditThresholds(SpecModel):
-    maxPriceDeviationBps: int = Field(
-        default=100,
-        ge=0,
-        le=10000,
-        description="Fill price vs the book it met, beyond which a trade is flagged.",
+    maxPriceDeviationBps: Annotated[
+        int,
+        Meta(ge=0, le=10000, description="Fill price vs the book it met, beyond which a trade is flagged."),
+    ] = 100
+    pnlTolerance: Annotated[Tolerance, Meta(description="USD difference allowed when recomputing P&L.")] = (
+        Tolerance("0.01")
     )
-    pnlTolerance: Annotated[DecimalStr, Between("0", "1000")] = Field(
-        default=Decimal("0.01"), description="USD difference allowed when recomputing P&L."
-    )
-    feeTolerance: Annotated[DecimalStr, Between("0", "1000")] = Field(
-        default=Decimal("0.00001"), description="USD difference allowed on fees."
+    feeTolerance: Annotated[Tolerance, Meta(description="USD difference allowed on fees.")] = Tolerance(
+        "0.00001"
     )
 
 
 class AuditorSpec(SpecModel):
     """An auditor: re-checks every trade and keeps the hash-chained audit log."""
 
-    selector: AgentSelector = Field(default_factory=AgentSelector)
-    checkIntervalSeconds: int = Field(default=10, ge=1, le=3600)
-    thresholds: AuditThresholds = Field(default_factory=AuditThresholds)
-    lifecycle: Lifecycle = lifecycle_field()
-    restartPolicy: RestartPolicy = Field(default_factory=RestartPolicy)
-    image: str | None = Field(default=None, max_length=512)
+    selector: AgentSelector = field(default_factory=AgentSelector)
+    checkIntervalSeconds: Annotated[int, Meta(ge=1, le=3600)] = 10
+    thresholds: AuditThresholds = field(default_factory=AuditThresholds)
+    lifecycle: LifecycleField = "Active"
+    restartPolicy: RestartPolicyField = field(default_factory=RestartPolicy)
+    image: Annotated[str, Meta(max_length=512)] | None = None
 
 
 class AuditSummary(StatusModel):
-    reportedAt: datetime | None = None
+    reportedAt: Timestamp | None = None
     tradesChecked: int = 0
     violations: int = 0
     lastViolation: str | None = None
@@ -60,13 +61,12 @@ class AuditSummary(StatusModel):
 
 
 class AuditorStatus(WorkloadStatus):
-    audit: AuditSummary = Field(default_factory=AuditSummary)
+    audit: AuditSummary = field(default_factory=AuditSummary)
 
 
-class Auditor(ResourceModel):
+class Auditor(ResourceModel, kw_only=True):
     apiVersion: Literal["tradingfloor.dev/v1alpha1"] = API_VERSION
     kind: Literal["Auditor"] = KIND
-    metadata: dict[str, Any] = Field(default_factory=dict)
     spec: AuditorSpec
     status: AuditorStatus | None = None
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
-from pydantic.json_schema import JsonDict
+import msgspec
+from msgspec import Meta, field
 
-from tradingfloor.decimal_fields import integral
 from tradingfloor.models.names import as_metadata
 
 GROUP: Final = "tradingfloor.dev"
@@ -19,68 +18,60 @@ CATEGORY = "tradingfloor"
 ConditionType = Literal["Ready", "Paused", "Retired", "RestartBackoff", "RestartBudgetExhausted", "Degraded"]
 
 
-class SpecModel(BaseModel):
+class SpecModel(msgspec.Struct, forbid_unknown_fields=True):
     """Specs reject unknown keys, so a typo is an error, not a silently ignored setting, and type
-    values as the CRD does: strict (``"5"`` is not an integer, ``1`` is not a string)."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True, strict=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _integral_floats(cls, value: Any, info: ValidationInfo) -> Any:
-        field = cls.model_fields.get(info.field_name or "")
-        if field is not None and field.annotation is int:
-            return integral(value)
-        return value
+    values as the CRD does: strict (``"5"`` is not an integer, ``1`` is not a string; see
+    ``tradingfloor.structs.parse``)."""
 
 
-LIFECYCLE_RULE: JsonDict = {
+LIFECYCLE_RULE: dict[str, Any] = {
     "rule": "oldSelf != 'Retired' || self == 'Retired'",
     "message": "a Retired agent cannot return to Active or Paused",
 }
 
-
-def lifecycle_field() -> Any:
-    """``spec.lifecycle``: Retired is terminal (a CEL transition rule at the API server,
-    ``transitions.check_update`` on the local floor)."""
-    return Field(default="Active", json_schema_extra={"x-kubernetes-validations": [LIFECYCLE_RULE]})
-
-
 Lifecycle = Literal["Active", "Paused", "Retired"]
 
+# A point in time with its zone (RFC 3339, ``format: date-time`` in the CRD).
+Timestamp = Annotated[datetime, Meta(tz=True)]
 
-class ResourceModel(BaseModel):
+# ``spec.lifecycle``: Retired is terminal (a CEL transition rule at the API server,
+# ``transitions.check_update`` on the local floor).
+LifecycleField = Annotated[Lifecycle, Meta(extra_json_schema={"x-kubernetes-validations": [LIFECYCLE_RULE]})]
+
+
+class ResourceModel(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A whole manifest: no unknown top-level fields, metadata checked by Kubernetes' rules."""
 
-    model_config = ConfigDict(extra="forbid")
+    metadata: dict[str, Any] = field(default_factory=dict)
 
-    @field_validator("metadata", mode="before", check_fields=False)
-    @classmethod
-    def _metadata(cls, value: Any) -> dict[str, Any]:
-        return as_metadata(value)
+    def __post_init__(self) -> None:
+        as_metadata(self.metadata)
 
 
-class StatusModel(BaseModel):
+class StatusModel(msgspec.Struct):
     """Status parts are lenient on read (an older/newer writer may add fields)."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
-
-class Condition(StatusModel):
+class Condition(StatusModel, kw_only=True):
     """The standard metav1.Condition shape."""
 
-    type: str = Field(
-        max_length=316,
-        pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$",
-    )
+    type: Annotated[
+        str,
+        Meta(
+            max_length=316,
+            pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$",
+        ),
+    ]
     status: Literal["True", "False", "Unknown"]
-    reason: str = Field(min_length=1, max_length=1024, pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
-    message: str = Field(default="", max_length=32768)
-    lastTransitionTime: datetime
-    observedGeneration: int | None = Field(default=None, ge=0)
+    reason: Annotated[
+        str, Meta(min_length=1, max_length=1024, pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+    ]
+    message: Annotated[str, Meta(max_length=32768)] = ""
+    lastTransitionTime: Timestamp
+    observedGeneration: Annotated[int, Meta(ge=0)] | None = None
 
 
-BACKOFF_RULE: JsonDict = {
+BACKOFF_RULE: dict[str, Any] = {
     "rule": "self.backoffBaseSeconds <= self.backoffCapSeconds",
     "message": "backoffBaseSeconds must not exceed backoffCapSeconds",
     "fieldPath": ".backoffBaseSeconds",
@@ -90,47 +81,51 @@ BACKOFF_RULE: JsonDict = {
 class RestartPolicy(SpecModel):
     """How the Floor Boss restarts a failed agent: exponential backoff with an hourly budget."""
 
-    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": [BACKOFF_RULE]})
+    maxRestartsPerHour: Annotated[int, Meta(ge=0, le=1000)] = 10
+    backoffBaseSeconds: Annotated[int, Meta(ge=1, le=3600)] = 1
+    backoffCapSeconds: Annotated[int, Meta(ge=1, le=86400)] = 300
+    healthyResetSeconds: Annotated[
+        int, Meta(ge=1, le=86400, description="Running this long without a failure resets the backoff.")
+    ] = 600
+    heartbeatTimeoutSeconds: Annotated[
+        int,
+        Meta(
+            ge=3,
+            le=3600,
+            description="A heartbeat older than this counts as missed; 3 misses restart the agent.",
+        ),
+    ] = 90
 
-    maxRestartsPerHour: int = Field(default=10, ge=0, le=1000)
-    backoffBaseSeconds: int = Field(default=1, ge=1, le=3600)
-    backoffCapSeconds: int = Field(default=300, ge=1, le=86400)
-    healthyResetSeconds: int = Field(
-        default=600, ge=1, le=86400, description="Running this long without a failure resets the backoff."
-    )
-    heartbeatTimeoutSeconds: int = Field(
-        default=90,
-        ge=3,
-        le=3600,
-        description="A heartbeat older than this counts as missed; 3 misses restart the agent.",
-    )
-
-    @model_validator(mode="after")
-    def _backoff_within_cap(self) -> RestartPolicy:
+    def __post_init__(self) -> None:
         if self.backoffBaseSeconds > self.backoffCapSeconds:
             raise ValueError(
                 f"backoffBaseSeconds ({self.backoffBaseSeconds}) must not exceed "
                 f"backoffCapSeconds ({self.backoffCapSeconds})"
             )
-        return self
+
+
+# Every kind's ``spec.restartPolicy``, with its rule for the API server.
+RestartPolicyField = Annotated[
+    RestartPolicy, Meta(extra_json_schema={"x-kubernetes-validations": [BACKOFF_RULE]})
+]
 
 
 class SecretRef(SpecModel):
-    name: str = Field(min_length=1, max_length=253, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    name: Annotated[str, Meta(min_length=1, max_length=253, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
 
 
 class AgentSelector(SpecModel):
     """Which TraderAgents an Auditor or Monitor watches: all in its namespace, or those with these labels."""
 
-    matchLabels: dict[str, str] = Field(default_factory=dict)
+    matchLabels: dict[str, str] = field(default_factory=dict)
 
 
 class Restarts(StatusModel):
     total: int = 0
     consecutiveFailures: int = 0
-    recent: list[datetime] = Field(default_factory=list)
-    lastRestartTime: datetime | None = None
-    nextRestartAfter: datetime | None = None
+    recent: list[Timestamp] = field(default_factory=list)
+    lastRestartTime: Timestamp | None = None
+    nextRestartAfter: Timestamp | None = None
 
 
 class WorkloadStatus(StatusModel):
@@ -138,8 +133,8 @@ class WorkloadStatus(StatusModel):
 
     observedGeneration: int | None = None
     phase: str | None = None
-    conditions: list[Condition] = Field(default_factory=list)
-    restarts: Restarts = Field(default_factory=Restarts)
+    conditions: list[Condition] = field(default_factory=list)
+    restarts: Restarts = field(default_factory=Restarts)
     podName: str | None = None
-    startedAt: datetime | None = None
+    startedAt: Timestamp | None = None
     message: str | None = None

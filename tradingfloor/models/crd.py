@@ -1,6 +1,6 @@
-"""Generate the CustomResourceDefinitions under ``crds/`` from the pydantic models.
+"""Generate the CustomResourceDefinitions under ``crds/`` from the models (msgspec Structs).
 
-The models are the single source of truth. pydantic's JSON Schema is turned into a Kubernetes
+The models are the single source of truth. Their JSON Schema is turned into a Kubernetes
 *structural* OpenAPI v3 schema: references inlined, ``Optional`` made ``nullable``, ``int | str``
 made ``x-kubernetes-int-or-string``, titles dropped, nested objects defaulted to ``{}`` so their
 own defaults apply, and the CEL rules attached where the models declare them.
@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel
 
+from tradingfloor import structs
 from tradingfloor.models import auditor, monitor, trader_agent
 from tradingfloor.models.common import CATEGORY, GROUP, VERSION
 from tradingfloor.models.names import metadata_cel_rule
+from tradingfloor.models.params_rules import params_rules
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,8 @@ class ResourceKind:
     kind: str
     plural: str
     short_names: list[str]
-    spec_model: type[BaseModel]
-    status_model: type[BaseModel]
+    spec_model: type
+    status_model: type
     printer_columns: list[dict[str, Any]]
     spec_rules: list[dict[str, Any]] = field(default_factory=list)
     root_rules: list[dict[str, Any]] = field(default_factory=list)
@@ -53,7 +54,7 @@ RESOURCES: dict[str, ResourceKind] = {
         trader_agent.TraderAgentSpec,
         trader_agent.TraderAgentStatus,
         trader_agent.PRINTER_COLUMNS,
-        trader_agent.SPEC_RULES,
+        [*trader_agent.SPEC_RULES, *params_rules()],  # built here: a trader process never needs them
         trader_agent.ROOT_RULES,
     ),
     "Auditor": ResourceKind(
@@ -95,6 +96,8 @@ def _structural(node: Any) -> Any:
     node.pop("title", None)
     if node.get("additionalProperties") is False:
         del node["additionalProperties"]
+    if node.get("required") == []:
+        del node["required"]
     variants = node.pop("anyOf", None)
     if variants is not None:
         non_null = [v for v in variants if v.get("type") != "null"]
@@ -111,6 +114,10 @@ def _structural(node: Any) -> Any:
             del node["default"]
     if "const" in node:
         node["enum"] = [node.pop("const")]
+    if "enum" in node and "type" not in node and all(isinstance(v, str) for v in node["enum"]):
+        node["type"] = "string"  # a structural schema types every node
+    if node.get("default") == []:
+        del node["default"]  # an empty list is what an absent one means; the API server need not write it
     if "properties" in node:
         node["type"] = "object"
         required = set(node.get("required", []))
@@ -129,8 +136,8 @@ def _structural(node: Any) -> Any:
     return node
 
 
-def model_schema(model: type[BaseModel]) -> dict[str, Any]:
-    raw = model.model_json_schema(mode="validation")
+def model_schema(model: type) -> dict[str, Any]:
+    raw = structs.schema(model)
     schema: dict[str, Any] = _structural(_inline(raw, raw.get("$defs", {})))
     return schema
 

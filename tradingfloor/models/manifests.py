@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from pydantic import ValidationError
-
 from tradingfloor.models.common import API_VERSION
 from tradingfloor.models.names import metadata_errors
 from tradingfloor.models.yaml_input import YAMLInputError, load_documents
+from tradingfloor.structs import ModelError, parse
 
 if TYPE_CHECKING:
     from tradingfloor.models.auditor import Auditor
@@ -44,15 +43,6 @@ class ManifestError(ValueError):
     """A manifest that cannot be used; the message names the file, the object and the field."""
 
 
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        msg = err["msg"].removeprefix("Value error, ")
-        parts.append(f"{loc or '(object)'}: {msg}")
-    return "; ".join(parts)
-
-
 def _name_of(doc: dict[str, Any]) -> str:
     meta = doc.get("metadata")
     name = meta.get("name") if isinstance(meta, dict) else None
@@ -74,11 +64,9 @@ def parse_resource(doc: Any, source: str = "<manifest>") -> Resource:
     if problems:
         raise ManifestError(f"{source}: {kind}/{name}: {'; '.join(problems)}")
     try:
-        return model_of(kind).model_validate(doc)
-    except ValidationError as exc:
-        raise ManifestError(f"{source}: {kind}/{name}: {_describe(exc)}") from None
-    except RecursionError:
-        raise ManifestError(f"{source}: {kind}/{name}: nested too deeply") from None
+        return parse(model_of(kind), doc)
+    except ModelError as exc:
+        raise ManifestError(f"{source}: {kind}/{name}: {exc.path or '(object)'}: {exc.problem}") from None
 
 
 def _files(path: Path) -> list[Path]:

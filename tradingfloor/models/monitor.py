@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import Field
+from msgspec import Meta, field
 
 from tradingfloor.models.common import (
     API_VERSION,
     AgentSelector,
-    Lifecycle,
+    LifecycleField,
     ResourceModel,
     RestartPolicy,
+    RestartPolicyField,
     SpecModel,
     StatusModel,
+    Timestamp,
     WorkloadStatus,
-    lifecycle_field,
 )
 
 KIND: Final = "Monitor"
@@ -24,10 +24,10 @@ PLURAL = "monitors"
 
 
 class AlertThresholds(SpecModel):
-    drawdownBps: int = Field(default=1500, ge=1, le=10000, description="Alert beyond this drawdown.")
-    dailyLossBps: int = Field(default=1000, ge=1, le=10000)
-    consecutiveLosses: int = Field(default=4, ge=1, le=1000)
-    heartbeatStaleSeconds: int = Field(default=90, ge=1, le=86400)
+    drawdownBps: Annotated[int, Meta(ge=1, le=10000, description="Alert beyond this drawdown.")] = 1500
+    dailyLossBps: Annotated[int, Meta(ge=1, le=10000)] = 1000
+    consecutiveLosses: Annotated[int, Meta(ge=1, le=1000)] = 4
+    heartbeatStaleSeconds: Annotated[int, Meta(ge=1, le=86400)] = 90
 
 
 class Reports(SpecModel):
@@ -39,19 +39,19 @@ class Reports(SpecModel):
 class MonitorSpec(SpecModel):
     """A monitor: computes performance every interval, writes it into status, alerts and reports."""
 
-    selector: AgentSelector = Field(default_factory=AgentSelector)
-    intervalSeconds: int = Field(
-        default=300, ge=5, le=86400, description="How often metrics are computed (5 min)."
-    )
-    alerts: AlertThresholds = Field(default_factory=AlertThresholds)
-    reports: Reports = Field(default_factory=Reports)
-    lifecycle: Lifecycle = lifecycle_field()
-    restartPolicy: RestartPolicy = Field(default_factory=RestartPolicy)
-    image: str | None = Field(default=None, max_length=512)
+    selector: AgentSelector = field(default_factory=AgentSelector)
+    intervalSeconds: Annotated[
+        int, Meta(ge=5, le=86400, description="How often metrics are computed (5 min).")
+    ] = 300
+    alerts: AlertThresholds = field(default_factory=AlertThresholds)
+    reports: Reports = field(default_factory=Reports)
+    lifecycle: LifecycleField = "Active"
+    restartPolicy: RestartPolicyField = field(default_factory=RestartPolicy)
+    image: Annotated[str, Meta(max_length=512)] | None = None
 
 
 class FloorSummary(StatusModel):
-    reportedAt: datetime | None = None
+    reportedAt: Timestamp | None = None
     agents: int = 0
     trades: int = 0
     pnl: str | None = None
@@ -62,13 +62,12 @@ class FloorSummary(StatusModel):
 
 
 class MonitorStatus(WorkloadStatus):
-    floor: FloorSummary = Field(default_factory=FloorSummary)
+    floor: FloorSummary = field(default_factory=FloorSummary)
 
 
-class Monitor(ResourceModel):
+class Monitor(ResourceModel, kw_only=True):
     apiVersion: Literal["tradingfloor.dev/v1alpha1"] = API_VERSION
     kind: Literal["Monitor"] = KIND
-    metadata: dict[str, Any] = Field(default_factory=dict)
     spec: MonitorSpec
     status: MonitorStatus | None = None
 

@@ -2,65 +2,38 @@
 
 ``spec.params`` is a free map in the CRD schema (its keys depend on ``spec.strategy``), so its
 keys, types, bounds and ordering rules reach the API server as CEL rules on the spec, built here
-from the same pydantic models that check a manifest in Python: one source, two doors.
+from the same models that check a manifest in Python: one source, two doors.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
-
-import annotated_types
-from pydantic.fields import FieldInfo
-
 from tradingfloor.decimal_fields import DECIMAL_PATTERN
-from tradingfloor.strategies.params import PARAM_MODELS, StrategyParams
+from tradingfloor.strategies.params import PARAM_MODELS, ParamField, StrategyParams, param_fields
 
 
-def bounds(info: FieldInfo) -> tuple[Any, Any]:
-    """(low, high) of a parameter, from ``Field(ge=, le=)`` or a grouped ``Between``."""
-    low = high = None
-    flat = [
-        m
-        for item in info.metadata
-        for m in (item if isinstance(item, annotated_types.GroupedMetadata) else [item])
-    ]
-    for item in flat:
-        if isinstance(item, annotated_types.Ge):
-            low = item.ge
-        elif isinstance(item, annotated_types.Le):
-            high = item.le
-    if low is None or high is None:
-        raise ValueError(f"parameter {info.alias or info} needs both bounds to be expressed as a CEL rule")
-    return low, high
-
-
-def _value_test(info: FieldInfo, ref: str) -> tuple[str, str]:
+def _value_test(info: ParamField, ref: str) -> tuple[str, str]:
     """(CEL test on ``ref``, words for the message) for one parameter's type and bounds."""
-    low, high = bounds(info)
-    if info.annotation is int:
+    low, high = info.low, info.high
+    if info.is_int:
         return f"type({ref}) == int && {ref} >= {low} && {ref} <= {high}", f"an integer from {low} to {high}"
-    if info.annotation is Decimal:
-        lo, hi = Decimal(low), Decimal(high)
-        test = (
-            f"type({ref}) == string && {ref}.matches('{DECIMAL_PATTERN}') && "
-            f"double({ref}) >= {float(lo)} && double({ref}) <= {float(hi)}"
-        )
-        return test, f'a decimal string from "{lo}" to "{hi}"'
-    raise ValueError(f"no CEL rule for parameter type {info.annotation}")
+    test = (
+        f"type({ref}) == string && {ref}.matches('{DECIMAL_PATTERN}') && "
+        f"double({ref}) >= {float(low)} && double({ref}) <= {float(high)}"
+    )
+    return test, f'a decimal string from "{low}" to "{high}"'
 
 
-def _default_literal(info: FieldInfo) -> str:
-    return str(info.default) if info.annotation is int else f"'{info.default}'"
+def _default_literal(info: ParamField) -> str:
+    return str(info.default) if info.is_int else f"'{info.default}'"
 
 
-def _numeric(info: FieldInfo, ref: str) -> str:
-    return ref if info.annotation is int else f"double({ref})"
+def _numeric(info: ParamField, ref: str) -> str:
+    return ref if info.is_int else f"double({ref})"
 
 
-def _param(name: str, info: FieldInfo) -> str:
+def _param(info: ParamField) -> str:
     """The parameter's value in CEL, its default when the manifest leaves it out."""
-    ref = f"self.params.{name}"
+    ref = f"self.params.{info.name}"
     return f"(has({ref}) ? {ref} : {_default_literal(info)})"
 
 
@@ -79,12 +52,13 @@ def _if_present(name: str, rule: str) -> str:
 
 
 def _ordered_rule(model: type[StrategyParams], low: str, high: str, strategy: str | None) -> dict[str, str]:
-    lo_info, hi_info = model.model_fields[low], model.model_fields[high]
+    by_name = {f.name: f for f in param_fields(model)}
+    lo_info, hi_info = by_name[low], by_name[high]
     typed = " && ".join(
-        f"(!has(self.params.{n}) || type(self.params.{n}) == {'int' if i.annotation is int else 'string'})"
-        for n, i in ((low, lo_info), (high, hi_info))
+        f"(!has(self.params.{i.name}) || type(self.params.{i.name}) == {'int' if i.is_int else 'string'})"
+        for i in (lo_info, hi_info)
     )
-    compare = f"{_numeric(lo_info, _param(low, lo_info))} < {_numeric(hi_info, _param(high, hi_info))}"
+    compare = f"{_numeric(lo_info, _param(lo_info))} < {_numeric(hi_info, _param(hi_info))}"
     # a wrongly typed value is reported by its own rule; this one only compares numbers
     rule = _unless(f"!({typed})", compare)
     where = f" for strategy {strategy}" if strategy else ""
@@ -98,7 +72,7 @@ def _ordered_rule(model: type[StrategyParams], low: str, high: str, strategy: st
 def params_rules() -> list[dict[str, str]]:
     rules = []
     for strategy, model in PARAM_MODELS.items():
-        keys = ", ".join(f"'{k}'" for k in model.model_fields)
+        keys = ", ".join(f"'{f.name}'" for f in param_fields(model))
         rules.append(
             {
                 "rule": _for_strategy(strategy, f"self.params.all(k, k in [{keys}])"),
@@ -106,8 +80,9 @@ def params_rules() -> list[dict[str, str]]:
                 "fieldPath": ".params",
             }
         )
-    shared = StrategyParams.model_fields
-    for name, info in shared.items():
+    shared = {f.name for f in param_fields(StrategyParams)}
+    for info in param_fields(StrategyParams):
+        name = info.name
         test, words = _value_test(info, f"self.params.{name}")
         rules.append(
             {
@@ -117,7 +92,8 @@ def params_rules() -> list[dict[str, str]]:
             }
         )
     for strategy, model in PARAM_MODELS.items():
-        for name, info in model.model_fields.items():
+        for info in param_fields(model):
+            name = info.name
             if name in shared:
                 continue
             test, words = _value_test(info, f"self.params.{name}")

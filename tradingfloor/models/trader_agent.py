@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import Field, model_validator
+from msgspec import Meta, field
 
-from tradingfloor.decimal_fields import Between, DecimalStr
+from tradingfloor.decimal_fields import DecimalStr
 from tradingfloor.models.common import (
     API_VERSION,
-    Lifecycle,
+    LifecycleField,
     ResourceModel,
     RestartPolicy,
+    RestartPolicyField,
     SecretRef,
     SpecModel,
     StatusModel,
+    Timestamp,
     WorkloadStatus,
-    lifecycle_field,
 )
-from tradingfloor.models.params_rules import params_rules
 from tradingfloor.strategies.params import StrategyName, StrategyParams, parse_params
 
 KIND: Final = "TraderAgent"
@@ -32,68 +30,77 @@ class MarketRef(SpecModel):
     interval: Literal["5m", "15m", "1h"] = "15m"
 
 
+class KellyFraction(DecimalStr, low="0.01", high="1"):
+    pass
+
+
+class Capital(DecimalStr, low="1", high="100000000"):
+    pass
+
+
 class Risk(SpecModel):
     """Risk limits. Ratios are basis points of the agent's capital (200 bps = 2 %)."""
 
-    capital: Annotated[DecimalStr, Between("1", "100000000")] = Field(
-        default=Decimal("1000"), description="Capital allocated to this agent, in USD."
+    capital: Annotated[Capital, Meta(description="Capital allocated to this agent, in USD.")] = Capital(
+        "1000"
     )
-    riskPerTradeBps: int = Field(default=200, ge=1, le=10000)
-    maxPositionBps: int = Field(default=1000, ge=1, le=10000, description="Open exposure cap for this agent.")
-    maxConcurrentTrades: int = Field(default=3, ge=1, le=100)
-    dailyLossLimitBps: int = Field(default=1000, ge=1, le=10000)
-    maxDrawdownBps: int = Field(default=2000, ge=1, le=10000, description="Pause beyond this drawdown.")
-    maxConsecutiveLosses: int = Field(default=5, ge=1, le=1000)
-    kellyFraction: Annotated[DecimalStr, Between("0.01", "1")] = Field(default=Decimal("0.25"))
+    riskPerTradeBps: Annotated[int, Meta(ge=1, le=10000)] = 200
+    maxPositionBps: Annotated[int, Meta(ge=1, le=10000, description="Open exposure cap for this agent.")] = (
+        1000
+    )
+    maxConcurrentTrades: Annotated[int, Meta(ge=1, le=100)] = 3
+    dailyLossLimitBps: Annotated[int, Meta(ge=1, le=10000)] = 1000
+    maxDrawdownBps: Annotated[int, Meta(ge=1, le=10000, description="Pause beyond this drawdown.")] = 2000
+    maxConsecutiveLosses: Annotated[int, Meta(ge=1, le=1000)] = 5
+    kellyFraction: KellyFraction = KellyFraction("0.25")
 
 
 class Evaluation(SpecModel):
-    testingPeriodHours: int = Field(default=168, ge=0, le=8760, description="Testing stage length (7 days).")
-    testingCapitalBps: int = Field(
-        default=2500, ge=1, le=10000, description="Share of capital used while Testing."
+    testingPeriodHours: Annotated[int, Meta(ge=0, le=8760, description="Testing stage length (7 days).")] = (
+        168
     )
+    testingCapitalBps: Annotated[
+        int, Meta(ge=1, le=10000, description="Share of capital used while Testing.")
+    ] = 2500
 
 
 class Lineage(SpecModel):
-    parent: str | None = Field(default=None, max_length=253)
-    generation: int = Field(default=0, ge=0, le=10000)
-    variation: str | None = Field(default=None, max_length=1024)
+    parent: Annotated[str, Meta(max_length=253)] | None = None
+    generation: Annotated[int, Meta(ge=0, le=10000)] = 0
+    variation: Annotated[str, Meta(max_length=1024)] | None = None
+
+
+STRATEGY_IMMUTABLE = {
+    "rule": "self == oldSelf",
+    "message": "strategy is immutable; create a new TraderAgent instead",
+}
 
 
 class TraderAgentSpec(SpecModel):
     """A trader agent: one strategy trading one market series, with its risk limits and lifecycle."""
 
-    strategy: StrategyName = Field(
-        json_schema_extra={
-            "x-kubernetes-validations": [
-                {
-                    "rule": "self == oldSelf",
-                    "message": "strategy is immutable; create a new TraderAgent instead",
-                }
-            ]
-        }
-    )
+    strategy: Annotated[
+        StrategyName, Meta(extra_json_schema={"x-kubernetes-validations": [STRATEGY_IMMUTABLE]})
+    ]
     market: MarketRef
-    params: dict[str, int | str] = Field(
-        default_factory=dict,
-        description="Strategy parameters; keys depend on the strategy.",
-        json_schema_extra={"maxProperties": 32},
-    )
-    risk: Risk = Field(default_factory=Risk)
+    params: Annotated[
+        dict[str, int | str],
+        Meta(description="Strategy parameters; keys depend on the strategy.", max_length=32),
+    ] = field(default_factory=dict)
+    risk: Risk = field(default_factory=Risk)
     mode: Literal["paper", "live"] = "paper"
-    credentialsSecretRef: SecretRef | None = Field(
-        default=None, description="Secret with the Polymarket keys; required when mode is live."
-    )
-    lifecycle: Lifecycle = lifecycle_field()
-    restartPolicy: RestartPolicy = Field(default_factory=RestartPolicy)
-    evaluation: Evaluation = Field(default_factory=Evaluation)
-    lineage: Lineage = Field(default_factory=Lineage)
-    image: str | None = Field(
-        default=None, max_length=512, description="Overrides the operator's agent image."
-    )
+    credentialsSecretRef: Annotated[
+        SecretRef | None, Meta(description="Secret with the Polymarket keys; required when mode is live.")
+    ] = None
+    lifecycle: LifecycleField = "Active"
+    restartPolicy: RestartPolicyField = field(default_factory=RestartPolicy)
+    evaluation: Evaluation = field(default_factory=Evaluation)
+    lineage: Lineage = field(default_factory=Lineage)
+    image: (
+        Annotated[str, Meta(max_length=512, description="Overrides the operator's agent image.")] | None
+    ) = None
 
-    @model_validator(mode="after")
-    def _check(self) -> TraderAgentSpec:
+    def __post_init__(self) -> None:
         if self.mode == "live" and self.credentialsSecretRef is None:
             raise ValueError(
                 "mode live requires credentialsSecretRef (the Secret holding the Polymarket keys)"
@@ -102,7 +109,6 @@ class TraderAgentSpec(SpecModel):
             parse_params(self.strategy, self.params)
         except ValueError as exc:
             raise ValueError(f"params are not valid for strategy {self.strategy}: {exc}") from None
-        return self
 
     @property
     def strategy_params(self) -> StrategyParams:
@@ -123,7 +129,7 @@ class Performance(StatusModel):
 
     # Every figure is defined once, in tradingfloor.analytics.performance.
 
-    reportedAt: datetime | None = None
+    reportedAt: Timestamp | None = None
     capital: str | None = None
     trades: int = 0
     wins: int = 0
@@ -149,31 +155,29 @@ class Performance(StatusModel):
 class Decision(StatusModel):
     action: str
     reason: str
-    at: datetime
+    at: Timestamp
     evidence: dict[str, str] | None = None  # numbers and thresholds behind it (decisions/evidence.py)
 
 
 class TraderAgentStatus(WorkloadStatus):
     stage: Literal["Testing", "Production"] | None = None
-    stageSince: datetime | None = None
+    stageSince: Timestamp | None = None
     sizeMultiplier: DecimalStr | None = None
-    performance: Performance = Field(default_factory=Performance)
+    performance: Performance = field(default_factory=Performance)
     lastDecision: Decision | None = None
 
 
-class TraderAgent(ResourceModel):
+class TraderAgent(ResourceModel, kw_only=True):
     apiVersion: Literal["tradingfloor.dev/v1alpha1"] = API_VERSION
     kind: Literal["TraderAgent"] = KIND
-    metadata: dict[str, Any] = Field(default_factory=dict)
     spec: TraderAgentSpec
     status: TraderAgentStatus | None = None
 
-    @model_validator(mode="after")
-    def _not_own_parent(self) -> TraderAgent:
+    def __post_init__(self) -> None:
+        super().__post_init__()
         name = self.metadata.get("name")
         if name is not None and self.spec.lineage.parent == name:
             raise ValueError(f"spec.lineage.parent: an agent cannot be its own parent ({name})")
-        return self
 
 
 PRINTER_COLUMNS: list[dict[str, Any]] = [
@@ -203,7 +207,6 @@ SPEC_RULES: list[dict[str, Any]] = [
         "message": "mode live requires credentialsSecretRef",
         "fieldPath": ".credentialsSecretRef",
     },
-    *params_rules(),
 ]
 
 ROOT_RULES = [

@@ -76,19 +76,19 @@ def explain(
     import asyncio
 
     import yaml
-    from pydantic import ValidationError
 
     from tradingfloor.decisions import FloorPolicy
     from tradingfloor.decisions.explain import explain as render
     from tradingfloor.decisions.explain import family_size
+    from tradingfloor.structs import parse
 
     try:
         policy = (
-            FloorPolicy.model_validate(yaml.safe_load(policy_file.read_text()) or {})
+            parse(FloorPolicy, yaml.safe_load(policy_file.read_text()) or {})
             if policy_file
             else FloorPolicy()
         )
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
+    except (OSError, yaml.YAMLError, ValueError) as exc:
         raise typer.BadParameter(f"{policy_file}: {exc}") from None
     try:
         if kube:

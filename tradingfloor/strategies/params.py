@@ -7,93 +7,101 @@ CEL rules generated from these models (``tradingfloor.models.params_rules``), at
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+import msgspec
+import msgspec.inspect
+from msgspec import Meta
 
-from tradingfloor.decimal_fields import Between, DecimalStr, integral
+from tradingfloor.decimal_fields import DecimalStr
+from tradingfloor.structs import parse
 
 StrategyName = Literal["momentum", "meanReversion", "volumeSpike", "orderFlow", "technicalPattern"]
 
-Price = Annotated[DecimalStr, Between("0.01", "0.99")]
+
+class Price(DecimalStr, low="0.01", high="0.99"):
+    """A share price a rule may pay."""
 
 
-class StrategyParams(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", populate_by_name=True, frozen=True, validate_default=True, strict=True
-    )
+class PriceFloor(DecimalStr, low="0.001", high="0.99"):
+    """The lowest share price a rule may buy at."""
 
+
+class SpikeMultiple(DecimalStr, low="1.1", high="100"):
+    pass
+
+
+class Imbalance(DecimalStr, low="0.05", high="0.95"):
+    pass
+
+
+class StrategyParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     # (smaller, larger): the first must be strictly below the second, defaults included.
     ORDERED: ClassVar[tuple[tuple[str, str], ...]] = (("minEntryPrice", "maxEntryPrice"),)
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _integral_floats(cls, value: Any, info: ValidationInfo) -> Any:
-        field = cls.model_fields.get(info.field_name or "")
-        return integral(value) if field is not None and field.annotation is int else value
-
-    @model_validator(mode="after")
-    def _ordered(self) -> StrategyParams:
+    def __post_init__(self) -> None:
         for low, high in self.ORDERED:
             if getattr(self, low) >= getattr(self, high):
                 raise ValueError(f"{low} ({getattr(self, low)}) must be below {high} ({getattr(self, high)})")
-        return self
 
-    maxEntryPrice: Price = Field(default=Decimal("0.70"), description="Never pay more than this per share.")
-    minEntryPrice: Annotated[DecimalStr, Between("0.001", "0.99")] = Field(
-        default=Decimal("0.05"),
-        description="Never buy a side priced below this: sub-cent shares are lottery tickets, "
-        "not a conservative rule's trade (lower it in the manifest to allow them).",
-    )
-    minSecondsToClose: int = Field(
-        default=60, ge=0, le=3600, description="No new entries this close to the round's end."
-    )
-    minSecondsFromOpen: int = Field(
-        default=0, ge=0, le=3600, description="No new entries this soon after the round opens."
-    )
+    maxEntryPrice: Annotated[Price, Meta(description="Never pay more than this per share.")] = Price("0.70")
+    minEntryPrice: Annotated[
+        PriceFloor,
+        Meta(
+            description="Never buy a side priced below this: sub-cent shares are lottery tickets, "
+            "not a conservative rule's trade (lower it in the manifest to allow them)."
+        ),
+    ] = PriceFloor("0.05")
+    minSecondsToClose: Annotated[
+        int, Meta(ge=0, le=3600, description="No new entries this close to the round's end.")
+    ] = 60
+    minSecondsFromOpen: Annotated[
+        int, Meta(ge=0, le=3600, description="No new entries this soon after the round opens.")
+    ] = 0
 
 
-class MomentumParams(StrategyParams):
+class MomentumParams(StrategyParams, frozen=True):
     """Buy Up after spot rose by thresholdBps within lookbackSeconds; Down after it fell."""
 
-    lookbackSeconds: int = Field(default=300, ge=5, le=3600)
-    thresholdBps: int = Field(default=50, ge=1, le=5000, description="50 bps = a 0.5 % move.")
+    lookbackSeconds: Annotated[int, Meta(ge=5, le=3600)] = 300
+    thresholdBps: Annotated[int, Meta(ge=1, le=5000, description="50 bps = a 0.5 % move.")] = 50
 
 
-class MeanReversionParams(StrategyParams):
+class MeanReversionParams(StrategyParams, frozen=True):
     """Buy Down after spot rose by more than thresholdBps within lookbackSeconds; Up after it fell."""
 
-    lookbackSeconds: int = Field(default=600, ge=5, le=3600)
-    thresholdBps: int = Field(default=100, ge=1, le=5000)
+    lookbackSeconds: Annotated[int, Meta(ge=5, le=3600)] = 600
+    thresholdBps: Annotated[int, Meta(ge=1, le=5000)] = 100
 
 
-class VolumeSpikeParams(StrategyParams):
+class VolumeSpikeParams(StrategyParams, frozen=True):
     """Trade in the direction of the move when recent spot volume is spikeMultiple × its baseline."""
 
     ORDERED = (*StrategyParams.ORDERED, ("windowSeconds", "baselineSeconds"))
 
-    windowSeconds: int = Field(default=60, ge=5, le=3600)
-    baselineSeconds: int = Field(default=900, ge=60, le=86400)
-    spikeMultiple: Annotated[DecimalStr, Between("1.1", "100")] = Field(default=Decimal("3"))
-    minMoveBps: int = Field(default=5, ge=0, le=5000)
+    windowSeconds: Annotated[int, Meta(ge=5, le=3600)] = 60
+    baselineSeconds: Annotated[int, Meta(ge=60, le=86400)] = 900
+    spikeMultiple: SpikeMultiple = SpikeMultiple("3")
+    minMoveBps: Annotated[int, Meta(ge=0, le=5000)] = 5
 
 
-class OrderFlowParams(StrategyParams):
+class OrderFlowParams(StrategyParams, frozen=True):
     """Follow the side whose resting depth dominates: (bid − ask) / (bid + ask) beyond the threshold."""
 
-    depthLevels: int = Field(default=5, ge=1, le=50)
-    imbalanceThreshold: Annotated[DecimalStr, Between("0.05", "0.95")] = Field(default=Decimal("0.30"))
+    depthLevels: Annotated[int, Meta(ge=1, le=50)] = 5
+    imbalanceThreshold: Imbalance = Imbalance("0.30")
 
 
-class TechnicalPatternParams(StrategyParams):
+class TechnicalPatternParams(StrategyParams, frozen=True):
     """EMA crossover on spot bars: buy Up when the fast EMA crosses above the slow one, Down below."""
 
     ORDERED = (*StrategyParams.ORDERED, ("fastPeriod", "slowPeriod"))
 
-    barSeconds: int = Field(default=60, ge=1, le=3600)
-    fastPeriod: int = Field(default=5, ge=2, le=200)
-    slowPeriod: int = Field(default=20, ge=3, le=500)
+    barSeconds: Annotated[int, Meta(ge=1, le=3600)] = 60
+    fastPeriod: Annotated[int, Meta(ge=2, le=200)] = 5
+    slowPeriod: Annotated[int, Meta(ge=3, le=500)] = 20
 
 
 PARAM_MODELS: dict[str, type[StrategyParams]] = {
@@ -111,4 +119,34 @@ def parse_params(strategy: str, params: dict[str, Any] | None) -> StrategyParams
         model = PARAM_MODELS[strategy]
     except KeyError:
         raise ValueError(f"unknown strategy {strategy!r}; expected one of {sorted(PARAM_MODELS)}") from None
-    return model.model_validate(params or {})
+    return parse(model, params or {})
+
+
+@dataclass(frozen=True)
+class ParamField:
+    """One parameter as the CEL rules and the clone variations need it."""
+
+    name: str
+    is_int: bool  # else a decimal string
+    low: Decimal
+    high: Decimal
+    default: int | Decimal
+
+
+def param_fields(model: type[StrategyParams]) -> list[ParamField]:
+    """Every parameter of ``model``: its name, type, bounds and default, in declaration order."""
+    info = msgspec.inspect.type_info(model)
+    assert isinstance(info, msgspec.inspect.StructType)
+    fields = []
+    for f in info.fields:
+        kind = f.type.type if isinstance(f.type, msgspec.inspect.Metadata) else f.type  # described fields
+        if isinstance(kind, msgspec.inspect.IntType) and kind.ge is not None and kind.le is not None:
+            fields.append(ParamField(f.name, True, Decimal(kind.ge), Decimal(kind.le), f.default))
+        elif isinstance(kind, msgspec.inspect.CustomType) and issubclass(kind.cls, DecimalStr):
+            low, high = kind.cls.LOW, kind.cls.HIGH
+            if low is None or high is None:
+                raise ValueError(f"parameter {f.name} needs bounds")
+            fields.append(ParamField(f.name, False, low, high, f.default))
+        else:
+            raise ValueError(f"parameter {f.name} of {model.__name__}: no bounded int or decimal type")
+    return fields

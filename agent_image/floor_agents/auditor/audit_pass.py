@@ -34,6 +34,7 @@ from tradingfloor.models.trader_agent import Risk
 from tradingfloor.observability.logging import get_logger
 from tradingfloor.observability.metrics import AUDIT_CHECKED, AUDIT_VIOLATIONS
 from tradingfloor.persistence.repositories import record_event
+from tradingfloor.structs import parse
 
 log = get_logger("floor_agents.auditor")
 
@@ -145,11 +146,7 @@ class Auditor:
 
     async def _limits(self, conn: Any, agent: str) -> RiskLimits | None:
         spec = await conn.fetchval("SELECT spec FROM agents WHERE name = $1 AND kind = 'TraderAgent'", agent)
-        return (
-            RiskLimits.from_spec(Risk.model_validate((spec or {}).get("risk", {})))
-            if spec is not None
-            else None
-        )
+        return RiskLimits.from_spec(parse(Risk, (spec or {}).get("risk", {}))) if spec is not None else None
 
     async def _state_before(self, conn: Any, fill_row: Any) -> AccountState:
         prior = await conn.fetch(

@@ -32,6 +32,7 @@ from tradingfloor.persistence.repositories import (
     record_event,
 )
 from tradingfloor.status.sink import StatusSink
+from tradingfloor.structs import parse
 
 log = get_logger("floor_agents.monitor")
 CHANNEL = "trading_floor"
@@ -63,7 +64,7 @@ async def load_ledger(ex: Any, match_labels: dict[str, str] | None = None) -> Le
     rows = await list_agents(ex, kind="TraderAgent")
     if match_labels:
         rows = [r for r in rows if all(r.labels.get(k) == v for k, v in match_labels.items())]
-    capital = {r.name: Risk.model_validate(r.spec.get("risk", {})).capital for r in rows}
+    capital: dict[str, Decimal] = {r.name: parse(Risk, r.spec.get("risk", {})).capital for r in rows}
     trades: dict[str, list[TradePnl]] = {}
     recorded: dict[str, Decimal] = {}
     for t in await list_trades(ex):

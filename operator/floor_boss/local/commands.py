@@ -79,7 +79,6 @@ def up(
     signal.signal(signal.SIGTERM, interrupted)
 
     import yaml
-    from pydantic import ValidationError
 
     from floor_boss.local.floor import Floor, FloorAlreadyRunning, FloorOptions, floor_lock
     from tradingfloor.console import make_console
@@ -87,6 +86,7 @@ def up(
     from tradingfloor.observability.logging import configure_logging
     from tradingfloor.services.embedded import ServiceError
     from tradingfloor.services.local import check_state_dir
+    from tradingfloor.structs import parse
 
     if market not in ("sim", "polymarket"):
         raise typer.BadParameter(f"--market must be sim or polymarket, got {market!r}")
@@ -97,8 +97,8 @@ def up(
     policy = FloorPolicy()
     if policy_file is not None:
         try:
-            policy = FloorPolicy.model_validate(yaml.safe_load(policy_file.read_text()) or {})
-        except (OSError, yaml.YAMLError, ValidationError) as exc:
+            policy = parse(FloorPolicy, yaml.safe_load(policy_file.read_text()) or {})
+        except (OSError, yaml.YAMLError, ValueError) as exc:
             raise typer.BadParameter(f"{policy_file}: {exc}") from None
     state = _state_dir(state_dir)
     console = make_console()

@@ -39,6 +39,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from floor_boss.local.dashboard import AgentRow, render
 from floor_boss.local.manifest_watch import ManifestWatch
 from floor_boss.local.processes import AgentProcesses
@@ -147,7 +149,9 @@ def market_clock_policy(policy: FloorPolicy, speed: float) -> FloorPolicy:
     clock: they are about processes, not markets. The evidence bar itself is unchanged."""
     if speed <= 0:
         raise ValueError(f"speed must be positive, got {speed}")
-    return policy.model_copy(update={name: getattr(policy, name) / speed for name in MARKET_DURATIONS})
+    return msgspec.structs.replace(
+        policy, **{name: getattr(policy, name) / speed for name in MARKET_DURATIONS}
+    )
 
 
 ROUND_MS = 15 * 60 * 1000

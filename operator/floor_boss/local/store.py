@@ -19,12 +19,13 @@ from tradingfloor.models.manifests import Resource
 from tradingfloor.models.names import child_path
 from tradingfloor.models.transitions import check_update
 from tradingfloor.persistence import repositories as repo
+from tradingfloor.structs import dump
 
 MANIFEST_HASH_LABEL = "tradingfloor.dev/manifest-hash"
 
 
 def _spec_json(resource: Resource) -> dict:
-    return resource.spec.model_dump(mode="json", exclude_none=True)
+    return dump(resource.spec, exclude_none=True)
 
 
 def _hash(spec: dict) -> str:
