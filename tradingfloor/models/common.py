@@ -31,8 +31,9 @@ LIFECYCLE_RULE: dict[str, Any] = {
 
 Lifecycle = Literal["Active", "Paused", "Retired"]
 
-# A point in time with its zone (RFC 3339, ``format: date-time`` in the CRD).
-Timestamp = Annotated[datetime, Meta(tz=True)]
+# A point in time (RFC 3339, ``format: date-time`` in the CRD). A time without a zone is read as
+# written, as status is lenient on read; every writer on the floor gives UTC.
+Timestamp = Annotated[datetime, Meta(extra_json_schema={"format": "date-time"})]
 
 # ``spec.lifecycle``: Retired is terminal (a CEL transition rule at the API server,
 # ``transitions.check_update`` on the local floor).
