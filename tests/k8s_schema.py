@@ -210,10 +210,24 @@ def _validator(schema: dict) -> jsonschema.Draft7Validator:
     return cached[1]
 
 
+def as_kubectl_sends(value: Any) -> Any:
+    """``value`` as it reaches the API server from kubectl: YAML becomes JSON through Go's
+    encoding/json, which writes a whole float64 without a fraction (``1.0`` is sent as ``1``, then
+    decoded as an int64), so a CEL rule compares it as an integer."""
+    if isinstance(value, dict):
+        return {k: as_kubectl_sends(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_kubectl_sends(v) for v in value]
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:  # 1e21 and up: exponent form
+        return int(value)
+    return value
+
+
 def validate(schema: dict, obj: dict, old: dict | None = None) -> list[str]:
     """Errors the API server would report (empty list = accepted). ``obj`` gets its defaults applied."""
     if not isinstance(obj, dict):
         return [": must be an object"]
+    obj, old = as_kubectl_sends(obj), as_kubectl_sends(old)
     meta_errors = metadata_errors(obj.get("metadata"))
     if meta_errors:
         return meta_errors
