@@ -4,7 +4,7 @@ The custom resources, the strategies' parameters, the floor policy and the bus's
 Structs. ``parse`` reads one from what YAML or JSON gave (the API server's typing: ``"5"`` is not
 an integer, ``5.0`` is; decimals are strings), ``dump`` writes one as JSON-ready builtins, and
 ``schema`` describes one as JSON Schema (the CRDs are generated from it). msgspec rather than
-pydantic: a trader process imports these models, and msgspec costs it ~0.6 MiB against pydantic's ~11.
+pydantic: a trader process imports these models, and msgspec costs it about 1.3 MiB, pydantic 11.
 """
 
 from __future__ import annotations
