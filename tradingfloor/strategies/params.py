@@ -62,21 +62,21 @@ class StrategyParams(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     ] = 0
 
 
-class MomentumParams(StrategyParams):
+class MomentumParams(StrategyParams, frozen=True):
     """Buy Up after spot rose by thresholdBps within lookbackSeconds; Down after it fell."""
 
     lookbackSeconds: Annotated[int, Meta(ge=5, le=3600)] = 300
     thresholdBps: Annotated[int, Meta(ge=1, le=5000, description="50 bps = a 0.5 % move.")] = 50
 
 
-class MeanReversionParams(StrategyParams):
+class MeanReversionParams(StrategyParams, frozen=True):
     """Buy Down after spot rose by more than thresholdBps within lookbackSeconds; Up after it fell."""
 
     lookbackSeconds: Annotated[int, Meta(ge=5, le=3600)] = 600
     thresholdBps: Annotated[int, Meta(ge=1, le=5000)] = 100
 
 
-class VolumeSpikeParams(StrategyParams):
+class VolumeSpikeParams(StrategyParams, frozen=True):
     """Trade in the direction of the move when recent spot volume is spikeMultiple × its baseline."""
 
     ORDERED = (*StrategyParams.ORDERED, ("windowSeconds", "baselineSeconds"))
@@ -87,14 +87,14 @@ class VolumeSpikeParams(StrategyParams):
     minMoveBps: Annotated[int, Meta(ge=0, le=5000)] = 5
 
 
-class OrderFlowParams(StrategyParams):
+class OrderFlowParams(StrategyParams, frozen=True):
     """Follow the side whose resting depth dominates: (bid − ask) / (bid + ask) beyond the threshold."""
 
     depthLevels: Annotated[int, Meta(ge=1, le=50)] = 5
     imbalanceThreshold: Imbalance = Imbalance("0.30")
 
 
-class TechnicalPatternParams(StrategyParams):
+class TechnicalPatternParams(StrategyParams, frozen=True):
     """EMA crossover on spot bars: buy Up when the fast EMA crosses above the slow one, Down below."""
 
     ORDERED = (*StrategyParams.ORDERED, ("fastPeriod", "slowPeriod"))
