@@ -18,6 +18,8 @@ MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGER = "floor-boss"
 LABEL_KIND = f"{GROUP}/kind"
 LABEL_AGENT = f"{GROUP}/agent"
+# The spec generation a Pod was created for: a newer one means the agent must start again to read it.
+SPEC_GENERATION = f"{GROUP}/spec-generation"
 METRICS_PORT = 9100
 _PHASES: dict[str, InstanceState] = {
     "Pending": "pending",
@@ -123,6 +125,7 @@ def build_pod(resource: dict[str, Any], pod_name: str, settings: BossSettings) -
             "namespace": namespace,
             "labels": agent_labels(kind, name),
             "annotations": {
+                SPEC_GENERATION: str(meta.get("generation", "")),
                 "prometheus.io/scrape": "true",
                 "prometheus.io/port": str(METRICS_PORT),
                 "prometheus.io/path": "/metrics",
@@ -211,6 +214,11 @@ def _time(text: str | None) -> datetime | None:
         return None
 
 
+def _generation(meta: dict[str, Any]) -> int | None:
+    text = (meta.get("annotations") or {}).get(SPEC_GENERATION, "")
+    return int(text) if text.isdigit() else None  # a Pod from before the annotation, or edited by hand
+
+
 def pod_instance(pod: dict[str, Any]) -> Instance:
     """What the decision core needs to know about a Pod."""
     meta, status = pod.get("metadata") or {}, pod.get("status") or {}
@@ -229,4 +237,5 @@ def pod_instance(pod: dict[str, Any]) -> Instance:
         deleting=bool(meta.get("deletionTimestamp")),
         detail=detail,
         waiting=waiting,
+        generation=_generation(meta),
     )

@@ -168,3 +168,44 @@ def test_open_breaker_pauses_traders_without_stopping_them(policy):
     closed = decide(observe(status=plan.status, instances=inst), policy, at(10))
     assert not closed.of(StartInstance) and _cond(closed, "Paused")["status"] == "False"
     assert [e.reason for e in closed.events] == ["CircuitBreakerClosed"]
+
+
+def test_an_edited_spec_starts_the_instance_again_without_counting_a_restart(policy):
+    """An agent reads its spec at start: a newer generation stops it, and the next pass starts it
+    again under its name once it is gone. No backoff, no restart counted, no failure recorded."""
+    status = decide(observe(generation=1), policy, T0).status
+    old = Instance("btc-momo-0", "running", started_at=T0, generation=1)
+    plan = decide(observe(status=status, instances=(old,), generation=2), policy, at(60))
+    assert plan.of(StopInstance) == [
+        StopInstance("btc-momo-0", "spec changed: btc-momo-0 runs generation 1, the spec is at 2")
+    ]
+    assert not plan.of(StartInstance) and [e.reason for e in plan.events] == ["SpecChanged"]
+    assert _cond(plan, "Ready")["reason"] == "SpecChanged" and plan.requeue_after is not None
+
+    terminating = Instance("btc-momo-0", "running", started_at=T0, deleting=True, generation=1)
+    waiting = decide(observe(status=plan.status, instances=(terminating,), generation=2), policy, at(61))
+    assert not waiting.of(StartInstance)  # the name is still held
+
+    again = decide(observe(status=waiting.status, generation=2), policy, at(65))
+    assert again.of(StartInstance) == [StartInstance("btc-momo-0")]
+    assert again.status["restarts"]["total"] == 0 and again.status["restarts"]["consecutiveFailures"] == 0
+    assert not again.decisions and [e.reason for e in again.events] == ["Started"]
+
+    new = Instance("btc-momo-0", "running", started_at=at(66), generation=2)
+    settled = decide(observe(status=again.status, instances=(new,), generation=2), policy, at(70))
+    assert not settled.of(StopInstance) and _cond(settled, "Ready")["status"] == "True"
+
+
+def test_an_instance_of_unknown_generation_is_left_running(policy):
+    """Instances started before generations were recorded (an older Floor Boss) are not churned."""
+    status = decide(observe(generation=1), policy, T0).status
+    inst = Instance("btc-momo-0", "running", started_at=T0)
+    plan = decide(observe(status=status, instances=(inst,), generation=5), policy, at(60))
+    assert not plan.of(StopInstance) and not plan.of(StartInstance)
+
+
+def test_a_pending_instance_stuck_on_a_bad_image_is_replaced_when_the_spec_is_fixed(policy):
+    status = decide(observe(generation=1), policy, T0).status
+    stuck = Instance("btc-momo-0", "pending", generation=1, waiting="ImagePullBackOff")
+    plan = decide(observe(status=status, instances=(stuck,), generation=2), policy, at(60))
+    assert [a.name for a in plan.of(StopInstance)] == ["btc-momo-0"]

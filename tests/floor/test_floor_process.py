@@ -208,7 +208,7 @@ def test_manifests_are_applied_while_the_floor_runs(floor_process):
 
     (folder / "eth.yaml").write_text(yaml.safe_dump(lenient_trader("momentum-eth", asset="ETH")))
     floor.wait_for_line("created TraderAgent/momentum-eth")
-    floor.running_agents(2)
+    first_eth = floor.running_agents(2)["momentum-eth-0"]
 
     edited = lenient_trader("momentum-eth", asset="ETH")
     edited["spec"]["params"]["thresholdBps"] = 25
@@ -218,6 +218,24 @@ def test_manifests_are_applied_while_the_floor_runs(floor_process):
         lambda: floor.query("SELECT spec FROM agents WHERE name = 'momentum-eth'")[0]["spec"], 10, "the spec"
     )
     assert '"thresholdBps": 25' in spec
+    # the agent read its spec when it started: it is started again, on the new one, not counted as a restart
+    said = floor.wait_for(
+        lambda: floor.query("SELECT message FROM system_events WHERE type = 'SpecChanged'"), 60, "SpecChanged"
+    )
+    assert "momentum-eth-0 runs generation 1, the spec is at 2" in said[0]["message"]
+    new_eth = floor.wait_for(
+        lambda: (
+            (pid := floor.services().get("agents", {}).get("momentum-eth-0", {}).get("pid")) != first_eth
+            and pid
+        ),
+        60,
+        "momentum-eth started again",
+    )
+    assert process_alive(new_eth) and not process_alive(first_eth)
+    running = yaml.safe_load((floor.state_dir / "manifests" / "momentum-eth.yaml").read_text())
+    assert running["spec"]["params"]["thresholdBps"] == 25
+    status = json.loads(floor.query("SELECT status FROM agents WHERE name = 'momentum-eth'")[0]["status"])
+    assert status["restarts"]["total"] == 0
 
     broken = lenient_trader("momentum-btc")
     broken["spec"]["risk"]["capital"] = "-5"

@@ -128,6 +128,27 @@ async def test_paused_deletes_the_pod_and_keeps_the_resource(emulator):
         assert _cond(agent(emulator, "a5"), "Paused")["status"] == "True"
 
 
+async def test_an_edited_spec_replaces_the_pod_with_one_for_the_new_generation(emulator):
+    """An agent reads its spec when it starts: after `kubectl apply` of new params the Floor Boss
+    deletes the Pod and creates it again for the new generation, without counting a restart."""
+    generation = "tradingfloor.dev/spec-generation"
+    async with running_operator(emulator):
+        await apply(emulator, trader("a6"))
+        pods = await wait_for(lambda: live_pods(emulator, "a6-"), what="a6-0")
+        assert pods["a6-0"]["metadata"]["annotations"][generation] == "1"
+        await _set_pod_phase(emulator, "a6-0", "Running")
+        await patch(emulator, f"{BASE}/a6", {"spec": {"params": {"thresholdBps": 80}}})
+
+        def pod_generation():
+            pod = live_pods(emulator, "a6-").get("a6-0") or {}
+            return (pod.get("metadata", {}).get("annotations") or {}).get(generation)
+
+        await wait_for(lambda: pod_generation() == "2", what="a6-0 created again for generation 2")
+        said = [e for e in events(emulator, "SpecChanged") if e["involvedObject"]["name"] == "a6"]
+        assert said and "a6-0 runs generation 1, the spec is at 2" in said[0]["message"]
+        assert agent(emulator, "a6")["status"]["restarts"]["total"] == 0
+
+
 def _performance(trades, wins, **extra):
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     return {

@@ -1,5 +1,5 @@
 """Instance supervision: start, stop, restart after exponential backoff within an hourly budget,
-and restart when heartbeats are missed. Works for every agent kind."""
+restart when heartbeats are missed, and start again on a changed spec. Works for every agent kind."""
 
 from __future__ import annotations
 
@@ -111,6 +111,9 @@ def supervise(d: Draft, policy: FloorPolicy) -> None:
             d.decide("start", "agent is Active and has no instance")
         return
 
+    if keep.generation is not None and keep.generation < d.obs.generation:
+        _start_again_on_new_spec(d, keep)
+        return
     for inst in live:
         if inst is not keep:
             d.act(StopInstance(inst.name, "duplicate instance"))
@@ -134,6 +137,17 @@ def supervise(d: Draft, policy: FloorPolicy) -> None:
         d.condition(conds.DEGRADED, True, keep.waiting, message)
     else:
         d.condition(conds.READY, False, "Starting", f"{keep.name} is {keep.state}")
+
+
+def _start_again_on_new_spec(d: Draft, inst: Instance) -> None:
+    """An agent reads its spec when it starts, so an edited spec (new params, risk, image) takes
+    effect by stopping the instance: the next pass starts it again under its name once it is gone.
+    Not a failure: no backoff, nothing counted against the restart budget."""
+    reason = f"spec changed: {inst.name} runs generation {inst.generation}, the spec is at {d.obs.generation}"
+    d.act(StopInstance(inst.name, reason))
+    d.condition(conds.READY, False, "SpecChanged", f"{reason}; starting it again")
+    d.event("Normal", "SpecChanged", f"{reason}; starting it again")
+    d.requeue(NAME_TAKEN_RETRY)
 
 
 def _name_taken(d: Draft, name: str) -> bool:

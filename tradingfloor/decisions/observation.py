@@ -27,6 +27,7 @@ class Instance:
     deleting: bool = False
     detail: str = ""  # why it ended, e.g. "exit code 1" or "OOMKilled"
     waiting: str = ""  # why a pending instance is not starting, e.g. "ImagePullBackOff"
+    generation: int | None = None  # the spec generation it was started for (None: not recorded)
 
 
 @dataclass(frozen=True)

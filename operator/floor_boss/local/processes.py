@@ -29,6 +29,7 @@ class ProcessState:
     started_at: float | None = None  # wall-clock seconds
     exited_at: float | None = None
     exit_code: int | None = None
+    generation: int | None = None  # the spec generation the process was started for
 
     @property
     def running(self) -> bool:
@@ -51,9 +52,11 @@ class AgentProcesses:
         manifest: Path,
         metrics_port: int,
         own_env: dict[str, str] | None = None,
+        generation: int | None = None,
     ) -> ProcessState:
         """Start instance ``name`` of ``agent`` (instances are named per attempt, like Pods);
-        ``own_env`` is this agent's alone (its database login)."""
+        ``own_env`` is this agent's alone (its database login); ``generation`` is the spec's, as the
+        manifest was written for it."""
         if name in self._popen and self._popen[name].poll() is None:
             raise RuntimeError(f"instance {name} is already running (pid {self._popen[name].pid})")
         logs = self.state_dir / "logs"
@@ -81,7 +84,7 @@ class AgentProcesses:
         finally:
             log.close()
         self._popen[name] = proc
-        self.states[name] = ProcessState(name, proc.pid, time.time())
+        self.states[name] = ProcessState(name, proc.pid, time.time(), generation=generation)
         return self.states[name]
 
     def poll(self) -> dict[str, ProcessState]:

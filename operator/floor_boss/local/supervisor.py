@@ -43,12 +43,13 @@ def _utc(ts: float | None) -> datetime | None:
 
 def instance_of(state: ProcessState) -> Instance:
     if state.exit_code is None:
-        return Instance(state.name, "running", _utc(state.started_at))
+        return Instance(state.name, "running", _utc(state.started_at), generation=state.generation)
     return Instance(
         state.name,
         "succeeded" if state.exit_code == 0 else "failed",
         _utc(state.started_at),
         detail=f"exit code {state.exit_code}",
+        generation=state.generation,
     )
 
 
@@ -152,7 +153,7 @@ class LocalSupervisor:
         own_env = {}
         if self.database_logins is not None:  # least privilege: the agent's own database login
             own_env["DATABASE_URL"] = await self.database_logins.url_for(agent.kind, agent.name)
-        self.processes.start(name, agent.name, agent.kind, manifest, free_port(), own_env)
+        self.processes.start(name, agent.name, agent.kind, manifest, free_port(), own_env, agent.generation)
         self.instances.setdefault(agent.name, set()).add(name)
         return True
 
