@@ -31,6 +31,8 @@ COLLECTOR_SELECTOR = "app.kubernetes.io/name=trading-floor,app.kubernetes.io/com
 # market the Floor Boss should clone the first and retire the second.
 WINNER, LOSER = "e2e-momentum", "e2e-contrarian"
 KILLED = "volume-spike-eth"  # from examples/: its process is SIGKILLed and must come back
+EDITED = "mean-reversion-btc"  # from examples/: its params are changed and its Pod must follow
+SPEC_GENERATION = "tradingfloor.dev/spec-generation"
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Report:
     traders: int = 0
     trades: int = 0
     restarts: int = 0
+    respecced: int = 0
     clones: int = 0
     retired: int = 0
     failures: list[str] = field(default_factory=list)
@@ -46,7 +49,7 @@ class Report:
     def line(self, seconds: float) -> str:
         return (
             f"e2e: collectors {self.collectors}, traders {self.traders}, trades {self.trades}, "
-            f"restarts {self.restarts}, clones {self.clones}, retired {self.retired} in {seconds:.0f} s"
+            f"restarts {self.restarts}, spec changes {self.respecced}, clones {self.clones}, retired {self.retired} in {seconds:.0f} s"
         )
 
 
@@ -163,6 +166,40 @@ def check_restart(
     report.restarts = total
 
 
+def check_spec_change(k: Kubectl, deadline: Deadline, report: Report) -> None:
+    """Change an agent's params with kubectl: the Floor Boss replaces its Pod with one for the new
+    generation (an agent reads its spec when it starts), says SpecChanged, and counts no restart."""
+    pod = deadline.wait(lambda: agent_pod(k, EDITED), f"a Running Pod of {EDITED}", limit=60)
+    before = k.json("get", "traderagent", EDITED)
+    restarts = int(((before.get("status") or {}).get("restarts") or {}).get("total") or 0)
+    threshold = int((before["spec"].get("params") or {}).get("thresholdBps", 100)) + 7
+    k.run(
+        "patch",
+        "traderagent",
+        EDITED,
+        "--type",
+        "merge",
+        "-p",
+        json.dumps({"spec": {"params": {"thresholdBps": threshold}}}),
+    )
+    generation = str(k.json("get", "traderagent", EDITED)["metadata"]["generation"])
+
+    def replaced() -> dict[str, Any] | None:
+        new = agent_pod(k, EDITED)
+        if new is None or new["metadata"]["uid"] == pod["metadata"]["uid"]:
+            return None
+        return new if (new["metadata"].get("annotations") or {}).get(SPEC_GENERATION) == generation else None
+
+    deadline.wait(replaced, f"{EDITED} running in a Pod for generation {generation}", limit=60)
+    events = k.items("events", "--field-selector", f"involvedObject.name={EDITED}")
+    assert any(e.get("reason") == "SpecChanged" for e in events), sorted(
+        {str(e.get("reason")) for e in events}
+    )
+    status = k.json("get", "traderagent", EDITED).get("status") or {}
+    assert int((status.get("restarts") or {}).get("total") or 0) == restarts, status.get("restarts")
+    report.respecced += 1
+
+
 def check_trades(k: Kubectl, deadline: Deadline, report: Report) -> None:
     def traded() -> list[dict[str, Any]] | None:
         traders = k.items("traderagents")
@@ -222,6 +259,7 @@ def run_all(k: Kubectl, kill: Callable[[dict[str, Any]], None], seconds: float) 
     deadline = Deadline(seconds)
     checks: list[tuple[str, Callable[[], None]]] = [
         ("restart", lambda: check_restart(k, deadline, report, kill)),
+        ("spec change", lambda: check_spec_change(k, deadline, report)),
         ("collectors", lambda: check_collectors(k, deadline, report)),
         ("trades", lambda: check_trades(k, deadline, report)),
         ("evolution", lambda: check_evolution(k, deadline, report)),
