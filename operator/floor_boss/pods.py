@@ -4,6 +4,8 @@ mapping from a Pod to the decision core's runtime-neutral Instance."""
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +22,9 @@ LABEL_KIND = f"{GROUP}/kind"
 LABEL_AGENT = f"{GROUP}/agent"
 # The spec generation a Pod was created for: a newer one means the agent must start again to read it.
 SPEC_GENERATION = f"{GROUP}/spec-generation"
+# A digest of the Pod's spec as built (image, command, environment, resources …): a Floor Boss
+# upgraded or configured since builds another, and the agent is started again in a Pod of the new one.
+POD_TEMPLATE = f"{GROUP}/pod-template"
 METRICS_PORT = 9100
 _PHASES: dict[str, InstanceState] = {
     "Pending": "pending",
@@ -62,8 +67,9 @@ def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
-def build_pod(resource: dict[str, Any], pod_name: str, settings: BossSettings) -> dict[str, Any]:
-    """The Pod running one instance of ``resource`` (a TraderAgent, Auditor or Monitor body)."""
+def pod_spec(resource: Mapping[str, Any], settings: BossSettings) -> dict[str, Any]:
+    """The spec of every Pod of ``resource`` (a TraderAgent, Auditor or Monitor body): the same for
+    each instance, as the Pod's name is not in it."""
     kind, meta, spec = resource["kind"], resource["metadata"], resource.get("spec") or {}
     name, namespace = meta["name"], meta["namespace"]
     env = [
@@ -118,36 +124,54 @@ def build_pod(resource: dict[str, Any], pod_name: str, settings: BossSettings) -
         # Live keys come only from the agent's own Secret, never from the shared connection Secret.
         container["envFrom"] = [{"secretRef": {"name": credentials["name"]}}]
     return {
+        # The operator owns restarts (backoff, hourly budget), so the kubelet must not restart.
+        "restartPolicy": "Never",
+        "serviceAccountName": agent_access.service_account(settings.agent_service_account, kind),
+        "terminationGracePeriodSeconds": 30,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 10001,
+            "runAsGroup": 10001,
+            "fsGroup": 10001,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [container],
+        "volumes": [_state_volume(kind, name, settings), {"name": "tmp", "emptyDir": {}}],
+    }
+
+
+def build_pod(resource: dict[str, Any], pod_name: str, settings: BossSettings) -> dict[str, Any]:
+    """The Pod running one instance of ``resource``."""
+    kind, meta = resource["kind"], resource["metadata"]
+    spec = pod_spec(resource, settings)
+    return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
             "name": pod_name,
-            "namespace": namespace,
-            "labels": agent_labels(kind, name),
+            "namespace": meta["namespace"],
+            "labels": agent_labels(kind, meta["name"]),
             "annotations": {
                 SPEC_GENERATION: str(meta.get("generation", "")),
+                POD_TEMPLATE: template_digest(spec),
                 "prometheus.io/scrape": "true",
                 "prometheus.io/port": str(METRICS_PORT),
                 "prometheus.io/path": "/metrics",
             },
             "ownerReferences": [owner_reference(resource)],
         },
-        "spec": {
-            # The operator owns restarts (backoff, hourly budget), so the kubelet must not restart.
-            "restartPolicy": "Never",
-            "serviceAccountName": agent_access.service_account(settings.agent_service_account, kind),
-            "terminationGracePeriodSeconds": 30,
-            "securityContext": {
-                "runAsNonRoot": True,
-                "runAsUser": 10001,
-                "runAsGroup": 10001,
-                "fsGroup": 10001,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
-            "containers": [container],
-            "volumes": [_state_volume(kind, name, settings), {"name": "tmp", "emptyDir": {}}],
-        },
+        "spec": spec,
     }
+
+
+def template_digest(pod_spec: dict[str, Any]) -> str:
+    """A short, stable digest of a Pod spec (key order does not matter)."""
+    return hashlib.sha256(json.dumps(pod_spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def pod_template(resource: Mapping[str, Any], settings: BossSettings) -> str:
+    """The digest a Pod created now for ``resource`` would carry."""
+    return template_digest(pod_spec(resource, settings))
 
 
 def db_login_secret_name(agent: str) -> str:
@@ -219,6 +243,10 @@ def _generation(meta: dict[str, Any]) -> int | None:
     return int(text) if text.isdigit() else None  # a Pod from before the annotation, or edited by hand
 
 
+def _template(meta: dict[str, Any]) -> str | None:
+    return (meta.get("annotations") or {}).get(POD_TEMPLATE) or None  # None: a Pod from before it
+
+
 def pod_instance(pod: dict[str, Any]) -> Instance:
     """What the decision core needs to know about a Pod."""
     meta, status = pod.get("metadata") or {}, pod.get("status") or {}
@@ -238,4 +266,5 @@ def pod_instance(pod: dict[str, Any]) -> Instance:
         detail=detail,
         waiting=waiting,
         generation=_generation(meta),
+        template=_template(meta),
     )

@@ -64,6 +64,7 @@ class AgentRecord:
     created_at: datetime | None = None
     namespace: str = ""
     parent: str | None = None  # lineage parent when the platform stores it outside the spec
+    template: str | None = None  # digest of the instance a start would build now (None: not tracked)
     ref: Any = None  # the platform's own object, for its adapter
 
     @property
@@ -218,6 +219,7 @@ class Reconciler:
                     heartbeat_at=heartbeat_at,
                     family=self.family(agent, agents) if agent.kind == "TraderAgent" else (),
                     breakers=self.breakers,
+                    template=agent.template,
                 )
                 plan = decide(obs, self.policy, now)
                 requeue = await self._carry_out(agent, plan)

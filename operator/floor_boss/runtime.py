@@ -18,7 +18,7 @@ from floor_boss.admission_kube import admission_refusal
 from floor_boss.collector_pods import KubeCollectors
 from floor_boss.heartbeats import Heartbeats
 from floor_boss.kube import Kube, KubeError
-from floor_boss.pods import build_pod, db_login_secret, journal_claim, pod_instance
+from floor_boss.pods import build_pod, db_login_secret, journal_claim, pod_instance, pod_template
 from floor_boss.reconciler import AgentRecord, Key, Reconciler, Roster
 from floor_boss.settings import BossSettings
 from tradingfloor.decisions import FloorPolicy, FloorSignals
@@ -57,7 +57,8 @@ def reports_requested(spec: Mapping[str, Any]) -> list[str]:
     return [w for w in ("hourly", "daily") if getattr(reports, w)]
 
 
-def record_of(body: Mapping[str, Any]) -> AgentRecord:
+def record_of(body: Mapping[str, Any], settings: BossSettings | None = None) -> AgentRecord:
+    """The agent as the reconciler sees it; with ``settings``, the template its Pods are built from."""
     meta = body["metadata"]
     return AgentRecord(
         kind=body["kind"],
@@ -69,6 +70,7 @@ def record_of(body: Mapping[str, Any]) -> AgentRecord:
         generation=int(meta.get("generation") or 1),
         created_at=_time(meta.get("creationTimestamp")),
         ref=body,
+        template=pod_template(body, settings) if settings is not None else None,
     )
 
 
@@ -122,7 +124,7 @@ class FloorBoss:
         else:
             old = self.roster.get(key)
             self.bodies[key] = dict(body)
-            new = record_of(self.bodies[key])
+            new = record_of(self.bodies[key], self.settings)
             self.roster.put(new)
             self.echo = self._own_echo(old, new)
         return key
@@ -194,7 +196,7 @@ class FloorBoss:
             body = self.bodies.get(key, body)
             if body["metadata"].get("deletionTimestamp"):
                 return  # ownerReferences let the garbage collector remove the Pods
-            agent = self.roster.get(key) or record_of(body)
+            agent = self.roster.get(key) or record_of(body, self.settings)
             try:
                 outcome = await self.reconciler.reconcile(
                     agent,

@@ -209,3 +209,18 @@ def test_a_pending_instance_stuck_on_a_bad_image_is_replaced_when_the_spec_is_fi
     stuck = Instance("btc-momo-0", "pending", generation=1, waiting="ImagePullBackOff")
     plan = decide(observe(status=status, instances=(stuck,), generation=2), policy, at(60))
     assert [a.name for a in plan.of(StopInstance)] == ["btc-momo-0"]
+
+
+def test_an_instance_built_from_another_template_is_started_again(policy):
+    """The runtime's template (agent image, environment …) changed since the instance was built."""
+    status = decide(observe(generation=1, template="new"), policy, T0).status
+    old = Instance("btc-momo-0", "running", started_at=T0, generation=1, template="old")
+    plan = decide(observe(status=status, instances=(old,), generation=1, template="new"), policy, at(60))
+    assert [a.name for a in plan.of(StopInstance)] == ["btc-momo-0"]
+    assert [e.reason for e in plan.events] == ["TemplateChanged"]
+    same = Instance("btc-momo-0", "running", started_at=T0, generation=1, template="new")
+    assert not decide(
+        observe(status=status, instances=(same,), generation=1, template="new"), policy, at(60)
+    ).of(StopInstance)
+    untracked = decide(observe(status=status, instances=(old,), generation=1), policy, at(60))  # local floor
+    assert not untracked.of(StopInstance)

@@ -217,6 +217,30 @@ async def test_operator_restart_creates_no_duplicate_pods(emulator):
     assert sorted(after) == ["r0-0", "r1-0", "r2-0"] and after == before  # same Pods, none recreated
 
 
+async def test_an_upgraded_floor_boss_moves_its_agents_to_pods_of_the_new_template(emulator):
+    """A Floor Boss configured with another agent image (a helm upgrade) starts each agent again in
+    a Pod of the new image, without counting a restart; Pods of the same template are left alone."""
+    async with running_operator(emulator, agent_image="trading-floor-agent:1"):
+        await apply(emulator, trader("u1"))
+        await wait_for(lambda: "u1-0" in live_pods(emulator), what="u1-0")
+        await _set_pod_phase(emulator, "u1-0", "Running")
+    old = live_pods(emulator, "u1-")["u1-0"]
+    async with running_operator(emulator, agent_image="trading-floor-agent:2"):
+
+        def image():
+            pod = live_pods(emulator, "u1-").get("u1-0")
+            return (
+                pod
+                and pod["metadata"]["uid"] != old["metadata"]["uid"]
+                and pod["spec"]["containers"][0]["image"]
+            )
+
+        assert await wait_for(image, what="u1-0 in a Pod of the new image") == "trading-floor-agent:2"
+        said = [e for e in events(emulator, "TemplateChanged") if e["involvedObject"]["name"] == "u1"]
+        assert said and "u1-0 was built from template" in said[0]["message"]
+        assert agent(emulator, "u1")["status"]["restarts"]["total"] == 0
+
+
 async def test_malformed_resource_gets_a_condition_not_a_crash(emulator):
     async with running_operator(emulator):
         await apply(emulator, trader("bad", params={"thresholdBps": "many"}))

@@ -111,8 +111,9 @@ def supervise(d: Draft, policy: FloorPolicy) -> None:
             d.decide("start", "agent is Active and has no instance")
         return
 
-    if keep.generation is not None and keep.generation < d.obs.generation:
-        _start_again_on_new_spec(d, keep)
+    outdated = _outdated(d, keep)
+    if outdated is not None:
+        _start_again(d, keep, *outdated)
         return
     for inst in live:
         if inst is not keep:
@@ -139,14 +140,27 @@ def supervise(d: Draft, policy: FloorPolicy) -> None:
         d.condition(conds.READY, False, "Starting", f"{keep.name} is {keep.state}")
 
 
-def _start_again_on_new_spec(d: Draft, inst: Instance) -> None:
-    """An agent reads its spec when it starts, so an edited spec (new params, risk, image) takes
-    effect by stopping the instance: the next pass starts it again under its name once it is gone.
-    Not a failure: no backoff, nothing counted against the restart budget."""
-    reason = f"spec changed: {inst.name} runs generation {inst.generation}, the spec is at {d.obs.generation}"
-    d.act(StopInstance(inst.name, reason))
-    d.condition(conds.READY, False, "SpecChanged", f"{reason}; starting it again")
-    d.event("Normal", "SpecChanged", f"{reason}; starting it again")
+def _outdated(d: Draft, inst: Instance) -> tuple[str, str] | None:
+    """(reason, message) when ``inst`` was started for an older spec, or built from another
+    template (a Floor Boss upgraded or configured since: another agent image, environment …)."""
+    if inst.generation is not None and inst.generation < d.obs.generation:
+        return "SpecChanged", (
+            f"spec changed: {inst.name} runs generation {inst.generation}, the spec is at {d.obs.generation}"
+        )
+    if inst.template is not None and d.obs.template is not None and inst.template != d.obs.template:
+        return "TemplateChanged", (
+            f"{inst.name} was built from template {inst.template}, the Floor Boss now builds {d.obs.template}"
+        )
+    return None
+
+
+def _start_again(d: Draft, inst: Instance, reason: str, message: str) -> None:
+    """An agent reads its spec when it starts and cannot change its image or environment, so a new
+    spec or template takes effect by stopping the instance: the next pass starts it again under its
+    name once it is gone. Not a failure: no backoff, nothing counted against the restart budget."""
+    d.act(StopInstance(inst.name, message))
+    d.condition(conds.READY, False, reason, f"{message}; starting it again")
+    d.event("Normal", reason, f"{message}; starting it again")
     d.requeue(NAME_TAKEN_RETRY)
 
 

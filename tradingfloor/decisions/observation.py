@@ -28,6 +28,7 @@ class Instance:
     detail: str = ""  # why it ended, e.g. "exit code 1" or "OOMKilled"
     waiting: str = ""  # why a pending instance is not starting, e.g. "ImagePullBackOff"
     generation: int | None = None  # the spec generation it was started for (None: not recorded)
+    template: str | None = None  # a digest of how it was built (image, command, env …), where tracked
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Observation:
     heartbeat_at: datetime | None = None
     family: tuple[FamilyMember, ...] = ()
     breakers: tuple[str, ...] = ()  # open floor-wide circuit breakers
+    template: str | None = None  # the digest a new instance would carry (None: the runtime does not track it)
 
 
 # --- actions ----------------------------------------------------------------------------------
