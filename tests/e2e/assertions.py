@@ -254,6 +254,17 @@ def check_columns(k: Kubectl, report: Report) -> None:
     assert cells[header.index("TRADES")] not in ("", "0", "<none>"), row
 
 
+def check_no_churn(k: Kubectl) -> None:
+    """Nothing but the spec edit started an agent again: no Pod was replaced for a template change
+    (the Floor Boss was not reconfigured during the run), none for a spec change but EDITED's."""
+    again = [
+        (e.get("reason"), e["involvedObject"]["name"])
+        for e in k.items("events")
+        if e.get("reason") in ("TemplateChanged", "SpecChanged")
+    ]
+    assert sorted(set(again)) in ([], [("SpecChanged", EDITED)]), again
+
+
 def run_all(k: Kubectl, kill: Callable[[dict[str, Any]], None], seconds: float) -> Report:
     report = Report()
     deadline = Deadline(seconds)
@@ -264,6 +275,7 @@ def run_all(k: Kubectl, kill: Callable[[dict[str, Any]], None], seconds: float) 
         ("trades", lambda: check_trades(k, deadline, report)),
         ("evolution", lambda: check_evolution(k, deadline, report)),
         ("columns", lambda: check_columns(k, report)),
+        ("no churn", lambda: check_no_churn(k)),
     ]
     for name, check in checks:
         try:
