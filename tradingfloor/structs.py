@@ -91,16 +91,21 @@ def _choices(model: type, path: str) -> list[Any] | None:
 def parse(model: type[T], data: Any) -> T:
     """``data`` (plain dicts, lists and scalars) as ``model``; raises :class:`ModelError`."""
     try:
+        return msgspec.convert(data, model, dec_hook=_dec_hook)
+    except msgspec.ValidationError as exc:
+        error = exc  # perhaps a whole float where an integer belongs: read those as integers, try again
+    try:
         return msgspec.convert(_integral_floats(data), model, dec_hook=_dec_hook)
     except msgspec.ValidationError as exc:
-        path, problem = _split(str(exc))
-        if problem.startswith("Invalid enum value"):
-            choices = _choices(model, path)
-            if choices:
-                problem += f": expected one of {', '.join(repr(c) for c in choices)}"
-        raise ModelError(path, problem) from None
+        error = exc
     except RecursionError:
-        raise ModelError("", "nested too deeply") from None
+        pass  # too deep to walk (no model nests that deep): the first error stands
+    path, problem = _split(str(error))
+    if problem.startswith("Invalid enum value"):
+        choices = _choices(model, path)
+        if choices:
+            problem += f": expected one of {', '.join(repr(c) for c in choices)}"
+    raise ModelError(path, problem) from None
 
 
 def _decimals_as_text(value: Any) -> Any:

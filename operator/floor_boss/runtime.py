@@ -11,6 +11,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,8 +58,7 @@ def reports_requested(spec: Mapping[str, Any]) -> list[str]:
     return [w for w in ("hourly", "daily") if getattr(reports, w)]
 
 
-def record_of(body: Mapping[str, Any], settings: BossSettings | None = None) -> AgentRecord:
-    """The agent as the reconciler sees it; with ``settings``, the template its Pods are built from."""
+def record_of(body: Mapping[str, Any]) -> AgentRecord:
     meta = body["metadata"]
     return AgentRecord(
         kind=body["kind"],
@@ -70,7 +70,6 @@ def record_of(body: Mapping[str, Any], settings: BossSettings | None = None) -> 
         generation=int(meta.get("generation") or 1),
         created_at=_time(meta.get("creationTimestamp")),
         ref=body,
-        template=pod_template(body, settings) if settings is not None else None,
     )
 
 
@@ -124,7 +123,7 @@ class FloorBoss:
         else:
             old = self.roster.get(key)
             self.bodies[key] = dict(body)
-            new = record_of(self.bodies[key], self.settings)
+            new = record_of(self.bodies[key])
             self.roster.put(new)
             self.echo = self._own_echo(old, new)
         return key
@@ -196,7 +195,10 @@ class FloorBoss:
             body = self.bodies.get(key, body)
             if body["metadata"].get("deletionTimestamp"):
                 return  # ownerReferences let the garbage collector remove the Pods
-            agent = self.roster.get(key) or record_of(body, self.settings)
+            agent = self.roster.get(key) or record_of(body)
+            agent = replace(
+                agent, template=pod_template(agent.ref, self.settings)
+            )  # what its Pods are built from
             try:
                 outcome = await self.reconciler.reconcile(
                     agent,

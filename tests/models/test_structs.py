@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tradingfloor.decimal_fields import DecimalStr
 from tradingfloor.decisions.policy import FloorPolicy
 from tradingfloor.models.common import Condition
-from tradingfloor.models.trader_agent import Risk, TraderAgentSpec, TraderAgentStatus
+from tradingfloor.models.trader_agent import Risk, TraderAgent, TraderAgentSpec, TraderAgentStatus
 from tradingfloor.strategies.params import OrderFlowParams
 from tradingfloor.structs import ModelError, dump, parse
 
@@ -52,11 +52,13 @@ def test_errors_name_the_nested_field_and_the_allowed_values():
     with pytest.raises(ModelError) as err:  # a rule of the whole spec: no narrower path
         parse(TraderAgentSpec, {**SPEC, "params": {"depthLevels": 0}})
     assert str(err.value) == "params are not valid for strategy orderFlow: depthLevels: Expected `int` >= 1"
-    with pytest.raises(ModelError, match="nested too deeply"):
-        deep: dict[str, object] = {}
-        for _ in range(5000):
-            deep = {"x": deep}
+    deep: dict[str, object] = {}
+    for _ in range(100_000):  # deeper than Python's recursion limit
+        deep = {"x": deep}
+    with pytest.raises(ModelError, match=r"^params\[\.\.\.\]: Expected `int \| str`, got `object`$"):
         parse(TraderAgentSpec, {**SPEC, "params": deep})
+    with pytest.raises(ModelError, match="^metadata.annotations must map strings to strings$"):
+        parse(TraderAgent, {"spec": SPEC, "metadata": {"name": "a", "annotations": deep}})
 
 
 def test_a_cross_field_rule_reports_the_object_it_spans():
