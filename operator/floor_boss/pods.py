@@ -164,9 +164,9 @@ def build_pod(resource: dict[str, Any], pod_name: str, settings: BossSettings) -
     }
 
 
-def template_digest(pod_spec: dict[str, Any]) -> str:
+def template_digest(spec: dict[str, Any]) -> str:
     """A short, stable digest of a Pod spec (key order does not matter)."""
-    return hashlib.sha256(json.dumps(pod_spec, sort_keys=True).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def pod_template(resource: Mapping[str, Any], settings: BossSettings) -> str:
