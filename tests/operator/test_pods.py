@@ -1,6 +1,6 @@
 """Pure Pod builder and Pod → Instance mapping."""
 
-from floor_boss.pods import build_pod, label_value, pod_instance
+from floor_boss.pods import build_pod, label_value, pod_instance, pod_template, template_digest
 from floor_boss.settings import BossSettings
 
 AGENT = {
@@ -177,3 +177,24 @@ def test_collector_backoff_and_series():
     again = book.plan(needed, {btc: Running("failed", 11.0)}, now=12)
     assert again.retry_in == 2.0  # the second failure in a row waits twice as long
     assert book.plan(set(), {btc: Running("running", 20.0)}, now=21).stop == (btc,)  # no longer needed
+
+
+def test_a_pod_records_the_generation_and_template_it_was_built_from():
+    settings = BossSettings(agent_image="agent:1")
+    agent = {**AGENT, "metadata": {**AGENT["metadata"], "generation": 4}}
+    pod = build_pod(agent, "btc-momo-0", settings)
+    inst = pod_instance(pod)
+    assert inst.generation == 4 and inst.template == pod_template(agent, settings)
+    # the template is the Pod's spec: not its name, not the strategy's params (read from the API)
+    assert pod_template(agent, settings) == template_digest(build_pod(agent, "btc-momo-9", settings)["spec"])
+    edited = {**agent, "spec": {**agent["spec"], "params": {"thresholdBps": 80}}}
+    assert pod_template(edited, settings) == pod_template(agent, settings)
+    # what the Floor Boss puts into the Pod is: the agent image, the environment, the spec's image
+    assert pod_template(agent, BossSettings(agent_image="agent:2")) != inst.template
+    assert pod_template(agent, BossSettings(agent_image="agent:1", floor_capital="5000")) != inst.template
+    own_image = {**agent, "spec": {**agent["spec"], "image": "mine:1"}}
+    assert pod_template(own_image, settings) != inst.template
+    # a Pod from before these annotations, or one edited by hand, is not judged by them
+    pod["metadata"]["annotations"].pop("tradingfloor.dev/pod-template")
+    pod["metadata"]["annotations"]["tradingfloor.dev/spec-generation"] = "four"
+    assert (pod_instance(pod).generation, pod_instance(pod).template) == (None, None)
