@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(summarize(loaded, started)))
         return
     try:
-        policy = FloorPolicy(**dict(item.split("=", 1) for item in args.policy))
+        policy = parse_policy(",".join(args.policy))[1]
         shadows = dict(parse_policy(text) for text in args.shadow)
     except ValueError as exc:
         ap.error(f"--policy/--shadow: {exc}")

@@ -26,6 +26,7 @@ from tradingfloor.decisions import FloorPolicy, FloorSignals
 from tradingfloor.decisions.kinds import kind_info
 from tradingfloor.models.common import GROUP
 from tradingfloor.persistence.logins import DatabaseLogins, DerivedPasswords, LoginsUnavailable
+from tradingfloor.structs import ModelError, parse
 
 log = logging.getLogger("floor_boss")
 DETAILS_ANNOTATION = f"{GROUP}/details"
@@ -49,7 +50,6 @@ def _without_nulls(value: Any) -> Any:
 def reports_requested(spec: Mapping[str, Any]) -> list[str]:
     """The report windows a Monitor spec asks for (the model's defaults: hourly and daily)."""
     from tradingfloor.models.monitor import Reports
-    from tradingfloor.structs import ModelError, parse
 
     try:
         reports = parse(Reports, spec.get("reports") or {})
@@ -84,7 +84,7 @@ class FloorBoss:
         self.settings = settings
         self.kube = kube
         self.heartbeats = heartbeats
-        self.reconciler = Reconciler(self, policy or FloorPolicy(**settings.policy_overrides))
+        self.reconciler = Reconciler(self, policy or parse(FloorPolicy, settings.policy_overrides))
         self.bodies: dict[Key, dict[str, Any]] = {}  # newest body seen per resource
         self.roster = Roster()  # the same, as the reconciler reads them (built once per event)
         self.pods: dict[Key, dict[str, dict[str, Any]]] = defaultdict(dict)  # pod summaries per owner

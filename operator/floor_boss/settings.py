@@ -73,6 +73,13 @@ class BossSettings:
             policy = json.loads(overrides)
         except ValueError as exc:
             raise ValueError(f"FLOOR_POLICY_JSON is not valid JSON: {exc}") from None
+        from tradingfloor.decisions.policy import FloorPolicy
+        from tradingfloor.structs import parse
+
+        try:
+            parse(FloorPolicy, policy)  # checked here, so the error names the variable
+        except ValueError as exc:
+            raise ValueError(f"FLOOR_POLICY_JSON: {exc}") from None
         if _env("FLOOR_AGENT_DB_LOGINS", "false").strip().lower() in ("1", "true", "yes", "on") and not (
             os.environ.get("DATABASE_URL")
         ):

@@ -60,13 +60,22 @@ def test_operator_command_line_parses(rendered):
 
 def test_policy_overrides_reach_the_decision_core(helm, monkeypatch):
     from tradingfloor.decisions.policy import FloorPolicy
+    from tradingfloor.structs import parse
 
     objects = helm.render(
         extra=("--set-json", 'operator.policy={"floor_daily_loss": 0.03, "min_trades_clone": 200}')
     )
     settings = _settings_from(_operator_container(objects), monkeypatch)
-    policy = FloorPolicy(**settings.policy_overrides)
+    policy = parse(FloorPolicy, settings.policy_overrides)
     assert (policy.floor_daily_loss, policy.min_trades_clone) == (0.03, 200)
+
+
+def test_a_policy_the_decision_core_refuses_stops_the_operator_at_start(helm, monkeypatch):
+    objects = helm.render(
+        extra=("--set-json", 'operator.policy={"floor_daily_loss": 3, "min_trade_clone": 2}')
+    )
+    with pytest.raises(ValueError, match=r"^FLOOR_POLICY_JSON: floor_daily_loss: Expected `float` <= 1"):
+        _settings_from(_operator_container(objects), monkeypatch)
 
 
 @pytest.mark.parametrize("kind", ["TraderAgent", "Auditor", "Monitor"])
