@@ -39,6 +39,7 @@ from tradingfloor.decisions import (
 from tradingfloor.decisions.circuit_breakers import BREAKERS
 from tradingfloor.decisions.evolution import LABEL_PARENT, LABEL_ROOT, root_from_labels
 from tradingfloor.decisions.kinds import kind_info
+from tradingfloor.decisions.lifecycle import TEMPLATE_CHANGED
 from tradingfloor.decisions.performance import family_sharpe
 from tradingfloor.decisions.status import EXHAUSTED, is_true, set_condition
 from tradingfloor.models.common import GROUP, Condition
@@ -130,12 +131,17 @@ class Reconciler:
         self.platform = platform
         self.policy = policy
         self.breakers: tuple[str, ...] = ()
+        self.last_template_roll: datetime | None = None  # an upgrade moves one agent per interval
         self.written: dict[Key, dict[str, Any]] = {}  # operator-owned status as last written
         self.phases: dict[Key, str] = {}
         self.released: set[Key] = set()  # Retired agents whose login was given back
         self._validated_traders: dict[
             Key, tuple[AgentRecord, tuple[TraderAgentSpec, TraderAgentStatus | None] | None]
         ] = {}
+
+    def _template_roll_allowed(self, now: datetime) -> bool:
+        last = self.last_template_roll
+        return last is None or (now - last).total_seconds() >= self.policy.template_roll_interval_seconds
 
     def forget(self, key: Key) -> None:
         self.written.pop(key, None)
@@ -220,8 +226,11 @@ class Reconciler:
                     family=self.family(agent, agents) if agent.kind == "TraderAgent" else (),
                     breakers=self.breakers,
                     template=agent.template,
+                    template_roll_allowed=self._template_roll_allowed(now),
                 )
                 plan = decide(obs, self.policy, now)
+                if any(e.reason == TEMPLATE_CHANGED for e in plan.events):
+                    self.last_template_roll = now  # set before any await: no other pass can slip in
                 requeue = await self._carry_out(agent, plan)
                 await self._release_if_retired(agent, plan.status.get("phase"))
                 current = {k: v for k, v in dump(status).items() if k in info.floor_boss_status_fields}

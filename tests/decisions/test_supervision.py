@@ -224,3 +224,24 @@ def test_an_instance_built_from_another_template_is_started_again(policy):
     ).of(StopInstance)
     untracked = decide(observe(status=status, instances=(old,), generation=1), policy, at(60))  # local floor
     assert not untracked.of(StopInstance)
+
+
+def test_a_template_change_waits_its_turn_while_another_agent_moves(policy):
+    """An upgrade moves one agent per template_roll_interval_seconds: the others keep running."""
+    status = decide(observe(generation=1, template="new"), policy, T0).status
+    old = Instance("btc-momo-0", "running", started_at=T0, generation=1, template="old")
+    plan = decide(
+        observe(status=status, instances=(old,), generation=1, template="new", template_roll_allowed=False),
+        policy,
+        at(60),
+    )
+    assert not plan.of(StopInstance) and not plan.of(StartInstance)
+    assert plan.requeue_after is not None and plan.requeue_after <= policy.template_roll_interval_seconds
+    assert _cond(plan, "Ready")["status"] == "True"
+    # a spec change is the user's own edit: it does not wait
+    edited = decide(
+        observe(status=status, instances=(old,), generation=2, template="new", template_roll_allowed=False),
+        policy,
+        at(60),
+    )
+    assert [e.reason for e in edited.events] == ["SpecChanged"]

@@ -241,6 +241,27 @@ async def test_an_upgraded_floor_boss_moves_its_agents_to_pods_of_the_new_templa
         assert agent(emulator, "u1")["status"]["restarts"]["total"] == 0
 
 
+async def test_an_upgrade_moves_one_agent_at_a_time(emulator):
+    policy = {"template_roll_interval_seconds": 2.0}
+    async with running_operator(emulator, agent_image="trading-floor-agent:1", policy_overrides=policy):
+        for name in ("w1", "w2"):
+            await apply(emulator, trader(name))
+        await wait_for(lambda: {"w1-0", "w2-0"} <= set(live_pods(emulator, "w")), what="w1-0 and w2-0")
+    old = {name: pod["metadata"]["uid"] for name, pod in live_pods(emulator, "w").items()}
+    moved: dict[str, float] = {}
+    async with running_operator(emulator, agent_image="trading-floor-agent:2", policy_overrides=policy):
+
+        def both_moved():
+            for name, pod in live_pods(emulator, "w").items():
+                if pod["metadata"]["uid"] != old.get(name) and name not in moved:
+                    moved[name] = time.monotonic()
+            return len(moved) == 2
+
+        await wait_for(both_moved, timeout=20, what="w1-0 and w2-0 in Pods of the new image")
+    first, second = sorted(moved.values())
+    assert second - first >= 1.5, moved  # one agent per 2 s interval (polling blurs it by 0.1 s)
+
+
 async def test_malformed_resource_gets_a_condition_not_a_crash(emulator):
     async with running_operator(emulator):
         await apply(emulator, trader("bad", params={"thresholdBps": "many"}))

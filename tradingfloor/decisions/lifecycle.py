@@ -15,6 +15,7 @@ CRASHED = "Crashed"
 HEARTBEAT_MISSED = "HeartbeatMissed"
 # A pending instance stuck for one of these reasons will not start by itself: say so in status/Events.
 STUCK_REASONS = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "CreateContainerConfigError")
+TEMPLATE_CHANGED = "TemplateChanged"
 NAME_TAKEN_RETRY = 1.0  # seconds before trying again a name still held by a terminating instance
 
 
@@ -113,8 +114,11 @@ def supervise(d: Draft, policy: FloorPolicy) -> None:
 
     outdated = _outdated(d, keep)
     if outdated is not None:
-        _start_again(d, keep, *outdated)
-        return
+        reason, message = outdated
+        if reason != TEMPLATE_CHANGED or d.obs.template_roll_allowed:
+            _start_again(d, keep, reason, message)
+            return
+        d.requeue(policy.template_roll_interval_seconds)  # another agent moved just now: wait for a turn
     for inst in live:
         if inst is not keep:
             d.act(StopInstance(inst.name, "duplicate instance"))
@@ -148,7 +152,7 @@ def _outdated(d: Draft, inst: Instance) -> tuple[str, str] | None:
             f"spec changed: {inst.name} runs generation {inst.generation}, the spec is at {d.obs.generation}"
         )
     if inst.template is not None and d.obs.template is not None and inst.template != d.obs.template:
-        return "TemplateChanged", (
+        return TEMPLATE_CHANGED, (
             f"{inst.name} was built from template {inst.template}, the Floor Boss now builds {d.obs.template}"
         )
     return None

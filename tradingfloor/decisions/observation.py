@@ -55,6 +55,7 @@ class Observation:
     family: tuple[FamilyMember, ...] = ()
     breakers: tuple[str, ...] = ()  # open floor-wide circuit breakers
     template: str | None = None  # the digest a new instance would carry (None: the runtime does not track it)
+    template_roll_allowed: bool = True  # False: another agent moved to a new template too recently
 
 
 # --- actions ----------------------------------------------------------------------------------

@@ -106,3 +106,13 @@ class FloorPolicy(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
     # --- heartbeats ---
     heartbeat_misses: Annotated[int, Meta(ge=1, description="Missed heartbeat windows before a restart.")] = 3
+
+    # --- rollouts ---
+    template_roll_interval_seconds: Annotated[
+        float,
+        Meta(
+            ge=0,
+            description="Seconds between two agents started again in Pods of a new template (an upgraded "
+            "Floor Boss moves the floor one agent at a time); 0: all at once.",
+        ),
+    ] = 10.0
