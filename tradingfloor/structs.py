@@ -32,6 +32,8 @@ class ModelError(ValueError):
         self.problem = problem
 
 
+# msgspec's hooks: each handles the one custom type here (decimal strings) and raises
+# NotImplementedError for any other, which is how msgspec is told to report the type as unsupported.
 def _dec_hook(field_type: type, value: object) -> object:
     if isinstance(field_type, type) and issubclass(field_type, DecimalStr):
         return decode_decimal(field_type, value)

@@ -196,9 +196,8 @@ class FloorBoss:
             if body["metadata"].get("deletionTimestamp"):
                 return  # ownerReferences let the garbage collector remove the Pods
             agent = self.roster.get(key) or record_of(body)
-            agent = replace(
-                agent, template=pod_template(agent.ref, self.settings)
-            )  # what its Pods are built from
+            # what its Pods are built from now: once per pass, not on every watch event
+            agent = replace(agent, template=pod_template(agent.ref, self.settings))
             try:
                 outcome = await self.reconciler.reconcile(
                     agent,
